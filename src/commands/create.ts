@@ -1,0 +1,62 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import {readPassword} from '../cli/password.js'
+import {createSession} from '../core/create-session.js'
+
+export interface CreateJson {
+  name: string
+  userId: string
+  deviceId: string
+  homeserver: string
+  createdAt: string
+}
+
+export default class Create extends BaseCommand {
+  static summary = 'Log in and keep the token as a named session in the OS keychain'
+  static description = `Logs in with a device ID derived from the user and NAME, so re-creating a session reuses its device. When it returns, the new token is the only valid token on that device. The password comes from --password-stdin, else MXTOK_PASSWORD, else a hidden prompt.`
+  static examples = [
+    'printf %s "$BOT_PASSWORD" | <%= config.bin %> create bot --user @bot:example.com --password-stdin',
+    '<%= config.bin %> create bridge --user bridgebot --homeserver https://matrix.example.com',
+  ]
+
+  static args = {
+    name: Args.string({description: 'session name: 1-64 letters, digits, ".", "_" or "-"', required: true, ignoreStdin: true}),
+  }
+
+  static flags = {
+    user: Flags.string({char: 'u', description: 'full Matrix ID (@alice:example.com), or a localpart with --homeserver', required: true}),
+    homeserver: Flags.string({description: 'homeserver base URL; default: discovered from the user ID\'s server'}),
+    'device-name': Flags.string({description: 'display name of a new device [default: mxtok: NAME]'}),
+    'device-id': Flags.string({description: 'use this device ID instead of the derived one'}),
+    'password-stdin': Flags.boolean({description: 'read the password from the first line of standard input'}),
+    'allow-http': Flags.boolean({description: 'allow a plain http:// homeserver that is not on loopback'}),
+  }
+
+  async run(): Promise<CreateJson> {
+    const {args, flags} = await this.parse(Create)
+    const s = await createSession(
+      {
+        name: args.name,
+        user: flags.user,
+        homeserver: flags.homeserver,
+        deviceName: flags['device-name'],
+        deviceId: flags['device-id'],
+        password: () =>
+          readPassword({
+            passwordStdin: flags['password-stdin'],
+            env: process.env,
+            stdin: process.stdin,
+            stderr: process.stderr,
+            prompt: `Password for ${flags.user}: `,
+          }),
+        allowHttp: flags['allow-http'],
+      },
+      this.makeDeps(),
+    )
+    this.log(`Created session "${s.name}" (token stored in the ${s.store})`)
+    this.log(`  user        ${s.userId}`)
+    this.log(`  device      ${s.deviceId}`)
+    this.log(`  homeserver  ${s.homeserver}`)
+    return {name: s.name, userId: s.userId, deviceId: s.deviceId, homeserver: s.homeserver, createdAt: s.createdAt}
+  }
+}

@@ -1,0 +1,25 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import {revokeSession, type RevokeResult} from '../core/revoke-session.js'
+
+export default class Revoke extends BaseCommand {
+  static summary = 'Log a session\'s token out on the server, then forget it'
+  static description = 'POST /logout kills the token and deletes its device. A token that is already dead counts as revoked. If the server cannot be reached or answers an error, nothing local is removed.'
+  static examples = ['<%= config.bin %> revoke bot', '<%= config.bin %> revoke old-bot --local-only']
+
+  static args = {
+    name: Args.string({description: 'session name', required: true, ignoreStdin: true}),
+  }
+
+  static flags = {
+    'local-only': Flags.boolean({description: 'forget the session here without telling the server (the token may keep working)'}),
+  }
+
+  async run(): Promise<RevokeResult> {
+    const {args, flags} = await this.parse(Revoke)
+    const result = await revokeSession({name: args.name, localOnly: flags['local-only']}, this.makeDeps())
+    if (result.revokedOnServer) this.log(`Revoked session "${result.name}": device ${result.deviceId} logged out and forgotten`)
+    else this.warnLine(`forgot session "${result.name}" locally only: its token may still work until device ${result.deviceId} of ${result.userId} is deleted`)
+    return result
+  }
+}

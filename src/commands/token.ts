@@ -1,0 +1,20 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import {getToken} from '../core/get-token.js'
+
+export default class Token extends BaseCommand {
+  static summary = 'Print a session\'s access token (and nothing else) on standard output'
+  static description = 'The only command that prints a token: for $(mxtok token NAME) and for pasting into a bot or bridge config.'
+  static examples = ['<%= config.bin %> token bot', 'MATRIX_TOKEN="$(<%= config.bin %> token bot)" ./start-bot']
+  static enableJsonFlag = false
+
+  static args = {
+    name: Args.string({description: 'session name', required: true, ignoreStdin: true}),
+  }
+
+  async run(): Promise<void> {
+    const {args} = await this.parse(Token)
+    const token = await getToken(args.name, this.makeDeps())
+    process.stdout.write(`${token}\n`)
+  }
+}

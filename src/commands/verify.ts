@@ -1,0 +1,29 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import {verifySessions, type VerifyResult} from '../core/verify-sessions.js'
+import {renderTable, wantsPrettyOutput} from '../output/table.js'
+
+export default class Verify extends BaseCommand {
+  static summary = 'Check that session tokens still work (GET /account/whoami)'
+  static description = 'Checks the named sessions, or every session, in parallel. Exit 0 only when all are valid; 4 when a token is revoked or belongs to another device, else 5 when a server could not be asked, else 6 for keychain trouble.'
+  static examples = ['<%= config.bin %> verify', '<%= config.bin %> verify bot bridge --json']
+  static strict = false
+
+  static args = {
+    name: Args.string({description: 'session names (default: all)', ignoreStdin: true}),
+  }
+
+  async run(): Promise<VerifyResult[]> {
+    const {argv} = await this.parse(Verify)
+    const report = await verifySessions(argv as string[], this.makeDeps())
+    if (!this.jsonEnabled()) {
+      if (report.results.length === 0) this.log('No sessions to verify.')
+      else {
+        const rows = report.results.map((r) => [r.name, r.status, r.userId, r.deviceId, r.error ?? ''])
+        this.log(await renderTable(['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL'], rows, wantsPrettyOutput()))
+      }
+    }
+    process.exitCode = report.exitCode
+    return report.results
+  }
+}

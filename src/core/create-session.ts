@@ -1,0 +1,158 @@
+import {MxtokError, usageError} from '../errors.js'
+import type {LoginResult, MatrixClient} from '../matrix/client.js'
+import {deriveDeviceId} from '../matrix/device-id.js'
+import {LocalErrcode, MatrixError} from '../matrix/errors.js'
+import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
+import {parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
+import type {Session} from '../registry/registry.js'
+import {secretAccount, type StoreKind} from '../store/secret-store.js'
+import type {Deps} from './deps.js'
+import {retireReplaced} from './revoke-session.js'
+import {validateSessionName} from './session-name.js'
+
+export interface CreateOptions {
+  name: string
+  user: string
+  homeserver?: string
+  deviceName?: string
+  deviceId?: string
+  /** Asked for only once everything that can be checked locally is fine. */
+  password: () => Promise<string>
+  allowHttp?: boolean
+  store?: StoreKind
+}
+
+const DEVICE_ID = /^[A-Za-z0-9._~-]{1,255}$/
+
+/**
+ * Logs in with the session's device ID and keeps the token. When this returns, the new token is
+ * the only live token on that device: Synapse keeps old tokens of a reused device alive
+ * (element-hq/synapse#6616), so the first login's token logs the device out — which deletes the
+ * device with every token on it, whoever holds them — and a second login creates it afresh.
+ */
+export async function createSession(opts: CreateOptions, deps: Deps): Promise<Session> {
+  const name = validateSessionName(opts.name)
+  if (opts.deviceId !== undefined && !DEVICE_ID.test(opts.deviceId)) {
+    throw usageError(`--device-id "${opts.deviceId}" is not valid: use 1-255 letters, digits, ".", "_", "~" or "-"`)
+  }
+  const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver, {allowHttp: opts.allowHttp})
+  // A bare localpart gets the homeserver's host as its server name; the login answer corrects it
+  // for servers whose name differs from their host.
+  let user = resolveUserId(opts.user, homeserverUrl?.host)
+  const homeserver = homeserverUrl ?? (await deps.discover(user))
+  const store = deps.store(opts.store ?? 'keychain')
+  // Fails before anything exists on the server when the token could not be kept.
+  await store.check()
+  const password = await opts.password()
+
+  const client = deps.client(homeserver)
+  const displayName = opts.deviceName ?? `mxtok: ${name}`
+  const deviceFor = (u: UserId) => opts.deviceId ?? deriveDeviceId(u.full, name)
+  const login = async (u: UserId) => {
+    const deviceId = deviceFor(u)
+    const result = await loginOrExplain(client, {user: u.full, password, deviceId, displayName})
+    if (result.deviceId !== deviceId) {
+      await logoutQuietly(client, result.accessToken, deps)
+      throw wrongAnswer(homeserver, `logged in to device ${result.deviceId} instead of the requested ${deviceId}; the server ignores requested device IDs, so mxtok cannot manage this session (the new token was logged out)`)
+    }
+    return result
+  }
+
+  const assertDeviceFree = async (u: UserId) => {
+    const deviceId = deviceFor(u)
+    const clash = (await deps.registry.list()).find((s) => s.name !== name && s.userId === u.full && s.deviceId === deviceId)
+    if (clash) throw usageError(`device ${deviceId} already belongs to session "${clash.name}"; revoke that session first or choose another --device-id`)
+  }
+
+  await assertDeviceFree(user)
+  let first = await login(user)
+  if (first.userId !== user.full) {
+    const actual = parseAnswerUserId(first, homeserver)
+    if (opts.user.startsWith('@')) {
+      await logoutQuietly(client, first.accessToken, deps)
+      throw wrongAnswer(homeserver, `logged in as ${actual.full} instead of ${user.full} (the new token was logged out)`)
+    }
+    // The server's name is not its host: the device was named after the wrong ID, so drop it.
+    await logoutQuietly(client, first.accessToken, deps)
+    user = actual
+    await assertDeviceFree(user)
+    first = await login(user)
+  }
+  const deviceId = deviceFor(user)
+
+  try {
+    await client.logout(first.accessToken)
+  } catch (error) {
+    if (error instanceof MatrixError) {
+      throw new MatrixError({status: error.status, errcode: error.errcode, message: `${error.message} (while resetting device ${deviceId}: run create again to finish)`, cause: error})
+    }
+    throw error
+  }
+  const fresh = await login(user)
+
+  const account = secretAccount(user.full, deviceId)
+  try {
+    await store.set(account, fresh.accessToken)
+  } catch (error) {
+    await logoutQuietly(client, fresh.accessToken, deps)
+    throw error
+  }
+
+  const session: Session = {
+    name,
+    userId: user.full,
+    homeserver: homeserverKey(homeserver),
+    deviceId,
+    createdAt: deps.now().toISOString(),
+    store: store.kind,
+  }
+  let previous: Session | undefined
+  try {
+    previous = await deps.registry.update((sessions) => {
+      const old = sessions.get(name)
+      sessions.set(name, session)
+      return old
+    })
+  } catch (error) {
+    await logoutQuietly(client, fresh.accessToken, deps)
+    await store.delete(account).catch(() => {})
+    throw error
+  }
+
+  // Replaced by a session on another device: that old token would otherwise live on, held by nobody.
+  if (previous && secretAccount(previous.userId, previous.deviceId) !== account) {
+    await retireReplaced(previous, deps)
+  }
+  return session
+}
+
+async function loginOrExplain(client: MatrixClient, req: Parameters<MatrixClient['login']>[0]): Promise<LoginResult> {
+  try {
+    return await client.login(req)
+  } catch (error) {
+    if (error instanceof MatrixError && (error.errcode === 'M_FORBIDDEN' || error.errcode === 'M_USER_DEACTIVATED')) {
+      const why = error.errcode === 'M_USER_DEACTIVATED' ? 'the account is deactivated' : 'wrong user or password'
+      throw new MxtokError('loginRefused', `${client.baseUrl.host} refused the login for ${req.user}: ${why}`, {cause: error})
+    }
+    throw error
+  }
+}
+
+function parseAnswerUserId(result: LoginResult, homeserver: URL): UserId {
+  try {
+    return parseUserId(result.userId)
+  } catch {
+    throw wrongAnswer(homeserver, 'answered the login with an invalid user_id')
+  }
+}
+
+const wrongAnswer = (homeserver: URL, what: string) =>
+  new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} ${what}`})
+
+async function logoutQuietly(client: MatrixClient, token: string, deps: Deps): Promise<void> {
+  try {
+    await client.logout(token)
+  } catch (error) {
+    deps.warn(`could not log out a token that mxtok could not keep (${(error as Error).message}); run "mxtok list" to find its device`)
+  }
+}

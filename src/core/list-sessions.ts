@@ -1,0 +1,101 @@
+import {MatrixError} from '../matrix/errors.js'
+import type {Device} from '../matrix/client.js'
+import {DEVICE_ID_PREFIX} from '../matrix/device-id.js'
+import type {Session} from '../registry/registry.js'
+import type {Deps} from './deps.js'
+import {readToken} from './find-session.js'
+import {mapLimit} from './map-limit.js'
+
+export interface ListedSession {
+  name: string
+  userId: string
+  deviceId: string
+  homeserver: string
+  /** null: the server could not be asked (offline, unreachable, or no valid token for the account). */
+  onServer: boolean | null
+  displayName: string | null
+  lastSeenIp: string | null
+  lastSeenTs: number | null
+}
+
+export interface ListedDevice {
+  userId: string
+  deviceId: string
+  displayName: string | null
+  lastSeenIp: string | null
+  lastSeenTs: number | null
+  session: string | null
+  /** An mxtok-style device that no local session owns: its token is held by nobody here. */
+  orphan: boolean
+}
+
+export interface ListReport {
+  sessions: ListedSession[]
+  /** The accounts' devices that no local session owns. */
+  devices: ListedDevice[]
+  /** Accounts whose devices could not be listed, with why. */
+  problems: string[]
+}
+
+export const LIST_CONCURRENCY = 8
+
+/** The local sessions beside their accounts' device lists: one GET /devices per account. */
+export async function listSessions(opts: {offline?: boolean}, deps: Deps): Promise<ListReport> {
+  const sessions = await deps.registry.list()
+  const accounts = new Map<string, Session[]>()
+  for (const s of sessions) {
+    const key = `${s.homeserver} ${s.userId}`
+    accounts.set(key, [...(accounts.get(key) ?? []), s])
+  }
+  const fetched = opts.offline ? [] : await mapLimit([...accounts.values()], LIST_CONCURRENCY, (group) => accountDevices(group, deps))
+  const devicesOf = new Map<string, Device[]>()
+  const problems: string[] = []
+  for (const f of fetched) {
+    if ('devices' in f) devicesOf.set(f.userId, f.devices)
+    else problems.push(f.problem)
+  }
+
+  const owned = new Set(sessions.map((s) => `${s.userId} ${s.deviceId}`))
+  const listed: ListedSession[] = sessions.map((s) => {
+    const devices = devicesOf.get(s.userId)
+    const device = devices?.find((d) => d.deviceId === s.deviceId)
+    return {
+      name: s.name,
+      userId: s.userId,
+      deviceId: s.deviceId,
+      homeserver: s.homeserver,
+      onServer: devices ? Boolean(device) : null,
+      displayName: device?.displayName ?? null,
+      lastSeenIp: device?.lastSeenIp ?? null,
+      lastSeenTs: device?.lastSeenTs ?? null,
+    }
+  })
+  const others: ListedDevice[] = []
+  for (const [userId, devices] of devicesOf) {
+    for (const d of devices) {
+      if (owned.has(`${userId} ${d.deviceId}`)) continue
+      others.push({userId, ...d, session: null, orphan: d.deviceId.startsWith(DEVICE_ID_PREFIX)})
+    }
+  }
+  return {sessions: listed, devices: others, problems}
+}
+
+type AccountDevices = {userId: string; devices: Device[]} | {problem: string}
+
+/** Any live token of the account will do; a dead one is skipped for the next. */
+async function accountDevices(group: Session[], deps: Deps): Promise<AccountDevices> {
+  const {userId, homeserver} = group[0]
+  let last = 'no token of this account is stored'
+  for (const session of group) {
+    try {
+      const token = await readToken(session, deps)
+      if (token === null) continue
+      return {userId, devices: await deps.client(homeserver).devices(token)}
+    } catch (error) {
+      last = (error as Error).message
+      if (error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN') continue
+      break
+    }
+  }
+  return {problem: `${userId}: could not list devices (${last})`}
+}

@@ -1,0 +1,37 @@
+/**
+ * Exit codes are a documented contract (README "Exit codes"): scripts branch on them,
+ * so they never change meaning. The same code is used with and without --json.
+ */
+export const ExitCode = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  loginRefused: 3,
+  tokenInvalid: 4,
+  homeserver: 5,
+  keychain: 6,
+} as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+/** The kinds of failure a user can act on; each maps to one exit code. */
+export type ErrorKind = Exclude<keyof typeof ExitCode, 'ok'>
+
+/**
+ * An error meant for a person: `message` is one line saying what happened and what to do.
+ * It never carries a token or a password.
+ */
+export class MxtokError extends Error {
+  readonly kind: ErrorKind
+
+  constructor(kind: ErrorKind, message: string, options?: {cause?: unknown}) {
+    super(message, options)
+    this.name = 'MxtokError'
+    this.kind = kind
+  }
+
+  get exitCode(): ExitCode {
+    return ExitCode[this.kind]
+  }
+}
+
+export const usageError = (message: string) => new MxtokError('usage', message)

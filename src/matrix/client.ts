@@ -1,0 +1,118 @@
+import {LocalErrcode, MatrixError} from './errors.js'
+import {type HttpOptions, requestJson} from './http.js'
+
+export interface LoginResult {
+  userId: string
+  accessToken: string
+  deviceId: string
+}
+
+export interface Whoami {
+  userId: string
+  deviceId: string | null
+}
+
+export interface Device {
+  deviceId: string
+  displayName: string | null
+  lastSeenIp: string | null
+  lastSeenTs: number | null
+}
+
+export interface PasswordLogin {
+  user: string
+  password: string
+  deviceId: string
+  displayName: string
+}
+
+/** One method per Client-Server API endpoint mxtok uses; nothing else. */
+export class MatrixClient {
+  readonly baseUrl: URL
+
+  constructor(
+    baseUrl: string | URL,
+    private readonly http: HttpOptions = {},
+  ) {
+    this.baseUrl = new URL(baseUrl)
+  }
+
+  /** GET /_matrix/client/versions */
+  async versions(): Promise<string[]> {
+    const {body} = await this.send('GET', '/_matrix/client/versions')
+    const versions = field(body, 'versions', this.baseUrl)
+    if (!Array.isArray(versions) || !versions.every((v) => typeof v === 'string')) throw malformed(this.baseUrl, 'versions')
+    return versions
+  }
+
+  /** POST /v3/login with m.login.password and a chosen device ID. */
+  async login(req: PasswordLogin): Promise<LoginResult> {
+    const {body} = await this.send('POST', '/_matrix/client/v3/login', undefined, {
+      type: 'm.login.password',
+      identifier: {type: 'm.id.user', user: req.user},
+      password: req.password,
+      device_id: req.deviceId,
+      initial_device_display_name: req.displayName,
+    })
+    return {
+      userId: stringField(body, 'user_id', this.baseUrl),
+      accessToken: stringField(body, 'access_token', this.baseUrl),
+      deviceId: stringField(body, 'device_id', this.baseUrl),
+    }
+  }
+
+  /** GET /v3/account/whoami */
+  async whoami(token: string): Promise<Whoami> {
+    const {body} = await this.send('GET', '/_matrix/client/v3/account/whoami', token)
+    const deviceId = (body as Record<string, unknown>).device_id
+    return {
+      userId: stringField(body, 'user_id', this.baseUrl),
+      deviceId: typeof deviceId === 'string' ? deviceId : null,
+    }
+  }
+
+  /** GET /v3/devices */
+  async devices(token: string): Promise<Device[]> {
+    const {body} = await this.send('GET', '/_matrix/client/v3/devices', token)
+    const devices = field(body, 'devices', this.baseUrl)
+    if (!Array.isArray(devices)) throw malformed(this.baseUrl, 'devices')
+    return devices.map((d) => {
+      if (!d || typeof d !== 'object' || typeof d.device_id !== 'string') throw malformed(this.baseUrl, 'devices[].device_id')
+      return {
+        deviceId: d.device_id,
+        displayName: typeof d.display_name === 'string' ? d.display_name : null,
+        lastSeenIp: typeof d.last_seen_ip === 'string' ? d.last_seen_ip : null,
+        lastSeenTs: typeof d.last_seen_ts === 'number' ? d.last_seen_ts : null,
+      }
+    })
+  }
+
+  /** POST /v3/logout: kills the token and deletes its device with every token on it. */
+  async logout(token: string): Promise<void> {
+    await this.send('POST', '/_matrix/client/v3/logout', token, {})
+  }
+
+  private send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, token?: string, body?: unknown) {
+    const url = new URL(this.baseUrl.href.replace(/\/+$/, '') + path)
+    return requestJson({method, url, token, body}, this.http)
+  }
+}
+
+function field(body: unknown, name: string, base: URL): unknown {
+  const value = (body as Record<string, unknown>)[name]
+  if (value === undefined || value === null) throw malformed(base, name)
+  return value
+}
+
+function stringField(body: unknown, name: string, base: URL): string {
+  const value = field(body, name, base)
+  if (typeof value !== 'string' || value === '') throw malformed(base, name)
+  return value
+}
+
+const malformed = (base: URL, name: string) =>
+  new MatrixError({
+    status: 200,
+    errcode: LocalErrcode.badResponse,
+    message: `${base.host} answered without a valid "${name}" field; it does not look like a Matrix homeserver`,
+  })

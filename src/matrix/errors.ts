@@ -1,0 +1,41 @@
+/**
+ * The one error the homeserver client throws. Server answers keep the Matrix `errcode`;
+ * failures that never got a Matrix answer use codes in mxtok's own namespace, so callers
+ * branch on `errcode` alone.
+ */
+export const LocalErrcode = {
+  /** No TCP/TLS connection, or the connection broke. */
+  unreachable: 'mxtok.unreachable',
+  /** A connect, header or body timeout fired. */
+  timeout: 'mxtok.timeout',
+  /** The answer was not what the spec says (HTML, not JSON, missing fields, too large). */
+  badResponse: 'mxtok.bad_response',
+  /** A redirect that would carry the token to another origin. */
+  crossOriginRedirect: 'mxtok.cross_origin_redirect',
+} as const
+
+export class MatrixError extends Error {
+  /** HTTP status, or 0 when no answer was received. */
+  readonly status: number
+  readonly errcode: string
+  readonly retryAfterMs: number | undefined
+  /** Synapse adds soft_logout to M_UNKNOWN_TOKEN answers. */
+  readonly softLogout: boolean
+
+  constructor(init: {status: number; errcode: string; message: string; retryAfterMs?: number; softLogout?: boolean; cause?: unknown}) {
+    super(init.message, {cause: init.cause})
+    this.name = 'MatrixError'
+    this.status = init.status
+    this.errcode = init.errcode
+    this.retryAfterMs = init.retryAfterMs
+    this.softLogout = init.softLogout ?? false
+  }
+
+  /** True when no Matrix answer came back at all. */
+  get isLocal(): boolean {
+    return this.errcode.startsWith('mxtok.')
+  }
+}
+
+export const isMatrixError = (err: unknown, errcode?: string): err is MatrixError =>
+  err instanceof MatrixError && (errcode === undefined || err.errcode === errcode)

@@ -1,0 +1,81 @@
+import {readFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {MxtokError} from '../errors.js'
+import type {StoreKind} from '../store/secret-store.js'
+import {writeFileAtomic} from './atomic-file.js'
+import {withLockFile} from './lock-file.js'
+
+/** What mxtok knows about a session. Never the token: that lives in the secret store. */
+export interface Session {
+  name: string
+  userId: string
+  /** Homeserver base URL, without a trailing slash. */
+  homeserver: string
+  deviceId: string
+  createdAt: string
+  store: StoreKind
+}
+
+interface RegistryFile {
+  version: 1
+  sessions: Record<string, Omit<Session, 'name'>>
+}
+
+export const REGISTRY_FILE = 'sessions.json'
+
+/** The sessions of one config directory, in one JSON file changed only under a lock and atomically. */
+export class SessionRegistry {
+  readonly path: string
+
+  constructor(readonly dir: string) {
+    this.path = join(dir, REGISTRY_FILE)
+  }
+
+  async list(): Promise<Session[]> {
+    const file = await this.read()
+    return Object.entries(file.sessions)
+      .map(([name, s]) => ({name, ...s}))
+      .sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  async get(name: string): Promise<Session | undefined> {
+    const {sessions} = await this.read()
+    return Object.hasOwn(sessions, name) ? {name, ...sessions[name]} : undefined
+  }
+
+  /** Applies `change` to the sessions as they are on disk now, under the lock, and saves the result. */
+  async update<T>(change: (sessions: Map<string, Session>) => T | Promise<T>): Promise<T> {
+    return withLockFile(`${this.path}.lock`, async () => {
+      const file = await this.read()
+      const sessions = new Map(Object.entries(file.sessions).map(([name, s]) => [name, {name, ...s}]))
+      const result = await change(sessions)
+      const out: RegistryFile = {version: 1, sessions: {}}
+      for (const name of [...sessions.keys()].sort()) {
+        const {name: _, ...rest} = sessions.get(name)!
+        out.sessions[name] = rest
+      }
+      await writeFileAtomic(this.path, JSON.stringify(out, null, 2) + '\n')
+      return result
+    })
+  }
+
+  private async read(): Promise<RegistryFile> {
+    let text: string
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {version: 1, sessions: {}}
+      throw new MxtokError('unexpected', `cannot read ${this.path}: ${(error as Error).message}`)
+    }
+    let file: RegistryFile
+    try {
+      file = JSON.parse(text)
+    } catch {
+      throw new MxtokError('unexpected', `${this.path} is not valid JSON; restore it from a backup or move it away (the tokens stay in the keychain)`)
+    }
+    if (file?.version !== 1 || typeof file.sessions !== 'object' || file.sessions === null) {
+      throw new MxtokError('unexpected', `${this.path} has an unknown format (version ${String(file?.version)}); upgrade mxtok`)
+    }
+    return file
+  }
+}

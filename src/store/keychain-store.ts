@@ -1,0 +1,94 @@
+import {MxtokError} from '../errors.js'
+import type {SecretStore} from './secret-store.js'
+
+export const KEYCHAIN_SERVICE = 'mxtok'
+const PROBE_ACCOUNT = 'mxtok-probe'
+
+type AsyncEntryCtor = typeof import('@napi-rs/keyring').AsyncEntry
+
+export interface KeychainOptions {
+  service?: string
+  /** A keychain that does not answer (a hung daemon, an unseen unlock prompt) must not hang mxtok. */
+  timeoutMs?: number
+}
+
+/**
+ * The OS keychain through @napi-rs/keyring: macOS Keychain, Windows Credential Manager, and on
+ * Linux the Secret Service — pinned, because the library otherwise falls back silently to the
+ * kernel keyring, which forgets everything at reboot.
+ */
+export class KeychainStore implements SecretStore {
+  readonly kind = 'keychain' as const
+  private readonly service: string
+  private readonly timeoutMs: number
+  private entryCtor?: Promise<AsyncEntryCtor>
+
+  constructor(opts: KeychainOptions = {}) {
+    this.service = opts.service ?? KEYCHAIN_SERVICE
+    this.timeoutMs = opts.timeoutMs ?? 3000
+  }
+
+  async check(): Promise<void> {
+    await this.set(PROBE_ACCOUNT, 'probe')
+    await this.delete(PROBE_ACCOUNT)
+  }
+
+  get(account: string): Promise<string | null> {
+    return this.call('read', account, (entry, signal) => entry.getPassword(signal))
+  }
+
+  set(account: string, secret: string): Promise<void> {
+    return this.call('write', account, (entry, signal) => entry.setPassword(secret, signal))
+  }
+
+  delete(account: string): Promise<boolean> {
+    return this.call('delete', account, (entry, signal) => entry.deleteCredential(signal))
+  }
+
+  private async call<T>(what: string, account: string, op: (entry: InstanceType<AsyncEntryCtor>, signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController()
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort()
+        reject(
+          new MxtokError(
+            'keychain',
+            `the OS keychain did not answer within ${this.timeoutMs / 1000} s (locked, or waiting for an unlock prompt?); unlock or restart your keyring and try again`,
+          ),
+        )
+      }, this.timeoutMs)
+      // The process may exit on its own while a keychain call is still stuck in native code.
+      timer.unref()
+    })
+    try {
+      return await Promise.race([
+        (async () => {
+          const Entry = await this.loadEntry()
+          const entry = new Entry(this.service, account, {linux: {store: 'secret-service'}})
+          return await op(entry, controller.signal)
+        })(),
+        timeout,
+      ])
+    } catch (error) {
+      throw error instanceof MxtokError ? error : keychainError(what, error)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private loadEntry(): Promise<AsyncEntryCtor> {
+    this.entryCtor ??= import('@napi-rs/keyring').then((m) => m.AsyncEntry)
+    return this.entryCtor
+  }
+}
+
+/** The library's errors all say GenericFailure; the text tells what the user has to do. */
+export function keychainError(what: string, error: unknown): MxtokError {
+  const text = String((error as Error)?.message ?? error)
+  let why: string
+  if (/lock|unlock|prompt|dismiss/i.test(text)) why = `the keychain is locked; unlock it (e.g. log in to the desktop, or run gnome-keyring-daemon --unlock) and try again`
+  else if (/dbus|d-bus|session bus|org\.freedesktop\.secrets|ServiceUnknown|no such file|NoReply|connection/i.test(text)) why = `no Secret Service is running on the D-Bus session bus; start one (gnome-keyring or KeePassXC) and try again`
+  else why = `the keychain failed (${text.replace(/\s+/g, ' ').slice(0, 200)})`
+  return new MxtokError('keychain', `cannot ${what} the OS keychain: ${why}`, {cause: error})
+}

@@ -1,0 +1,15 @@
+/** Where a session's token lives. The registry records which store holds each session's token. */
+export type StoreKind = 'keychain'
+
+export interface SecretStore {
+  readonly kind: StoreKind
+  /** Proves the store can be written now; throws MxtokError('keychain') saying why and how to fix it. */
+  check(): Promise<void>
+  get(account: string): Promise<string | null>
+  set(account: string, secret: string): Promise<void>
+  /** True when something was deleted. */
+  delete(account: string): Promise<boolean>
+}
+
+/** The key of a token in a store: a device holds at most one live token, so user and device name it. */
+export const secretAccount = (userId: string, deviceId: string) => `${userId}/${deviceId}`

@@ -1,0 +1,33 @@
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import type {Deps} from '../../src/core/deps.js'
+import {MatrixClient} from '../../src/matrix/client.js'
+import {discoverHomeserver} from '../../src/matrix/discovery.js'
+import {SessionRegistry} from '../../src/registry/registry.js'
+import {MemoryStore} from './memory-store.js'
+
+export interface UnitDeps extends Deps {
+  memory: MemoryStore
+  warnings: string[]
+  sleeps: number[]
+}
+
+/** Real client and registry (in a fresh temp dir), an in-memory store, and 429 waits recorded instead of slept. */
+export function unitDeps(): UnitDeps {
+  const memory = new MemoryStore()
+  const warnings: string[] = []
+  const sleeps: number[] = []
+  const http = {timeoutMs: 2000, sleep: async (ms: number) => void sleeps.push(ms)}
+  return {
+    memory,
+    warnings,
+    sleeps,
+    registry: new SessionRegistry(mkdtempSync(join(tmpdir(), 'mxtok-unit-'))),
+    store: () => memory,
+    client: (hs) => new MatrixClient(hs, http),
+    discover: (user) => discoverHomeserver(user, http),
+    now: () => new Date('2026-01-02T03:04:05.000Z'),
+    warn: (m) => void warnings.push(m),
+  }
+}

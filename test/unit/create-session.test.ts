@@ -1,0 +1,147 @@
+import nock from 'nock'
+import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {createSession} from '../../src/core/create-session.js'
+import {MxtokError} from '../../src/errors.js'
+import {deriveDeviceId} from '../../src/matrix/device-id.js'
+import {MatrixError} from '../../src/matrix/errors.js'
+import {unitDeps} from '../support/unit-deps.js'
+
+const HS = 'https://hs.example'
+const USER = '@bot:hs.example'
+const DEVICE = deriveDeviceId(USER, 'bot')
+const password = async () => 'secret-pw'
+const create = (deps: ReturnType<typeof unitDeps>, extra: Partial<Parameters<typeof createSession>[0]> = {}) =>
+  createSession({name: 'bot', user: USER, homeserver: HS, password, ...extra}, deps)
+
+const loginReply = (token: string, deviceId = DEVICE, userId = USER) => ({user_id: userId, access_token: token, device_id: deviceId})
+
+beforeAll(() => nock.disableNetConnect())
+afterEach(() => nock.cleanAll())
+
+describe('createSession', () => {
+  it('logs in, resets the device with that token, logs in again and keeps only the second token', async () => {
+    const deps = unitDeps()
+    const loginBody = {
+      type: 'm.login.password',
+      identifier: {type: 'm.id.user', user: USER},
+      password: 'secret-pw',
+      device_id: DEVICE,
+      initial_device_display_name: 'mxtok: bot',
+    }
+    const scope = nock(HS)
+      .post('/_matrix/client/v3/login', loginBody)
+      .reply(200, loginReply('first'))
+      .post('/_matrix/client/v3/logout')
+      .matchHeader('authorization', 'Bearer first')
+      .reply(200, {})
+      .post('/_matrix/client/v3/login', loginBody)
+      .reply(200, loginReply('second'))
+
+    const session = await create(deps)
+
+    scope.done()
+    expect(session).toEqual({name: 'bot', userId: USER, homeserver: HS, deviceId: DEVICE, createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain'})
+    expect([...deps.memory.items]).toEqual([[`${USER}/${DEVICE}`, 'second']])
+    expect(await deps.registry.list()).toEqual([session])
+  })
+
+  it('logs out and fails when the server hands back another device than requested', async () => {
+    const deps = unitDeps()
+    const scope = nock(HS)
+      .post('/_matrix/client/v3/login')
+      .reply(200, loginReply('tok', 'SERVERCHOSE'))
+      .post('/_matrix/client/v3/logout')
+      .matchHeader('authorization', 'Bearer tok')
+      .reply(200, {})
+
+    const err = await create(deps).catch((e: unknown) => e)
+
+    scope.done()
+    expect(err).toBeInstanceOf(MatrixError)
+    expect((err as Error).message).toBe(`hs.example logged in to device SERVERCHOSE instead of the requested ${DEVICE}; the server ignores requested device IDs, so mxtok cannot manage this session (the new token was logged out)`)
+    expect(deps.memory.items.size).toBe(0)
+    expect(await deps.registry.list()).toEqual([])
+  })
+
+  it('says the login was refused, and changes nothing, on a wrong password', async () => {
+    const deps = unitDeps()
+    nock(HS).post('/_matrix/client/v3/login').reply(403, {errcode: 'M_FORBIDDEN', error: 'Invalid username or password'})
+    const err = await create(deps).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(MxtokError)
+    expect(err).toMatchObject({kind: 'loginRefused', exitCode: 3})
+    expect((err as Error).message).not.toContain('secret-pw')
+    expect(await deps.registry.list()).toEqual([])
+  })
+
+  it('never logs in when the store cannot be written, and never asks for the password', async () => {
+    const deps = unitDeps()
+    deps.memory.failCheck = true
+    let asked = false
+    const err = await create(deps, {password: async () => ((asked = true), 'x')}).catch((e: unknown) => e)
+    expect(err).toMatchObject({kind: 'keychain'})
+    expect(asked).toBe(false)
+  })
+
+  it('logs the new token out when the store fails to keep it', async () => {
+    const deps = unitDeps()
+    deps.memory.failSet = true
+    const scope = nock(HS)
+      .post('/_matrix/client/v3/login')
+      .reply(200, loginReply('first'))
+      .post('/_matrix/client/v3/logout')
+      .reply(200, {})
+      .post('/_matrix/client/v3/login')
+      .reply(200, loginReply('second'))
+      .post('/_matrix/client/v3/logout')
+      .matchHeader('authorization', 'Bearer second')
+      .reply(200, {})
+    const err = await create(deps).catch((e: unknown) => e)
+    scope.done()
+    expect(err).toMatchObject({kind: 'keychain'})
+    expect(await deps.registry.list()).toEqual([])
+  })
+
+  it('names the device after the ID the server reports when a localpart was given', async () => {
+    const deps = unitDeps()
+    const real = '@bot:example.org'
+    const guessed = deriveDeviceId('@bot:hs.example', 'bot')
+    const right = deriveDeviceId(real, 'bot')
+    const scope = nock(HS)
+      .post('/_matrix/client/v3/login', (b) => b.device_id === guessed)
+      .reply(200, loginReply('wrong', guessed, real))
+      .post('/_matrix/client/v3/logout')
+      .matchHeader('authorization', 'Bearer wrong')
+      .reply(200, {})
+      .post('/_matrix/client/v3/login', (b) => b.device_id === right)
+      .reply(200, loginReply('first', right, real))
+      .post('/_matrix/client/v3/logout')
+      .matchHeader('authorization', 'Bearer first')
+      .reply(200, {})
+      .post('/_matrix/client/v3/login', (b) => b.device_id === right)
+      .reply(200, loginReply('second', right, real))
+    const session = await create(deps, {user: 'bot'})
+    scope.done()
+    expect(session).toMatchObject({userId: real, deviceId: right})
+  })
+
+  it('refuses a full user ID that the server answers with another user', async () => {
+    const deps = unitDeps()
+    const scope = nock(HS)
+      .post('/_matrix/client/v3/login')
+      .reply(200, loginReply('tok', DEVICE, '@other:hs.example'))
+      .post('/_matrix/client/v3/logout')
+      .reply(200, {})
+    const err = await create(deps).catch((e: unknown) => e)
+    scope.done()
+    expect((err as Error).message).toMatch(/logged in as @other:hs.example instead of @bot:hs.example/)
+  })
+
+  it('rejects bad input before any request', async () => {
+    const deps = unitDeps()
+    await expect(create(deps, {name: '-bad'})).rejects.toMatchObject({kind: 'usage'})
+    await expect(create(deps, {user: '@nocolon'})).rejects.toMatchObject({kind: 'usage'})
+    await expect(create(deps, {homeserver: 'http://remote.example'})).rejects.toMatchObject({kind: 'usage'})
+    await expect(create(deps, {deviceId: 'has space'})).rejects.toMatchObject({kind: 'usage'})
+    expect(nock.pendingMocks()).toEqual([])
+  })
+})

@@ -1,0 +1,117 @@
+import nock from 'nock'
+import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {LocalErrcode, MatrixError} from '../../src/matrix/errors.js'
+import {MAX_BODY_BYTES, requestJson} from '../../src/matrix/http.js'
+
+const HS = 'https://hs.example'
+const url = (path: string) => new URL(HS + path)
+const noSleep = {sleep: async () => {}}
+
+beforeAll(() => nock.disableNetConnect())
+afterEach(() => nock.cleanAll())
+
+async function failure(p: Promise<unknown>): Promise<MatrixError> {
+  const err = await p.then(
+    () => expect.unreachable('expected the request to fail'),
+    (e: unknown) => e,
+  )
+  expect(err).toBeInstanceOf(MatrixError)
+  return err as MatrixError
+}
+
+describe('requestJson', () => {
+  it('sends the token as a bearer header and JSON bodies with a JSON content type', async () => {
+    const scope = nock(HS, {reqheaders: {authorization: 'Bearer tok', 'content-type': 'application/json'}})
+      .post('/x', {a: 1})
+      .reply(200, {ok: true})
+    const res = await requestJson({method: 'POST', url: url('/x'), token: 'tok', body: {a: 1}})
+    expect(res.body).toEqual({ok: true})
+    scope.done()
+  })
+
+  it('keeps errcode, message and status of a Matrix error', async () => {
+    nock(HS).get('/x').reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token passed.', soft_logout: false})
+    const err = await failure(requestJson({method: 'GET', url: url('/x')}))
+    expect(err).toMatchObject({status: 401, errcode: 'M_UNKNOWN_TOKEN', message: 'Invalid access token passed.'})
+  })
+
+  it('waits as long as Retry-After says, then retries', async () => {
+    const sleeps: number[] = []
+    nock(HS).get('/x').reply(429, {errcode: 'M_LIMIT_EXCEEDED', error: 'Too many', retry_after_ms: 900}, {'Retry-After': '2'})
+    nock(HS).get('/x').reply(200, {done: 1})
+    const res = await requestJson({method: 'GET', url: url('/x')}, {sleep: async (ms) => void sleeps.push(ms)})
+    expect(res.body).toEqual({done: 1})
+    expect(sleeps).toEqual([2000])
+  })
+
+  it('falls back to retry_after_ms when there is no Retry-After header', async () => {
+    const sleeps: number[] = []
+    nock(HS).get('/x').reply(429, {errcode: 'M_LIMIT_EXCEEDED', retry_after_ms: 1500})
+    nock(HS).get('/x').reply(200, {})
+    await requestJson({method: 'GET', url: url('/x')}, {sleep: async (ms) => void sleeps.push(ms)})
+    expect(sleeps).toEqual([1500])
+  })
+
+  it('gives up with a clear error when the server asks for a wait beyond the cap', async () => {
+    nock(HS).get('/x').reply(429, {errcode: 'M_LIMIT_EXCEEDED'}, {'Retry-After': '3600'})
+    const err = await failure(requestJson({method: 'GET', url: url('/x')}, {...noSleep, maxRetryWaitMs: 10_000}))
+    expect(err.errcode).toBe('M_LIMIT_EXCEEDED')
+    expect(err.message).toMatch(/rate-limiting.*3600 s.*try again later/)
+  })
+
+  it('gives up after the retry limit', async () => {
+    nock(HS).get('/x').times(3).reply(429, {errcode: 'M_LIMIT_EXCEEDED', retry_after_ms: 10})
+    const err = await failure(requestJson({method: 'GET', url: url('/x')}, {...noSleep, maxRetries: 2}))
+    expect(err.errcode).toBe('M_LIMIT_EXCEEDED')
+    expect(nock.isDone()).toBe(true)
+  })
+
+  it('reports a reverse proxy 502 HTML page in one line, without the HTML', async () => {
+    nock(HS).get('/x').reply(502, '<html><body><h1>502 Bad Gateway</h1>nginx</body></html>', {'content-type': 'text/html'})
+    const err = await failure(requestJson({method: 'GET', url: url('/x')}))
+    expect(err.errcode).toBe(LocalErrcode.badResponse)
+    expect(err.message).toBe('hs.example answered HTTP 502 with an HTML page, not a Matrix error; the homeserver or a proxy in front of it is failing')
+  })
+
+  it('rejects a 200 answer that is not a JSON object', async () => {
+    nock(HS).get('/x').reply(200, 'hello', {'content-type': 'text/plain'})
+    const err = await failure(requestJson({method: 'GET', url: url('/x')}))
+    expect(err.errcode).toBe(LocalErrcode.badResponse)
+    expect(err.message).toContain('a text/plain body instead of a Matrix JSON object')
+  })
+
+  it('times out a server that never answers', async () => {
+    nock(HS).get('/x').delay(5000).reply(200, {})
+    const err = await failure(requestJson({method: 'GET', url: url('/x')}, {timeoutMs: 200}))
+    expect(err.errcode).toBe(LocalErrcode.timeout)
+    expect(err.message).toMatch(/did not answer within/)
+  })
+
+  it('refuses a body larger than the cap', async () => {
+    nock(HS).get('/x').reply(200, 'x'.repeat(MAX_BODY_BYTES + 10))
+    const err = await failure(requestJson({method: 'GET', url: url('/x')}))
+    expect(err.message).toMatch(/larger than 1024 KiB/)
+  })
+
+  it('follows a redirect within the same origin', async () => {
+    nock(HS).get('/x').reply(307, '', {location: '/y'})
+    nock(HS, {reqheaders: {authorization: 'Bearer tok'}}).get('/y').reply(200, {at: 'y'})
+    const res = await requestJson({method: 'GET', url: url('/x'), token: 'tok'})
+    expect(res.body).toEqual({at: 'y'})
+  })
+
+  it('refuses a redirect to another origin and never contacts it', async () => {
+    nock(HS).get('/x').reply(302, '', {location: 'https://evil.example/steal'})
+    const evil = nock('https://evil.example').get('/steal').reply(200, {})
+    const err = await failure(requestJson({method: 'GET', url: url('/x'), token: 'tok'}))
+    expect(err.errcode).toBe(LocalErrcode.crossOriginRedirect)
+    expect(evil.isDone()).toBe(false)
+  })
+
+  it('names the cause when the server cannot be reached', async () => {
+    nock(HS).get('/x').replyWithError({code: 'ECONNREFUSED', message: 'connect ECONNREFUSED'})
+    const err = await failure(requestJson({method: 'GET', url: url('/x')}))
+    expect(err.errcode).toBe(LocalErrcode.unreachable)
+    expect(err.message).toMatch(/^cannot reach hs\.example \(ECONNREFUSED\)/)
+  })
+})
