@@ -1,9 +1,10 @@
-import {Command, Errors} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Errors from '@oclif/core/errors'
 import type {Deps} from '../core/deps.js'
-import {ExitCode, MxtokError, type ErrorKind} from '../errors.js'
-import {MatrixError} from '../matrix/errors.js'
+import {ExitCode} from '../errors.js'
 import {closeHttp} from '../matrix/http.js'
 import {defaultDeps} from './default-deps.js'
+import {describeError} from './describe-error.js'
 
 /**
  * Shared by every command: one place turns any failure into one line and a documented exit code,
@@ -22,7 +23,7 @@ export abstract class BaseCommand extends Command {
 
   async catch(error: Error & {exitCode?: number}): Promise<void> {
     if (error instanceof Errors.ExitError) throw error
-    const {kind, message} = describe(error)
+    const {kind, message} = describeError(error)
     process.exitCode = ExitCode[kind]
     if (this.jsonEnabled()) this.logJson({error: {kind, exitCode: ExitCode[kind], message}})
     else process.stderr.write(`mxtok: ${message}\n`)
@@ -32,18 +33,4 @@ export abstract class BaseCommand extends Command {
   async finally(): Promise<void> {
     await closeHttp()
   }
-}
-
-export function describe(error: unknown): {kind: ErrorKind; message: string} {
-  if (error instanceof MxtokError) return {kind: error.kind, message: error.message}
-  if (error instanceof MatrixError) {
-    if (error.errcode === 'M_UNKNOWN_TOKEN') return {kind: 'tokenInvalid', message: `${error.message}: the token is no longer valid; create the session again`}
-    return {kind: 'homeserver', message: error.message}
-  }
-  const oclifExit = (error as {oclif?: {exit?: number}})?.oclif?.exit
-  if (error instanceof Errors.CLIError && oclifExit === 2) {
-    const text = error.message.replace(/\s*\n\s*/g, ' ').replace(/^The following error occurred: /, '').replace(/ See more help with --help$/, '')
-    return {kind: 'usage', message: `${text} (see --help)`}
-  }
-  return {kind: 'unexpected', message: `unexpected error: ${(error as Error)?.message ?? String(error)}; set MXTOK_DEBUG=1 for details and report it`}
 }

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import {BaseCommand} from '../cli/base-command.js'
 import {verifySessions, type VerifyResult} from '../core/verify-sessions.js'
 import {renderTable, wantsPrettyOutput} from '../output/table.js'

@@ -16,7 +16,7 @@ export async function discoverHomeserver(user: UserId, http: HttpOptions = {}): 
     ;({body} = await requestJson({method: 'GET', url: wellKnown, allowCrossOriginRedirect: true}, http))
   } catch (error) {
     if (error instanceof MatrixError && error.status === 404) return new URL(`https://${user.serverName}`)
-    if (error instanceof MatrixError && !error.isLocal) throw fail(`${where} answered HTTP ${error.status}; pass --homeserver`)
+    if (error instanceof MatrixError && error.status > 0) throw fail(`${where} is not usable (${error.message}); pass --homeserver`)
     throw error
   }
   const hs = (body as Record<string, unknown>)['m.homeserver'] as Record<string, unknown> | undefined

@@ -1,4 +1,4 @@
-import {readFile} from 'node:fs/promises'
+import {mkdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {MxtokError} from '../errors.js'
 import type {StoreKind} from '../store/secret-store.js'
@@ -45,6 +45,7 @@ export class SessionRegistry {
 
   /** Applies `change` to the sessions as they are on disk now, under the lock, and saves the result. */
   async update<T>(change: (sessions: Map<string, Session>) => T | Promise<T>): Promise<T> {
+    await mkdir(this.dir, {recursive: true, mode: 0o700})
     return withLockFile(`${this.path}.lock`, async () => {
       const file = await this.read()
       const sessions = new Map(Object.entries(file.sessions).map(([name, s]) => [name, {name, ...s}]))

@@ -1,0 +1,40 @@
+import {spawn} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+
+export const BIN = resolve(import.meta.dirname, '../../bin/run.js')
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface CliOptions {
+  env?: Record<string, string | undefined>
+  input?: string
+  timeoutMs?: number
+}
+
+/** Runs the built mxtok as a user would: a separate process, with only the environment given. */
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const env: Record<string, string> = {PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8'}
+  for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['pipe', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolvePromise({code, stdout, stderr})
+    })
+    child.stdin.end(opts.input ?? '')
+  })
+}
+
+export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix))
