@@ -1,6 +1,6 @@
 import {MatrixError} from '../matrix/errors.js'
 import type {Device} from '../matrix/client.js'
-import {DEVICE_ID_PREFIX} from '../matrix/device-id.js'
+import {DEVICE_ID_PREFIX} from '../matrix/device-id-prefix.js'
 import type {Session} from '../registry/registry.js'
 import type {Deps} from './deps.js'
 import {readToken} from './find-session.js'

@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto'
+import {DEVICE_ID_PREFIX} from './device-id-prefix.js'
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 
@@ -27,7 +28,6 @@ export function base32(bytes: Uint8Array): string {
  */
 export function deriveDeviceId(userId: string, name: string): string {
   const digest = createHash('sha256').update(`mxtok/v1:${userId}:${name}`, 'utf8').digest()
-  return `MXTOK${base32(digest).slice(0, 10)}`
+  return `${DEVICE_ID_PREFIX}${base32(digest).slice(0, 10)}`
 }
 
-export const DEVICE_ID_PREFIX = 'MXTOK'

@@ -1,4 +1,3 @@
-import {randomBytes} from 'node:crypto'
 import {mkdir, open, rename, unlink} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
@@ -6,9 +5,12 @@ import {dirname} from 'node:path'
  * Replaces a file so that a crash at any moment leaves either the old or the new content:
  * write a private temporary file, flush it, rename it over the old one, flush the directory.
  */
+let written = 0
+
 export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
   await mkdir(dirname(path), {recursive: true, mode: 0o700})
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  // Unique per process and call; 'wx' below refuses to reuse a leftover name rather than share it.
+  const tmp = `${path}.${process.pid}.${++written}.tmp`
   const handle = await open(tmp, 'wx', mode)
   try {
     await handle.writeFile(data, 'utf8')

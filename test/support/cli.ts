@@ -3,7 +3,7 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-export const BIN = resolve(import.meta.dirname, '../../bin/run.js')
+export const BIN = resolve(import.meta.dirname, '../../bin/run.cjs')
 
 export interface CliResult {
   code: number | null
