@@ -19,4 +19,6 @@ async function main() {
   await execute({dir: __dirname})
 }
 
-main()
+// Exit as soon as the command is done and its output written: a keychain call abandoned after
+// its timeout can stay stuck in native code and would otherwise keep the process alive.
+main().then(() => process.stdout.write('', () => process.exit()))

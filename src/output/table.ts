@@ -13,7 +13,7 @@ export async function renderTable(head: string[], rows: string[][], pretty: bool
 
 export function plainColumns(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n')
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n')
 }
 
 export const formatTs = (ts: number | null) => (ts === null ? '-' : new Date(ts).toISOString().slice(0, 16).replace('T', ' '))

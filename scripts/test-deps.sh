@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Installs what the integration tests need: a private Secret Service (dbus, gnome-keyring,
+# secret-tool) and a Synapse homeserver in a cached virtualenv. Safe to run repeatedly; when
+# everything is already there it only checks and returns.
+set -euo pipefail
+
+# test/support/synapse.ts reads this line to find the virtualenv: keep the form NAME=x.y.z.
+SYNAPSE_VERSION=1.163.2
+
+# Where the virtualenv lives. The same rule is in test/support/synapse.ts (synapseVenvDir):
+#   ${MXTOK_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mxtok-test}/synapse-<SYNAPSE_VERSION>
+# An empty variable counts as unset, in both places.
+CACHE_DIR="${MXTOK_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mxtok-test}"
+VENV_DIR="$CACHE_DIR/synapse-$SYNAPSE_VERSION"
+
+APT_PACKAGES=(dbus gnome-keyring libsecret-tools)
+REQUIRED_COMMANDS=(dbus-daemon dbus-send gnome-keyring-daemon secret-tool)
+
+say() { printf 'test-deps: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+missing_commands() {
+  local cmd
+  for cmd in "${REQUIRED_COMMANDS[@]}"; do
+    command -v "$cmd" >/dev/null 2>&1 || printf '%s ' "$cmd"
+  done
+}
+
+ensure_system_packages() {
+  [[ -z "$(missing_commands)" ]] && return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    die "missing $(missing_commands)- install them with: sudo apt-get install -y --no-install-recommends ${APT_PACKAGES[*]}"
+  fi
+  command -v apt-get >/dev/null 2>&1 \
+    || die "missing $(missing_commands)- no apt-get here; install the equivalents of: ${APT_PACKAGES[*]}"
+  say "installing ${APT_PACKAGES[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+  local still_missing
+  still_missing="$(missing_commands)"
+  [[ -z "$still_missing" ]] || die "still missing after apt-get install: $still_missing"
+}
+
+# The marker is written last, inside the temporary directory, and the directory is renamed into
+# place only after it: a half-built environment therefore never sits at VENV_DIR.
+venv_complete() {
+  [[ -x "$VENV_DIR/bin/python" && -f "$VENV_DIR/.mxtok-complete" ]]
+}
+
+ensure_synapse_venv() {
+  venv_complete && return 0
+
+  command -v python3 >/dev/null 2>&1 \
+    || die "python3 not found: install Python 3.10+ with the venv module (Debian: apt-get install python3 python3-venv)"
+  python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1 \
+    || die "python3 ($(python3 --version 2>&1)) lacks venv/ensurepip or is older than 3.10 (Debian: apt-get install python3-venv)"
+
+  mkdir -p "$CACHE_DIR"
+  # A killed run cannot clean up after itself; an hour-old partial build is nobody's any more.
+  find "$CACHE_DIR" -maxdepth 1 -name '.synapse-*.partial.*' -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+  # A directory left at VENV_DIR without the marker is a broken earlier attempt (checked again
+  # here: a concurrent run may have just finished).
+  venv_complete && return 0
+  if [[ -e "$VENV_DIR" ]]; then
+    say "removing incomplete $VENV_DIR"
+    rm -rf "$VENV_DIR"
+  fi
+
+  local tmp
+  PIP_PID=''
+  tmp="$(mktemp -d "$CACHE_DIR/.synapse-$SYNAPSE_VERSION.partial.XXXXXX")"
+  # A signal to this script alone (timeout, kill) would otherwise leave pip running on, writing
+  # into a directory that is already gone.
+  # shellcheck disable=SC2064 # expand $tmp now: the trap must remove this very directory
+  trap "[[ -n \${PIP_PID:-} ]] && kill \$PIP_PID 2>/dev/null; rm -rf '$tmp'" EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  say "installing matrix-synapse==$SYNAPSE_VERSION into $VENV_DIR (takes a minute or two)"
+  python3 -m venv "$tmp"
+  # In the background so that the traps above run as soon as a signal arrives.
+  "$tmp/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    "matrix-synapse==$SYNAPSE_VERSION" &
+  PIP_PID=$!
+  wait "$PIP_PID" || die "pip could not install matrix-synapse==$SYNAPSE_VERSION"
+  PIP_PID=''
+  # Console scripts in bin/ keep the temporary path in their shebang; the tests only ever run
+  # "<venv>/bin/python -m ...", which resolves its environment relative to itself.
+  "$tmp/bin/python" -c 'import synapse.app.homeserver' \
+    || die "matrix-synapse $SYNAPSE_VERSION installed but does not import"
+  touch "$tmp/.mxtok-complete"
+
+  # -T: fail instead of moving into the directory when a concurrent run got there first.
+  if ! mv -T "$tmp" "$VENV_DIR" 2>/dev/null; then
+    venv_complete || die "could not move the new virtualenv to $VENV_DIR"
+  fi
+  trap - EXIT INT TERM
+  rm -rf "$tmp"
+  say "synapse ready: $VENV_DIR"
+}
+
+ensure_system_packages
+ensure_synapse_venv
