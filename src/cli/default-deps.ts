@@ -4,8 +4,10 @@ import {discoverHomeserver} from '../matrix/discovery.js'
 import type {HttpOptions} from '../matrix/http.js'
 import {configDir} from '../registry/config-dir.js'
 import {SessionRegistry} from '../registry/registry.js'
+import {FileStore} from '../store/file-store.js'
 import {KeychainStore} from '../store/keychain-store.js'
-import type {SecretStore} from '../store/secret-store.js'
+import type {SecretStore, StoreKind} from '../store/secret-store.js'
+import {passphraseSource} from './passphrase.js'
 
 function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = Number(env[name])
@@ -18,10 +20,16 @@ export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => v
     timeoutMs: seconds(env, 'MXTOK_TIMEOUT', 30_000),
     debug: env.MXTOK_DEBUG ? (line) => process.stderr.write(`mxtok: debug: ${line}\n`) : undefined,
   }
-  let keychain: SecretStore | undefined
+  const dir = configDir(env)
+  const stores = new Map<StoreKind, SecretStore>()
+  const make = (kind: StoreKind): SecretStore => {
+    if (kind === 'keychain') return new KeychainStore({timeoutMs: seconds(env, 'MXTOK_KEYCHAIN_TIMEOUT', 3000), env})
+    const file: FileStore = new FileStore(dir, passphraseSource(env, process.stdin, process.stderr, () => file.path))
+    return file
+  }
   return {
-    registry: new SessionRegistry(configDir(env)),
-    store: () => (keychain ??= new KeychainStore({timeoutMs: seconds(env, 'MXTOK_KEYCHAIN_TIMEOUT', 3000)})),
+    registry: new SessionRegistry(dir),
+    store: (kind) => stores.get(kind) ?? stores.set(kind, make(kind)).get(kind)!,
     client: (homeserver) => new MatrixClient(homeserver, http),
     discover: (user) => discoverHomeserver(user, http),
     now: () => new Date(),

@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {readPassword} from '../cli/password.js'
 import {createSession} from '../core/create-session.js'
+import {STORE_KINDS, type StoreKind} from '../store/secret-store.js'
 
 export interface CreateJson {
   name: string
@@ -31,6 +32,7 @@ export default class Create extends BaseCommand {
     'device-id': Flags.string({description: 'use this device ID instead of the derived one'}),
     'password-stdin': Flags.boolean({description: 'read the password from the first line of standard input'}),
     'allow-http': Flags.boolean({description: 'allow a plain http:// homeserver that is not on loopback'}),
+    store: Flags.string({description: 'where to keep the token: the OS keychain, or a file encrypted with MXTOK_PASSPHRASE', options: [...STORE_KINDS], env: 'MXTOK_STORE', default: 'keychain'}),
   }
 
   async run(): Promise<CreateJson> {
@@ -51,10 +53,11 @@ export default class Create extends BaseCommand {
             prompt: `Password for ${flags.user}: `,
           }),
         allowHttp: flags['allow-http'],
+        store: flags.store as StoreKind,
       },
       this.makeDeps(),
     )
-    this.log(`Created session "${s.name}" (token stored in the ${s.store})`)
+    this.log(`Created session "${s.name}" (token stored in the ${s.store === 'file' ? 'encrypted file store' : 'OS keychain'})`)
     this.log(`  user        ${s.userId}`)
     this.log(`  device      ${s.deviceId}`)
     this.log(`  homeserver  ${s.homeserver}`)

@@ -1,6 +1,6 @@
 import {MxtokError} from '../errors.js'
 import type {Session} from '../registry/registry.js'
-import {secretAccount} from '../store/secret-store.js'
+import {secretAccount, storeLabel} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 
 export async function findSession(name: string, deps: Deps): Promise<Session> {
@@ -15,4 +15,4 @@ export function readToken(session: Session, deps: Deps): Promise<string | null> 
 }
 
 export const missingToken = (session: Session) =>
-  new MxtokError('tokenInvalid', `the ${session.store} holds no token for session "${session.name}"; create it again, or forget it with "mxtok revoke ${session.name} --local-only"`)
+  new MxtokError('tokenInvalid', `the ${storeLabel(session.store)} holds no token for session "${session.name}"; create it again, or forget it with "mxtok revoke ${session.name} --local-only"`)

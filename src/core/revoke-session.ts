@@ -1,6 +1,6 @@
 import {MatrixError} from '../matrix/errors.js'
 import type {Session} from '../registry/registry.js'
-import {secretAccount} from '../store/secret-store.js'
+import {secretAccount, storeLabel} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readToken} from './find-session.js'
 
@@ -37,7 +37,7 @@ export async function retireReplaced(previous: Session, deps: Deps): Promise<voi
     if (token !== null) await logoutAcceptingDead(previous, token, deps)
     await deps.store(previous.store).delete(secretAccount(previous.userId, previous.deviceId))
   } catch (error) {
-    deps.warn(`the replaced session's device ${previous.deviceId} could not be logged out (${(error as Error).message}); its token stays in the ${previous.store} until it can be`)
+    deps.warn(`the replaced session's device ${previous.deviceId} could not be logged out (${(error as Error).message}); its token stays in the ${storeLabel(previous.store)} until it can be`)
   }
 }
 

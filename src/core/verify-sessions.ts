@@ -2,6 +2,7 @@ import {ExitCode, MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
 import type {Session} from '../registry/registry.js'
 import type {Deps} from './deps.js'
+import {storeLabel} from '../store/secret-store.js'
 import {findSession, readToken} from './find-session.js'
 import {mapLimit} from './map-limit.js'
 
@@ -42,7 +43,7 @@ async function verifyOne(session: Session, deps: Deps): Promise<[VerifyResult, E
     if (error instanceof MxtokError) return fail('error', error.message, error.exitCode)
     throw error
   }
-  if (token === null) return fail('error', `the ${session.store} holds no token for this session`, ExitCode.tokenInvalid)
+  if (token === null) return fail('error', `the ${storeLabel(session.store)} holds no token for this session`, ExitCode.tokenInvalid)
   try {
     const who = await deps.client(session.homeserver).whoami(token)
     if (who.userId === session.userId && who.deviceId === session.deviceId) return [{...base, status: 'valid'}, ExitCode.ok]

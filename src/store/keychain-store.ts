@@ -15,7 +15,8 @@ export interface KeychainOptions {
   platform?: NodeJS.Platform
 }
 
-const HOW_TO_FIX = 'start or unlock a keyring (a desktop login, or gnome-keyring-daemon --unlock inside dbus-run-session) and try again'
+const HOW_TO_FIX =
+  'start or unlock a keyring (a desktop login, or gnome-keyring-daemon --unlock inside dbus-run-session), or keep tokens in an encrypted file instead: MXTOK_STORE=file with MXTOK_PASSPHRASE set'
 
 /**
  * The OS keychain through @napi-rs/keyring: macOS Keychain, Windows Credential Manager, and on

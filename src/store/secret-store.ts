@@ -1,5 +1,7 @@
 /** Where a session's token lives. The registry records which store holds each session's token. */
-export type StoreKind = 'keychain'
+export type StoreKind = 'keychain' | 'file'
+
+export const STORE_KINDS: readonly StoreKind[] = ['keychain', 'file']
 
 export interface SecretStore {
   readonly kind: StoreKind
@@ -13,3 +15,5 @@ export interface SecretStore {
 
 /** The key of a token in a store: a device holds at most one live token, so user and device name it. */
 export const secretAccount = (userId: string, deviceId: string) => `${userId}/${deviceId}`
+
+export const storeLabel = (kind: StoreKind) => (kind === 'file' ? 'encrypted file store' : 'OS keychain')

@@ -1,0 +1,26 @@
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
+import {BaseCommand} from '../cli/base-command.js'
+import {moveSession, type MoveResult} from '../core/move-session.js'
+import {STORE_KINDS, storeLabel, type StoreKind} from '../store/secret-store.js'
+
+export default class Move extends BaseCommand {
+  static summary = 'Move a session\'s token to another secret store'
+  static description = 'The token is written and read back in the target store before it is removed from the old one, so it is never in neither.'
+  static examples = ['MXTOK_PASSPHRASE=… <%= config.bin %> move bot --to file', '<%= config.bin %> move bot --to keychain']
+
+  static args = {
+    name: Args.string({description: 'session name', required: true, ignoreStdin: true}),
+  }
+
+  static flags = {
+    to: Flags.string({description: 'the store to move the token to', options: [...STORE_KINDS], required: true}),
+  }
+
+  async run(): Promise<MoveResult> {
+    const {args, flags} = await this.parse(Move)
+    const result = await moveSession({name: args.name, to: flags.to as StoreKind}, this.makeDeps())
+    this.log(`Moved the token of "${result.name}" from the ${storeLabel(result.from)} to the ${storeLabel(result.to)}`)
+    return result
+  }
+}
