@@ -1,5 +1,6 @@
 import {Command} from '@oclif/core/command'
 import * as Errors from '@oclif/core/errors'
+import * as Flags from '@oclif/core/flags'
 import type {Deps} from '../core/deps.js'
 import {ExitCode} from '../errors.js'
 import {closeHttp} from '../matrix/http.js'
@@ -13,8 +14,15 @@ import {describeError} from './describe-error.js'
 export abstract class BaseCommand extends Command {
   static enableJsonFlag = true
 
+  static baseFlags = {
+    verbose: Flags.boolean({description: 'print each request (method, URL, status, time) on stderr; same as MXTOK_DEBUG=1', helpGroup: 'GLOBAL'}),
+  }
+
   protected makeDeps(): Deps {
-    return defaultDeps(process.env, (message) => this.warnLine(message))
+    const end = this.argv.indexOf('--')
+    const own = end < 0 ? this.argv : this.argv.slice(0, end)
+    const env = own.includes('--verbose') ? {...process.env, MXTOK_DEBUG: '1'} : process.env
+    return defaultDeps(env, (message) => this.warnLine(message))
   }
 
   protected warnLine(message: string): void {

@@ -48,16 +48,37 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   const client = deps.client(homeserver)
   const displayName = opts.deviceName ?? `mxtok: ${name}`
   const deviceFor = (u: UserId) => opts.deviceId ?? deriveDeviceId(u.full, name)
+  const accountFor = (u: UserId) => secretAccount(u.full, deviceFor(u))
+
+  // What could outlive this run on the server if it stopped now: a device whose login is under
+  // way (its token may exist even though the answer never came back), or a token only held here.
+  let loginInFlight = false
+  let liveToken: string | undefined
   const login = async (u: UserId) => {
     const deviceId = deviceFor(u)
-    const result = await loginOrExplain(client, {user: u.full, password, deviceId, displayName})
+    loginInFlight = true
+    const result = await loginOrExplain(client, {user: u.full, password, deviceId, displayName}).catch((error) => {
+      if (error instanceof MxtokError || (error instanceof MatrixError && !error.isLocal)) loginInFlight = false
+      throw error
+    })
+    loginInFlight = false
+    liveToken = result.accessToken
     if (result.deviceId !== deviceId) {
-      await logoutQuietly(client, result.accessToken, deps)
+      // If this logout fails, the token stays live and the clean-up below tries once more.
+      await logout(result.accessToken).catch(() => {})
       throw wrongAnswer(homeserver, `logged in to device ${result.deviceId} instead of the requested ${deviceId}; the server ignores requested device IDs, so mxtok cannot manage this session (the new token was logged out)`)
     }
     return result
   }
-
+  const logout = async (token: string) => {
+    await client.logout(token)
+    if (liveToken === token) liveToken = undefined
+  }
+  const journal = (u: UserId, add: boolean) =>
+    deps.registry.update((_, pending) => {
+      if (add) pending.set(accountFor(u), {userId: u.full, deviceId: deviceFor(u), homeserver: homeserverKey(homeserver), store: store.kind, since: deps.now().toISOString()})
+      else pending.delete(accountFor(u))
+    })
   const assertDeviceFree = async (u: UserId) => {
     const deviceId = deviceFor(u)
     const clash = (await deps.registry.list()).find((s) => s.name !== name && s.userId === u.full && s.deviceId === deviceId)
@@ -65,62 +86,56 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   }
 
   await assertDeviceFree(user)
-  let first = await login(user)
-  if (first.userId !== user.full) {
-    const actual = parseAnswerUserId(first, homeserver)
-    if (opts.user.startsWith('@')) {
-      await logoutQuietly(client, first.accessToken, deps)
-      throw wrongAnswer(homeserver, `logged in as ${actual.full} instead of ${user.full} (the new token was logged out)`)
-    }
-    // The server's name is not its host: the device was named after the wrong ID, so drop it.
-    await logoutQuietly(client, first.accessToken, deps)
-    user = actual
-    await assertDeviceFree(user)
-    first = await login(user)
-  }
-  const deviceId = deviceFor(user)
-
+  await journal(user, true)
+  let previous: Session | undefined
+  let session: Session
   try {
-    await client.logout(first.accessToken)
-  } catch (error) {
-    if (error instanceof MatrixError) {
+    let first = await login(user)
+    if (first.userId !== user.full) {
+      const actual = parseAnswerUserId(first, homeserver)
+      await logout(first.accessToken).catch(() => {})
+      if (opts.user.startsWith('@')) throw wrongAnswer(homeserver, `logged in as ${actual.full} instead of ${user.full} (the new token was logged out)`)
+      // The server's name is not its host: the device was named after the wrong ID, so it is gone again.
+      if (liveToken) await logout(liveToken)
+      await journal(user, false)
+      user = actual
+      await assertDeviceFree(user)
+      await journal(user, true)
+      first = await login(user)
+    }
+    const deviceId = deviceFor(user)
+    try {
+      await logout(first.accessToken)
+    } catch (error) {
+      if (!(error instanceof MatrixError)) throw error
       throw new MatrixError({status: error.status, errcode: error.errcode, message: `${error.message} (while resetting device ${deviceId}: run create again to finish)`, cause: error})
     }
-    throw error
-  }
-  const fresh = await login(user)
-
-  const account = secretAccount(user.full, deviceId)
-  try {
+    const fresh = await login(user)
+    const account = accountFor(user)
     await store.set(account, fresh.accessToken)
+    session = {name, userId: user.full, homeserver: homeserverKey(homeserver), deviceId, createdAt: deps.now().toISOString(), store: store.kind}
+    try {
+      previous = await deps.registry.update((sessions, pending) => {
+        const old = sessions.get(name)
+        sessions.set(name, session)
+        pending.delete(account)
+        return old
+      })
+    } catch (error) {
+      await store.delete(account).catch(() => {})
+      throw error
+    }
+    liveToken = undefined
   } catch (error) {
-    await logoutQuietly(client, fresh.accessToken, deps)
-    throw error
-  }
-
-  const session: Session = {
-    name,
-    userId: user.full,
-    homeserver: homeserverKey(homeserver),
-    deviceId,
-    createdAt: deps.now().toISOString(),
-    store: store.kind,
-  }
-  let previous: Session | undefined
-  try {
-    previous = await deps.registry.update((sessions) => {
-      const old = sessions.get(name)
-      sessions.set(name, session)
-      return old
-    })
-  } catch (error) {
-    await logoutQuietly(client, fresh.accessToken, deps)
-    await store.delete(account).catch(() => {})
+    // A token that this run cannot keep is logged out; only then is nothing left to report.
+    if (liveToken) await logout(liveToken).catch((e) => deps.warn(`could not log out a token that mxtok could not keep (${(e as Error).message})`))
+    if (!liveToken && !loginInFlight) await journal(user, false).catch(() => {})
+    else deps.warn(`device ${deviceFor(user)} of ${user.full} may hold a token nobody has; "mxtok doctor" lists it and "mxtok prune --orphans" deletes it`)
     throw error
   }
 
   // Replaced by a session on another device: that old token would otherwise live on, held by nobody.
-  if (previous && secretAccount(previous.userId, previous.deviceId) !== account) {
+  if (previous && secretAccount(previous.userId, previous.deviceId) !== accountFor(user)) {
     await retireReplaced(previous, deps)
   }
   return session
@@ -148,11 +163,3 @@ function parseAnswerUserId(result: LoginResult, homeserver: URL): UserId {
 
 const wrongAnswer = (homeserver: URL, what: string) =>
   new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} ${what}`})
-
-async function logoutQuietly(client: MatrixClient, token: string, deps: Deps): Promise<void> {
-  try {
-    await client.logout(token)
-  } catch (error) {
-    deps.warn(`could not log out a token that mxtok could not keep (${(error as Error).message}); run "mxtok list" to find its device`)
-  }
-}

@@ -1,5 +1,6 @@
 import {MatrixError} from '../matrix/errors.js'
-import {STORE_KINDS, type StoreKind} from '../store/secret-store.js'
+import {FileStore} from '../store/file-store.js'
+import {secretAccount, STORE_KINDS, type StoreKind} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 
 export interface StoreCheck {
@@ -16,18 +17,33 @@ export interface HomeserverCheck {
   problem?: string
 }
 
+/**
+ * What a run killed half-way can leave: a token in a store that no session names, or a device
+ * whose login was under way, which may hold a token that nobody has.
+ */
+export interface Orphan {
+  kind: 'token' | 'login'
+  userId: string
+  deviceId: string
+  store: StoreKind
+  homeserver: string | null
+  /** With --fix: the token was logged out and removed, or the stale entry cleared. */
+  fixed: boolean
+}
+
 export interface DoctorReport {
   registry: string
   sessions: number
   configuredStore: StoreKind
   stores: StoreCheck[]
   homeservers: HomeserverCheck[]
+  orphans: Orphan[]
   /** True when the configured store works: the exit status of `mxtok doctor`. */
   ok: boolean
 }
 
 /** What works on this machine: each secret store, the registry, and the sessions' homeservers. */
-export async function runDoctor(opts: {configuredStore: StoreKind}, deps: Deps): Promise<DoctorReport> {
+export async function runDoctor(opts: {configuredStore: StoreKind; fix?: boolean}, deps: Deps): Promise<DoctorReport> {
   const sessions = await deps.registry.list()
   const stores = await Promise.all(
     STORE_KINDS.map(async (store): Promise<StoreCheck> => {
@@ -52,7 +68,53 @@ export async function runDoctor(opts: {configuredStore: StoreKind}, deps: Deps):
       }
     }),
   )
+  const working = new Set(stores.filter((s) => s.ok).map((s) => s.store))
+  const orphans = await findOrphans(working, deps, opts.fix ?? false)
   const configured = stores.find((s) => s.store === opts.configuredStore)!
-  return {registry: deps.registry.path, sessions: sessions.length, configuredStore: opts.configuredStore, stores, homeservers, ok: configured.ok}
+  return {registry: deps.registry.path, sessions: sessions.length, configuredStore: opts.configuredStore, stores, homeservers, orphans, ok: configured.ok}
+}
+
+async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): Promise<Orphan[]> {
+  const owned = new Set((await deps.registry.list()).map((s) => `${s.store} ${secretAccount(s.userId, s.deviceId)}`))
+  const found: Orphan[] = []
+  for (const p of await deps.registry.pending()) {
+    const account = secretAccount(p.userId, p.deviceId)
+    if (owned.has(`${p.store} ${account}`) || !working.has(p.store)) continue
+    const token = await deps.store(p.store).get(account)
+    const orphan: Orphan = {kind: token === null ? 'login' : 'token', userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, fixed: false}
+    if (fix) orphan.fixed = await retire(orphan, token, account, deps)
+    found.push(orphan)
+  }
+  // A file, unlike a keychain, can be listed: every token in it should belong to a session.
+  const file = working.has('file') ? deps.store('file') : undefined
+  if (file instanceof FileStore) {
+    const known = new Set(found.map((o) => secretAccount(o.userId, o.deviceId)))
+    for (const account of await file.accounts()) {
+      if (owned.has(`file ${account}`) || known.has(account)) continue
+      const slash = account.lastIndexOf('/')
+      const orphan: Orphan = {kind: 'token', userId: account.slice(0, slash), deviceId: account.slice(slash + 1), store: 'file', homeserver: null, fixed: false}
+      if (fix) orphan.fixed = await retire(orphan, await file.get(account), account, deps)
+      found.push(orphan)
+    }
+  }
+  return found
+}
+
+/** Logs an orphan token out (a dead one is fine) and forgets it; reports whether that worked. */
+async function retire(orphan: Orphan, token: string | null, account: string, deps: Deps): Promise<boolean> {
+  try {
+    if (token !== null) {
+      if (orphan.homeserver === null) return false
+      await deps.client(orphan.homeserver).logout(token).catch((error) => {
+        if (!(error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN')) throw error
+      })
+      await deps.store(orphan.store).delete(account)
+    }
+    await deps.registry.update((_, pending) => void pending.delete(account))
+    return true
+  } catch (error) {
+    deps.warn(`could not retire the orphan of device ${orphan.deviceId}: ${(error as Error).message}`)
+    return false
+  }
 }
 

@@ -16,9 +16,23 @@ export interface Session {
   store: StoreKind
 }
 
+/**
+ * A device mxtok is about to log in to, written before the login and removed in the same update
+ * that records the session. One left behind means a run was killed half-way: `mxtok doctor`
+ * reports it, since its device may hold a token that nobody has.
+ */
+export interface PendingLogin {
+  userId: string
+  deviceId: string
+  homeserver: string
+  store: StoreKind
+  since: string
+}
+
 interface RegistryFile {
   version: 1
   sessions: Record<string, Omit<Session, 'name'>>
+  pending?: Record<string, PendingLogin>
 }
 
 export const REGISTRY_FILE = 'sessions.json'
@@ -43,18 +57,27 @@ export class SessionRegistry {
     return Object.hasOwn(sessions, name) ? {name, ...sessions[name]} : undefined
   }
 
-  /** Applies `change` to the sessions as they are on disk now, under the lock, and saves the result. */
-  async update<T>(change: (sessions: Map<string, Session>) => T | Promise<T>): Promise<T> {
+  async pending(): Promise<PendingLogin[]> {
+    return Object.values((await this.read()).pending ?? {})
+  }
+
+  /**
+   * Applies `change` to the sessions and pending logins (keyed by their secret account) as they
+   * are on disk now, under the lock, and saves the result.
+   */
+  async update<T>(change: (sessions: Map<string, Session>, pending: Map<string, PendingLogin>) => T | Promise<T>): Promise<T> {
     await mkdir(this.dir, {recursive: true, mode: 0o700})
     return withLockFile(`${this.path}.lock`, async () => {
       const file = await this.read()
       const sessions = new Map(Object.entries(file.sessions).map(([name, s]) => [name, {name, ...s}]))
-      const result = await change(sessions)
+      const pending = new Map(Object.entries(file.pending ?? {}))
+      const result = await change(sessions, pending)
       const out: RegistryFile = {version: 1, sessions: {}}
       for (const name of [...sessions.keys()].sort()) {
         const {name: _, ...rest} = sessions.get(name)!
         out.sessions[name] = rest
       }
+      if (pending.size > 0) out.pending = Object.fromEntries([...pending].sort(([a], [b]) => a.localeCompare(b)))
       await writeFileAtomic(this.path, JSON.stringify(out, null, 2) + '\n')
       return result
     })

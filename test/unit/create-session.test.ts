@@ -41,6 +41,7 @@ describe('createSession', () => {
 
     scope.done()
     expect(session).toEqual({name: 'bot', userId: USER, homeserver: HS, deviceId: DEVICE, createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain'})
+    expect(await deps.registry.pending()).toEqual([])
     expect([...deps.memory.items]).toEqual([[`${USER}/${DEVICE}`, 'second']])
     expect(await deps.registry.list()).toEqual([session])
   })
@@ -71,6 +72,29 @@ describe('createSession', () => {
     expect(err).toMatchObject({kind: 'loginRefused', exitCode: 3})
     expect((err as Error).message).not.toContain('secret-pw')
     expect(await deps.registry.list()).toEqual([])
+    expect(await deps.registry.pending()).toEqual([])
+  })
+
+  it('keeps a pending entry, and warns, when a login gets no answer: the device may hold a token', async () => {
+    const deps = unitDeps()
+    nock(HS).post('/_matrix/client/v3/login').delay(5000).reply(200, loginReply('lost'))
+    await expect(create(deps)).rejects.toMatchObject({errcode: 'mxtok.timeout'})
+    expect(await deps.registry.pending()).toEqual([{userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-02T03:04:05.000Z'}])
+    expect(deps.warnings).toEqual([`device ${DEVICE} of ${USER} may hold a token nobody has; "mxtok doctor" lists it and "mxtok prune --orphans" deletes it`])
+  })
+
+  it('keeps a pending entry when a token could not be logged out again', async () => {
+    const deps = unitDeps()
+    const scope = nock(HS)
+      .post('/_matrix/client/v3/login')
+      .reply(200, loginReply('tok', 'SERVERCHOSE'))
+      .post('/_matrix/client/v3/logout')
+      .times(2)
+      .reply(502, 'bad gateway')
+    await expect(create(deps)).rejects.toThrow(/instead of the requested/)
+    scope.done()
+    expect(await deps.registry.pending()).toHaveLength(1)
+    expect(deps.warnings.join('\n')).toMatch(/could not log out a token that mxtok could not keep/)
   })
 
   it('never logs in when the store cannot be written, and never asks for the password', async () => {
