@@ -58,7 +58,7 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
     const deviceId = deviceFor(u)
     loginInFlight = true
     const result = await loginOrExplain(client, {user: u.full, password, deviceId, displayName}).catch((error) => {
-      if (error instanceof MxtokError || (error instanceof MatrixError && !error.isLocal)) loginInFlight = false
+      if (error instanceof MxtokError || (error instanceof MatrixError && (!error.isLocal || error.notSent))) loginInFlight = false
       throw error
     })
     loginInFlight = false
@@ -112,19 +112,15 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
     }
     const fresh = await login(user)
     const account = accountFor(user)
-    await store.set(account, fresh.accessToken)
     session = {name, userId: user.full, homeserver: homeserverKey(homeserver), deviceId, createdAt: deps.now().toISOString(), store: store.kind}
-    try {
-      previous = await deps.registry.update((sessions, pending) => {
-        const old = sessions.get(name)
-        sessions.set(name, session)
-        pending.delete(account)
-        return old
-      })
-    } catch (error) {
-      await store.delete(account).catch(() => {})
-      throw error
-    }
+    // Under the registry lock, so that concurrent runs write the store and the registry in turn.
+    previous = await deps.registry.update(async (sessions, pending) => {
+      await store.set(account, fresh.accessToken)
+      const old = sessions.get(name)
+      sessions.set(name, session)
+      pending.delete(account)
+      return old
+    })
     liveToken = undefined
   } catch (error) {
     // A token that this run cannot keep is logged out; only then is nothing left to report.

@@ -60,11 +60,13 @@ async function logoutAcceptingDead(session: Session, token: string, deps: Deps):
 
 async function forget(session: Session, deps: Deps): Promise<void> {
   const account = secretAccount(session.userId, session.deviceId)
-  await deps.store(session.store).delete(account)
-  await deps.registry.update((sessions) => {
+  // Under the registry lock, so that the store and the registry change together for other runs.
+  await deps.registry.update(async (sessions) => {
     const current = sessions.get(session.name)
     // A create that ran meanwhile may have put a new session under this name: keep that one.
-    if (current && secretAccount(current.userId, current.deviceId) === account) sessions.delete(session.name)
+    if (!current || current.createdAt !== session.createdAt || secretAccount(current.userId, current.deviceId) !== account) return
+    await deps.store(session.store).delete(account)
+    sessions.delete(session.name)
   })
 }
 

@@ -21,14 +21,20 @@ export class MatrixError extends Error {
   readonly retryAfterMs: number | undefined
   /** Synapse adds soft_logout to M_UNKNOWN_TOKEN answers. */
   readonly softLogout: boolean
+  /** The JSON object of the answer, when there was one: User-Interactive Auth reads its flows and session. */
+  readonly body: Record<string, unknown> | undefined
+  /** True when the request certainly never reached the server (no connection was made). */
+  readonly notSent: boolean
 
-  constructor(init: {status: number; errcode: string; message: string; retryAfterMs?: number; softLogout?: boolean; cause?: unknown}) {
+  constructor(init: {status: number; errcode: string; message: string; retryAfterMs?: number; softLogout?: boolean; body?: Record<string, unknown>; notSent?: boolean; cause?: unknown}) {
     super(init.message, {cause: init.cause})
     this.name = 'MatrixError'
     this.status = init.status
     this.errcode = init.errcode
     this.retryAfterMs = init.retryAfterMs
     this.softLogout = init.softLogout ?? false
+    this.body = init.body
+    this.notSent = init.notSent ?? false
   }
 
   /** True when no Matrix answer came back at all. */

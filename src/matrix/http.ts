@@ -226,11 +226,14 @@ function networkError(url: URL, error: unknown, timeoutMs: number): MatrixError 
     return new MatrixError({status: 0, errcode: LocalErrcode.timeout, message: `${where} did not answer within ${Math.round(timeoutMs / 1000)} s; check that the homeserver is up`, cause: error})
   }
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-    return new MatrixError({status: 0, errcode: LocalErrcode.unreachable, message: `TLS failed for ${where} (${code}); the server's certificate is not trusted — fix the certificate or set NODE_EXTRA_CA_CERTS`, cause: error})
+    return new MatrixError({status: 0, errcode: LocalErrcode.unreachable, message: `TLS failed for ${where} (${code}); the server's certificate is not trusted — fix the certificate or set NODE_EXTRA_CA_CERTS`, notSent: true, cause: error})
   }
   const detail = code || oneLine(cause?.message ?? (error as Error)?.message ?? 'network error')
-  return new MatrixError({status: 0, errcode: LocalErrcode.unreachable, message: `cannot reach ${where} (${detail}); check the homeserver URL and your network`, cause: error})
+  // Only failures to connect at all prove the server never saw the request.
+  const notSent = NOT_CONNECTED.has(code) || detail === 'bad port'
+  return new MatrixError({status: 0, errcode: LocalErrcode.unreachable, message: `cannot reach ${where} (${detail}); check the homeserver URL and your network`, notSent, cause: error})
 }
 
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT'])
 const elapsed = (started: number) => `${Math.round(performance.now() - started)}ms`
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300)

@@ -3,7 +3,6 @@ import {probeSecretService} from './dbus-probe.js'
 import type {SecretStore} from './secret-store.js'
 
 export const KEYCHAIN_SERVICE = 'mxtok'
-const PROBE_ACCOUNT = 'mxtok-probe'
 
 type AsyncEntryCtor = typeof import('@napi-rs/keyring').AsyncEntry
 
@@ -39,8 +38,10 @@ export class KeychainStore implements SecretStore {
   }
 
   async check(): Promise<void> {
-    await this.set(PROBE_ACCOUNT, 'probe')
-    await this.delete(PROBE_ACCOUNT)
+    // One probe item per process: concurrent writers of one item would make it ambiguous.
+    const probe = `mxtok-probe-${process.pid}`
+    await this.set(probe, 'probe')
+    await this.delete(probe)
   }
 
   get(account: string): Promise<string | null> {
