@@ -96,3 +96,37 @@ describe('parseHomeserverUrl', () => {
     expect(parseHomeserverUrl('http://matrix.example.com', {allowHttp: true}).protocol).toBe('http:')
   })
 })
+
+describe('parseHomeserverUrl, by property', () => {
+  it('accepts any https URL without credentials, query or fragment, and never loosens to http', () => {
+    fc.assert(
+      fc.property(fc.webUrl({withQueryParameters: false, withFragments: false}), (url) => {
+        fc.pre(!new URL(url).username && !new URL(url).password)
+        let parsed: URL
+        try {
+          parsed = parseHomeserverUrl(url)
+        } catch (error) {
+          // Only plain http to a remote host may be refused here.
+          expect(error).toMatchObject({kind: 'usage'})
+          expect(new URL(url).protocol).toBe('http:')
+          return
+        }
+        expect(parsed.protocol === 'https:' || /^(localhost|127\.|\[::1\])/.test(parsed.host)).toBe(true)
+        expect(parsed.search + parsed.hash + parsed.username + parsed.password).toBe('')
+      }),
+    )
+  })
+
+  it('refuses every URL with credentials, a query or a fragment', () => {
+    fc.assert(
+      fc.property(fc.webUrl({withQueryParameters: true, withFragments: true}), fc.webAuthority({withUserInfo: true}), (url, authority) => {
+        const u = new URL(url)
+        fc.pre(u.search.length > 1 || u.hash.length > 1)
+        expect(() => parseHomeserverUrl(url, {allowHttp: true})).toThrow(expect.objectContaining({kind: 'usage'}))
+        const withAuth = new URL(`https://${authority}/`)
+        fc.pre(withAuth.username !== '' || withAuth.password !== '')
+        expect(() => parseHomeserverUrl(`https://${authority}/`)).toThrow(expect.objectContaining({kind: 'usage'}))
+      }),
+    )
+  })
+})
