@@ -1,8 +1,5 @@
 #!/usr/bin/env bash
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export OCLIF_SKIP_NEW_VERSION_CHECK=true
-bash scripts/ensure-node-modules.sh
-bash scripts/test-deps.sh
-npm run build --silent
+bash scripts/prepare.sh
 exec node_modules/.bin/tsx scripts/demo.ts
