@@ -93,10 +93,12 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
     let first = await login(user)
     if (first.userId !== user.full) {
       const actual = parseAnswerUserId(first, homeserver)
-      await logout(first.accessToken).catch(() => {})
-      if (opts.user.startsWith('@')) throw wrongAnswer(homeserver, `logged in as ${actual.full} instead of ${user.full} (the new token was logged out)`)
-      // The server's name is not its host: the device was named after the wrong ID, so it is gone again.
-      if (liveToken) await logout(liveToken)
+      if (opts.user.startsWith('@')) {
+        await logout(first.accessToken).catch(() => {})
+        throw wrongAnswer(homeserver, `logged in as ${actual.full} instead of ${user.full} (the new token was logged out)`)
+      }
+      // The server's name is not its host: the device was named after the wrong ID, so it goes again.
+      await logout(first.accessToken)
       await journal(user, false)
       user = actual
       await assertDeviceFree(user)
