@@ -10,6 +10,9 @@ export const ExitCode = {
   tokenInvalid: 4,
   homeserver: 5,
   keychain: 6,
+  // Only `mxtok exec`, and the same as shells, so a wrapper script reads like the command it wraps.
+  commandNotExecutable: 126,
+  commandNotFound: 127,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 

@@ -14,8 +14,7 @@ export interface PasswordSources {
  */
 export async function readPassword(src: PasswordSources): Promise<string> {
   if (src.passwordStdin) {
-    const text = await readAll(src.stdin)
-    const line = text.split(/\r?\n/)[0]
+    const line = await readFirstLine(src.stdin)
     if (!line) throw usageError('--password-stdin read an empty password; pipe the password in, e.g. from a password manager')
     return line
   }
@@ -24,10 +23,11 @@ export async function readPassword(src: PasswordSources): Promise<string> {
   throw usageError('no password given: pipe it with --password-stdin, set MXTOK_PASSWORD, or run in a terminal to be asked')
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+/** The first line of everything piped in: a secret followed by a newline, as `printf '%s\n'` and `echo` write it. */
+export async function readFirstLine(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer))
-  return Buffer.concat(chunks).toString('utf8')
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0]
 }
 
 export function promptHidden(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream, prompt: string): Promise<string> {

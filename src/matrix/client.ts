@@ -87,6 +87,19 @@ export class MatrixClient {
     })
   }
 
+  /** PUT /v3/devices/{deviceId}: sets the device's display name. */
+  async setDeviceDisplayName(token: string, deviceId: string, displayName: string): Promise<void> {
+    await this.send('PUT', `/_matrix/client/v3/devices/${encodeURIComponent(deviceId)}`, token, {display_name: displayName})
+  }
+
+  /**
+   * POST /v3/delete_devices: deletes the devices with every token on them. Needs User-Interactive
+   * Auth: without `auth` the server answers 401 with the flows it accepts (see uia.ts).
+   */
+  async deleteDevices(token: string, deviceIds: string[], auth?: Record<string, unknown>): Promise<void> {
+    await this.send('POST', '/_matrix/client/v3/delete_devices', token, auth ? {devices: deviceIds, auth} : {devices: deviceIds})
+  }
+
   /** POST /v3/logout: kills the token and deletes its device with every token on it. */
   async logout(token: string): Promise<void> {
     await this.send('POST', '/_matrix/client/v3/logout', token, {})

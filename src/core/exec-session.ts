@@ -1,0 +1,62 @@
+import {spawn} from 'node:child_process'
+import {constants} from 'node:os'
+import {MxtokError, usageError} from '../errors.js'
+import type {Deps} from './deps.js'
+import {findSession, missingToken, readToken} from './find-session.js'
+
+export interface ExecOptions {
+  name: string
+  /** The command and its arguments, run without a shell. */
+  command: string[]
+  /** The environment the command gets, before the session's four variables are added. */
+  env: NodeJS.ProcessEnv
+}
+
+/** Signals that, sent to mxtok, are meant for the command: a supervisor stopping a bot signals the process it started. */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+
+/**
+ * Runs a command with the session's token in its environment — the one place it goes: argv is
+ * readable by every user of the machine, a file outlives the run. Resolves to the exit status to
+ * pass on: the command's own, or 128 + the signal number when a signal ended it, as shells do.
+ */
+export async function execSession(opts: ExecOptions, deps: Deps): Promise<number> {
+  if (opts.command.length === 0) throw usageError(`no command given: write it after "--", e.g. mxtok exec ${opts.name} -- ./run-bot`)
+  const session = await findSession(opts.name, deps)
+  const token = await readToken(session, deps)
+  if (token === null) throw missingToken(session)
+  return run(opts.command, {
+    ...opts.env,
+    MATRIX_HOMESERVER_URL: session.homeserver,
+    MATRIX_USER_ID: session.userId,
+    MATRIX_DEVICE_ID: session.deviceId,
+    MATRIX_ACCESS_TOKEN: token,
+  })
+}
+
+function run([file, ...args]: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {env, stdio: 'inherit'})
+    // While the command runs, mxtok must not die of these itself: the command decides what they mean.
+    const forward = (signal: NodeJS.Signals) => child.kill(signal)
+    for (const s of FORWARDED_SIGNALS) process.on(s, forward)
+    let settled = false
+    const settle = () => {
+      if (settled) return false
+      settled = true
+      for (const s of FORWARDED_SIGNALS) process.off(s, forward)
+      return true
+    }
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (settle()) reject(spawnError(file, error))
+    })
+    child.once('exit', (code, signal) => {
+      if (settle()) resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))
+    })
+  })
+}
+
+function spawnError(file: string, error: NodeJS.ErrnoException): MxtokError {
+  if (error.code === 'ENOENT') return new MxtokError('commandNotFound', `command not found: ${file}; check its name and PATH`, {cause: error})
+  return new MxtokError('commandNotExecutable', `cannot run ${file} (${error.code ?? error.message}); check that it is an executable file`, {cause: error})
+}

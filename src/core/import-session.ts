@@ -1,0 +1,87 @@
+import {MxtokError, usageError} from '../errors.js'
+import {LocalErrcode, MatrixError} from '../matrix/errors.js'
+import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
+import {parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
+import type {Session} from '../registry/registry.js'
+import {secretAccount, storeLabel, type StoreKind} from '../store/secret-store.js'
+import type {Deps} from './deps.js'
+import {retireReplaced} from './revoke-session.js'
+import {validateSessionName} from './session-name.js'
+
+export interface ImportOptions {
+  name: string
+  /** Read only once everything that can be checked before it is fine. */
+  token: () => Promise<string>
+  homeserver?: string
+  /** Discovers the homeserver when --homeserver is not given, and must own the token. */
+  user?: string
+  allowHttp?: boolean
+  store?: StoreKind
+}
+
+/**
+ * Adopts a token obtained elsewhere (Element's Help & About panel, a curl login) as a session:
+ * the server says whose token it is and which device it belongs to, and from then on it is kept,
+ * listed, verified and revoked like a created one.
+ */
+export async function importSession(opts: ImportOptions, deps: Deps): Promise<Session> {
+  const name = validateSessionName(opts.name)
+  if (opts.homeserver === undefined && opts.user === undefined) {
+    throw usageError('say where the token is valid: --homeserver https://matrix.example.com, or --user @you:example.com to discover the homeserver')
+  }
+  const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver, {allowHttp: opts.allowHttp})
+  const expected = opts.user === undefined ? undefined : resolveUserId(opts.user, homeserverUrl?.host)
+  const homeserver = homeserverUrl ?? (await deps.discover(expected!))
+  const store = deps.store(opts.store ?? 'keychain')
+  await store.check()
+  const token = await opts.token()
+
+  const client = deps.client(homeserver)
+  let who
+  try {
+    who = await client.whoami(token)
+  } catch (error) {
+    if (error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN') {
+      throw new MxtokError('tokenInvalid', `${homeserver.host} does not accept this token: it was logged out, or is mistyped or for another server; nothing was imported`, {cause: error})
+    }
+    throw error
+  }
+  const user = parseAnswer(who.userId, homeserver)
+  // A localpart was completed with the homeserver's host, which need not be the server name.
+  if (expected && (opts.user!.startsWith('@') ? user.full !== expected.full : user.localpart !== expected.localpart)) {
+    throw new MxtokError('tokenInvalid', `the token belongs to ${user.full}, not ${opts.user}; nothing was imported`)
+  }
+  if (who.deviceId === null) {
+    throw new MxtokError('tokenInvalid', `the token of ${user.full} has no device (an admin "login as" token?), and mxtok manages tokens by device; use "mxtok create" instead`)
+  }
+  const deviceId = who.deviceId
+  const account = secretAccount(user.full, deviceId)
+  const session: Session = {name, userId: user.full, homeserver: homeserverKey(homeserver), deviceId, createdAt: deps.now().toISOString(), store: store.kind}
+  // Under the registry lock, so that concurrent runs check the device and write the store and the registry in turn.
+  const previous = await deps.registry.update(async (sessions) => {
+    const clash = [...sessions.values()].find((s) => s.name !== name && s.userId === user.full && s.deviceId === deviceId)
+    if (clash) throw usageError(`device ${deviceId} of ${user.full} already belongs to session "${clash.name}"; use that session, or revoke it first`)
+    await store.set(account, token)
+    const old = sessions.get(name)
+    sessions.set(name, session)
+    return old
+  })
+
+  if (previous && secretAccount(previous.userId, previous.deviceId) !== account) {
+    // Replaced by a session on another device: that old token would otherwise live on, held by nobody.
+    await retireReplaced(previous, deps)
+  } else if (previous && previous.store !== store.kind) {
+    await deps.store(previous.store).delete(account).catch((error: Error) => {
+      deps.warn(`the replaced token of "${name}" could not be removed from the ${storeLabel(previous.store)} (${error.message})`)
+    })
+  }
+  return session
+}
+
+function parseAnswer(userId: string, homeserver: URL): UserId {
+  try {
+    return parseUserId(userId)
+  } catch {
+    throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} answered whoami with an invalid user_id`})
+  }
+}

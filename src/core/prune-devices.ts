@@ -1,0 +1,205 @@
+import {randomBytes} from 'node:crypto'
+import {MxtokError, usageError} from '../errors.js'
+import type {Device, MatrixClient} from '../matrix/client.js'
+import {base32} from '../matrix/device-id.js'
+import {DEVICE_ID_PREFIX} from '../matrix/device-id-prefix.js'
+import {LocalErrcode, MatrixError} from '../matrix/errors.js'
+import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
+import {acceptsPassword, passwordAuth, uiaChallenge} from '../matrix/uia.js'
+import {parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
+import type {Session} from '../registry/registry.js'
+import type {Deps} from './deps.js'
+import {readToken} from './find-session.js'
+import {loginOrExplain} from './login.js'
+
+export interface PruneOptions {
+  user: string
+  homeserver?: string
+  allowHttp?: boolean
+  /** Select devices named MXTOK… that no local session owns. */
+  orphans?: boolean
+  /** Select devices last seen longer ago than this; a device never seen is not selected (its age is unknown). */
+  inactiveDays?: number
+  dryRun?: boolean
+  /** Asked at most once, and only when a login or the deletion needs it. */
+  password: () => Promise<string>
+  /** Sees the devices about to be deleted; false cancels. Not called for a dry run, nor when nothing is selected. */
+  confirm: (plan: PrunePlan) => Promise<boolean>
+}
+
+export interface PrunePlan {
+  userId: string
+  homeserver: string
+  devices: Device[]
+}
+
+export interface PruneResult extends PrunePlan {
+  dryRun: boolean
+  /** The IDs of the devices deleted: all of `devices`, or none for a dry run. */
+  deleted: string[]
+}
+
+/** Devices per delete_devices request, each request with its own authentication: one huge request could outlast the timeout. */
+export const DELETE_BATCH_SIZE = 100
+const DAY_MS = 24 * 60 * 60 * 1000
+export const TEMPORARY_DEVICE_NAME = 'mxtok prune (temporary)'
+
+interface Access {
+  client: MatrixClient
+  homeserver: string
+  user: UserId
+  token: string
+  /** The device whose token is in use: never deleted, since that would end this run's own access. */
+  deviceId: string
+  /** Set for a login made for this run alone, logged out at the end. */
+  temporary: boolean
+}
+
+/**
+ * Deletes devices of an account through User-Interactive Auth with the password. Never a device of
+ * a local session, nor the one it uses itself. It uses a live local session's token when there is
+ * one, and otherwise logs in with a temporary device that it always logs out again.
+ */
+export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<PruneResult> {
+  if (!opts.orphans && opts.inactiveDays === undefined) throw usageError('say which devices to delete: --orphans, --inactive-days N, or both')
+  if (opts.inactiveDays !== undefined && !(Number.isInteger(opts.inactiveDays) && opts.inactiveDays >= 1)) {
+    throw usageError(`--inactive-days must be a whole number of days, 1 or more (got ${opts.inactiveDays})`)
+  }
+  const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver, {allowHttp: opts.allowHttp})
+  const user = resolveUserId(opts.user, homeserverUrl?.host)
+  let asked: Promise<string> | undefined
+  const password = () => (asked ??= opts.password())
+
+  const sessions = await deps.registry.list()
+  const live = await liveSession(sessions, user, homeserverUrl, deps)
+  const access = live ?? (await temporaryLogin(opts.user, user, homeserverUrl ?? (await deps.discover(user)), password, deps))
+  try {
+    const devices = live?.devices ?? (await access.client.devices(access.token))
+    // By the user ID the server confirmed: a localpart given with --homeserver may have been completed wrongly.
+    const owned = new Set(sessions.filter((s) => s.userId === access.user.full).map((s) => s.deviceId))
+    owned.add(access.deviceId)
+    const cutoff = opts.inactiveDays === undefined ? undefined : deps.now().getTime() - opts.inactiveDays * DAY_MS
+    // Each selector narrows: --orphans --inactive-days 30 means orphans unused for 30 days.
+    const selected = devices.filter(
+      (d) =>
+        !owned.has(d.deviceId) &&
+        (!opts.orphans || d.deviceId.startsWith(DEVICE_ID_PREFIX)) &&
+        (cutoff === undefined || (d.lastSeenTs !== null && d.lastSeenTs < cutoff)),
+    )
+    const plan: PrunePlan = {userId: access.user.full, homeserver: access.homeserver, devices: selected}
+    if (opts.dryRun || selected.length === 0) return {...plan, dryRun: Boolean(opts.dryRun), deleted: []}
+    if (!(await opts.confirm(plan))) throw usageError('cancelled: nothing was deleted')
+
+    const deleted: string[] = []
+    for (let i = 0; i < selected.length; i += DELETE_BATCH_SIZE) {
+      const batch = selected.slice(i, i + DELETE_BATCH_SIZE).map((d) => d.deviceId)
+      try {
+        await deleteWithPassword(access, batch, password)
+      } catch (error) {
+        throw deleted.length === 0 ? error : partly(error, deleted.length, selected.length)
+      }
+      deleted.push(...batch)
+    }
+    return {...plan, dryRun: false, deleted}
+  } finally {
+    if (access.temporary) await logoutTemporary(access, deps)
+  }
+}
+
+/** The first local session of the account whose token still works, with the device list it fetched. */
+async function liveSession(sessions: Session[], user: UserId, homeserverUrl: URL | undefined, deps: Deps): Promise<(Access & {devices: Device[]}) | undefined> {
+  // A token goes only to the server its session was created on.
+  const candidates = sessions.filter((s) => s.userId === user.full && (!homeserverUrl || s.homeserver === homeserverKey(homeserverUrl)))
+  for (const session of candidates) {
+    const token = await tokenOf(session, deps)
+    if (token === null) continue
+    const client = deps.client(session.homeserver)
+    try {
+      const devices = await client.devices(token)
+      return {client, homeserver: session.homeserver, user, token, deviceId: session.deviceId, temporary: false, devices}
+    } catch (error) {
+      if (error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN') continue
+      throw error
+    }
+  }
+  return undefined
+}
+
+async function tokenOf(session: Session, deps: Deps): Promise<string | null> {
+  try {
+    return await readToken(session, deps)
+  } catch (error) {
+    if (!(error instanceof MxtokError)) throw error
+    deps.warn(`cannot read the token of session "${session.name}" (${error.message}); logging in with the password instead`)
+    return null
+  }
+}
+
+async function temporaryLogin(given: string, user: UserId, homeserver: URL, password: () => Promise<string>, deps: Deps): Promise<Access> {
+  const client = deps.client(homeserver)
+  // A localpart goes as given: the server knows its own name, which need not be its host.
+  const result = await loginOrExplain(client, {
+    user: given.startsWith('@') ? user.full : user.localpart,
+    password: await password(),
+    deviceId: `${DEVICE_ID_PREFIX}${base32(randomBytes(8)).slice(0, 10)}`,
+    displayName: TEMPORARY_DEVICE_NAME,
+  })
+  const access: Access = {client, homeserver: homeserverKey(homeserver), user, token: result.accessToken, deviceId: result.deviceId, temporary: true}
+  let actual: UserId | undefined
+  try {
+    actual = parseUserId(result.userId)
+  } catch {
+    // reported below, once the token is logged out
+  }
+  if (actual && (actual.full === user.full || !given.startsWith('@'))) return {...access, user: actual}
+  await logoutTemporary(access, deps)
+  throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} logged in as ${result.userId} instead of ${user.full} (the temporary login was logged out)`})
+}
+
+async function logoutTemporary(access: Access, deps: Deps): Promise<void> {
+  try {
+    await access.client.logout(access.token)
+  } catch (error) {
+    deps.warn(`could not log out the temporary device ${access.deviceId} (${(error as Error).message}); "mxtok prune --orphans" deletes it later`)
+  }
+}
+
+/** One delete_devices request through User-Interactive Auth with the account's password. */
+async function deleteWithPassword(access: Access, deviceIds: string[], password: () => Promise<string>): Promise<void> {
+  const host = access.client.baseUrl.host
+  let challenge
+  try {
+    // Without auth, the server answers with the flows it accepts (or, inside a grace period after a recent authentication, just deletes).
+    return await access.client.deleteDevices(access.token, deviceIds)
+  } catch (error) {
+    challenge = uiaChallenge(error)
+    if (!challenge) throw explainDeleteFailure(error, host)
+  }
+  if (!acceptsPassword(challenge)) {
+    const stages = challenge.flows!.map((f) => f.join(' + ')).join(', ')
+    throw new MxtokError('loginRefused', `${host} does not accept a password to delete devices (it asks for: ${stages || 'nothing mxtok knows'}); delete them from a client such as Element`)
+  }
+  try {
+    await access.client.deleteDevices(access.token, deviceIds, passwordAuth(access.user.full, await password(), challenge.session))
+  } catch (error) {
+    const refused = uiaChallenge(error)
+    if (!refused) throw explainDeleteFailure(error, host)
+    if (refused.errcode === 'M_FORBIDDEN') throw new MxtokError('loginRefused', `${host} refused the password for ${access.user.full}: wrong password; nothing was deleted`, {cause: error})
+    throw new MxtokError('loginRefused', `${host} asks for more than a password to delete devices; delete them from a client such as Element`, {cause: error})
+  }
+}
+
+function explainDeleteFailure(error: unknown, host: string): unknown {
+  // Servers on next-generation auth (MAS) manage devices in the account portal, not through the client API.
+  if (error instanceof MatrixError && error.status === 404) {
+    return new MatrixError({status: 404, errcode: error.errcode, message: `${host} does not let clients delete devices (HTTP 404); delete them in the account management page of the homeserver`, cause: error})
+  }
+  return error
+}
+
+function partly(error: unknown, done: number, total: number): unknown {
+  const suffix = ` (${done} of ${total} devices were deleted before this; run prune again for the rest)`
+  if (error instanceof MxtokError) return new MxtokError(error.kind, error.message + suffix, {cause: error})
+  if (error instanceof MatrixError) return new MatrixError({status: error.status, errcode: error.errcode, message: error.message + suffix, cause: error})
+  return error
+}
