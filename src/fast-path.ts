@@ -21,7 +21,7 @@ export async function fastPath(argv: string[]): Promise<boolean> {
   const offline = () => {
     throw new Error('no network or keychain access in offline mode')
   }
-  const deps: Deps = {registry: new SessionRegistry(configDir()), store: offline, client: offline, discover: offline, now: () => new Date(), warn: () => {}}
+  const deps: Deps = {registry: new SessionRegistry(configDir()), store: offline, client: offline, oauth: offline, discover: offline, now: () => new Date(), warn: () => {}}
   try {
     const report = await listSessions({offline: true}, deps)
     process.stdout.write(json ? `${JSON.stringify(listJson(report), null, 2)}\n` : `${await renderList(report, true, wantsPrettyOutput())}\n`)

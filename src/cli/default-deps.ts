@@ -2,6 +2,7 @@ import type {Deps} from '../core/deps.js'
 import {MatrixClient} from '../matrix/client.js'
 import {discoverHomeserver} from '../matrix/discovery.js'
 import type {HttpOptions} from '../matrix/http.js'
+import {OAuthClient} from '../matrix/oauth-client.js'
 import {configDir} from '../registry/config-dir.js'
 import {SessionRegistry} from '../registry/registry.js'
 import {FileStore} from '../store/file-store.js'
@@ -31,6 +32,7 @@ export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => v
     registry: new SessionRegistry(dir),
     store: (kind) => stores.get(kind) ?? stores.set(kind, make(kind)).get(kind)!,
     client: (homeserver) => new MatrixClient(homeserver, http),
+    oauth: (homeserver) => new OAuthClient(homeserver, http),
     discover: (user) => discoverHomeserver(user, http),
     now: () => new Date(),
     warn,

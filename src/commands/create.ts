@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
+import {interruptibleSleep, showDeviceCode} from '../cli/device-code.js'
 import {readPassword} from '../cli/password.js'
 import {createSession} from '../core/create-session.js'
 import {STORE_KINDS, type StoreKind} from '../store/secret-store.js'
@@ -15,10 +16,11 @@ export interface CreateJson {
 
 export default class Create extends BaseCommand {
   static summary = 'Log in and keep the token as a named session in the OS keychain'
-  static description = `Logs in with a device ID derived from the user and NAME, so re-creating a session reuses its device. When it returns, the new token is the only valid token on that device. The password comes from --password-stdin, else MXTOK_PASSWORD, else a hidden prompt.`
+  static description = `Logs in with a device ID derived from the user and NAME, so re-creating a session reuses its device. After a password login, the new token is the only valid token on that device. The password comes from --password-stdin, else MXTOK_PASSWORD, else a hidden prompt. A homeserver with next-generation auth and no password login (or --oauth) is signed in to through a browser instead: create shows a URL and a code to approve (on stderr), and keeps a refresh token so that the session outlives its short-lived access tokens.`
   static examples = [
     'printf %s "$BOT_PASSWORD" | <%= config.bin %> create bot --user @bot:example.com --password-stdin',
     '<%= config.bin %> create bridge --user bridgebot --homeserver https://matrix.example.com',
+    '<%= config.bin %> create bot --user @bot:example.com --oauth   # approve the login in a browser',
   ]
 
   static args = {
@@ -30,7 +32,8 @@ export default class Create extends BaseCommand {
     homeserver: Flags.string({description: 'homeserver base URL; default: discovered from the user ID\'s server'}),
     'device-name': Flags.string({description: 'display name of a new device [default: mxtok: NAME]'}),
     'device-id': Flags.string({description: 'use this device ID instead of the derived one'}),
-    'password-stdin': Flags.boolean({description: 'read the password from the first line of standard input'}),
+    'password-stdin': Flags.boolean({description: 'read the password from the first line of standard input', exclusive: ['oauth']}),
+    oauth: Flags.boolean({description: 'sign in through a browser with next-generation auth (OAuth 2.0), even where the server accepts passwords'}),
     'allow-http': Flags.boolean({description: 'allow a plain http:// homeserver that is not on loopback'}),
     store: Flags.string({description: 'where to keep the token: the OS keychain, or a file encrypted with MXTOK_PASSPHRASE', options: [...STORE_KINDS], env: 'MXTOK_STORE', default: 'keychain'}),
   }
@@ -54,6 +57,9 @@ export default class Create extends BaseCommand {
           }),
         allowHttp: flags['allow-http'],
         store: flags.store as StoreKind,
+        oauth: flags.oauth,
+        showCode: (prompt) => showDeviceCode(prompt, process.stderr),
+        sleep: interruptibleSleep,
       },
       this.makeDeps(),
     )

@@ -5,7 +5,7 @@ import {revokeSession, type RevokeResult} from '../core/revoke-session.js'
 
 export default class Revoke extends BaseCommand {
   static summary = 'Log a session\'s token out on the server, then forget it'
-  static description = 'POST /logout kills the token and deletes its device. A token that is already dead counts as revoked. If the server cannot be reached or answers an error, nothing local is removed.'
+  static description = 'POST /logout kills the token and deletes its device; an OAuth session\'s tokens are revoked at its sign-in service (RFC 7009) instead. A token that is already dead counts as revoked. If the server cannot be reached or answers an error, nothing local is removed.'
   static examples = ['<%= config.bin %> revoke bot', '<%= config.bin %> revoke old-bot --local-only']
 
   static args = {

@@ -4,7 +4,7 @@ import {getToken} from '../core/get-token.js'
 
 export default class Token extends BaseCommand {
   static summary = 'Print a session\'s access token (and nothing else) on standard output'
-  static description = 'The only command that prints a token: for $(mxtok token NAME) and for pasting into a bot or bridge config.'
+  static description = 'The only command that prints a token: for $(mxtok token NAME) and for pasting into a bot or bridge config. An OAuth session\'s access token is refreshed first when it expires within a minute.'
   static examples = ['<%= config.bin %> token bot', 'MATRIX_TOKEN="$(<%= config.bin %> token bot)" ./start-bot']
   static enableJsonFlag = false
 

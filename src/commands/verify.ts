@@ -5,7 +5,7 @@ import {renderTable, wantsPrettyOutput} from '../output/table.js'
 
 export default class Verify extends BaseCommand {
   static summary = 'Check that session tokens still work (GET /account/whoami)'
-  static description = 'Checks the named sessions, or every session, in parallel. Exit 0 only when all are valid; 4 when a token is revoked or belongs to another device, else 5 when a server could not be asked, else 6 for keychain trouble.'
+  static description = 'Checks the named sessions, or every session, in parallel; an OAuth session whose access token has expired is refreshed first. Exit 0 only when all are valid; 4 when a token is revoked or belongs to another device, else 5 when a server could not be asked, else 6 for keychain trouble.'
   static examples = ['<%= config.bin %> verify', '<%= config.bin %> verify bot bridge --json']
   static strict = false
 

@@ -6,6 +6,7 @@ import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
 import {secretAccount, type StoreKind} from '../store/secret-store.js'
+import {createOAuthSession, type DeviceCodePrompt, oauthMetadata} from './create-oauth-session.js'
 import type {Deps} from './deps.js'
 import {retireReplaced} from './revoke-session.js'
 import {validateSessionName} from './session-name.js'
@@ -20,13 +21,20 @@ export interface CreateOptions {
   password: () => Promise<string>
   allowHttp?: boolean
   store?: StoreKind
+  /** Log in through next-generation auth (OAuth 2.0) even when the server offers password logins. */
+  oauth?: boolean
+  /** Shows where to approve an OAuth login; the password is not asked for then. */
+  showCode?: (prompt: DeviceCodePrompt) => void | Promise<void>
+  /** Waits between polls of an OAuth login. */
+  sleep?: (ms: number) => Promise<void>
 }
 
 const DEVICE_ID = /^[A-Za-z0-9._~-]{1,255}$/
 
 /**
- * Logs in with the session's device ID and keeps the token. When this returns, the new token is
- * the only live token on that device: Synapse keeps old tokens of a reused device alive
+ * Logs in with the session's device ID and keeps the token: through OAuth 2.0 when the server offers
+ * no password login, or with --oauth (create-oauth-session.ts); else with the password. When a
+ * password login returns, the new token is the only live token on that device: Synapse keeps old tokens of a reused device alive
  * (element-hq/synapse#6616), so the first login's token logs the device out — which deletes the
  * device with every token on it, whoever holds them — and a second login creates it afresh.
  */
@@ -43,6 +51,10 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   const store = deps.store(opts.store ?? 'keychain')
   // Fails before anything exists on the server when the token could not be kept.
   await store.check()
+  const metadata = await oauthMetadata(homeserver, {forced: opts.oauth, allowHttp: opts.allowHttp}, deps)
+  if (metadata) {
+    return createOAuthSession({name, user, homeserver, store, metadata, deviceId: opts.deviceId, deviceName: opts.deviceName, showCode: opts.showCode, sleep: opts.sleep}, deps)
+  }
   const password = await opts.password()
 
   const client = deps.client(homeserver)

@@ -1,4 +1,5 @@
 import type {MatrixClient} from '../matrix/client.js'
+import type {OAuthClient} from '../matrix/oauth-client.js'
 import type {UserId} from '../matrix/user-id.js'
 import type {SessionRegistry} from '../registry/registry.js'
 import type {SecretStore, StoreKind} from '../store/secret-store.js'
@@ -8,6 +9,8 @@ export interface Deps {
   registry: SessionRegistry
   store(kind: StoreKind): SecretStore
   client(homeserver: string | URL): MatrixClient
+  /** Next-generation auth (OAuth 2.0): the homeserver's metadata and the endpoints it names. */
+  oauth(homeserver: string | URL): OAuthClient
   discover(user: UserId): Promise<URL>
   now(): Date
   /** A line for the user on stderr; never carries a secret. */

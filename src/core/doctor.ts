@@ -1,7 +1,10 @@
 import {MatrixError} from '../matrix/errors.js'
+import type {OAuthGrant} from '../registry/registry.js'
 import {FileStore} from '../store/file-store.js'
 import {secretAccount, STORE_KINDS, type StoreKind} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
+import {endTokens} from './revoke-session.js'
+import {decodeSecret} from './session-secret.js'
 
 export interface StoreCheck {
   store: StoreKind
@@ -82,7 +85,7 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
     if (owned.has(`${p.store} ${account}`) || !working.has(p.store)) continue
     const token = await deps.store(p.store).get(account)
     const orphan: Orphan = {kind: token === null ? 'login' : 'token', userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, fixed: false}
-    if (fix) orphan.fixed = await retire(orphan, token, account, deps)
+    if (fix) orphan.fixed = await retire(orphan, token, account, deps, p.oauth)
     found.push(orphan)
   }
   // A file, unlike a keychain, can be listed: every token in it should belong to a session.
@@ -100,14 +103,16 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
   return found
 }
 
-/** Logs an orphan token out (a dead one is fine) and forgets it; reports whether that worked. */
-async function retire(orphan: Orphan, token: string | null, account: string, deps: Deps): Promise<boolean> {
+/**
+ * Logs an orphan token out, or revokes an OAuth pair (a dead one is fine), and forgets it; reports
+ * whether that worked. An OAuth pair whose issuer is not known stays: /logout cannot end it.
+ */
+async function retire(orphan: Orphan, token: string | null, account: string, deps: Deps, grant?: OAuthGrant): Promise<boolean> {
   try {
     if (token !== null) {
-      if (orphan.homeserver === null) return false
-      await deps.client(orphan.homeserver).logout(token).catch((error) => {
-        if (!(error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN')) throw error
-      })
+      const secret = decodeSecret(token, `the orphan of device ${orphan.deviceId}`)
+      if (orphan.homeserver === null || (secret.refreshToken !== null && !grant)) return false
+      await endTokens(orphan.homeserver, secret.refreshToken === null ? undefined : grant, secret, deps)
       await deps.store(orphan.store).delete(account)
     }
     await deps.registry.update((_, pending) => void pending.delete(account))

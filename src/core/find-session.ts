@@ -1,7 +1,12 @@
 import {MxtokError} from '../errors.js'
-import type {Session} from '../registry/registry.js'
+import {MatrixError} from '../matrix/errors.js'
+import type {OAuthGrant, Session} from '../registry/registry.js'
 import {secretAccount, storeLabel} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
+import {decodeSecret, encodeOAuthSecret, type StoredSecret} from './session-secret.js'
+
+/** An OAuth access token this close to its end is refreshed before use, so it does not die in the hands of its user. */
+export const REFRESH_MARGIN_MS = 60_000
 
 export async function findSession(name: string, deps: Deps): Promise<Session> {
   const session = await deps.registry.get(name)
@@ -9,10 +14,74 @@ export async function findSession(name: string, deps: Deps): Promise<Session> {
   return session
 }
 
-/** The session's token, or null when its store holds none. Store failures throw (exit 6). */
-export function readToken(session: Session, deps: Deps): Promise<string | null> {
-  return deps.store(session.store).get(secretAccount(session.userId, session.deviceId))
+/**
+ * The one place a session's access token is read for use (token, exec, verify, list and the rest):
+ * an OAuth token that expires within REFRESH_MARGIN_MS, or that the server has just refused
+ * (`rejected`), is refreshed first and the new pair stored. null when the store holds nothing.
+ * Store failures throw (exit 6); a refresh the server refuses throws RefreshRefused (exit 4).
+ */
+export async function readToken(session: Session, deps: Deps, rejected?: string): Promise<string | null> {
+  const secret = await readSecret(session, deps)
+  if (secret === null) return null
+  const grant = oauthGrant(session)
+  if (!grant) return secret.accessToken
+  const expiring = secret.expiresAt !== null && secret.expiresAt - deps.now().getTime() < REFRESH_MARGIN_MS
+  if (!expiring && secret.accessToken !== rejected) return secret.accessToken
+  return refreshUnderLock(session, grant, secret.accessToken, deps)
+}
+
+/** Everything the store keeps for the session — for revoking it, never for printing. */
+export async function readSecret(session: Session, deps: Deps): Promise<StoredSecret | null> {
+  const raw = await deps.store(session.store).get(secretAccount(session.userId, session.deviceId))
+  return raw === null ? null : decodeSecret(raw, `session "${session.name}"`)
+}
+
+/** The session's OAuth grant, or undefined for a password session. */
+export function oauthGrant(session: Session): OAuthGrant | undefined {
+  if (session.auth !== 'oauth') return undefined
+  if (!session.oauth) throw new MxtokError('unexpected', `session "${session.name}" is recorded as an OAuth session without its issuer; create it again`)
+  return session.oauth
 }
 
 export const missingToken = (session: Session) =>
   new MxtokError('tokenInvalid', `the ${storeLabel(session.store)} holds no token for session "${session.name}"; create it again, or forget it with "mxtok revoke ${session.name} --local-only"`)
+
+/** The authorization server refused the refresh token: the session was ended there (revoked, logged out, expired). */
+export class RefreshRefused extends MxtokError {
+  constructor(session: Session, cause: MatrixError) {
+    super('tokenInvalid', `the sign-in service of ${new URL(session.homeserver).host} no longer accepts the refresh token of session "${session.name}" (${cause.errcode}): the session was ended there; create it again`, {cause})
+    this.name = 'RefreshRefused'
+  }
+}
+
+/**
+ * Under the registry lock, so that concurrent runs refresh one after another: refresh tokens rotate,
+ * and the server revokes the previous access token at each refresh, so two runs refreshing the same
+ * pair would each kill the other's token. The stored pair is re-read inside the lock; when it no
+ * longer holds `seen`, another run has refreshed it already and its token is the live one.
+ */
+async function refreshUnderLock(session: Session, grant: OAuthGrant, seen: string, deps: Deps): Promise<string> {
+  const account = secretAccount(session.userId, session.deviceId)
+  const store = deps.store(session.store)
+  return deps.registry.update(async (sessions) => {
+    const current = sessions.get(session.name)
+    if (!current || current.createdAt !== session.createdAt || current.store !== session.store) {
+      throw new MxtokError('unexpected', `session "${session.name}" changed while its token was being refreshed; run the command again`)
+    }
+    const raw = await store.get(account)
+    if (raw === null) throw missingToken(session)
+    const stored = decodeSecret(raw, `session "${session.name}"`)
+    if (stored.accessToken !== seen || stored.refreshToken === null) return stored.accessToken
+    let tokens
+    try {
+      tokens = await deps.oauth(session.homeserver).refresh(grant.tokenEndpoint, grant.clientId, stored.refreshToken)
+    } catch (error) {
+      if (error instanceof MatrixError && error.errcode === 'invalid_grant') throw new RefreshRefused(session, error)
+      throw error
+    }
+    // If this write fails the new pair is lost, but the old refresh token still works once: the
+    // server accepts a refresh token again while the pair it was exchanged for has not been used.
+    await store.set(account, encodeOAuthSecret({...tokens, refreshToken: tokens.refreshToken ?? stored.refreshToken}, deps.now()))
+    return tokens.accessToken
+  })
+}

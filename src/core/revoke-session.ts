@@ -1,8 +1,10 @@
+import {MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
-import type {Session} from '../registry/registry.js'
+import type {OAuthGrant, Session} from '../registry/registry.js'
 import {secretAccount, storeLabel} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
-import {findSession, missingToken, readToken} from './find-session.js'
+import {findSession, missingToken, oauthGrant, readSecret} from './find-session.js'
+import type {StoredSecret} from './session-secret.js'
 
 export interface RevokeResult {
   name: string
@@ -14,16 +16,17 @@ export interface RevokeResult {
 }
 
 /**
- * Logs the session's token out on the server (which deletes its device), then forgets it locally.
- * Nothing local is removed unless the server confirmed, so a failed revoke can simply be retried.
+ * Logs the session's token out on the server (which deletes its device), or for an OAuth session
+ * revokes its tokens (RFC 7009), then forgets it locally. Nothing local is removed unless the server
+ * confirmed, so a failed revoke can simply be retried.
  */
 export async function revokeSession(opts: {name: string; localOnly?: boolean}, deps: Deps): Promise<RevokeResult> {
   const session = await findSession(opts.name, deps)
   let revokedOnServer = false
   if (!opts.localOnly) {
-    const token = await readToken(session, deps)
-    if (token === null) throw missingToken(session)
-    await logoutAcceptingDead(session, token, deps)
+    const secret = await readSecret(session, deps)
+    if (secret === null) throw missingToken(session)
+    await endAcceptingDead(session, secret, deps)
     revokedOnServer = true
   }
   await forget(session, deps)
@@ -33,27 +36,42 @@ export async function revokeSession(opts: {name: string; localOnly?: boolean}, d
 /** A session replaced by one on another device: its token must die, not linger with nobody holding it. */
 export async function retireReplaced(previous: Session, deps: Deps): Promise<void> {
   try {
-    const token = await readToken(previous, deps)
-    if (token !== null) await logoutAcceptingDead(previous, token, deps)
+    const secret = await readSecret(previous, deps)
+    if (secret !== null) await endAcceptingDead(previous, secret, deps)
     await deps.store(previous.store).delete(secretAccount(previous.userId, previous.deviceId))
   } catch (error) {
     deps.warn(`the replaced session's device ${previous.deviceId} could not be logged out (${(error as Error).message}); its token stays in the ${storeLabel(previous.store)} until it can be`)
   }
 }
 
-async function logoutAcceptingDead(session: Session, token: string, deps: Deps): Promise<void> {
+/**
+ * Ends a token pair on the server, a dead token counting as ended: POST /logout, or for an OAuth
+ * grant RFC 7009 revocation of the refresh token, then of the access token. MAS ends the whole
+ * session at either, and its device goes once no other session holds it; /logout would not do:
+ * MAS answers it M_UNKNOWN_TOKEN for any token that is not a password login's.
+ */
+export async function endTokens(homeserver: string, grant: OAuthGrant | undefined, secret: StoredSecret, deps: Deps): Promise<void> {
+  if (!grant) {
+    await deps.client(homeserver).logout(secret.accessToken).catch((error) => {
+      if (!(error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN')) throw error
+    })
+    return
+  }
+  if (!grant.revocationEndpoint) {
+    throw new MxtokError('homeserver', `${new URL(grant.issuer).host} offers no token revocation (RFC 7009), so mxtok cannot end this session itself; end it in your account's list of sessions`)
+  }
+  const oauth = deps.oauth(homeserver)
+  if (secret.refreshToken !== null) await oauth.revokeToken(grant.revocationEndpoint, grant.clientId, secret.refreshToken, 'refresh_token')
+  await oauth.revokeToken(grant.revocationEndpoint, grant.clientId, secret.accessToken, 'access_token')
+}
+
+async function endAcceptingDead(session: Session, secret: StoredSecret, deps: Deps): Promise<void> {
   try {
-    await deps.client(session.homeserver).logout(token)
+    await endTokens(session.homeserver, oauthGrant(session), secret, deps)
   } catch (error) {
-    if (error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN') return
-    if (error instanceof MatrixError) {
-      throw new MatrixError({
-        status: error.status,
-        errcode: error.errcode,
-        message: `${error.message}; session "${session.name}" was kept — try again, or use --local-only to forget it while its token may still work`,
-        cause: error,
-      })
-    }
+    const kept = `session "${session.name}" was kept — try again, or use --local-only to forget it while its token may still work`
+    if (error instanceof MxtokError) throw new MxtokError(error.kind, `${error.message}; ${kept}`, {cause: error})
+    if (error instanceof MatrixError) throw new MatrixError({status: error.status, errcode: error.errcode, message: `${error.message}; ${kept}`, cause: error})
     throw error
   }
 }

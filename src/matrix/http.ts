@@ -17,6 +17,10 @@ export interface JsonRequest {
   url: URL
   token?: string
   body?: unknown
+  /** Sent form-encoded instead of `body`, as OAuth 2.0 endpoints (token, device authorization, revocation) expect. */
+  form?: Record<string, string>
+  /** A 2xx answer may have no body, as RFC 7009 revocation answers; it reads as {}. */
+  emptyOk?: boolean
   /** Unauthenticated discovery may follow a redirect to another origin; nothing else may. */
   allowCrossOriginRedirect?: boolean
 }
@@ -88,7 +92,10 @@ async function requestOnce(req: JsonRequest, opts: HttpOptions): Promise<JsonRes
   const headers: Record<string, string> = {accept: 'application/json'}
   if (req.token) headers.authorization = `Bearer ${req.token}`
   let payload: string | undefined
-  if (req.body !== undefined) {
+  if (req.form !== undefined) {
+    headers['content-type'] = 'application/x-www-form-urlencoded'
+    payload = new URLSearchParams(req.form).toString()
+  } else if (req.body !== undefined) {
     headers['content-type'] = 'application/json'
     payload = JSON.stringify(req.body)
   }
@@ -132,6 +139,7 @@ async function requestOnce(req: JsonRequest, opts: HttpOptions): Promise<JsonRes
     }
 
     const text = await readCapped(res, url, timeoutMs)
+    if (req.emptyOk && res.ok && text.trim() === '') return {status: res.status, body: {}}
     return interpret(res, url, text)
   }
 }
@@ -164,6 +172,12 @@ function interpret(res: Response, url: URL, text: string): JsonResponse {
       retryAfterMs: retryAfter(res, err),
       softLogout: err.soft_logout === true,
     })
+  }
+  // An OAuth 2.0 error (RFC 6749 section 5.2): its `error` code is what matters, whatever the status,
+  // since MAS answers a pending device authorization with 403.
+  if (err && typeof err.error === 'string' && OAUTH_ERROR.test(err.error)) {
+    const description = typeof err.error_description === 'string' && err.error_description ? `: ${oneLine(err.error_description)}` : ''
+    throw new MatrixError({status: res.status, errcode: err.error, message: `${url.host} answered ${err.error}${description} (HTTP ${res.status})`})
   }
   if (res.status === 429) {
     throw new MatrixError({status: 429, errcode: 'M_LIMIT_EXCEEDED', message: 'rate limited', retryAfterMs: retryAfter(res, err)})
@@ -234,6 +248,7 @@ function networkError(url: URL, error: unknown, timeoutMs: number): MatrixError 
   return new MatrixError({status: 0, errcode: LocalErrcode.unreachable, message: `cannot reach ${where} (${detail}); check the homeserver URL and your network`, notSent, cause: error})
 }
 
+const OAUTH_ERROR = /^[a-z][a-z0-9_]*$/
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT'])
 const elapsed = (started: number) => `${Math.round(performance.now() - started)}ms`
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300)

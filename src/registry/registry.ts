@@ -14,6 +14,19 @@ export interface Session {
   deviceId: string
   createdAt: string
   store: StoreKind
+  /** How the token was obtained: missing means a password login (or an imported token). */
+  auth?: 'oauth'
+  /** Where an OAuth session's tokens are refreshed and revoked; set when `auth` is 'oauth'. */
+  oauth?: OAuthGrant
+}
+
+/** The non-secret half of an OAuth 2.0 session: which authorization server and client issued its tokens. */
+export interface OAuthGrant {
+  issuer: string
+  clientId: string
+  tokenEndpoint: string
+  /** Missing when the server offers no RFC 7009 revocation. */
+  revocationEndpoint?: string
 }
 
 /**
@@ -27,6 +40,8 @@ export interface PendingLogin {
   homeserver: string
   store: StoreKind
   since: string
+  /** For a device grant under way: what `mxtok doctor --fix` needs to revoke a token it left behind. */
+  oauth?: OAuthGrant
 }
 
 interface RegistryFile {

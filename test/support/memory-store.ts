@@ -5,6 +5,8 @@ import type {SecretStore} from '../../src/store/secret-store.js'
 export class MemoryStore implements SecretStore {
   readonly kind = 'keychain' as const
   readonly items = new Map<string, string>()
+  /** The account of every set, in order: a pair of tokens must be one write, never two. */
+  readonly writes: string[] = []
   failCheck = false
   failSet = false
 
@@ -18,6 +20,7 @@ export class MemoryStore implements SecretStore {
 
   async set(account: string, secret: string): Promise<void> {
     if (this.failSet) throw new MxtokError('keychain', 'keychain write failed (test)')
+    this.writes.push(account)
     this.items.set(account, secret)
   }
 

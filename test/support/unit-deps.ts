@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import type {Deps} from '../../src/core/deps.js'
 import {MatrixClient} from '../../src/matrix/client.js'
 import {discoverHomeserver} from '../../src/matrix/discovery.js'
+import {OAuthClient} from '../../src/matrix/oauth-client.js'
 import {SessionRegistry} from '../../src/registry/registry.js'
 import {MemoryStore} from './memory-store.js'
 
@@ -26,6 +27,7 @@ export function unitDeps(): UnitDeps {
     registry: new SessionRegistry(mkdtempSync(join(tmpdir(), 'mxtok-unit-'))),
     store: () => memory,
     client: (hs) => new MatrixClient(hs, http),
+    oauth: (hs) => new OAuthClient(hs, http),
     discover: (user) => discoverHomeserver(user, http),
     now: () => new Date('2026-01-02T03:04:05.000Z'),
     warn: (m) => void warnings.push(m),

@@ -14,6 +14,8 @@ const create = (deps: ReturnType<typeof unitDeps>, extra: Partial<Parameters<typ
   createSession({name: 'bot', user: USER, homeserver: HS, password, ...extra}, deps)
 
 const loginReply = (token: string, deviceId = DEVICE, userId = USER) => ({user_id: userId, access_token: token, device_id: deviceId})
+/** What Synapse answers GET /login with: a password login is offered, so create never asks for OAuth metadata. */
+const offersPassword = () => nock(HS).get('/_matrix/client/v3/login').reply(200, {flows: [{type: 'm.login.password'}, {type: 'm.login.application_service'}]})
 
 beforeAll(() => nock.disableNetConnect())
 afterEach(() => nock.cleanAll())
@@ -21,6 +23,7 @@ afterEach(() => nock.cleanAll())
 describe('createSession', () => {
   it('logs in, resets the device with that token, logs in again and keeps only the second token', async () => {
     const deps = unitDeps()
+    offersPassword()
     const loginBody = {
       type: 'm.login.password',
       identifier: {type: 'm.id.user', user: USER},
@@ -48,6 +51,7 @@ describe('createSession', () => {
 
   it('logs out and fails when the server hands back another device than requested', async () => {
     const deps = unitDeps()
+    offersPassword()
     const scope = nock(HS)
       .post('/_matrix/client/v3/login')
       .reply(200, loginReply('tok', 'SERVERCHOSE'))
@@ -66,6 +70,7 @@ describe('createSession', () => {
 
   it('says the login was refused, and changes nothing, on a wrong password', async () => {
     const deps = unitDeps()
+    offersPassword()
     nock(HS).post('/_matrix/client/v3/login').reply(403, {errcode: 'M_FORBIDDEN', error: 'Invalid username or password'})
     const err = await create(deps).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(MxtokError)
@@ -77,6 +82,7 @@ describe('createSession', () => {
 
   it('keeps a pending entry, and warns, when a login gets no answer: the device may hold a token', async () => {
     const deps = unitDeps()
+    offersPassword()
     nock(HS).post('/_matrix/client/v3/login').delay(5000).reply(200, loginReply('lost'))
     await expect(create(deps)).rejects.toMatchObject({errcode: 'mxtok.timeout'})
     expect(await deps.registry.pending()).toEqual([{userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-02T03:04:05.000Z'}])
@@ -85,6 +91,7 @@ describe('createSession', () => {
 
   it('keeps a pending entry when a token could not be logged out again', async () => {
     const deps = unitDeps()
+    offersPassword()
     const scope = nock(HS)
       .post('/_matrix/client/v3/login')
       .reply(200, loginReply('tok', 'SERVERCHOSE'))
@@ -108,6 +115,7 @@ describe('createSession', () => {
 
   it('logs the new token out when the store fails to keep it', async () => {
     const deps = unitDeps()
+    offersPassword()
     deps.memory.failSet = true
     const scope = nock(HS)
       .post('/_matrix/client/v3/login')
@@ -127,6 +135,7 @@ describe('createSession', () => {
 
   it('names the device after the ID the server reports when a localpart was given', async () => {
     const deps = unitDeps()
+    offersPassword()
     const real = '@bot:example.org'
     const guessed = deriveDeviceId('@bot:hs.example', 'bot')
     const right = deriveDeviceId(real, 'bot')
@@ -150,6 +159,7 @@ describe('createSession', () => {
 
   it('refuses a full user ID that the server answers with another user', async () => {
     const deps = unitDeps()
+    offersPassword()
     const scope = nock(HS)
       .post('/_matrix/client/v3/login')
       .reply(200, loginReply('tok', DEVICE, '@other:hs.example'))

@@ -29,6 +29,27 @@ describe('requestJson', () => {
     scope.done()
   })
 
+  it('sends a form-encoded body when given `form`, as OAuth 2.0 endpoints expect', async () => {
+    const scope = nock(HS, {reqheaders: {'content-type': 'application/x-www-form-urlencoded'}})
+      .post('/token', 'grant_type=refresh_token&refresh_token=a+b%26c%3D&client_id=cid')
+      .reply(200, {ok: true})
+    await requestJson({method: 'POST', url: url('/token'), form: {grant_type: 'refresh_token', refresh_token: 'a b&c=', client_id: 'cid'}})
+    scope.done()
+  })
+
+  it('turns an OAuth error into a MatrixError whose errcode is the `error` code, whatever the status', async () => {
+    nock(HS).post('/token').reply(403, {error: 'authorization_pending', error_description: 'The authorization request is still pending'})
+    const err = await failure(requestJson({method: 'POST', url: url('/token'), form: {}}))
+    expect(err).toMatchObject({status: 403, errcode: 'authorization_pending', message: 'hs.example answered authorization_pending: The authorization request is still pending (HTTP 403)'})
+    expect(err.isLocal).toBe(false)
+  })
+
+  it('reads an empty 2xx answer as {} only where allowed (RFC 7009 revocation)', async () => {
+    nock(HS).post('/revoke').twice().reply(200)
+    expect((await requestJson({method: 'POST', url: url('/revoke'), form: {}, emptyOk: true})).body).toEqual({})
+    expect((await failure(requestJson({method: 'POST', url: url('/revoke'), form: {}}))).errcode).toBe(LocalErrcode.badResponse)
+  })
+
   it('keeps errcode, message and status of a Matrix error', async () => {
     nock(HS).get('/x').reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token passed.', soft_logout: false})
     const err = await failure(requestJson({method: 'GET', url: url('/x')}))

@@ -1,0 +1,220 @@
+import {MxtokError, usageError} from '../errors.js'
+import {deriveDeviceId} from '../matrix/device-id.js'
+import {LocalErrcode, MatrixError} from '../matrix/errors.js'
+import {homeserverKey} from '../matrix/homeserver-url.js'
+import {type AuthMetadata, DEVICE_CODE_GRANT, type DeviceAuthorization, type TokenSet} from '../matrix/oauth-client.js'
+import type {UserId} from '../matrix/user-id.js'
+import type {OAuthGrant, Session} from '../registry/registry.js'
+import {secretAccount, type SecretStore} from '../store/secret-store.js'
+import type {Deps} from './deps.js'
+import {endTokens, retireReplaced} from './revoke-session.js'
+import {decodeSecret, encodeOAuthSecret} from './session-secret.js'
+
+/** What the user needs to approve the login in a browser: meant to be shown, unlike the device code. */
+export interface DeviceCodePrompt {
+  userId: string
+  userCode: string
+  verificationUri: string
+  /** The URI with the code filled in, when the server offers one: what a QR code should carry. */
+  verificationUriComplete: string | null
+  expiresInS: number
+}
+
+export interface OAuthCreateOptions {
+  name: string
+  user: UserId
+  homeserver: URL
+  store: SecretStore
+  metadata: AuthMetadata
+  deviceId?: string
+  deviceName?: string
+  showCode?: (prompt: DeviceCodePrompt) => void | Promise<void>
+  /** Waits between polls; tests pass one that does not really wait. */
+  sleep?: (ms: number) => Promise<void>
+}
+
+/**
+ * The client mxtok registers (RFC 7591, with the fields MSC2966 asks of Matrix clients). A public
+ * native client: no secret to keep, no redirect URI, since the device grant needs neither. MAS
+ * hands back the same client_id for the same metadata, so creates do not pile up clients.
+ */
+export const CLIENT_METADATA = {
+  client_name: 'mxtok',
+  client_uri: 'https://www.npmjs.com/package/mxtok',
+  grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
+  token_endpoint_auth_method: 'none',
+  application_type: 'native',
+}
+
+/** RFC 8628 section 3.5: each slow_down adds 5 seconds to the polling interval. */
+export const SLOW_DOWN_MS = 5000
+
+/** The C-S API scope and the device scope: asking for a device by ID is how the device ID is chosen. */
+export const deviceScope = (deviceId: string) => `urn:matrix:client:api:* urn:matrix:client:device:${deviceId}`
+
+const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Says whether create should use next-generation auth: always with --oauth (and then the server
+ * must offer it), otherwise when the homeserver offers no password login but advertises OAuth 2.0.
+ * Returns the authorization server's metadata, or null for a password login as before.
+ */
+export async function oauthMetadata(homeserver: URL, opts: {forced?: boolean; allowHttp?: boolean}, deps: Deps): Promise<AuthMetadata | null> {
+  const oauth = deps.oauth(homeserver)
+  if (!opts.forced) {
+    let flows: string[]
+    try {
+      flows = await oauth.loginFlows()
+    } catch (error) {
+      // A server that answered, but not with its login types, is left to the password login to judge, as before.
+      if (error instanceof MatrixError && error.status > 0) return null
+      throw error
+    }
+    if (flows.includes('m.login.password')) return null
+  }
+  try {
+    return await oauth.authMetadata({allowHttp: opts.allowHttp})
+  } catch (error) {
+    const absent = error instanceof MatrixError && (error.status === 404 || error.errcode === 'M_UNRECOGNIZED')
+    if (absent && opts.forced) throw usageError(`${homeserver.host} does not offer next-generation auth (no OAuth 2.0 metadata at /_matrix/client/v1/auth_metadata); create without --oauth to log in with a password`)
+    if (absent) return null
+    throw error
+  }
+}
+
+/**
+ * Creates a session through the OAuth 2.0 device authorization grant (RFC 8628): registers mxtok as
+ * a client, asks for a code bound to the session's device, shows where to approve it, and polls until
+ * the user has. The refresh token is kept with the access token, so the session outlives the access
+ * token's short life. MAS does not end other sessions on the same device when a new one takes it, so
+ * the session this one replaces is revoked here once the new one is stored.
+ */
+export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): Promise<Session> {
+  const {name, user, homeserver, store, metadata} = opts
+  const issuer = new URL(metadata.issuer).host
+  if (!metadata.registrationEndpoint || !metadata.deviceAuthorizationEndpoint || (metadata.grantTypes && !metadata.grantTypes.includes(DEVICE_CODE_GRANT))) {
+    throw new MxtokError('homeserver', `${homeserver.host} offers no password login, and its sign-in service ${issuer} no device authorization grant with client registration, which mxtok needs; ask its admin to enable them, or to allow password logins`)
+  }
+  const deviceId = opts.deviceId ?? deriveDeviceId(user.full, name)
+  // MAS grants device scopes only for IDs of 10 characters or more; it would refuse later, in the browser.
+  if (deviceId.length < 10) throw usageError(`--device-id "${deviceId}" is too short for a sign-in through ${issuer}: use at least 10 characters`)
+  if (opts.deviceName !== undefined) deps.warn(`--device-name is not used: with next-generation auth the sign-in service names the device`)
+  const account = secretAccount(user.full, deviceId)
+  const clash = (await deps.registry.list()).find((s) => s.name !== name && s.userId === user.full && s.deviceId === deviceId)
+  if (clash) throw usageError(`device ${deviceId} already belongs to session "${clash.name}"; revoke that session first or choose another --device-id`)
+
+  const oauth = deps.oauth(homeserver)
+  const clientId = await oauth.registerClient(metadata.registrationEndpoint, CLIENT_METADATA)
+  const grant: OAuthGrant = {issuer: metadata.issuer, clientId, tokenEndpoint: metadata.tokenEndpoint.href}
+  if (metadata.revocationEndpoint) grant.revocationEndpoint = metadata.revocationEndpoint.href
+  const code = await oauth.deviceAuthorization(metadata.deviceAuthorizationEndpoint, clientId, deviceScope(deviceId))
+
+  const journal = (add: boolean) =>
+    deps.registry.update((_, pending) => {
+      if (add) pending.set(account, {userId: user.full, deviceId, homeserver: homeserverKey(homeserver), store: store.kind, since: deps.now().toISOString(), oauth: grant})
+      else pending.delete(account)
+    })
+  // As with a password login: a poll whose answer never came back may have created a session that nobody holds.
+  let pollInFlight = false
+  let live: TokenSet | undefined
+  let session: Session
+  let replaced: {old: Session | undefined; oldSecret: string | null}
+  await journal(true)
+  try {
+    const prompt = {userId: user.full, userCode: code.userCode, verificationUri: code.verificationUri, verificationUriComplete: code.verificationUriComplete, expiresInS: code.expiresInS}
+    await (opts.showCode ?? ((p: DeviceCodePrompt) => deps.warn(`open ${p.verificationUri} and enter the code ${p.userCode}`)))(prompt)
+    live = await pollForTokens(code, grant, opts.sleep ?? sleepFor, (inFlight) => (pollInFlight = inFlight), {user, homeserver, issuer}, deps)
+    const tokens = live
+    if (tokens.refreshToken === null) throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${issuer} issued no refresh token, so the session would die within minutes; the new session was revoked`})
+    const who = await deps.client(homeserver).whoami(tokens.accessToken)
+    if (who.userId !== user.full) {
+      throw new MxtokError('loginRefused', `the browser signed in as ${who.userId}, not ${user.full}; the new session was revoked — run create again and sign in as ${user.full}, or give --user ${who.userId}`)
+    }
+    if (who.deviceId !== deviceId) {
+      throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} gave the session device ${who.deviceId ?? '(none)'} instead of the requested ${deviceId}, so mxtok cannot manage it (the new session was revoked)`})
+    }
+    session = {name, userId: user.full, homeserver: homeserverKey(homeserver), deviceId, createdAt: deps.now().toISOString(), store: store.kind, auth: 'oauth', oauth: grant}
+    const secret = encodeOAuthSecret({...tokens, refreshToken: tokens.refreshToken}, deps.now())
+    // Under the registry lock, so that concurrent runs write the store and the registry in turn.
+    replaced = await deps.registry.update(async (sessions, pending) => {
+      const oldSecret = await store.get(account)
+      await store.set(account, secret)
+      const old = sessions.get(name)
+      sessions.set(name, session)
+      pending.delete(account)
+      return {old, oldSecret}
+    })
+    live = undefined
+  } catch (error) {
+    // Tokens this run cannot keep are revoked; only then is nothing left to report.
+    if (live) {
+      const tokens = live
+      await endTokens(homeserverKey(homeserver), grant, {accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: null}, deps)
+        .then(() => (live = undefined))
+        .catch((e) => deps.warn(`could not revoke a session that mxtok could not keep (${(e as Error).message})`))
+    }
+    if (!live && !pollInFlight) await journal(false).catch(() => {})
+    else deps.warn(`device ${deviceId} of ${user.full} may hold a session nobody has; "mxtok doctor" lists it, and your account's list of sessions can end it`)
+    throw error
+  }
+
+  const {old, oldSecret} = replaced
+  if (old && secretAccount(old.userId, old.deviceId) !== account) {
+    await retireReplaced(old, deps)
+  } else if (old && oldSecret !== null && old.store === store.kind) {
+    // The same device: MAS keeps the previous session alive beside the new one, so it is ended here;
+    // the device itself stays, since the new session holds it.
+    try {
+      await endTokens(old.homeserver, old.auth === 'oauth' ? old.oauth : undefined, decodeSecret(oldSecret, `the replaced session "${name}"`), deps)
+    } catch (error) {
+      deps.warn(`the replaced session "${name}" could not be ended on the server (${(error as Error).message}); end it in your account's list of sessions`)
+    }
+  } else if (old && old.store !== store.kind) {
+    await retireReplaced(old, deps)
+  }
+  return session
+}
+
+interface PollContext {
+  user: UserId
+  homeserver: URL
+  issuer: string
+}
+
+/** Polls the token endpoint at the interval the server asks for, until the user has approved or refused, or the code expired. */
+async function pollForTokens(
+  code: DeviceAuthorization,
+  grant: OAuthGrant,
+  sleep: (ms: number) => Promise<void>,
+  inFlight: (flying: boolean) => void,
+  ctx: PollContext,
+  deps: Deps,
+): Promise<TokenSet> {
+  const oauth = deps.oauth(ctx.homeserver)
+  const deadline = deps.now().getTime() + code.expiresInS * 1000
+  const minutes = Math.max(1, Math.round(code.expiresInS / 60))
+  const expired = () => new MxtokError('loginRefused', `the code ${code.userCode} expired before the sign-in was approved; run create again and approve it within ${minutes} minute${minutes === 1 ? '' : 's'}`)
+  let interval = code.intervalS * 1000
+  for (;;) {
+    await sleep(interval)
+    if (deps.now().getTime() >= deadline) throw expired()
+    inFlight(true)
+    try {
+      const tokens = await oauth.pollToken(grant.tokenEndpoint, grant.clientId, code.deviceCode)
+      inFlight(false)
+      return tokens
+    } catch (error) {
+      if (!(error instanceof MatrixError)) throw error
+      // These answers say that no session was created; any other may not.
+      if (['authorization_pending', 'slow_down', 'access_denied', 'expired_token'].includes(error.errcode)) inFlight(false)
+      if (error.errcode === 'authorization_pending') continue
+      if (error.errcode === 'slow_down') {
+        interval += SLOW_DOWN_MS
+        continue
+      }
+      if (error.errcode === 'access_denied') throw new MxtokError('loginRefused', `the sign-in of ${ctx.user.full} was refused at ${ctx.issuer}; nothing was created — run create again to retry`, {cause: error})
+      if (error.errcode === 'expired_token') throw expired()
+      throw error
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import {MxtokError} from '../errors.js'
+import type {TokenSet} from '../matrix/oauth-client.js'
+
+/** A session's store entry, decoded. */
+export interface StoredSecret {
+  accessToken: string
+  /** OAuth sessions only. */
+  refreshToken: string | null
+  /** Milliseconds since the epoch; null when the token has no known end (a password login's). */
+  expiresAt: number | null
+}
+
+/**
+ * A password session keeps its bare token, as it always has. An OAuth session keeps one JSON object,
+ * {access_token, refresh_token, expires_at}, written with one store.set so that the pair never tears:
+ * the refresh token rotates with every refresh, and a new access token without its refresh token
+ * would be a session that dies at its first expiry. No Matrix access token starts with "{".
+ */
+export function encodeOAuthSecret(tokens: TokenSet & {refreshToken: string}, now: Date): string {
+  const expiresAt = tokens.expiresInS === null ? null : new Date(now.getTime() + tokens.expiresInS * 1000).toISOString()
+  return JSON.stringify({access_token: tokens.accessToken, refresh_token: tokens.refreshToken, expires_at: expiresAt})
+}
+
+/** `owner` names whose secret it is in the error, e.g. 'session "bot"'. */
+export function decodeSecret(raw: string, owner: string): StoredSecret {
+  if (!raw.startsWith('{')) return {accessToken: raw, refreshToken: null, expiresAt: null}
+  let value: Record<string, unknown> | undefined
+  try {
+    value = JSON.parse(raw)
+  } catch {
+    value = undefined
+  }
+  const expiresAt = typeof value?.expires_at === 'string' ? Date.parse(value.expires_at) : null
+  if (!value || typeof value.access_token !== 'string' || !value.access_token || typeof value.refresh_token !== 'string' || !value.refresh_token || Number.isNaN(expiresAt)) {
+    throw new MxtokError('tokenInvalid', `the stored tokens of ${owner} are damaged; create the session again`)
+  }
+  return {accessToken: value.access_token, refreshToken: value.refresh_token, expiresAt}
+}

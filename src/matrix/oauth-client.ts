@@ -1,0 +1,179 @@
+import {usageError} from '../errors.js'
+import {LocalErrcode, MatrixError} from './errors.js'
+import {isLoopbackHost} from './homeserver-url.js'
+import {type HttpOptions, requestJson} from './http.js'
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+
+/** What mxtok uses of the homeserver's OAuth 2.0 authorization server metadata (RFC 8414). */
+export interface AuthMetadata {
+  issuer: string
+  tokenEndpoint: URL
+  registrationEndpoint: URL | null
+  deviceAuthorizationEndpoint: URL | null
+  revocationEndpoint: URL | null
+  /** null when the server does not say. */
+  grantTypes: string[] | null
+}
+
+/** An answer to a device authorization request (RFC 8628 section 3.2). */
+export interface DeviceAuthorization {
+  deviceCode: string
+  userCode: string
+  verificationUri: string
+  verificationUriComplete: string | null
+  expiresInS: number
+  intervalS: number
+}
+
+/** A token endpoint's answer (RFC 6749 section 5.1). */
+export interface TokenSet {
+  accessToken: string
+  refreshToken: string | null
+  /** null when the server gives no lifetime. */
+  expiresInS: number | null
+}
+
+export type TokenHint = 'access_token' | 'refresh_token'
+
+/**
+ * The next-generation auth endpoints: two on the homeserver that say how to log in, the others on
+ * the authorization server its metadata names. One method per endpoint. Errors are MatrixError;
+ * OAuth errors keep their `error` code as `errcode` (e.g. 'authorization_pending').
+ */
+export class OAuthClient {
+  readonly baseUrl: URL
+
+  constructor(
+    baseUrl: string | URL,
+    private readonly http: HttpOptions = {},
+  ) {
+    this.baseUrl = new URL(baseUrl)
+  }
+
+  /** GET /_matrix/client/v3/login: the login types the homeserver offers. */
+  async loginFlows(): Promise<string[]> {
+    const {body} = await requestJson({method: 'GET', url: this.homeserverUrl('/_matrix/client/v3/login')}, this.http)
+    const flows = (body as Record<string, unknown>).flows
+    if (!Array.isArray(flows)) throw malformed(this.baseUrl, 'flows')
+    return flows.flatMap((f) => (f && typeof f === 'object' && typeof f.type === 'string' ? [f.type as string] : []))
+  }
+
+  /** GET /_matrix/client/v1/auth_metadata; a homeserver without next-generation auth answers 404 M_UNRECOGNIZED. */
+  async authMetadata(opts: {allowHttp?: boolean} = {}): Promise<AuthMetadata> {
+    const {body} = await requestJson({method: 'GET', url: this.homeserverUrl('/_matrix/client/v1/auth_metadata')}, this.http)
+    const b = body as Record<string, unknown>
+    if (typeof b.issuer !== 'string' || b.issuer === '') throw malformed(this.baseUrl, 'issuer')
+    const endpoint = (name: string) => (b[name] === undefined || b[name] === null ? null : endpointUrl(b[name], name, this.baseUrl, opts.allowHttp))
+    const tokenEndpoint = endpoint('token_endpoint')
+    if (tokenEndpoint === null) throw malformed(this.baseUrl, 'token_endpoint')
+    const grants = b.grant_types_supported
+    return {
+      issuer: b.issuer,
+      tokenEndpoint,
+      registrationEndpoint: endpoint('registration_endpoint'),
+      deviceAuthorizationEndpoint: endpoint('device_authorization_endpoint'),
+      revocationEndpoint: endpoint('revocation_endpoint'),
+      grantTypes: Array.isArray(grants) ? grants.filter((g): g is string => typeof g === 'string') : null,
+    }
+  }
+
+  /** POST registration_endpoint (RFC 7591): registers a client and returns its client_id. */
+  async registerClient(endpoint: string | URL, metadata: Record<string, unknown>): Promise<string> {
+    const url = new URL(endpoint)
+    const {body} = await requestJson({method: 'POST', url, body: metadata}, this.http)
+    return stringField(body, 'client_id', url)
+  }
+
+  /** POST device_authorization_endpoint (RFC 8628 section 3.1). */
+  async deviceAuthorization(endpoint: string | URL, clientId: string, scope: string): Promise<DeviceAuthorization> {
+    const url = new URL(endpoint)
+    const {body} = await requestJson({method: 'POST', url, form: {client_id: clientId, scope}}, this.http)
+    const b = body as Record<string, unknown>
+    const complete = b.verification_uri_complete
+    const interval = b.interval
+    return {
+      deviceCode: stringField(body, 'device_code', url),
+      userCode: stringField(body, 'user_code', url),
+      verificationUri: stringField(body, 'verification_uri', url),
+      verificationUriComplete: typeof complete === 'string' && complete !== '' ? complete : null,
+      expiresInS: positiveNumber(body, 'expires_in', url),
+      // RFC 8628 section 3.2: 5 seconds when the server does not say.
+      intervalS: typeof interval === 'number' && Number.isFinite(interval) && interval > 0 ? interval : 5,
+    }
+  }
+
+  /**
+   * POST token_endpoint with the device code grant (RFC 8628 section 3.4). Until the user has
+   * decided, throws MatrixError with errcode 'authorization_pending' or 'slow_down'; then
+   * 'access_denied' or 'expired_token', or answers the tokens.
+   */
+  async pollToken(endpoint: string | URL, clientId: string, deviceCode: string): Promise<TokenSet> {
+    return this.token(endpoint, {grant_type: DEVICE_CODE_GRANT, device_code: deviceCode, client_id: clientId})
+  }
+
+  /** POST token_endpoint with the refresh token grant (RFC 6749 section 6); 'invalid_grant' when the session is over. */
+  async refresh(endpoint: string | URL, clientId: string, refreshToken: string): Promise<TokenSet> {
+    return this.token(endpoint, {grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId})
+  }
+
+  /** POST revocation_endpoint (RFC 7009); an unknown or dead token is answered 200 as well. */
+  async revokeToken(endpoint: string | URL, clientId: string, token: string, hint: TokenHint): Promise<void> {
+    await requestJson({method: 'POST', url: new URL(endpoint), form: {token, token_type_hint: hint, client_id: clientId}, emptyOk: true}, this.http)
+  }
+
+  private async token(endpoint: string | URL, form: Record<string, string>): Promise<TokenSet> {
+    const url = new URL(endpoint)
+    const {body} = await requestJson({method: 'POST', url, form}, this.http)
+    const b = body as Record<string, unknown>
+    if (typeof b.token_type === 'string' && b.token_type.toLowerCase() !== 'bearer') throw malformed(url, 'token_type')
+    const refresh = b.refresh_token
+    const expiresIn = b.expires_in
+    return {
+      accessToken: stringField(body, 'access_token', url),
+      refreshToken: typeof refresh === 'string' && refresh !== '' ? refresh : null,
+      expiresInS: typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : null,
+    }
+  }
+
+  private homeserverUrl(path: string): URL {
+    return new URL(this.baseUrl.href.replace(/\/+$/, '') + path)
+  }
+}
+
+/**
+ * An endpoint named by the metadata: refresh tokens and device codes go there, so it gets the
+ * same rule as a homeserver URL — https, or plain http only to loopback unless --allow-http.
+ */
+function endpointUrl(value: unknown, name: string, homeserver: URL, allowHttp?: boolean): URL {
+  let url: URL
+  try {
+    url = new URL(value as string)
+  } catch {
+    throw malformed(homeserver, name)
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) throw malformed(homeserver, name)
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !allowHttp) {
+    throw usageError(`${homeserver.host} names a plain http:// ${name} (${url.host}): refresh tokens would travel unencrypted; fix the server's configuration or pass --allow-http`)
+  }
+  return url
+}
+
+function stringField(body: unknown, name: string, where: URL): string {
+  const value = (body as Record<string, unknown>)[name]
+  if (typeof value !== 'string' || value === '') throw malformed(where, name)
+  return value
+}
+
+function positiveNumber(body: unknown, name: string, where: URL): number {
+  const value = (body as Record<string, unknown>)[name]
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw malformed(where, name)
+  return value
+}
+
+const malformed = (where: URL, name: string) =>
+  new MatrixError({
+    status: 200,
+    errcode: LocalErrcode.badResponse,
+    message: `${where.host} answered without a valid "${name}" field; it does not follow the Matrix and OAuth 2.0 specifications`,
+  })
