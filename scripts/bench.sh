@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
+# Start-up and scale figures against a throwaway Synapse and keyring, as ratios to baselines
+# measured in the same run. BENCH_RUNS (default 7) sets the runs per timed case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export OCLIF_SKIP_NEW_VERSION_CHECK=true
-bash scripts/ensure-node-modules.sh
-npm run build --silent
-node scripts/bench.mjs
+bash scripts/prepare.sh
+exec node_modules/.bin/tsx scripts/bench.ts

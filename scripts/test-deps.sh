@@ -13,8 +13,9 @@ SYNAPSE_VERSION=1.163.2
 CACHE_DIR="${MXTOK_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mxtok-test}"
 VENV_DIR="$CACHE_DIR/synapse-$SYNAPSE_VERSION"
 
-APT_PACKAGES=(dbus gnome-keyring libsecret-tools)
-REQUIRED_COMMANDS=(dbus-daemon dbus-send gnome-keyring-daemon secret-tool)
+APT_PACKAGES=(dbus gnome-keyring libsecret-tools time)
+# GNU time by path: `time` alone is the shell keyword. npm run bench reads peak memory from it.
+REQUIRED_COMMANDS=(dbus-daemon dbus-send gnome-keyring-daemon secret-tool /usr/bin/time)
 
 say() { printf 'test-deps: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }

@@ -42,23 +42,29 @@ export const LIST_CONCURRENCY = 8
 /** The local sessions beside their accounts' device lists: one GET /devices per account. */
 export async function listSessions(opts: {offline?: boolean}, deps: Deps): Promise<ListReport> {
   const sessions = await deps.registry.list()
+  // Grouping and matching stay linear: an account of a busy bridge can hold hundreds of sessions.
   const accounts = new Map<string, Session[]>()
   for (const s of sessions) {
     const key = `${s.homeserver} ${s.userId}`
-    accounts.set(key, [...(accounts.get(key) ?? []), s])
+    const group = accounts.get(key)
+    if (group) group.push(s)
+    else accounts.set(key, [s])
   }
   const fetched = opts.offline ? [] : await mapLimit([...accounts.values()], LIST_CONCURRENCY, (group) => accountDevices(group, deps))
   const devicesOf = new Map<string, Device[]>()
+  const deviceById = new Map<string, Map<string, Device>>()
   const problems: string[] = []
   for (const f of fetched) {
-    if ('devices' in f) devicesOf.set(f.userId, f.devices)
-    else problems.push(f.problem)
+    if ('devices' in f) {
+      devicesOf.set(f.userId, f.devices)
+      deviceById.set(f.userId, new Map(f.devices.map((d) => [d.deviceId, d])))
+    } else problems.push(f.problem)
   }
 
   const owned = new Set(sessions.map((s) => `${s.userId} ${s.deviceId}`))
   const listed: ListedSession[] = sessions.map((s) => {
-    const devices = devicesOf.get(s.userId)
-    const device = devices?.find((d) => d.deviceId === s.deviceId)
+    const devices = deviceById.get(s.userId)
+    const device = devices?.get(s.deviceId)
     return {
       name: s.name,
       userId: s.userId,

@@ -218,6 +218,11 @@ function busConfig(socketDir: string): string {
     <allow eavesdrop="true"/>
     <allow own="*"/>
   </policy>
+  <!-- The stock session bus's limits: dbus-daemon's own defaults (256 connections per user) are
+       the system bus's, and a client that opens a connection per keychain call reaches them. -->
+  <limit name="max_completed_connections">100000</limit>
+  <limit name="max_incomplete_connections">10000</limit>
+  <limit name="max_connections_per_user">100000</limit>
 </busconfig>
 `
 }

@@ -1,0 +1,336 @@
+// The benchmark: start-up, and what many sessions cost, against a throwaway local Synapse and a
+// private keyring. Every timing is compared with a baseline measured in the same run, on the same
+// machine, interleaved with it so that load from elsewhere hits both alike; absolute figures are
+// given only where the goal is absolute (registry load, memory, connections).
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {cpus, loadavg, tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {build} from 'esbuild'
+import {LIST_CONCURRENCY} from '../src/core/list-sessions.js'
+import {VERIFY_CONCURRENCY} from '../src/core/verify-sessions.js'
+import type {Session} from '../src/registry/registry.js'
+import {unixSocketPath} from '../src/store/dbus-probe.js'
+import {startCountingProxy, tcpTarget, type CountingProxy} from '../test/support/counting-proxy.js'
+import {startKeyring} from '../test/support/keyring.js'
+import {keepTokens, seedSessions, writeRegistry, type SeedAccount} from '../test/support/seed.js'
+import {registerUser, startSynapse} from '../test/support/synapse.js'
+
+const root = resolve(import.meta.dirname, '..')
+const bin = join(root, 'bin', 'run.cjs')
+const out = join(root, '.bench')
+const runs = Number(process.env.BENCH_RUNS ?? 7)
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`BENCH_RUNS must be a positive integer, not "${process.env.BENCH_RUNS}"`)
+const password = 'bench-password-not-secret'
+const GNU_TIME = '/usr/bin/time'
+if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} (GNU time) is missing: run \`bash scripts/test-deps.sh\` as root, or apt-get install time`)
+
+const seeding = [
+  'Sessions for verify and list were seeded, not made by mxtok create: one raw POST /login with the',
+  'derived device ID each, the tokens written to the keyring over D-Bus (Secret Service CreateItem) under',
+  'the attributes mxtok looks up, sessions.json in the documented format. 900 of the 1,000 sit in',
+  'gnome-keyring\'s in-memory "session" collection, where lookups find them as in the on-disk one, which',
+  're-encrypts its whole file on every write. `mxtok create` itself is timed above.',
+]
+
+const began = Date.now()
+const progress = (what: string) => process.stderr.write(`bench: ${String(Math.round((Date.now() - began) / 1000)).padStart(3)} s  ${what}\n`)
+
+interface Figure {
+  name: string
+  value: number
+  unit: 'ms' | 'MB' | 'connections'
+  /** The figure this one is a multiple of, measured in the same run. */
+  vs?: string
+  ratio?: number
+  goal: string
+  met: boolean | null
+}
+
+interface Step {
+  argv: string[]
+  input?: string
+}
+
+type Env = Record<string, string>
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+function run(step: Step, env: Env, opts: {anyExit?: boolean} = {}) {
+  const r = spawnSync(step.argv[0], step.argv.slice(1), {env, input: step.input ?? '', maxBuffer: 64 << 20, encoding: 'utf8'})
+  if (r.status !== 0 && !opts.anyExit) throw new Error(`${step.argv.slice(1).join(' ')} exited ${r.status ?? r.signal}: ${why(r.stderr, r.stdout)}`)
+  return r
+}
+
+/** One line on why a command failed: its error line, or for verify the first session that is not valid. */
+function why(stderr: string, stdout: string): string {
+  const bad = stdout.split('\n').filter((l) => /\s(error|revoked|mismatch|unreachable)\s/.test(l))
+  const line = stderr.trim().split('\n')[0] || (bad.length > 0 ? `${bad.length} sessions not valid, first: ${bad[0].replace(/\s+/g, ' ')}` : stdout.trim().split('\n')[0])
+  return (line ?? '').slice(0, 300)
+}
+
+// A run that fails is repeated, up to twice, and reported: on a loaded machine the keychain
+// binding's own two-second D-Bus timeout can fail a read now and then.
+const failures: string[] = []
+async function again<T>(name: string, measure: () => T | Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await measure()
+    } catch (error) {
+      if (attempt === 3) throw error
+      failures.push(`${name}: ${(error as Error).message}`)
+    }
+  }
+}
+
+/** A measurement of failures would flatter: every session must have come out valid. */
+function allValid(stdout: string, expected: number): void {
+  const results = JSON.parse(stdout) as {status: string; error?: string}[]
+  const invalid = results.filter((r) => r.status !== 'valid')
+  if (results.length === expected && invalid.length === 0) return
+  const counts = new Map<string, number>()
+  for (const r of results) counts.set(r.status, (counts.get(r.status) ?? 0) + 1)
+  throw new Error(`verify of ${expected} sessions: ${[...counts].map(([status, n]) => `${n} ${status}`).join(', ')}; first problem: ${invalid[0]?.error}`)
+}
+
+/** Wall time of commands run one after the other, as a shell script would run them. */
+function wallMs(steps: Step[], env: Env): number {
+  const started = process.hrtime.bigint()
+  for (const s of steps) run(s, env)
+  return Number(process.hrtime.bigint() - started) / 1e6
+}
+
+/** For commands whose connections go through a relay in this process: its event loop must keep running. */
+function runAsync(step: Step, env: Env): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(step.argv[0], step.argv.slice(1), {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c) => (stdout += c))
+    child.stderr.on('data', (c) => (stderr += c))
+    child.on('error', reject)
+    child.on('close', (code) => (code === 0 ? resolvePromise(stdout) : reject(new Error(`${step.argv.slice(1).join(' ')} exited ${code}: ${why(stderr, stdout)}`))))
+  })
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'mxtok-bench-'))
+const [keyringStart, synapseStart] = await Promise.allSettled([startKeyring(), startSynapse()])
+const keyring = keyringStart.status === 'fulfilled' ? keyringStart.value : undefined
+const synapse = synapseStart.status === 'fulfilled' ? synapseStart.value : undefined
+const relays: CountingProxy[] = []
+try {
+  if (!keyring || !synapse) throw [keyringStart, synapseStart].flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))[0]
+  progress(`Synapse at ${synapse.baseUrl}; keyring on ${keyring.env.DBUS_SESSION_BUS_ADDRESS}`)
+  const baseEnv: Env = {PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...keyring.env}
+  const envFor = (dir: string): Env => ({...baseEnv, HOME: dir, MXTOK_CONFIG_DIR: dir})
+
+  // Accounts of their own per case, so that an account holds the devices of its case only (and
+  // the one its registration leaves): `list` of one session does not get 99 others back.
+  const register = (names: string[]) => Promise.all(names.map(async (n): Promise<SeedAccount> => ({userId: await registerUser(synapse, n, password), password})))
+  const [oneAccount, fiveAccounts, tenAccounts, [creator]] = await Promise.all([
+    register(['one']),
+    register(Array.from({length: 5}, (_, i) => `few${i}`)),
+    register(Array.from({length: 10}, (_, i) => `many${i}`)),
+    register(['creator']),
+  ])
+  progress('seeding 1,001 sessions: a raw POST /login each, the tokens written to the keyring over D-Bus')
+  const one = await seedSessions(synapse.baseUrl, oneAccount, 1, {prefix: 'one'})
+  const hundred = await seedSessions(synapse.baseUrl, fiveAccounts, 20, {prefix: 'few'})
+  const more = await seedSessions(synapse.baseUrl, tenAccounts, 90, {prefix: 'many'})
+  await keepTokens(keyring.env, new Map([...one.tokens, ...hundred.tokens]))
+  await keepTokens(keyring.env, more.tokens, {collection: 'session'})
+  const thousand = [...hundred.sessions, ...more.sessions]
+  progress('seeded')
+
+  const dirs = {
+    offline: join(scratch, 'offline'),
+    one: await writeRegistry(join(scratch, 'one'), one.sessions),
+    hundred: await writeRegistry(join(scratch, 'hundred'), hundred.sessions),
+    thousand: await writeRegistry(join(scratch, 'thousand'), thousand),
+    create: join(scratch, 'create'),
+  }
+  // The start-up cases of before: a registry of realistic size on a server never contacted.
+  const fake: Session[] = Array.from({length: 20}, (_, i) => ({
+    name: `bot-${i}`,
+    userId: `@bot${i % 4}:example.com`,
+    homeserver: 'https://matrix.example.com',
+    deviceId: `MXTOKBENCH${String(i).padStart(5, '0')}`,
+    createdAt: new Date(0).toISOString(),
+    store: 'keychain',
+  }))
+  await writeRegistry(dirs.offline, fake)
+
+  // The registry's own load time, in a fresh process each time as in a real command: its first
+  // read, parse and sort, without the process start around it.
+  mkdirSync(out, {recursive: true})
+  const loader = join(scratch, 'registry-load.mjs')
+  await build({
+    stdin: {
+      contents: [
+        `import {SessionRegistry} from './src/registry/registry.js'`,
+        'const started = performance.now()',
+        'const sessions = await new SessionRegistry(process.argv[2]).list()',
+        'process.stdout.write(JSON.stringify({ms: performance.now() - started, sessions: sessions.length}))',
+      ].join('\n'),
+      resolveDir: root,
+      sourcefile: 'registry-load.ts',
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: loader,
+    logLevel: 'warning',
+  })
+  const loadMs = (dir: string, expected: number) => {
+    const r = JSON.parse(run({argv: [process.execPath, loader, dir]}, baseEnv).stdout) as {ms: number; sessions: number}
+    if (r.sessions !== expected) throw new Error(`the registry in ${dir} loaded ${r.sessions} sessions, not ${expected}`)
+    return r.ms
+  }
+
+  const mxtok = (...args: string[]) => [process.execPath, bin, ...args]
+  const node0 = {argv: [process.execPath, '-e', '0']}
+  // The seed's way of getting a token: a script's process start, then curl.
+  const curlLogin = {
+    argv: ['curl', '-sS', '--fail', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '--data-binary', '@-', `${synapse.baseUrl}/_matrix/client/v3/login`],
+    input: JSON.stringify({type: 'm.login.password', identifier: {type: 'm.id.user', user: creator.userId}, password}),
+  }
+  const create = {argv: mxtok('create', 'bot', '--user', creator.userId, '--homeserver', synapse.baseUrl, '--password-stdin'), input: `${password}\n`}
+  const cases: {name: string; measure: () => number}[] = [
+    {name: 'node -e 0', measure: () => wallMs([node0], baseEnv)},
+    {name: 'mxtok --version', measure: () => wallMs([{argv: mxtok('--version')}], envFor(dirs.offline))},
+    {name: 'mxtok list --offline (20 sessions)', measure: () => wallMs([{argv: mxtok('list', '--offline')}], envFor(dirs.offline))},
+    {name: 'mxtok verify, 1 session', measure: () => wallMs([{argv: mxtok('verify')}], envFor(dirs.one))},
+    {name: 'mxtok verify, 100 sessions', measure: () => wallMs([{argv: mxtok('verify')}], envFor(dirs.hundred))},
+    {name: 'mxtok list, 1 session', measure: () => wallMs([{argv: mxtok('list')}], envFor(dirs.one))},
+    {name: 'mxtok list, 100 sessions / 5 accounts', measure: () => wallMs([{argv: mxtok('list')}], envFor(dirs.hundred))},
+    {name: 'node -e 0 + curl POST /login', measure: () => wallMs([node0, curlLogin], baseEnv)},
+    {name: 'mxtok create', measure: () => wallMs([create], envFor(dirs.create))},
+    {name: 'registry load, 1 session', measure: () => loadMs(dirs.one, 1)},
+    {name: 'registry load, 1,000 sessions', measure: () => loadMs(dirs.thousand, 1000)},
+  ]
+
+  progress(`timing ${cases.length} cases, ${runs} runs each, interleaved`)
+  for (const c of cases) await again(c.name, c.measure) // warms the file cache and the server
+  const samples = new Map(cases.map((c) => [c.name, [] as number[]]))
+  for (let i = 0; i < runs; i++) {
+    for (const c of cases) samples.get(c.name)!.push(await again(c.name, c.measure))
+  }
+  const ms = (name: string) => median(samples.get(name)!)
+
+  // Two runs of verify over 1,000 sessions: one direct, for its time, one through the relays that
+  // count connections. Peak memory is the larger of both: the relays live in this process, not in mxtok.
+  progress('verify of 1,000 sessions: time and peak memory')
+  const report = join(scratch, 'time.txt')
+  const peakRss = (stdout: string) => {
+    allValid(stdout, 1000)
+    return Number(readFileSync(report, 'utf8').trim().split('\n').at(-1)) / 1024
+  }
+  const verify1000 = [GNU_TIME, '-o', report, '-f', '%M', ...mxtok('verify', '--json')]
+  const memoryMb: number[] = []
+  const verify1000Ms = await again('mxtok verify, 1,000 sessions', () => {
+    const started = process.hrtime.bigint()
+    const direct = run({argv: verify1000}, envFor(dirs.thousand), {anyExit: true})
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e6
+    memoryMb.push(peakRss(direct.stdout))
+    return elapsed
+  })
+
+  progress('connections of verify and list, counted by relays to Synapse and to the D-Bus bus')
+  const http = await startCountingProxy(tcpTarget(synapse.baseUrl))
+  relays.push(http)
+  const busPath = unixSocketPath(keyring.env.DBUS_SESSION_BUS_ADDRESS)
+  if (!busPath) throw new Error(`no Unix socket in ${keyring.env.DBUS_SESSION_BUS_ADDRESS}`)
+  const bus = await startCountingProxy({path: busPath})
+  relays.push(bus)
+  const relayed = (name: string, sessions: Session[]) => writeRegistry(join(scratch, name), sessions.map((s) => ({...s, homeserver: http.address})))
+  const connections = (name: string, dir: string, argv: string[], check?: (stdout: string) => void) =>
+    again(`${name}, relayed`, async () => {
+      http.reset()
+      bus.reset()
+      const stdout = await runAsync({argv}, {...envFor(dir), DBUS_SESSION_BUS_ADDRESS: `unix:path=${bus.address}`})
+      check?.(stdout)
+      return {http: {opened: http.opened, peak: http.peak}, dbus: {opened: bus.opened, peak: bus.peak}}
+    })
+  const counted = {
+    verify100: await connections('mxtok verify, 100 sessions', await relayed('relayed-hundred', hundred.sessions), mxtok('verify')),
+    list100: await connections('mxtok list, 100 sessions', join(scratch, 'relayed-hundred'), mxtok('list')),
+    verify1000: await connections('mxtok verify, 1,000 sessions', await relayed('relayed-thousand', thousand), verify1000, (stdout) => void memoryMb.push(peakRss(stdout))),
+  }
+
+  const ratio = (name: string, vs: string, goal: number): Figure => {
+    const r = ms(name) / ms(vs)
+    return {name, value: ms(name), unit: 'ms', vs, ratio: r, goal: `<= ${goal}x`, met: r <= goal}
+  }
+  const baseline = (name: string): Figure => ({name, value: ms(name), unit: 'ms', goal: 'baseline', met: null})
+  const atMost = (name: string, value: number, limit: number): Figure => ({name, value, unit: 'connections', goal: `<= ${limit}`, met: value <= limit})
+  const info = (name: string, value: number, unit: Figure['unit']): Figure => ({name, value, unit, goal: 'info', met: null})
+  const peakMb = Math.max(...memoryMb)
+  const figures: Figure[] = [
+    baseline('node -e 0'),
+    ratio('mxtok --version', 'node -e 0', 2),
+    ratio('mxtok list --offline (20 sessions)', 'node -e 0', 2),
+    baseline('mxtok verify, 1 session'),
+    ratio('mxtok verify, 100 sessions', 'mxtok verify, 1 session', 3),
+    baseline('mxtok list, 1 session'),
+    ratio('mxtok list, 100 sessions / 5 accounts', 'mxtok list, 1 session', 3),
+    baseline('node -e 0 + curl POST /login'),
+    ratio('mxtok create', 'node -e 0 + curl POST /login', 2),
+    info('registry load, 1 session', ms('registry load, 1 session'), 'ms'),
+    {name: 'registry load, 1,000 sessions', value: ms('registry load, 1,000 sessions'), unit: 'ms', goal: '< 50 ms', met: ms('registry load, 1,000 sessions') < 50},
+    {name: 'peak RSS, verify of 1,000 sessions', value: peakMb, unit: 'MB', goal: '< 150 MB', met: peakMb < 150},
+    {...info('mxtok verify, 1,000 sessions (1 run)', verify1000Ms, 'ms'), vs: 'mxtok verify, 1 session', ratio: verify1000Ms / ms('mxtok verify, 1 session')},
+    atMost('HTTP connections, verify of 100', counted.verify100.http.opened, VERIFY_CONCURRENCY),
+    atMost('HTTP connections, verify of 1,000', counted.verify1000.http.opened, VERIFY_CONCURRENCY),
+    atMost('HTTP connections, list of 100 / 5 accounts', counted.list100.http.opened, Math.min(LIST_CONCURRENCY, 5)),
+    // The keychain is asked only for the tokens a command needs: at most a connection per token, plus the probe.
+    atMost('D-Bus connections, verify of 100', counted.verify100.dbus.opened, 100 + 1),
+    atMost('D-Bus connections, verify of 1,000', counted.verify1000.dbus.opened, 1000 + 1),
+    info('  of which open at once, at most', counted.verify1000.dbus.peak, 'connections'),
+    atMost('D-Bus connections, list of 100 / 5 accounts', counted.list100.dbus.opened, 5 + 1),
+  ]
+
+  const pad = (s: unknown, n: number) => String(s).padEnd(n)
+  const show = (f: Figure) => (f.unit === 'ms' ? `${f.value.toFixed(f.value < 10 ? 1 : 0)} ms` : f.unit === 'MB' ? `${f.value.toFixed(0)} MB` : String(f.value))
+  const lines = [`${pad('case', 44)}${pad('value', 10)}${pad('ratio', 8)}${pad('to', 30)}${pad('goal', 10)}met`]
+  for (const f of figures) {
+    const met = f.met === null ? '' : f.met ? 'yes' : 'NO'
+    lines.push(`${pad(f.name, 44)}${pad(show(f), 10)}${pad(f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}x`, 8)}${pad(f.vs ?? '', 30)}${pad(f.goal, 10)}${met}`)
+  }
+  console.log(lines.join('\n'))
+  const notes = [
+    `Times: medians of ${runs} runs, all cases interleaved. Memory: max RSS (GNU time), the larger of 2 runs.`,
+    'Connections: counted by relays in front of Synapse and of the D-Bus bus, in runs of their own;',
+    'D-Bus goals: one connection per token the command needs, plus one probe.',
+    ...seeding,
+    `${cpus().length} CPUs, load average ${loadavg()[0].toFixed(2)}, Node ${process.version}.`,
+    ...(failures.length > 0 ? [`Runs that failed and were repeated: ${failures.length}, first: ${failures[0]}`] : []),
+  ]
+  console.log(`\n${notes.join('\n')}`)
+
+  const round = (x: number) => Number(x.toFixed(2))
+  const results = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    loadAverage: round(loadavg()[0]),
+    runs,
+    seeding: seeding.join(' '),
+    figures: figures.map((f) => ({...f, value: round(f.value), ratio: f.ratio === undefined ? undefined : round(f.ratio)})),
+    samplesMs: Object.fromEntries([...samples].map(([k, v]) => [k, v.map(round)])),
+    verify1000Ms: round(verify1000Ms),
+    memoryMb: memoryMb.map(round),
+    connections: counted,
+    failures,
+  }
+  writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n')
+  console.log(`Written to .bench/results.json; ${Math.round((Date.now() - began) / 1000)} s in all.`)
+} finally {
+  await Promise.allSettled([...relays.map((r) => r.stop()), synapse?.stop(), keyring?.stop()])
+  rmSync(scratch, {recursive: true, force: true})
+}
