@@ -60,6 +60,9 @@ interface Access {
  * a local session, nor the one it uses itself. It uses a live local session's token when there is
  * one, and otherwise logs in with a temporary device that it always logs out again.
  */
+/** How long a journalled login counts as under way rather than left behind by a killed run. */
+export const PENDING_GRACE_MS = 10 * 60 * 1000
+
 export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<PruneResult> {
   if (!opts.orphans && opts.inactiveDays === undefined) throw usageError('say which devices to delete: --orphans, --inactive-days N, or both')
   if (opts.inactiveDays !== undefined && !(Number.isInteger(opts.inactiveDays) && opts.inactiveDays >= 1)) {
@@ -78,6 +81,10 @@ export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<Prun
     // By the user ID the server confirmed: a localpart given with --homeserver may have been completed wrongly.
     const owned = new Set(sessions.filter((s) => s.userId === access.user.full).map((s) => s.deviceId))
     owned.add(access.deviceId)
+    // A create running right now has journalled its device: spare it until it is clearly abandoned.
+    for (const p of await deps.registry.pending()) {
+      if (p.userId === access.user.full && deps.now().getTime() - Date.parse(p.since) < PENDING_GRACE_MS) owned.add(p.deviceId)
+    }
     const cutoff = opts.inactiveDays === undefined ? undefined : deps.now().getTime() - opts.inactiveDays * DAY_MS
     // Each selector narrows: --orphans --inactive-days 30 means orphans unused for 30 days.
     const selected = devices.filter(

@@ -171,6 +171,7 @@ function interpret(res: Response, url: URL, text: string): JsonResponse {
       message: typeof err.error === 'string' && err.error ? oneLine(err.error) : `${err.errcode} (HTTP ${res.status})`,
       retryAfterMs: retryAfter(res, err),
       softLogout: err.soft_logout === true,
+      body: err,
     })
   }
   // An OAuth 2.0 error (RFC 6749 section 5.2): its `error` code is what matters, whatever the status,
@@ -186,6 +187,8 @@ function interpret(res: Response, url: URL, text: string): JsonResponse {
     status: res.status,
     errcode: LocalErrcode.badResponse,
     message: `${url.host} answered HTTP ${res.status} with ${describeBody(res, text)}, not a Matrix error; the homeserver or a proxy in front of it is failing`,
+    // A User-Interactive Auth challenge is a 401 without an errcode: its flows and session are here.
+    body: err,
   })
 }
 

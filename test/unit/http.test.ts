@@ -136,3 +136,18 @@ describe('requestJson', () => {
     expect(err.message).toMatch(/^cannot reach hs\.example \(ECONNREFUSED\)/)
   })
 })
+
+describe('requestJson and User-Interactive Auth', () => {
+  it('keeps the body of a 401 challenge that has no errcode, so its flows and session can be answered', async () => {
+    nock(HS).post('/_matrix/client/v3/delete_devices').reply(401, {flows: [{stages: ['m.login.password']}], params: {}, session: 'uia-session'})
+    const err = await failure(requestJson({method: 'POST', url: url('/_matrix/client/v3/delete_devices'), token: 'tok', body: {devices: ['X']}}))
+    expect(err.status).toBe(401)
+    expect(err.body).toEqual({flows: [{stages: ['m.login.password']}], params: {}, session: 'uia-session'})
+  })
+
+  it('keeps the body of a failed stage, which carries an errcode beside the session', async () => {
+    nock(HS).post('/x').reply(401, {errcode: 'M_FORBIDDEN', error: 'Invalid password', flows: [{stages: ['m.login.password']}], session: 's2'})
+    const err = await failure(requestJson({method: 'POST', url: url('/x'), body: {}}))
+    expect(err).toMatchObject({errcode: 'M_FORBIDDEN', body: {session: 's2'}})
+  })
+})

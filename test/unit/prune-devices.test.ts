@@ -45,12 +45,9 @@ function prompts(confirmAnswer = true) {
 const prune = (deps: UnitDeps, p: ReturnType<typeof prompts>, extra: Partial<PruneOptions> = {}) =>
   pruneDevices({user: USER, homeserver: HS, orphans: true, password: p.password, confirm: p.confirm, ...extra}, deps)
 
-/** The delete request sent with the password: the session goes along when the 401 could be read. */
+/** The delete request sent with the password and the session of the server's challenge. */
 const withPassword = (devices: string[], password = 'pw') => (body: {devices: string[]; auth?: Record<string, unknown>}) =>
-  JSON.stringify(body.devices) === JSON.stringify(devices) &&
-  body.auth !== undefined &&
-  JSON.stringify({...body.auth, session: undefined}) === JSON.stringify({type: 'm.login.password', identifier: {type: 'm.id.user', user: USER}, password}) &&
-  [undefined, 'S1'].includes(body.auth.session as string | undefined)
+  JSON.stringify(body) === JSON.stringify({devices, auth: {type: 'm.login.password', identifier: {type: 'm.id.user', user: USER}, password, session: 'S1'}})
 
 const withoutAuth = (devices: string[]) => (body: {devices: string[]; auth?: unknown}) => JSON.stringify(body) === JSON.stringify({devices})
 
@@ -75,6 +72,20 @@ describe('pruneDevices with a live local session', () => {
     expect(p.plans[0].devices.map((d) => d.deviceId)).toEqual(['MXTOKORPHAN0001', 'MXTOKORPHAN0002'])
     expect(result).toMatchObject({userId: USER, homeserver: HS, dryRun: false, deleted: ['MXTOKORPHAN0001', 'MXTOKORPHAN0002']})
     expect(result.devices[0]).toEqual({deviceId: 'MXTOKORPHAN0001', displayName: null, lastSeenIp: '203.0.113.7', lastSeenTs: NOW - 100 * DAY})
+  })
+
+  it('spares the device of a create under way, and not one whose journal entry is old', async () => {
+    const deps = await withKeeper()
+    await deps.registry.update((_, pending) => {
+      const entry = (deviceId: string, minutesAgo: number) => ({userId: USER, deviceId, homeserver: HS, store: 'keychain' as const, since: new Date(NOW - minutesAgo * 60_000).toISOString()})
+      pending.set(secretAccount(USER, 'MXTOKORPHAN0001'), entry('MXTOKORPHAN0001', 1))
+      pending.set(secretAccount(USER, 'MXTOKORPHAN0002'), entry('MXTOKORPHAN0002', 60))
+    })
+    const p = prompts()
+    const scope = uia(nock(HS).get('/_matrix/client/v3/devices').reply(200, {devices: DEVICES}), 'syt_keeper', ['MXTOKORPHAN0002'])
+    const result = await prune(deps, p)
+    scope.done()
+    expect(result.deleted).toEqual(['MXTOKORPHAN0002'])
   })
 
   it('--inactive-days selects devices last seen before the cutoff, never one never seen nor a local session\'s', async () => {
