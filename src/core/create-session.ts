@@ -1,5 +1,5 @@
 import {MxtokError, usageError} from '../errors.js'
-import type {LoginResult, MatrixClient} from '../matrix/client.js'
+import type {LoginResult} from '../matrix/client.js'
 import {deriveDeviceId} from '../matrix/device-id.js'
 import {LocalErrcode, MatrixError} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
@@ -8,6 +8,7 @@ import type {Session} from '../registry/registry.js'
 import {secretAccount, type StoreKind} from '../store/secret-store.js'
 import {createOAuthSession, type DeviceCodePrompt, oauthMetadata} from './create-oauth-session.js'
 import type {Deps} from './deps.js'
+import {loginOrExplain} from './login.js'
 import {retireReplaced} from './revoke-session.js'
 import {validateSessionName} from './session-name.js'
 
@@ -149,18 +150,6 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
     await retireReplaced(previous, deps)
   }
   return session
-}
-
-async function loginOrExplain(client: MatrixClient, req: Parameters<MatrixClient['login']>[0]): Promise<LoginResult> {
-  try {
-    return await client.login(req)
-  } catch (error) {
-    if (error instanceof MatrixError && (error.errcode === 'M_FORBIDDEN' || error.errcode === 'M_USER_DEACTIVATED')) {
-      const why = error.errcode === 'M_USER_DEACTIVATED' ? 'the account is deactivated' : 'wrong user or password'
-      throw new MxtokError('loginRefused', `${client.baseUrl.host} refused the login for ${req.user}: ${why}`, {cause: error})
-    }
-    throw error
-  }
 }
 
 function parseAnswerUserId(result: LoginResult, homeserver: URL): UserId {

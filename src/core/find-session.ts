@@ -85,3 +85,17 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant, seen: strin
     return tokens.accessToken
   })
 }
+
+/** From this many sessions in one store on, one batch read beats reading each token on its own. */
+export const PREFETCH_FROM = 8
+
+/** Lets each store read the tokens of many sessions in one go before they are read one by one. */
+export async function prefetchTokens(sessions: Session[], deps: Deps): Promise<void> {
+  const byStore = new Map<Session['store'], string[]>()
+  for (const s of sessions) {
+    const accounts = byStore.get(s.store) ?? []
+    accounts.push(secretAccount(s.userId, s.deviceId))
+    byStore.set(s.store, accounts)
+  }
+  await Promise.all([...byStore].map(async ([kind, accounts]) => (accounts.length >= PREFETCH_FROM ? deps.store(kind).prefetch?.(accounts) : undefined)))
+}

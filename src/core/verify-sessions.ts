@@ -3,7 +3,7 @@ import {MatrixError} from '../matrix/errors.js'
 import type {Session} from '../registry/registry.js'
 import type {Deps} from './deps.js'
 import {storeLabel} from '../store/secret-store.js'
-import {findSession, readToken, RefreshRefused} from './find-session.js'
+import {findSession, prefetchTokens, readToken, RefreshRefused} from './find-session.js'
 import {mapLimit} from './map-limit.js'
 
 export type VerifyStatus = 'valid' | 'revoked' | 'mismatch' | 'unreachable' | 'error'
@@ -26,6 +26,7 @@ export const VERIFY_CONCURRENCY = 16
 /** Asks the server who each session's token belongs to; one session's failure never stops the others. */
 export async function verifySessions(names: string[], deps: Deps): Promise<VerifyReport> {
   const sessions = await chosen(names, deps)
+  await prefetchTokens(sessions, deps)
   const checked = await mapLimit(sessions, VERIFY_CONCURRENCY, (s) => verifyOne(s, deps))
   // A dead token is the most actionable news, then the network, then the keychain.
   const order: ExitCode[] = [ExitCode.tokenInvalid, ExitCode.homeserver, ExitCode.keychain, ExitCode.unexpected]

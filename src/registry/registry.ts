@@ -64,7 +64,8 @@ export class SessionRegistry {
     const file = await this.read()
     return Object.entries(file.sessions)
       .map(([name, s]) => ({name, ...s}))
-      .sort((a, b) => a.name.localeCompare(b.name))
+      // By code unit, the order update() writes; localeCompare costs tens of ms on first use with 1,000 names.
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
   async get(name: string): Promise<Session | undefined> {
@@ -92,7 +93,7 @@ export class SessionRegistry {
         const {name: _, ...rest} = sessions.get(name)!
         out.sessions[name] = rest
       }
-      if (pending.size > 0) out.pending = Object.fromEntries([...pending].sort(([a], [b]) => a.localeCompare(b)))
+      if (pending.size > 0) out.pending = Object.fromEntries([...pending].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       await writeFileAtomic(this.path, JSON.stringify(out, null, 2) + '\n')
       return result
     })

@@ -4,7 +4,8 @@ import type {SecretStore} from './secret-store.js'
 
 export const KEYCHAIN_SERVICE = 'mxtok'
 
-type AsyncEntryCtor = typeof import('@napi-rs/keyring').AsyncEntry
+type Keyring = typeof import('@napi-rs/keyring')
+type AsyncEntryCtor = Keyring['AsyncEntry']
 
 export interface KeychainOptions {
   service?: string
@@ -28,7 +29,9 @@ export class KeychainStore implements SecretStore {
   private readonly timeoutMs: number
   private readonly env: NodeJS.ProcessEnv
   private readonly platform: NodeJS.Platform
-  private entryCtor?: Promise<AsyncEntryCtor>
+  private keyring?: Promise<Keyring>
+  /** Secrets read by prefetch(), each handed out once so that a later read sees the store again. */
+  private readonly prefetched = new Map<string, string>()
 
   constructor(opts: KeychainOptions = {}) {
     this.service = opts.service ?? KEYCHAIN_SERVICE
@@ -45,23 +48,47 @@ export class KeychainStore implements SecretStore {
   }
 
   get(account: string): Promise<string | null> {
-    return this.call('read', account, (entry, signal) => entry.getPassword(signal))
+    const cached = this.prefetched.get(account)
+    if (cached !== undefined) {
+      this.prefetched.delete(account)
+      return Promise.resolve(cached)
+    }
+    return this.call('read', (k, signal) => this.entry(k, account).getPassword(signal))
   }
 
   set(account: string, secret: string): Promise<void> {
-    return this.call('write', account, (entry, signal) => entry.setPassword(secret, signal))
+    this.prefetched.delete(account)
+    return this.call('write', (k, signal) => this.entry(k, account).setPassword(secret, signal))
   }
 
   delete(account: string): Promise<boolean> {
-    return this.call('delete', account, (entry, signal) => entry.deleteCredential(signal))
+    this.prefetched.delete(account)
+    return this.call('delete', (k, signal) => this.entry(k, account).deleteCredential(signal))
   }
 
-  private async call<T>(what: string, account: string, op: (entry: InstanceType<AsyncEntryCtor>, signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Each single read opens a D-Bus connection of its own, with its own key exchange (about 10 ms);
+   * one search returns every mxtok item at once, which pays off from a handful of sessions on.
+   */
+  async prefetch(accounts: string[]): Promise<void> {
+    try {
+      const found = await this.call('read', (k, signal) => k.findCredentialsAsync(this.service, null, signal))
+      const wanted = new Set(accounts)
+      for (const {account, password} of found) if (wanted.has(account)) this.prefetched.set(account, password)
+    } catch {
+      // Each get() then asks on its own and says what is wrong.
+    }
+  }
+
+  private entry(k: Keyring, account: string): InstanceType<AsyncEntryCtor> {
+    return new k.AsyncEntry(this.service, account, {linux: {store: 'secret-service'}})
+  }
+
+  private async call<T>(what: string, op: (k: Keyring, signal: AbortSignal) => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     try {
-      // The probe inside loadEntry has a deadline of its own.
-      const Entry = await this.loadEntry()
-      const entry = new Entry(this.service, account, {linux: {store: 'secret-service'}})
+      // The probe inside load() has a deadline of its own.
+      const k = await this.load()
       const controller = new AbortController()
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
@@ -70,7 +97,7 @@ export class KeychainStore implements SecretStore {
         }, this.timeoutMs)
       })
       // A call abandoned here may stay stuck in native code: bin/run.cjs exits explicitly.
-      return await Promise.race([op(entry, controller.signal), deadline])
+      return await Promise.race([op(k, controller.signal), deadline])
     } catch (error) {
       throw error instanceof MxtokError ? error : keychainError(what, error)
     } finally {
@@ -78,9 +105,9 @@ export class KeychainStore implements SecretStore {
     }
   }
 
-  private loadEntry(): Promise<AsyncEntryCtor> {
-    this.entryCtor ??= this.reachable().then(() => import('@napi-rs/keyring').then((m) => m.AsyncEntry))
-    return this.entryCtor
+  private load(): Promise<Keyring> {
+    this.keyring ??= this.reachable().then(() => import('@napi-rs/keyring'))
+    return this.keyring
   }
 
   /** On Linux the binding would block the process on a silent bus: ask the bus first, once. */

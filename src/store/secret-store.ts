@@ -11,6 +11,11 @@ export interface SecretStore {
   set(account: string, secret: string): Promise<void>
   /** True when something was deleted. */
   delete(account: string): Promise<boolean>
+  /**
+   * Reads many secrets in one go where the store can: the next get() of each account found is
+   * served from it, once. Failing quietly is fine: get() then asks the store and reports.
+   */
+  prefetch?(accounts: string[]): Promise<void>
 }
 
 /** The key of a token in a store: a device holds at most one live token, so user and device name it. */

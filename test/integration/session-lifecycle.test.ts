@@ -3,7 +3,7 @@ import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {runCli, tempDir, type CliResult} from '../support/cli.js'
+import {expectNoSecrets, expectOneLineError, runCli, tempDir} from '../support/cli.js'
 import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
 const synapse = inject('synapse')
@@ -13,18 +13,7 @@ const PASSWORD = 'correct horse battery staple'
 /** Every secret the tests have seen: none may show up in output other than `mxtok token`'s stdout. */
 const secrets = new Set<string>([PASSWORD])
 
-function expectNoSecrets(r: CliResult) {
-  for (const s of secrets) {
-    expect(r.stdout, 'stdout leaks a secret').not.toContain(s)
-    expect(r.stderr, 'stderr leaks a secret').not.toContain(s)
-  }
-}
 
-function expectOneLineError(r: CliResult) {
-  expect(r.stderr.trim().split('\n')).toHaveLength(1)
-  expect(r.stderr).toMatch(/^mxtok: /)
-  expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/)
-}
 
 let userId: string
 let configDir: string
@@ -33,7 +22,7 @@ const env = (extra: Record<string, string | undefined> = {}) => ({...keyringEnv,
 
 async function mxtok(args: string[], extra: Record<string, string | undefined> = {}, input?: string) {
   const r = await runCli(args, {env: env(extra), input})
-  if (args[0] !== 'token') expectNoSecrets(r)
+  expectNoSecrets(r, secrets, {stdoutToo: args[0] !== 'token'})
   return r
 }
 

@@ -3,7 +3,7 @@ import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {BIN, runCli, tempDir, type CliResult} from '../support/cli.js'
+import {BIN, expectNoSecrets, expectOneLineError, runCli, tempDir, type CliResult} from '../support/cli.js'
 import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
 const synapse = inject('synapse')
@@ -13,17 +13,7 @@ const PASSWORD = 'tools-password-do-not-leak'
 /** Every secret the tests have seen: none may show up in output other than `mxtok token`'s stdout. */
 const secrets = new Set<string>([PASSWORD])
 
-function expectNoSecrets(r: CliResult) {
-  for (const s of secrets) {
-    expect(r.stdout, 'stdout leaks a secret').not.toContain(s)
-    expect(r.stderr, 'stderr leaks a secret').not.toContain(s)
-  }
-}
 
-function expectOneLineError(r: CliResult) {
-  expect(r.stderr.trim().split('\n')).toHaveLength(1)
-  expect(r.stderr).toMatch(/^mxtok: /)
-}
 
 let userId: string
 let configDir: string
@@ -32,7 +22,7 @@ const env = (extra: Record<string, string | undefined> = {}) => ({...keyringEnv,
 
 async function mxtok(args: string[], extra: Record<string, string | undefined> = {}, input?: string) {
   const r = await runCli(args, {env: env(extra), input})
-  if (args[0] !== 'token') expectNoSecrets(r)
+  expectNoSecrets(r, secrets, {stdoutToo: args[0] !== 'token'})
   return r
 }
 
@@ -78,7 +68,7 @@ async function inTerminal(args: string[], typed: string, extra: Record<string, s
   child.stdin.end(typed)
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   const r = {code, stdout, stderr}
-  expectNoSecrets(r)
+  expectNoSecrets(r, secrets)
   return r
 }
 

@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
+import {expect} from 'vitest'
 
 export const BIN = resolve(import.meta.dirname, '../../bin/run.cjs')
 
@@ -38,3 +39,18 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
 }
 
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix))
+
+/** No secret the test has seen may show up in a run's output. */
+export function expectNoSecrets(r: CliResult, secrets: Iterable<string>, opts: {stdoutToo?: boolean} = {stdoutToo: true}): void {
+  for (const s of secrets) {
+    if (opts.stdoutToo) expect(r.stdout, 'stdout leaks a secret').not.toContain(s)
+    expect(r.stderr, 'stderr leaks a secret').not.toContain(s)
+  }
+}
+
+/** An error for a person: one line, named, without a stack trace. */
+export function expectOneLineError(r: CliResult): void {
+  expect(r.stderr.trim().split('\n')).toHaveLength(1)
+  expect(r.stderr).toMatch(/^mxtok: /)
+  expect(r.stderr).not.toMatch(/\bat .*\.[cm]?js:\d+/)
+}
