@@ -20,24 +20,22 @@ export async function moveSession(opts: {name: string; to: StoreKind}, deps: Dep
   const account = secretAccount(session.userId, session.deviceId)
   const source = deps.store(from)
   const target = deps.store(opts.to)
-  const token = await source.get(account)
-  if (token === null) throw missingToken(session)
   await target.check()
-  await target.set(account, token)
-  if ((await target.get(account)) !== token) {
-    throw new MxtokError('keychain', `the ${storeLabel(opts.to)} did not keep the token; session "${session.name}" stays in the ${storeLabel(from)}`)
-  }
-  const moved = await deps.registry.update((sessions) => {
+  // Under the registry lock: a refresh of an OAuth token, which also runs under it, cannot rotate
+  // the secret between the copy and the switch and be lost.
+  await deps.registry.update(async (sessions) => {
     const current = sessions.get(session.name)
-    // Replaced meanwhile by a create on another device: leave that session alone.
-    if (!current || current.deviceId !== session.deviceId || current.userId !== session.userId) return false
+    if (!current || current.createdAt !== session.createdAt || current.store !== from) {
+      throw new MxtokError('unexpected', `session "${session.name}" changed while it was being moved; nothing was moved`)
+    }
+    const secret = await source.get(account)
+    if (secret === null) throw missingToken(session)
+    await target.set(account, secret)
+    if ((await target.get(account)) !== secret) {
+      throw new MxtokError('keychain', `the ${storeLabel(opts.to)} did not keep the token; session "${session.name}" stays in the ${storeLabel(from)}`)
+    }
     sessions.set(session.name, {...current, store: opts.to})
-    return true
   })
-  if (!moved) {
-    await target.delete(account)
-    throw new MxtokError('unexpected', `session "${session.name}" changed while it was being moved; nothing was moved`)
-  }
   try {
     await source.delete(account)
   } catch (error) {
