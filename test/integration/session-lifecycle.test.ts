@@ -3,7 +3,7 @@ import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {expectNoSecrets, expectOneLineError, runCli, tempDir} from '../support/cli.js'
+import {expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
 import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
 const synapse = inject('synapse')
@@ -13,18 +13,10 @@ const PASSWORD = 'correct horse battery staple'
 /** Every secret the tests have seen: none may show up in output other than `mxtok token`'s stdout. */
 const secrets = new Set<string>([PASSWORD])
 
-
-
 let userId: string
 let configDir: string
 
-const env = (extra: Record<string, string | undefined> = {}) => ({...keyringEnv, HOME: configDir, MXTOK_CONFIG_DIR: configDir, ...extra})
-
-async function mxtok(args: string[], extra: Record<string, string | undefined> = {}, input?: string) {
-  const r = await runCli(args, {env: env(extra), input})
-  expectNoSecrets(r, secrets, {stdoutToo: args[0] !== 'token'})
-  return r
-}
+const {mxtok} = mxtokRunner(keyringEnv, () => configDir, secrets)
 
 async function create(name: string, more: string[] = [], extra: Record<string, string | undefined> = {}) {
   const r = await mxtok(['create', name, '--user', userId, '--homeserver', synapse.baseUrl, '--password-stdin', '--json', ...more], extra, `${PASSWORD}\n`)

@@ -3,7 +3,7 @@ import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {BIN, expectNoSecrets, expectOneLineError, runCli, tempDir, type CliResult} from '../support/cli.js'
+import {BIN, expectNoSecrets, expectOneLineError, mxtokRunner, tempDir, type CliResult} from '../support/cli.js'
 import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
 const synapse = inject('synapse')
@@ -13,18 +13,10 @@ const PASSWORD = 'tools-password-do-not-leak'
 /** Every secret the tests have seen: none may show up in output other than `mxtok token`'s stdout. */
 const secrets = new Set<string>([PASSWORD])
 
-
-
 let userId: string
 let configDir: string
 
-const env = (extra: Record<string, string | undefined> = {}) => ({...keyringEnv, HOME: configDir, MXTOK_CONFIG_DIR: configDir, ...extra})
-
-async function mxtok(args: string[], extra: Record<string, string | undefined> = {}, input?: string) {
-  const r = await runCli(args, {env: env(extra), input})
-  expectNoSecrets(r, secrets, {stdoutToo: args[0] !== 'token'})
-  return r
-}
+const {env, mxtok} = mxtokRunner(keyringEnv, () => configDir, secrets)
 
 async function create(name: string, user = userId, extra: Record<string, string | undefined> = {}) {
   const r = await mxtok(['create', name, '--user', user, '--homeserver', synapse.baseUrl, '--password-stdin', '--json'], extra, `${PASSWORD}\n`)

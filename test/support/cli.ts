@@ -54,3 +54,19 @@ export function expectOneLineError(r: CliResult): void {
   expect(r.stderr).toMatch(/^mxtok: /)
   expect(r.stderr).not.toMatch(/\bat .*\.[cm]?js:\d+/)
 }
+
+export type Env = Record<string, string | undefined>
+
+/**
+ * mxtok for one test file: its keyring, its config directory (read at each run, so it may be set
+ * in beforeAll), and a watch that no secret it has seen shows up outside `mxtok token`'s stdout.
+ */
+export function mxtokRunner(keyringEnv: Env, configDir: () => string, secrets: Set<string>) {
+  const env = (extra: Env = {}): Env => ({...keyringEnv, HOME: configDir(), MXTOK_CONFIG_DIR: configDir(), ...extra})
+  const mxtok = async (args: string[], extra: Env = {}, input?: string) => {
+    const r = await runCli(args, {env: env(extra), input})
+    expectNoSecrets(r, secrets, {stdoutToo: args[0] !== 'token'})
+    return r
+  }
+  return {env, mxtok}
+}
