@@ -1,0 +1,23 @@
+import {execFileSync} from 'node:child_process'
+import {join, resolve} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {tempDir} from '../support/cli.js'
+
+const root = resolve(import.meta.dirname, '../..')
+
+describe('the npm package', () => {
+  it('packs into a tarball that installs globally and runs', {timeout: 180_000}, () => {
+    const dir = tempDir('mxtok-pack-')
+    const npm = (...args: string[]) => execFileSync('npm', args, {cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+    // The suite has built dist/ already; the prepack build would race the other test files.
+    const tarball = npm('pack', '--ignore-scripts', '--silent', '--pack-destination', dir).trim().split('\n').pop()!
+    npm('install', '--global', '--prefix', join(dir, 'prefix'), '--no-audit', '--no-fund', '--loglevel=error', join(dir, tarball))
+
+    const mxtok = (...args: string[]) => execFileSync(join(dir, 'prefix/bin/mxtok'), args, {encoding: 'utf8', env: {PATH: process.env.PATH, HOME: dir, MXTOK_CONFIG_DIR: join(dir, 'config')}})
+    const help = mxtok('--help')
+    for (const command of ['create', 'list', 'verify', 'revoke', 'token', 'exec', 'import', 'prune', 'doctor', 'move', 'rename']) expect(help).toMatch(new RegExp(`^  ${command} `, 'm'))
+    expect(mxtok('create', '--help')).toContain('--password-stdin')
+    expect(mxtok('--version')).toMatch(/^mxtok\/0\.1\.0 /)
+    expect(mxtok('list', '--offline')).toContain('No sessions.')
+  })
+})
