@@ -1,10 +1,11 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
+import {allowHttpFlag, storeFlag} from '../cli/shared-flags.js'
 import {interruptibleSleep, showDeviceCode} from '../cli/device-code.js'
 import {readPassword} from '../cli/password.js'
 import {createSession} from '../core/create-session.js'
-import {STORE_KINDS, type StoreKind} from '../store/secret-store.js'
+import type {StoreKind} from '../store/secret-store.js'
 
 export interface CreateJson {
   name: string
@@ -34,8 +35,8 @@ export default class Create extends BaseCommand {
     'device-id': Flags.string({description: 'use this device ID instead of the derived one'}),
     'password-stdin': Flags.boolean({description: 'read the password from the first line of standard input', exclusive: ['oauth']}),
     oauth: Flags.boolean({description: 'sign in through a browser with next-generation auth (OAuth 2.0), even where the server accepts passwords'}),
-    'allow-http': Flags.boolean({description: 'allow a plain http:// homeserver that is not on loopback'}),
-    store: Flags.string({description: 'where to keep the token: the OS keychain, or a file encrypted with MXTOK_PASSPHRASE', options: [...STORE_KINDS], env: 'MXTOK_STORE', default: 'keychain'}),
+    'allow-http': allowHttpFlag,
+    store: storeFlag,
   }
 
   async run(): Promise<CreateJson> {

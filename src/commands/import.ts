@@ -1,9 +1,10 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
+import {allowHttpFlag, storeFlag} from '../cli/shared-flags.js'
 import {readTokenInput} from '../cli/token-input.js'
 import {importSession} from '../core/import-session.js'
-import {STORE_KINDS, storeLabel, type StoreKind} from '../store/secret-store.js'
+import {storeLabel, type StoreKind} from '../store/secret-store.js'
 import type {CreateJson} from './create.js'
 
 export type ImportJson = CreateJson
@@ -24,8 +25,8 @@ export default class Import extends BaseCommand {
     'token-stdin': Flags.boolean({description: 'read the token from the first line of standard input'}),
     homeserver: Flags.string({description: 'homeserver base URL; default: discovered from --user\'s server'}),
     user: Flags.string({char: 'u', description: 'the Matrix ID the token must belong to (@alice:example.com)'}),
-    'allow-http': Flags.boolean({description: 'allow a plain http:// homeserver that is not on loopback'}),
-    store: Flags.string({description: 'where to keep the token: the OS keychain, or a file encrypted with MXTOK_PASSPHRASE', options: [...STORE_KINDS], env: 'MXTOK_STORE', default: 'keychain'}),
+    'allow-http': allowHttpFlag,
+    store: storeFlag,
   }
 
   async run(): Promise<ImportJson> {

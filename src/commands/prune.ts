@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
+import {allowHttpFlag} from '../cli/shared-flags.js'
 import {askYesNo} from '../cli/confirm.js'
 import {readPassword} from '../cli/password.js'
 import {pruneDevices, type PrunePlan, type PruneResult} from '../core/prune-devices.js'
@@ -23,7 +24,7 @@ export default class Prune extends BaseCommand {
     'dry-run': Flags.boolean({description: 'only show what would be deleted'}),
     yes: Flags.boolean({char: 'y', description: 'delete without asking (needed when standard input is not a terminal)'}),
     'password-stdin': Flags.boolean({description: 'read the password from the first line of standard input'}),
-    'allow-http': Flags.boolean({description: 'allow a plain http:// homeserver that is not on loopback'}),
+    'allow-http': allowHttpFlag,
   }
 
   async run(): Promise<PruneResult> {
