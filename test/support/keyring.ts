@@ -6,6 +6,7 @@ import {access, chmod, mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {connect} from 'node:net'
 import {tmpdir} from 'node:os'
 import {delimiter, join} from 'node:path'
+import {exited, killOnExit, terminate} from './child-process.js'
 
 export interface KeyringSession {
   /** DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR and XDG_DATA_HOME of the private keyring. */
@@ -163,42 +164,6 @@ async function secretsServiceOwned(env: NodeJS.ProcessEnv): Promise<boolean> {
   return res.code === 0 && /boolean true/.test(res.stdout)
 }
 
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null
-}
-
-async function terminate(child: ChildProcess): Promise<void> {
-  if (exited(child)) return
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  let timer: NodeJS.Timeout | undefined
-  const late = await Promise.race([
-    gone.then(() => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), STOP_GRACE_MS)
-    }),
-  ])
-  clearTimeout(timer)
-  if (late && !exited(child)) {
-    child.kill('SIGKILL')
-    await gone
-  }
-}
-
-const liveDaemons = new Set<ChildProcess>()
-let exitHookInstalled = false
-
-// Teardown may never run if the test process dies; daemons must not outlive it.
-function killOnExit(child: ChildProcess): void {
-  liveDaemons.add(child)
-  child.once('exit', () => liveDaemons.delete(child))
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const c of liveDaemons) c.kill('SIGKILL')
-  })
-}
-
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }
@@ -282,8 +247,8 @@ export async function startKeyring(): Promise<KeyringSession> {
   let daemon: ChildProcess | undefined
 
   const stopAll = async () => {
-    if (daemon) await terminate(daemon)
-    if (bus) await terminate(bus)
+    if (daemon) await terminate(daemon, STOP_GRACE_MS)
+    if (bus) await terminate(bus, STOP_GRACE_MS)
     await rm(root, {recursive: true, force: true})
   }
 
@@ -336,7 +301,7 @@ export async function startKeyring(): Promise<KeyringSession> {
     return {
       env,
       async stopDaemon() {
-        await terminate(keyringDaemon)
+        await terminate(keyringDaemon, STOP_GRACE_MS)
       },
       stop() {
         stopped ??= stopAll()

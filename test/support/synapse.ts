@@ -8,6 +8,7 @@ import {createServer} from 'node:net'
 import {homedir, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {exited, killOnExit, terminate} from './child-process.js'
 
 export interface SynapseServer {
   baseUrl: string
@@ -176,41 +177,6 @@ function logConfig(dir: string): Record<string, unknown> {
 // JSON is valid YAML, and writing it avoids hand-rolled YAML quoting of paths and secrets.
 function asYaml(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`
-}
-
-const liveServers = new Set<ChildProcess>()
-let exitHookInstalled = false
-
-// If the test process dies without running teardown, a leftover homeserver would keep its port
-// and its temp dir; a synchronous kill on exit is the last chance to avoid that.
-function killOnExit(child: ChildProcess): void {
-  liveServers.add(child)
-  child.once('exit', () => liveServers.delete(child))
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const c of liveServers) c.kill('SIGKILL')
-  })
-}
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null
-}
-
-async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
-  if (exited(child)) return
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), graceMs)
-  })
-  const late = await Promise.race([gone.then(() => false), timedOut])
-  clearTimeout(timer)
-  if (late && !exited(child)) {
-    child.kill('SIGKILL')
-    await gone
-  }
 }
 
 async function logTail(dir: string): Promise<string> {
