@@ -1,9 +1,8 @@
 import {MxtokError, usageError} from '../errors.js'
-import type {LoginResult} from '../matrix/client.js'
 import {deriveDeviceId} from '../matrix/device-id.js'
 import {LocalErrcode, MatrixError} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
-import {parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
+import {parseAnsweredUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
 import {secretAccount, type StoreKind} from '../store/secret-store.js'
 import {createOAuthSession, type DeviceCodePrompt, oauthMetadata} from './create-oauth-session.js'
@@ -105,7 +104,7 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   try {
     let first = await login(user)
     if (first.userId !== user.full) {
-      const actual = parseAnswerUserId(first, homeserver)
+      const actual = parseAnsweredUserId(first.userId, homeserver, 'the login')
       if (opts.user.startsWith('@')) {
         await logout(first.accessToken).catch(() => {})
         throw wrongAnswer(homeserver, `logged in as ${actual.full} instead of ${user.full} (the new token was logged out)`)
@@ -150,14 +149,6 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
     await retireReplaced(previous, deps)
   }
   return session
-}
-
-function parseAnswerUserId(result: LoginResult, homeserver: URL): UserId {
-  try {
-    return parseUserId(result.userId)
-  } catch {
-    throw wrongAnswer(homeserver, 'answered the login with an invalid user_id')
-  }
 }
 
 const wrongAnswer = (homeserver: URL, what: string) =>

@@ -1,7 +1,7 @@
 import {MxtokError, usageError} from '../errors.js'
-import {LocalErrcode, MatrixError} from '../matrix/errors.js'
+import {MatrixError} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
-import {parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
+import {parseAnsweredUserId, resolveUserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
 import {secretAccount, storeLabel, type StoreKind} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
@@ -46,7 +46,7 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
     }
     throw error
   }
-  const user = parseAnswer(who.userId, homeserver)
+  const user = parseAnsweredUserId(who.userId, homeserver, 'whoami')
   // A localpart was completed with the homeserver's host, which need not be the server name.
   if (expected && (opts.user!.startsWith('@') ? user.full !== expected.full : user.localpart !== expected.localpart)) {
     throw new MxtokError('tokenInvalid', `the token belongs to ${user.full}, not ${opts.user}; nothing was imported`)
@@ -76,12 +76,4 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
     })
   }
   return session
-}
-
-function parseAnswer(userId: string, homeserver: URL): UserId {
-  try {
-    return parseUserId(userId)
-  } catch {
-    throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} answered whoami with an invalid user_id`})
-  }
 }

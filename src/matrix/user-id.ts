@@ -1,4 +1,5 @@
 import {usageError} from '../errors.js'
+import {LocalErrcode, MatrixError} from './errors.js'
 
 export interface UserId {
   /** The full ID, `@localpart:server`. */
@@ -59,4 +60,13 @@ export function resolveUserId(user: string, serverName?: string): UserId {
   if (user.startsWith('@')) return parseUserId(user)
   if (!serverName) throw usageError(`--user "${user}" is not a full Matrix ID; write @${user}:your.server or pass --homeserver`)
   return parseUserId(`@${user}:${serverName}`)
+}
+
+/** A user ID the server answered with: an invalid one is the server's fault (exit 5), not the user's. */
+export function parseAnsweredUserId(text: string, homeserver: URL, endpoint: 'the login' | 'whoami'): UserId {
+  try {
+    return parseUserId(text)
+  } catch {
+    throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} answered ${endpoint} with an invalid user_id`})
+  }
 }
