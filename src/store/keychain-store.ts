@@ -1,5 +1,7 @@
 import {MxtokError} from '../errors.js'
+import {unixSocketPath} from './dbus-connection.js'
 import {probeSecretService} from './dbus-probe.js'
+import {SecretServiceReader, unreachableReason, type SecretLookup} from './secret-service.js'
 import type {SecretStore} from './secret-store.js'
 
 export const KEYCHAIN_SERVICE = 'mxtok'
@@ -22,6 +24,12 @@ const HOW_TO_FIX =
  * The OS keychain through @napi-rs/keyring: macOS Keychain, Windows Credential Manager, and on
  * Linux the Secret Service — pinned, because the library otherwise falls back silently to the
  * kernel keyring, which forgets everything at reboot.
+ *
+ * On Linux reads go through a Secret Service reader of our own: the binding opens a D-Bus
+ * connection with its own key exchange for every item (about 10 ms each), and its only batch read
+ * returns every mxtok item there is. The reader asks for exactly the items wanted, all at once, over
+ * one connection per process. What it cannot answer clearly (locked or ambiguous items) is left to
+ * the binding, which knows how to say so.
  */
 export class KeychainStore implements SecretStore {
   readonly kind = 'keychain' as const
@@ -30,6 +38,8 @@ export class KeychainStore implements SecretStore {
   private readonly env: NodeJS.ProcessEnv
   private readonly platform: NodeJS.Platform
   private keyring?: Promise<Keyring>
+  /** null where the reader does not apply: not Linux, or a bus that is not on a Unix socket. */
+  private reader?: SecretServiceReader | null
   /** Secrets read by prefetch(), each handed out once so that a later read sees the store again. */
   private readonly prefetched = new Map<string, string>()
 
@@ -47,12 +57,15 @@ export class KeychainStore implements SecretStore {
     await this.delete(probe)
   }
 
-  get(account: string): Promise<string | null> {
+  async get(account: string): Promise<string | null> {
     const cached = this.prefetched.get(account)
     if (cached !== undefined) {
       this.prefetched.delete(account)
-      return Promise.resolve(cached)
+      return cached
     }
+    const [answer] = (await this.lookup([account])) ?? []
+    if (answer?.found === 'none') return null
+    if (answer?.found === 'one') return answer.secret
     return this.call('read', (k, signal) => this.entry(k, account).getPassword(signal))
   }
 
@@ -67,17 +80,47 @@ export class KeychainStore implements SecretStore {
   }
 
   /**
-   * Each single read opens a D-Bus connection of its own, with its own key exchange (about 10 ms);
-   * one search returns every mxtok item at once, which pays off from a handful of sessions on.
+   * Where the reader does not apply, each single read of the binding opens a D-Bus connection of its
+   * own, with its own key exchange (about 10 ms); its one search returns every mxtok item at once,
+   * which pays off from a handful of sessions on.
    */
   async prefetch(accounts: string[]): Promise<void> {
     try {
+      const answers = await this.lookup(accounts)
+      if (answers) {
+        answers.forEach((answer, i) => answer.found === 'one' && this.prefetched.set(accounts[i], answer.secret))
+        return
+      }
       const found = await this.call('read', (k, signal) => k.findCredentialsAsync(this.service, null, signal))
       const wanted = new Set(accounts)
       for (const {account, password} of found) if (wanted.has(account)) this.prefetched.set(account, password)
     } catch {
       // Each get() then asks on its own and says what is wrong.
     }
+  }
+
+  /**
+   * The reader's answers, or undefined when the binding has to ask instead: the reader does not
+   * apply here, or failed in a way that says nothing about the keychain. A bus or service that
+   * cannot be reached is reported at once, as the probe would: the binding would only wait again.
+   */
+  private async lookup(accounts: string[]): Promise<SecretLookup[] | undefined> {
+    const reader = this.secretReader()
+    if (!reader) return undefined
+    try {
+      return await reader.lookup(accounts.map((username) => ({service: this.service, username})))
+    } catch (error) {
+      const reason = unreachableReason(error)
+      if (reason) throw new MxtokError('keychain', `cannot use the OS keychain: ${reason}; ${HOW_TO_FIX}`, {cause: error})
+      return undefined
+    }
+  }
+
+  private secretReader(): SecretServiceReader | null {
+    if (this.reader !== undefined) return this.reader
+    const path = this.platform === 'linux' ? unixSocketPath(this.env.DBUS_SESSION_BUS_ADDRESS ?? '') : undefined
+    this.reader = path ? new SecretServiceReader(path, this.timeoutMs) : null
+    return this.reader
   }
 
   private entry(k: Keyring, account: string): InstanceType<AsyncEntryCtor> {

@@ -1,0 +1,247 @@
+import {connect, type Socket} from 'node:net'
+import {decodeBody, decodeHeader, encodeMessage, messageSize, MessageType, type DBusValue, type Message} from './dbus-wire.js'
+
+/** The Unix socket of a D-Bus address ("unix:path=…" or "unix:abstract=…"), if it names one. */
+export function unixSocketPath(address: string): string | undefined {
+  for (const entry of address.split(';')) {
+    const [transport, params = ''] = entry.split(/:(.*)/s)
+    if (transport !== 'unix') continue
+    const kv = Object.fromEntries(params.split(',').map((p) => p.split(/=(.*)/s).map(unescapeAddress)))
+    if (kv.path) return kv.path
+    if (kv.abstract) return `\0${kv.abstract}`
+  }
+  return undefined
+}
+
+const unescapeAddress = (s: string | undefined) => (s ?? '').replace(/%([0-9a-fA-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)))
+
+/**
+ * The bus itself let us down: no connection, refused, closed, or silent past a deadline. The
+ * connection is over: the calls under way fail with it, and so does every later one.
+ */
+export class BusFailure extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'BusFailure'
+  }
+}
+
+/** An error reply. Its text stays out of the message: only the name is ours to show. */
+export class DBusError extends Error {
+  constructor(
+    readonly errorName: string,
+    readonly detail?: string,
+  ) {
+    super(errorName)
+    this.name = 'DBusError'
+  }
+}
+
+export interface MethodCall {
+  destination: string
+  path: string
+  interface: string
+  member: string
+  signature?: string
+  body?: DBusValue[]
+  flags?: number
+}
+
+/**
+ * dbus-daemon's default limit of calls awaiting a reply per connection is 128 (a desktop's session
+ * bus allows more): beyond it the bus answers LimitsExceeded. More calls than this wait their turn.
+ */
+const MAX_IN_FLIGHT = 64
+
+type Waiter<T> = {resolve: (value: T) => void; reject: (error: Error) => void}
+
+/**
+ * A client connection to a bus over a Unix socket, with any number of calls under way at once,
+ * each answered by serial. It keeps the process alive only while a call is under way.
+ */
+export class DBusConnection {
+  private readonly socket: Socket
+  private connected = false
+  private authenticated = false
+  private chunks: Buffer[] = []
+  private buffered = 0
+  /** Bytes needed before the input is worth looking at again. */
+  private needed = 1
+  private serial = 0
+  private readonly pending = new Map<number, Waiter<Message>>()
+  private readonly queue: Buffer[] = []
+  private inFlight = 0
+  private lineWaiter?: Waiter<string>
+  private failure?: BusFailure
+  private readonly failed: Promise<never>
+  private rejectFailed!: (error: BusFailure) => void
+
+  constructor(socketPath: string) {
+    this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject))
+    this.failed.catch(() => {})
+    this.socket = connect({path: socketPath})
+    this.socket.unref()
+    this.socket.on('connect', () => (this.connected = true))
+    this.socket.on('data', (chunk) => this.receive(chunk))
+    this.socket.on('error', (e: NodeJS.ErrnoException) =>
+      this.fail(this.connected ? `the D-Bus session bus connection failed (${e.code ?? e.message})` : `cannot connect to the D-Bus session bus (${e.code ?? e.message})`),
+    )
+    this.socket.on('close', () => this.fail('the D-Bus session bus closed the connection'))
+  }
+
+  /** Authenticates as this user (EXTERNAL) and says Hello; returns the connection's unique name. */
+  async open(): Promise<string> {
+    const uid = String(process.getuid?.() ?? 0)
+    this.socket.write(`\0AUTH EXTERNAL ${Buffer.from(uid).toString('hex')}\r\n`)
+    const answer = await this.line()
+    if (!answer.startsWith('OK ')) throw this.fail(`the D-Bus session bus refused us (${answer.trim()})`)
+    this.socket.write('BEGIN\r\n')
+    this.authenticated = true
+    this.flush()
+    try {
+      const hello = await this.call({destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'Hello'})
+      return hello.body?.[0] as string
+    } catch (error) {
+      throw error instanceof DBusError ? this.fail(`the D-Bus session bus refused us (${error.errorName})`) : error
+    }
+  }
+
+  /** The reply to a method call; an error reply rejects with a DBusError. Calls may be made before open() ends. */
+  async call(c: MethodCall): Promise<Message> {
+    if (this.failure) throw this.failure
+    const serial = ++this.serial
+    const bytes = encodeMessage({type: MessageType.methodCall, serial, ...c})
+    return new Promise((resolve, reject) => {
+      this.pending.set(serial, {resolve, reject})
+      this.queue.push(bytes)
+      this.flush()
+      this.holdProcess()
+    })
+  }
+
+  /**
+   * Runs `work`, whose waiting is all on this connection, within a deadline: a bus silent past it
+   * ends the connection with `silence` as the failure.
+   */
+  async within<T>(ms: number, silence: string, work: () => Promise<T>): Promise<T> {
+    const timer = setTimeout(() => this.fail(silence), ms)
+    try {
+      return await Promise.race([work(), this.failed])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Ends the connection; the first failure is the one every call is told. */
+  fail(message: string): BusFailure {
+    if (this.failure) return this.failure
+    const failure = (this.failure = new BusFailure(message))
+    this.rejectFailed(failure)
+    for (const waiter of this.pending.values()) waiter.reject(failure)
+    this.pending.clear()
+    this.queue.length = 0
+    this.lineWaiter?.reject(failure)
+    this.lineWaiter = undefined
+    this.socket.destroy()
+    return failure
+  }
+
+  close(): void {
+    this.fail('the D-Bus connection was closed')
+  }
+
+  private flush(): void {
+    if (!this.authenticated || this.queue.length === 0) return
+    this.socket.cork()
+    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
+      this.socket.write(this.queue.shift()!)
+      this.inFlight++
+    }
+    this.socket.uncork()
+  }
+
+  private holdProcess(): void {
+    if (this.failure) return
+    if (this.pending.size > 0 || this.lineWaiter) this.socket.ref()
+    else this.socket.unref()
+  }
+
+  private line(): Promise<string> {
+    if (this.failure) return Promise.reject(this.failure)
+    return new Promise((resolve, reject) => {
+      this.lineWaiter = {resolve, reject}
+      this.holdProcess()
+      this.receive(Buffer.alloc(0))
+    })
+  }
+
+  private receive(chunk: Buffer): void {
+    if (chunk.length > 0) this.chunks.push(chunk)
+    this.buffered += chunk.length
+    if (this.buffered < this.needed || this.failure) return
+    let input = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks)
+    try {
+      input = this.authenticated ? this.messages(input) : this.lines(input)
+    } catch (error) {
+      this.fail(`the D-Bus session bus sent what is not D-Bus (${(error as Error).message})`)
+      return
+    }
+    this.chunks = input.length > 0 ? [input] : []
+    this.buffered = input.length
+  }
+
+  /** Hands over the answer to AUTH; returns what is left. */
+  private lines(input: Buffer): Buffer {
+    const end = input.indexOf('\r\n')
+    if (end < 0) {
+      if (input.length > 4096) throw new Error('an authentication line of more than 4 KiB')
+      this.needed = input.length + 1
+      return input
+    }
+    this.needed = 1
+    const waiter = this.lineWaiter
+    if (!waiter) return input
+    this.lineWaiter = undefined
+    this.holdProcess()
+    waiter.resolve(input.toString('latin1', 0, end))
+    return input.subarray(end + 2)
+  }
+
+  /** Answers the calls whose replies are whole in `input`; returns what is left. */
+  private messages(input: Buffer): Buffer {
+    for (;;) {
+      const size = messageSize(input)
+      if (size === undefined || input.length < size) {
+        this.needed = size ?? 16
+        return input
+      }
+      this.answer(input.subarray(0, size))
+      input = input.subarray(size)
+    }
+  }
+
+  private answer(bytes: Buffer): void {
+    const header = decodeHeader(bytes)
+    const isReply = header.type === MessageType.methodReturn || header.type === MessageType.error
+    const waiter = isReply && header.replySerial !== undefined ? this.pending.get(header.replySerial) : undefined
+    // Signals, and anything else nobody waits for, are not even parsed further.
+    if (!waiter) return
+    this.pending.delete(header.replySerial!)
+    this.inFlight--
+    this.flush()
+    this.holdProcess()
+    let body: DBusValue[]
+    try {
+      body = decodeBody(bytes, header)
+    } catch (error) {
+      waiter.reject(new Error(`an unreadable D-Bus reply (${(error as Error).message})`))
+      return
+    }
+    if (header.type === MessageType.error) {
+      const detail = typeof body[0] === 'string' ? body[0] : undefined
+      waiter.reject(new DBusError(header.errorName ?? 'org.freedesktop.DBus.Error.Failed', detail))
+    } else {
+      waiter.resolve({...header, body})
+    }
+  }
+}
