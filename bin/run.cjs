@@ -2,10 +2,6 @@
 // CommonJS on purpose: it starts faster than an ES module entry, which matters for --version.
 const argv = process.argv.slice(2)
 
-// undici parses HTTP with WebAssembly; V8's optimising compile of it takes longer than a command's
-// few small answers could ever win back (npm run bench: about 200 ms of each networked command).
-require('node:v8').setFlagsFromString('--liftoff-only')
-
 async function main() {
   // Answered before anything is loaded: version checks run in scripts and prompts.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {

@@ -1,4 +1,7 @@
+import {MxtokError} from '../errors.js'
 import {LocalErrcode, MatrixError} from './errors.js'
+import {PROXY_FAILED} from './proxy.js'
+import {AnswerTooLarge, closeAgents, type RawAnswer, send} from './transport.js'
 
 export interface HttpOptions {
   /** Whole-request deadline, connect to last body byte. */
@@ -34,34 +37,14 @@ export const MAX_BODY_BYTES = 1024 * 1024
 const MAX_REDIRECTS = 5
 const DEFAULT_TIMEOUT_MS = 30_000
 
-// undici costs tens of milliseconds to import: only commands that talk to a server pay for it.
-let dispatcherPromise: Promise<{close(): Promise<void>}> | undefined
-function dispatcher(timeoutMs: number) {
-  dispatcherPromise ??= import('undici').then(
-    ({EnvHttpProxyAgent}) =>
-      new EnvHttpProxyAgent({
-        connect: {timeout: Math.min(timeoutMs, 10_000)},
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        keepAliveTimeout: 10_000,
-        connections: 16,
-      }),
-  )
-  return dispatcherPromise
-}
-
 /** Lets the process exit promptly: idle keep-alive sockets would otherwise hold it open. */
-export async function closeHttp(): Promise<void> {
-  const pending = dispatcherPromise
-  dispatcherPromise = undefined
-  if (pending) await (await pending).close()
-}
+export const closeHttp = closeAgents
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
  * Sends one JSON request to a homeserver and returns the parsed 2xx answer, or throws MatrixError.
- * Uses the global fetch (so tests can intercept it) with an undici pool for real traffic.
+ * Requests of the process share one keep-alive pool per scheme (transport.ts).
  */
 export async function requestJson(req: JsonRequest, opts: HttpOptions = {}): Promise<JsonResponse> {
   const maxRetries = opts.maxRetries ?? 3
@@ -88,7 +71,6 @@ export async function requestJson(req: JsonRequest, opts: HttpOptions = {}): Pro
 
 async function requestOnce(req: JsonRequest, opts: HttpOptions): Promise<JsonResponse> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
-  const signal = AbortSignal.timeout(timeoutMs)
   const headers: Record<string, string> = {accept: 'application/json'}
   if (req.token) headers.authorization = `Bearer ${req.token}`
   let payload: string | undefined
@@ -100,30 +82,24 @@ async function requestOnce(req: JsonRequest, opts: HttpOptions): Promise<JsonRes
     payload = JSON.stringify(req.body)
   }
 
-  const agent = await dispatcher(timeoutMs)
+  const deadline = Date.now() + timeoutMs
   let url = req.url
   for (let hop = 0; ; hop++) {
     const started = performance.now()
-    let res: Response
+    let res: RawAnswer
     try {
-      res = await fetch(url, {
-        method: req.method,
-        headers,
-        body: payload,
-        redirect: 'manual',
-        signal,
-        // undici's and @types/node's RequestInit disagree about dispatcher; the value is right.
-        dispatcher: agent,
-      } as RequestInit)
+      res = await send({method: req.method, url, headers, body: payload, timeoutMs: Math.max(1, deadline - Date.now()), maxBodyBytes: MAX_BODY_BYTES})
     } catch (error) {
       opts.debug?.(`${req.method} ${url.href} failed after ${elapsed(started)}`)
+      if (error instanceof AnswerTooLarge) throw tooLarge(url)
+      if (error instanceof MxtokError) throw error
       throw networkError(url, error, timeoutMs)
     }
     opts.debug?.(`${req.method} ${url.href} ${res.status} ${elapsed(started)}`)
 
-    if (res.status >= 300 && res.status < 400 && res.headers.has('location')) {
-      await res.body?.cancel()
-      const next = new URL(res.headers.get('location')!, url)
+    const location = res.header('location')
+    if (res.status >= 300 && res.status < 400 && location) {
+      const next = new URL(location, url)
       if (next.origin !== url.origin && !req.allowCrossOriginRedirect) {
         throw new MatrixError({
           status: res.status,
@@ -138,13 +114,15 @@ async function requestOnce(req: JsonRequest, opts: HttpOptions): Promise<JsonRes
       continue
     }
 
-    const text = await readCapped(res, url, timeoutMs)
-    if (req.emptyOk && res.ok && text.trim() === '') return {status: res.status, body: {}}
-    return interpret(res, url, text)
+    if (req.emptyOk && isOk(res) && res.text.trim() === '') return {status: res.status, body: {}}
+    return interpret(res, url)
   }
 }
 
-function interpret(res: Response, url: URL, text: string): JsonResponse {
+const isOk = (res: RawAnswer) => res.status >= 200 && res.status < 300
+
+function interpret(res: RawAnswer, url: URL): JsonResponse {
+  const text = res.text
   let body: unknown
   let parsed = false
   try {
@@ -153,7 +131,7 @@ function interpret(res: Response, url: URL, text: string): JsonResponse {
   } catch {
     // handled below: what matters is whether the status said success
   }
-  if (res.ok) {
+  if (isOk(res)) {
     if (!parsed || body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new MatrixError({
         status: res.status,
@@ -192,43 +170,18 @@ function interpret(res: Response, url: URL, text: string): JsonResponse {
   })
 }
 
-function retryAfter(res: Response, body: Record<string, unknown> | undefined): number | undefined {
-  const header = res.headers.get('retry-after')
+function retryAfter(res: RawAnswer, body: Record<string, unknown> | undefined): number | undefined {
+  const header = res.header('retry-after')
   if (header && /^\d+$/.test(header.trim())) return Number(header.trim()) * 1000
   const ms = body?.retry_after_ms
   return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined
 }
 
-async function readCapped(res: Response, url: URL, timeoutMs: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length'))
-  if (declared > MAX_BODY_BYTES) {
-    await res.body?.cancel()
-    throw tooLarge(url)
-  }
-  if (!res.body) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength
-      if (size > MAX_BODY_BYTES) {
-        await res.body.cancel().catch(() => {})
-        throw tooLarge(url)
-      }
-      chunks.push(chunk)
-    }
-  } catch (error) {
-    if (error instanceof MatrixError) throw error
-    throw networkError(url, error, timeoutMs)
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}
-
 const tooLarge = (url: URL) =>
   new MatrixError({status: 0, errcode: LocalErrcode.badResponse, message: `${url.host} sent an answer larger than ${MAX_BODY_BYTES / 1024} KiB; refusing to read it`})
 
-function describeBody(res: Response, text: string): string {
-  const type = (res.headers.get('content-type') ?? '').split(';')[0].trim()
+function describeBody(res: RawAnswer, text: string): string {
+  const type = (res.header('content-type') ?? '').split(';')[0].trim()
   if (!text.trim()) return 'an empty body'
   if (type === 'text/html' || /^\s*</.test(text)) return 'an HTML page'
   return type ? `a ${type} body` : 'a body that is not JSON'
@@ -239,19 +192,20 @@ function networkError(url: URL, error: unknown, timeoutMs: number): MatrixError 
   const code = cause?.code ?? (error as {code?: string})?.code ?? ''
   const name = (error as {name?: string})?.name ?? ''
   const where = url.host
-  if (name === 'TimeoutError' || name === 'AbortError' || code.startsWith('UND_ERR_') && code.includes('TIMEOUT')) {
+  if (name === 'TimeoutError') {
     return new MatrixError({status: 0, errcode: LocalErrcode.timeout, message: `${where} did not answer within ${Math.round(timeoutMs / 1000)} s; check that the homeserver is up`, cause: error})
   }
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
     return new MatrixError({status: 0, errcode: LocalErrcode.unreachable, message: `TLS failed for ${where} (${code}); the server's certificate is not trusted — fix the certificate or set NODE_EXTRA_CA_CERTS`, notSent: true, cause: error})
   }
-  const detail = code || oneLine(cause?.message ?? (error as Error)?.message ?? 'network error')
+  const message = oneLine(cause?.message ?? (error as Error)?.message ?? 'network error')
+  const detail = code === PROXY_FAILED ? message : code || message
   // Only failures to connect at all prove the server never saw the request.
-  const notSent = NOT_CONNECTED.has(code) || detail === 'bad port'
+  const notSent = NOT_CONNECTED.has(code)
   return new MatrixError({status: 0, errcode: LocalErrcode.unreachable, message: `cannot reach ${where} (${detail}); check the homeserver URL and your network`, notSent, cause: error})
 }
 
 const OAUTH_ERROR = /^[a-z][a-z0-9_]*$/
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT'])
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', PROXY_FAILED])
 const elapsed = (started: number) => `${Math.round(performance.now() - started)}ms`
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300)

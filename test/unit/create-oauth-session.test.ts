@@ -259,7 +259,7 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
     const deps = clocked()
     discovery()
     authorization()
-    nock(AUTH).post('/oauth2/token').replyWithError({code: 'ECONNRESET', message: 'socket hang up'})
+    nock(AUTH).post('/oauth2/token').replyWithError(Object.assign(new Error('socket hang up'), {code: 'ECONNRESET'}))
     const err = await create(deps).catch((e: unknown) => e)
     expect(err).toMatchObject({errcode: 'mxtok.unreachable'})
     expect(await deps.registry.pending()).toEqual([

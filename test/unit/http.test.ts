@@ -130,7 +130,8 @@ describe('requestJson', () => {
   })
 
   it('names the cause when the server cannot be reached', async () => {
-    nock(HS).get('/x').replyWithError({code: 'ECONNREFUSED', message: 'connect ECONNREFUSED'})
+    // An Error, as node:http emits: nock hangs the request on a plain object (nock/nock#2789).
+    nock(HS).get('/x').replyWithError(Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}))
     const err = await failure(requestJson({method: 'GET', url: url('/x')}))
     expect(err.errcode).toBe(LocalErrcode.unreachable)
     expect(err.message).toMatch(/^cannot reach hs\.example \(ECONNREFUSED\)/)

@@ -147,7 +147,7 @@ describe('mxtok verify with an OAuth session', () => {
 
   it('reports unreachable, exit 5, when the token endpoint cannot be reached', async () => {
     const deps = await withSession(-1000)
-    nock(AUTH).post('/oauth2/token').replyWithError({code: 'ECONNREFUSED', message: 'connect ECONNREFUSED'})
+    nock(AUTH).post('/oauth2/token').replyWithError(Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}))
     const report = await verifySessions(['bot'], deps)
     expect(report).toMatchObject({exitCode: 5, results: [{status: 'unreachable', error: expect.stringMatching(/^cannot reach auth\.hs\.example \(ECONNREFUSED\)/)}]})
     expectNoRefreshToken(deps, report)

@@ -1,0 +1,140 @@
+import type {Agent, ClientRequest, IncomingMessage, RequestOptions} from 'node:http'
+import type {Socket} from 'node:net'
+import {openTunnel, proxyFor} from './proxy.js'
+
+/** Sockets per origin: commands never have more requests than this in flight. */
+export const MAX_SOCKETS = 16
+const CONNECT_TIMEOUT_MS = 10_000
+
+export interface RawRequest {
+  method: string
+  url: URL
+  headers: Record<string, string>
+  body?: string
+  /** Whole-request deadline, connect to last body byte. */
+  timeoutMs: number
+  maxBodyBytes: number
+}
+
+export interface RawAnswer {
+  status: number
+  header(name: string): string | undefined
+  text: string
+}
+
+/** Thrown when an answer is larger than the request allows; it is not read further. */
+export class AnswerTooLarge extends Error {}
+
+type HttpModule = typeof import('node:http')
+
+// node:http rather than fetch: undici, the global fetch's engine, costs 100-250 ms to load and
+// compile at every start of a command, which is more than a whole login takes.
+const modules = new Map<string, Promise<HttpModule>>()
+const agents = new Map<string, Promise<Agent>>()
+
+function moduleFor(url: URL): Promise<HttpModule> {
+  let m = modules.get(url.protocol)
+  if (!m) {
+    m = url.protocol === 'https:' ? (import('node:https') as unknown as Promise<HttpModule>) : import('node:http')
+    modules.set(url.protocol, m)
+  }
+  return m
+}
+
+/** One keep-alive pool per scheme and proxy, shared by every request of the process. */
+function agentFor(url: URL): Promise<Agent> {
+  const proxy = proxyFor(url)
+  const key = `${url.protocol} ${proxy?.href ?? ''}`
+  let agent = agents.get(key)
+  if (!agent) {
+    agent = moduleFor(url).then((http) => {
+      const pool = new http.Agent({keepAlive: true, maxSockets: MAX_SOCKETS})
+      if (proxy) tunnelThrough(pool, proxy, url.protocol === 'https:')
+      return pool
+    })
+    agents.set(key, agent)
+  }
+  return agent
+}
+
+type CreateConnection = (options: RequestOptions & {host: string; port: number}, done: (error: Error | null, socket?: Socket) => void) => Socket | undefined
+
+function tunnelThrough(pool: Agent, proxy: URL, secure: boolean): void {
+  const direct = (pool as unknown as {createConnection: CreateConnection}).createConnection.bind(pool)
+  const viaProxy: CreateConnection = (options, done) => {
+    openTunnel(proxy, String(options.host), Number(options.port)).then(
+      (socket) => {
+        if (!secure) return done(null, socket)
+        // TLS to the homeserver runs inside the tunnel: the proxy sees neither token nor answer.
+        const tls = direct({...options, socket} as Parameters<CreateConnection>[0], done)
+        if (tls) done(null, tls)
+      },
+      (error: Error) => done(error),
+    )
+    return undefined
+  }
+  ;(pool as unknown as {createConnection: CreateConnection}).createConnection = viaProxy
+}
+
+/** Closes idle keep-alive sockets, which would otherwise keep the process alive. */
+export async function closeAgents(): Promise<void> {
+  const all = [...agents.values()]
+  agents.clear()
+  for (const agent of await Promise.allSettled(all)) if (agent.status === 'fulfilled') agent.value.destroy()
+}
+
+const timeoutError = () => Object.assign(new Error('timed out'), {name: 'TimeoutError'})
+
+/** Sends one request and reads its whole answer, up to maxBodyBytes. */
+export async function send(req: RawRequest): Promise<RawAnswer> {
+  const [http, agent] = await Promise.all([moduleFor(req.url), agentFor(req.url)])
+  return new Promise((resolve, reject) => {
+    let request: ClientRequest | undefined
+    let settled = false
+    const timers: NodeJS.Timeout[] = []
+    const finish = (error: Error | undefined, answer?: RawAnswer) => {
+      if (settled) return
+      settled = true
+      for (const t of timers) clearTimeout(t)
+      if (error) {
+        request?.destroy()
+        reject(error)
+      } else resolve(answer!)
+    }
+    const headers = {...req.headers, ...(req.body === undefined ? {} : {'content-length': String(Buffer.byteLength(req.body))})}
+    request = http.request(req.url, {method: req.method, headers, agent})
+    let connected = false
+    timers.push(setTimeout(() => finish(timeoutError()), req.timeoutMs))
+    timers.push(setTimeout(() => connected || finish(timeoutError()), Math.min(req.timeoutMs, CONNECT_TIMEOUT_MS)))
+    request.on('socket', (socket: Socket) => {
+      if (!socket.connecting) connected = true
+      else socket.once('connect', () => (connected = true))
+    })
+    request.on('error', (error) => finish(error))
+    request.on('response', (res: IncomingMessage) => readAnswer(res, req.maxBodyBytes, finish))
+    request.end(req.body)
+  })
+}
+
+function readAnswer(res: IncomingMessage, cap: number, finish: (error: Error | undefined, answer?: RawAnswer) => void): void {
+  if (Number(res.headers['content-length']) > cap) return finish(new AnswerTooLarge())
+  const chunks: Buffer[] = []
+  let size = 0
+  res.on('data', (chunk: Buffer) => {
+    size += chunk.length
+    if (size > cap) finish(new AnswerTooLarge())
+    else chunks.push(chunk)
+  })
+  res.on('error', (error) => finish(error))
+  res.on('end', () => {
+    if (size > cap) return
+    finish(undefined, {
+      status: res.statusCode ?? 0,
+      header: (name) => {
+        const value = res.headers[name.toLowerCase()]
+        return Array.isArray(value) ? value[0] : value
+      },
+      text: Buffer.concat(chunks).toString('utf8'),
+    })
+  })
+}

@@ -1,0 +1,42 @@
+import {describe, expect, it} from 'vitest'
+import {bypassed, proxyFor} from '../../src/matrix/proxy.js'
+
+const u = (s: string) => new URL(s)
+
+describe('proxyFor', () => {
+  it('takes HTTPS_PROXY for https URLs and HTTP_PROXY for http ones, lower case too', () => {
+    const env = {HTTPS_PROXY: 'http://secure:3128', http_proxy: 'plain:8080'}
+    expect(proxyFor(u('https://hs.example'), env)?.href).toBe('http://secure:3128/')
+    expect(proxyFor(u('http://hs.example'), env)?.href).toBe('http://plain:8080/')
+    expect(proxyFor(u('https://hs.example'), {})).toBeUndefined()
+  })
+
+  it('skips hosts in NO_PROXY', () => {
+    expect(proxyFor(u('https://hs.example'), {HTTPS_PROXY: 'http://p:1', NO_PROXY: 'example'})).toBeUndefined()
+    expect(proxyFor(u('https://hs.example'), {HTTPS_PROXY: 'http://p:1', no_proxy: 'other.example'})?.host).toBe('p:1')
+  })
+
+  it('refuses a proxy it cannot speak to, saying what to set', () => {
+    expect(() => proxyFor(u('https://hs.example'), {HTTPS_PROXY: 'https://p:1'})).toThrow(/only http:\/\/ proxies are supported/)
+    expect(() => proxyFor(u('https://hs.example'), {HTTPS_PROXY: 'http://[bad'})).toThrow(/is not a URL/)
+  })
+})
+
+describe('bypassed (NO_PROXY)', () => {
+  it.each([
+    ['https://hs.example', '*', true],
+    ['https://hs.example', 'hs.example', true],
+    ['https://matrix.hs.example', 'hs.example', true],
+    ['https://matrix.hs.example', '.hs.example', true],
+    ['https://matrix.hs.example', '*.hs.example', true],
+    ['https://noths.example', 'hs.example', false],
+    ['https://hs.example', 'hs.example:443', true],
+    ['https://hs.example:8448', 'hs.example:443', false],
+    ['http://127.0.0.1:8008', 'localhost, 127.0.0.1', true],
+    ['http://[::1]:8008', '::1', true],
+    ['http://[::1]:8008', '[::1]:8008', true],
+    ['https://hs.example', '', false],
+  ])('%s with NO_PROXY=%j: %s', (url, noProxy, expected) => {
+    expect(bypassed(u(url), noProxy)).toBe(expected)
+  })
+})
