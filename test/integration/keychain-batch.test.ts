@@ -14,7 +14,7 @@ beforeAll(() => {
 afterAll(() => restore?.())
 
 describe('KeychainStore.prefetch', () => {
-  it('reads many items in one search, hands each out once, then reads the keychain again', async () => {
+  it('reads many items at once, hands each out once, then reads the keychain again', async () => {
     const store = new KeychainStore({service: `mxtok-batch-${process.pid}`})
     const accounts = Array.from({length: 10}, (_, i) => `@b:hs/DEV${i}`)
     for (const a of accounts) await store.set(a, `secret-${a}`)

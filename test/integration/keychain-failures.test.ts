@@ -64,6 +64,8 @@ describe('when the keychain cannot be used, mxtok exits 6 quickly and leaves no 
     try {
       const r = await create('silent', {...own.env, DBUS_SESSION_BUS_ADDRESS: `unix:path=${socket}`})
       expectKeychainError(r, /did not answer within 1 s/)
+      // A read goes through mxtok's own Secret Service reader, not the binding: the same answer.
+      expectKeychainError(await mxtok(['token', 'before-lock'], {...own.env, DBUS_SESSION_BUS_ADDRESS: `unix:path=${socket}`}), /did not answer within 1 s/)
     } finally {
       server.close()
     }
@@ -76,6 +78,7 @@ describe('when the keychain cannot be used, mxtok exits 6 quickly and leaves no 
     await gone.stopDaemon()
     try {
       expectKeychainError(await create('nodaemon', env), /no Secret Service answers on the D-Bus session bus \(org\.freedesktop\.DBus\.Error\.ServiceUnknown\)/)
+      expectKeychainError(await mxtok(['token', 'before-lock'], env), /no Secret Service answers on the D-Bus session bus \(org\.freedesktop\.DBus\.Error\.ServiceUnknown\)/)
     } finally {
       await gone.stop()
     }
@@ -83,6 +86,7 @@ describe('when the keychain cannot be used, mxtok exits 6 quickly and leaves no 
 
   it('a bus address pointing nowhere', async () => {
     expectKeychainError(await create('nowhere', {...own.env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus'}), /cannot connect to the D-Bus session bus \(ENOENT\)/)
+    expectKeychainError(await mxtok(['token', 'before-lock'], {...own.env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus'}), /cannot connect to the D-Bus session bus \(ENOENT\)/)
     expect(await serverDevices()).toHaveLength(1)
   })
 })

@@ -1,0 +1,279 @@
+// The Secret Service reader against the real gnome-keyring: what @napi-rs/keyring writes comes back
+// byte for byte, encrypted on the bus, and only the items asked for are read. A relay in front of
+// the bus records every call the reader makes, as the keyring sees them.
+import {spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {connect, createServer, type Server, type Socket} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {MxtokError} from '../../src/errors.js'
+import {unixSocketPath} from '../../src/store/dbus-connection.js'
+import {decodeMessage, messageSize, type Message, type Variant} from '../../src/store/dbus-wire.js'
+import {KeychainStore} from '../../src/store/keychain-store.js'
+import {SecretServiceReader} from '../../src/store/secret-service.js'
+import {keepTokens} from '../support/seed.js'
+import {lockKeyring, startKeyring, unlockKeyring, useKeyringInThisProcess, type KeyringSession} from '../support/keyring.js'
+
+const keyringEnv = inject('keyringEnv')
+const ROOT = resolve(import.meta.dirname, '../..')
+
+interface Relay {
+  address: string
+  /** Method calls from clients, in the order sent. */
+  calls: Message[]
+  /** Everything that went through, both ways. */
+  traffic(): Buffer
+  connections: number
+  stop(): Promise<void>
+}
+
+/** Passes a bus through, parsing what clients send once they are authenticated. */
+async function startRelay(busAddress: string): Promise<Relay> {
+  const target = unixSocketPath(busAddress)!
+  const path = join(mkdtempSync(join(tmpdir(), 'mxtok-relay-')), 'bus')
+  const seen: Buffer[] = []
+  const relay: Relay = {
+    address: `unix:path=${path}`,
+    calls: [],
+    traffic: () => Buffer.concat(seen),
+    connections: 0,
+    stop: () => {
+      // The stores under test keep their connection open for the life of the process.
+      for (const s of sockets) s.destroy()
+      return new Promise((done) => server.close(() => done()))
+    },
+  }
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((client) => {
+    relay.connections++
+    const upstream = connect(target)
+    sockets.add(client).add(upstream)
+    let input = Buffer.alloc(0)
+    let begun = false
+    client.on('data', (chunk) => {
+      seen.push(chunk)
+      upstream.write(chunk)
+      input = Buffer.concat([input, chunk])
+      if (!begun) {
+        const at = input.indexOf('BEGIN\r\n')
+        if (at < 0) return
+        begun = true
+        input = input.subarray(at + 7)
+      }
+      for (let size = messageSize(input); size !== undefined && input.length >= size; size = messageSize(input)) {
+        relay.calls.push(decodeMessage(input.subarray(0, size)))
+        input = input.subarray(size)
+      }
+    })
+    upstream.on('data', (chunk) => {
+      seen.push(chunk)
+      client.write(chunk)
+    })
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+  })
+  await new Promise<void>((done) => server.listen(path, done))
+  return relay
+}
+
+const called = (relay: Relay, member: string) => relay.calls.filter((c) => c.member === member)
+const usernames = (relay: Relay) => called(relay, 'SearchItems').map((c) => (c.body![0] as Map<string, string>).get('username'))
+const itemsFetched = (relay: Relay) => called(relay, 'GetSecrets').map((c) => (c.body![0] as string[]).length)
+
+describe('items written by @napi-rs/keyring', () => {
+  const service = `mxtok-reader-${process.pid}`
+  const secrets = new Map([
+    ['@a:reader.test/NONASCII', `tøken ✓ 🔑 ${randomBytes(8).toString('hex')}`],
+    // 16 and 32 bytes: PKCS#7 then adds a whole block of padding.
+    ['@a:reader.test/SIXTEEN', randomBytes(8).toString('hex')],
+    ['@a:reader.test/UTF16BYTES', `éééé${randomBytes(4).toString('hex')}`],
+    ['@a:reader.test/THIRTYTWO', randomBytes(16).toString('hex')],
+    ['@a:reader.test/LONG', `syt_${randomBytes(1500).toString('base64')}`],
+  ])
+  let restore: () => void
+  let writer: KeychainStore
+
+  beforeAll(async () => {
+    restore = useKeyringInThisProcess(keyringEnv)
+    writer = new KeychainStore({service})
+    for (const [account, secret] of secrets) await writer.set(account, secret)
+  })
+  afterAll(async () => {
+    for (const account of secrets.keys()) await writer?.delete(account)
+    restore?.()
+  })
+
+  it('are read back byte for byte, in an encrypted session, over one connection', async () => {
+    expect(Buffer.byteLength(secrets.get('@a:reader.test/SIXTEEN')!)).toBe(16)
+    expect(Buffer.byteLength(secrets.get('@a:reader.test/UTF16BYTES')!)).toBe(16)
+    const relay = await startRelay(keyringEnv.DBUS_SESSION_BUS_ADDRESS)
+    try {
+      // The binding in this process talks to the keyring directly: only the reader goes through the relay.
+      const store = new KeychainStore({service, env: {DBUS_SESSION_BUS_ADDRESS: relay.address}})
+      for (const [account, secret] of secrets) expect(await store.get(account), account).toBe(secret)
+      expect(await store.get('@a:reader.test/MISSING')).toBeNull()
+
+      expect(relay.connections).toBe(1)
+      const [open] = called(relay, 'OpenSession')
+      expect(open.body![0]).toBe('dh-ietf1024-sha256-aes128-cbc-pkcs7')
+      expect((open.body![1] as Variant).signature).toBe('ay')
+      expect(called(relay, 'OpenSession')).toHaveLength(1)
+      expect(usernames(relay)).toEqual([...secrets.keys(), '@a:reader.test/MISSING'])
+      expect(called(relay, 'SearchItems').every((c) => (c.body![0] as Map<string, string>).get('service') === service)).toBe(true)
+      expect(itemsFetched(relay)).toEqual([...secrets.keys()].map(() => 1))
+      const traffic = relay.traffic()
+      for (const secret of secrets.values()) expect(traffic.includes(Buffer.from(secret)), 'a secret crossed the bus in clear').toBe(false)
+    } finally {
+      await relay.stop()
+    }
+  })
+
+  it('are found by the reader on its own, and a missing one is no match', async () => {
+    const reader = new SecretServiceReader(unixSocketPath(keyringEnv.DBUS_SESSION_BUS_ADDRESS)!, 5000)
+    try {
+      const accounts = [...secrets.keys(), '@a:reader.test/MISSING']
+      const answers = await reader.lookup(accounts.map((username) => ({service, username})))
+      expect(answers).toEqual([...[...secrets.values()].map((secret) => ({found: 'one', secret})), {found: 'none'}])
+    } finally {
+      reader.close()
+    }
+  })
+})
+
+describe('a keyring of its own', () => {
+  let own: KeyringSession
+  let relay: Relay
+  const tokens = new Map(Array.from({length: 1000}, (_, i) => [`@u${i}:scale.test/MXTOK${String(i).padStart(4, '0')}`, `syt_${randomBytes(16).toString('base64url')}`]))
+  const accounts = [...tokens.keys()]
+
+  beforeAll(async () => {
+    own = await startKeyring()
+    await keepTokens(own.env, tokens, {collection: 'session'})
+  })
+  afterAll(async () => {
+    await own?.stop()
+  })
+
+  it('prefetch of 100 out of 1,000 items searches for those 100 and reads only their secrets', async () => {
+    relay = await startRelay(own.env.DBUS_SESSION_BUS_ADDRESS)
+    try {
+      const store = new KeychainStore({env: {DBUS_SESSION_BUS_ADDRESS: relay.address}})
+      const wanted = accounts.filter((_, i) => i % 10 === 3)
+      await store.prefetch(wanted)
+      expect(usernames(relay).sort()).toEqual([...wanted].sort())
+      expect(itemsFetched(relay)).toEqual([100])
+      const before = relay.calls.length
+      for (const account of wanted) expect(await store.get(account)).toBe(tokens.get(account))
+      // Each prefetched secret is handed out from memory.
+      expect(relay.calls.length).toBe(before)
+      expect(relay.connections).toBe(1)
+    } finally {
+      await relay.stop()
+    }
+  })
+
+  it('asks for many secrets in calls of at most 200 items', async () => {
+    relay = await startRelay(own.env.DBUS_SESSION_BUS_ADDRESS)
+    try {
+      const store = new KeychainStore({env: {DBUS_SESSION_BUS_ADDRESS: relay.address}})
+      const wanted = accounts.slice(0, 450)
+      await store.prefetch(wanted)
+      expect(itemsFetched(relay).sort()).toEqual([200, 200, 50])
+      expect(await store.get(wanted[449])).toBe(tokens.get(wanted[449]))
+    } finally {
+      await relay.stop()
+    }
+  })
+
+  it('leaves items of a locked collection to the binding, and still reads unlocked ones', async () => {
+    const inLogin = new Map([['@l:lock.test/LOCKED1', `syt_${randomBytes(12).toString('hex')}`]])
+    await keepTokens(own.env, inLogin)
+    const reader = new SecretServiceReader(unixSocketPath(own.env.DBUS_SESSION_BUS_ADDRESS)!, 5000)
+    await lockKeyring(own.env)
+    try {
+      const answers = await reader.lookup(['@l:lock.test/LOCKED1', accounts[0]].map((username) => ({service: 'mxtok', username})))
+      expect(answers).toEqual([{found: 'unclear'}, {found: 'one', secret: tokens.get(accounts[0])}])
+    } finally {
+      reader.close()
+      await unlockKeyring(own.env)
+    }
+  })
+
+  it('leaves two items for one account to the binding', async () => {
+    // gnome-keyring replaces an item with the same attributes within a collection, not across two.
+    await keepTokens(own.env, new Map([[accounts[1], 'a second item']]))
+    const reader = new SecretServiceReader(unixSocketPath(own.env.DBUS_SESSION_BUS_ADDRESS)!, 5000)
+    try {
+      expect(await reader.lookup([{service: 'mxtok', username: accounts[1]}])).toEqual([{found: 'unclear'}])
+    } finally {
+      reader.close()
+    }
+  })
+})
+
+describe('a bus that accepts connections and never answers', () => {
+  let socket: string
+  let server: Server
+  beforeAll(async () => {
+    socket = join(mkdtempSync(join(tmpdir(), 'mxtok-silent-')), 'bus')
+    server = createServer(() => {})
+    await new Promise<void>((done) => server.listen(socket, done))
+  })
+  afterAll(() => {
+    server?.close()
+  })
+
+  it('gives the keychain error, one line that says what to do, for get and after a prefetch', async () => {
+    const store = new KeychainStore({env: {DBUS_SESSION_BUS_ADDRESS: `unix:path=${socket}`}, timeoutMs: 200})
+    const error = await store.get('@a:hs/DEV').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(MxtokError)
+    expect(error).toMatchObject({kind: 'keychain'})
+    const message = (error as Error).message
+    expect(message).toMatch(/^cannot use the OS keychain: the D-Bus session bus or the Secret Service did not answer within 0\.2 s; start or unlock a keyring/)
+    expect(message).not.toContain('\n')
+
+    const again = new KeychainStore({env: {DBUS_SESSION_BUS_ADDRESS: `unix:path=${socket}`}, timeoutMs: 200})
+    await again.prefetch(['@a:hs/DEV1', '@a:hs/DEV2'])
+    await expect(again.get('@a:hs/DEV1')).rejects.toThrow(message)
+  })
+
+  /** A process that reads one account and then has nothing left to do: it must end by itself. */
+  function readInChild(busAddress: string, account: string): Promise<{code: number | null; signal: string | null; stdout: string}> {
+    const script = join(mkdtempSync(join(tmpdir(), 'mxtok-reader-child-')), 'read.mts')
+    writeFileSync(
+      script,
+      `import {KeychainStore} from ${JSON.stringify(join(ROOT, 'src/store/keychain-store.ts'))}
+const store = new KeychainStore({env: {DBUS_SESSION_BUS_ADDRESS: process.env.BUS}, timeoutMs: 300})
+try {
+  const secret = await store.get(process.env.ACCOUNT)
+  process.stdout.write(secret === null ? 'none' : 'found ' + secret.length)
+} catch (error) {
+  process.stdout.write('error: ' + error.message)
+}
+`,
+    )
+    return new Promise((done, fail) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], {cwd: ROOT, env: {PATH: process.env.PATH, BUS: busAddress, ACCOUNT: account}, stdio: ['ignore', 'pipe', 'inherit']})
+      let stdout = ''
+      child.stdout.on('data', (d) => (stdout += d))
+      // Only a process kept alive by its connection gets here.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+      child.on('error', fail)
+      child.on('close', (code, signal) => {
+        clearTimeout(timer)
+        done({code, signal, stdout})
+      })
+    })
+  }
+
+  it('does not keep the process alive, and neither does a connection that answered', async () => {
+    const silent = await readInChild(`unix:path=${socket}`, '@a:hs/DEV')
+    expect(silent).toEqual({code: 0, signal: null, stdout: expect.stringMatching(/^error: cannot use the OS keychain: .*did not answer within 0\.3 s/)})
+    const answered = await readInChild(keyringEnv.DBUS_SESSION_BUS_ADDRESS, '@nobody:hs/NONE')
+    expect(answered).toEqual({code: 0, signal: null, stdout: 'none'})
+  })
+})
