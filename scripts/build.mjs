@@ -6,9 +6,13 @@ import {readdirSync, rmSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 const root = resolve(import.meta.dirname, '..')
-const commands = readdirSync(join(root, 'src/commands')).filter((f) => f.endsWith('.ts')).map((f) => join(root, 'src/commands', f))
+const commands = readdirSync(join(root, 'src/commands'))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => [`commands/${f.slice(0, -3)}`, join(root, 'src/commands', f)])
 rmSync(join(root, 'dist'), {recursive: true, force: true})
 const common = {bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning'}
-await build({...common, entryPoints: commands, outdir: join(root, 'dist/commands'), splitting: true, chunkNames: '../chunks/[name]-[hash]'})
+// The commands and the runner that starts them without oclif share their chunks.
+const entryPoints = Object.fromEntries([...commands, ['direct-run', join(root, 'src/cli/direct-run.ts')]])
+await build({...common, entryPoints, outdir: join(root, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]'})
 // CommonJS, like bin/run.cjs that requires it: no ES module loader to start for an offline list.
 await build({...common, format: 'cjs', entryPoints: [join(root, 'src/fast-path.ts')], outfile: join(root, 'dist/fast-path.cjs')})

@@ -1,7 +1,6 @@
-import {describeError} from './cli/describe-error.js'
+import {reportError} from './cli/report-error.js'
 import type {Deps} from './core/deps.js'
 import {listSessions} from './core/list-sessions.js'
-import {ExitCode} from './errors.js'
 import {listJson, renderList} from './output/list-view.js'
 import {wantsPrettyOutput} from './output/table.js'
 import {configDir} from './registry/config-dir.js'
@@ -26,10 +25,7 @@ export async function fastPath(argv: string[]): Promise<boolean> {
     const report = await listSessions({offline: true}, deps)
     process.stdout.write(json ? `${JSON.stringify(listJson(report), null, 2)}\n` : `${await renderList(report, true, wantsPrettyOutput())}\n`)
   } catch (error) {
-    const {kind, message} = describeError(error)
-    process.exitCode = ExitCode[kind]
-    if (json) process.stdout.write(`${JSON.stringify({error: {kind, exitCode: ExitCode[kind], message}}, null, 2)}\n`)
-    else process.stderr.write(`mxtok: ${message}\n`)
+    reportError(error, json)
   }
   return true
 }

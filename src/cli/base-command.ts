@@ -2,10 +2,9 @@ import {Command} from '@oclif/core/command'
 import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
 import type {Deps} from '../core/deps.js'
-import {ExitCode} from '../errors.js'
 import {closeHttp} from '../matrix/http.js'
-import {defaultDeps} from './default-deps.js'
-import {describeError} from './describe-error.js'
+import {type Io, processIo, warnLine} from './io.js'
+import {reportError} from './report-error.js'
 
 /**
  * Shared by every command: one place turns any failure into one line and a documented exit code,
@@ -18,24 +17,24 @@ export abstract class BaseCommand extends Command {
     verbose: Flags.boolean({description: 'print each request (method, URL, status, time) on stderr; same as MXTOK_DEBUG=1', helpGroup: 'GLOBAL'}),
   }
 
-  protected makeDeps(): Deps {
+  /** Call after parse(), which replaces this.argv with what it was given. */
+  protected io(): Io {
     const end = this.argv.indexOf('--')
     const own = end < 0 ? this.argv : this.argv.slice(0, end)
-    const env = own.includes('--verbose') ? {...process.env, MXTOK_DEBUG: '1'} : process.env
-    return defaultDeps(env, (message) => this.warnLine(message))
+    return processIo({json: this.jsonEnabled(), verbose: own.includes('--verbose')})
+  }
+
+  protected makeDeps(): Deps {
+    return this.io().deps()
   }
 
   protected warnLine(message: string): void {
-    process.stderr.write(`mxtok: warning: ${message}\n`)
+    warnLine(message)
   }
 
   async catch(error: Error & {exitCode?: number}): Promise<void> {
     if (error instanceof Errors.ExitError) throw error
-    const {kind, message} = describeError(error)
-    process.exitCode = ExitCode[kind]
-    if (this.jsonEnabled()) this.logJson({error: {kind, exitCode: ExitCode[kind], message}})
-    else process.stderr.write(`mxtok: ${message}\n`)
-    if (kind === 'unexpected' && process.env.MXTOK_DEBUG) process.stderr.write(`${error.stack}\n`)
+    reportError(error, this.jsonEnabled(), (value) => this.logJson(value))
   }
 
   async finally(): Promise<void> {

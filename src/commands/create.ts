@@ -2,18 +2,9 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {allowHttpFlag, storeFlag} from '../cli/shared-flags.js'
-import {interruptibleSleep, showDeviceCode} from '../cli/device-code.js'
-import {readPassword} from '../cli/password.js'
-import {createSession} from '../core/create-session.js'
-import type {StoreKind} from '../store/secret-store.js'
+import {create, type CreateJson} from '../cli/actions/create.js'
 
-export interface CreateJson {
-  name: string
-  userId: string
-  deviceId: string
-  homeserver: string
-  createdAt: string
-}
+export type {CreateJson} from '../cli/actions/create.js'
 
 export default class Create extends BaseCommand {
   static summary = 'Log in and keep the token as a named session in the OS keychain'
@@ -40,34 +31,6 @@ export default class Create extends BaseCommand {
   }
 
   async run(): Promise<CreateJson> {
-    const {args, flags} = await this.parse(Create)
-    const s = await createSession(
-      {
-        name: args.name,
-        user: flags.user,
-        homeserver: flags.homeserver,
-        deviceName: flags['device-name'],
-        deviceId: flags['device-id'],
-        password: () =>
-          readPassword({
-            passwordStdin: flags['password-stdin'],
-            env: process.env,
-            stdin: process.stdin,
-            stderr: process.stderr,
-            prompt: `Password for ${flags.user}: `,
-          }),
-        allowHttp: flags['allow-http'],
-        store: flags.store as StoreKind,
-        oauth: flags.oauth,
-        showCode: (prompt) => showDeviceCode(prompt, process.stderr),
-        sleep: interruptibleSleep,
-      },
-      this.makeDeps(),
-    )
-    this.log(`Created session "${s.name}" (token stored in the ${s.store === 'file' ? 'encrypted file store' : 'OS keychain'})`)
-    this.log(`  user        ${s.userId}`)
-    this.log(`  device      ${s.deviceId}`)
-    this.log(`  homeserver  ${s.homeserver}`)
-    return {name: s.name, userId: s.userId, deviceId: s.deviceId, homeserver: s.homeserver, createdAt: s.createdAt}
+    return create(await this.parse(Create), this.io())
   }
 }

@@ -1,7 +1,6 @@
 import * as Args from '@oclif/core/args'
 import {BaseCommand} from '../cli/base-command.js'
-import {usageError} from '../errors.js'
-import {execSession} from '../core/exec-session.js'
+import {exec} from '../cli/actions/exec.js'
 
 export default class Exec extends BaseCommand {
   static summary = 'Run a command with the session\'s token in its environment'
@@ -24,7 +23,6 @@ export default class Exec extends BaseCommand {
     const all = this.argv
     const dashes = all.indexOf('--')
     const {args, argv} = await this.parse(Exec, dashes === -1 ? all : all.slice(0, dashes))
-    if (dashes === -1 || argv.length > 1) throw usageError(`write the command after "--": mxtok exec ${args.name} -- CMD [ARGS...]`)
-    process.exitCode = await execSession({name: args.name, command: all.slice(dashes + 1), env: process.env}, this.makeDeps())
+    await exec({args, argv: argv as string[], rest: dashes === -1 ? undefined : all.slice(dashes + 1)}, this.io())
   }
 }

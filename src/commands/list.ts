@@ -1,10 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {listSessions} from '../core/list-sessions.js'
-import {listJson, renderList} from '../output/list-view.js'
-import {wantsPrettyOutput} from '../output/table.js'
+import {list, type ListJson} from '../cli/actions/list.js'
 
-export type ListJson = ReturnType<typeof listJson>
+export type {ListJson} from '../cli/actions/list.js'
 
 export default class List extends BaseCommand {
   static summary = 'Show the sessions beside their accounts\' devices on the server'
@@ -16,10 +14,6 @@ export default class List extends BaseCommand {
   }
 
   async run(): Promise<ListJson> {
-    const {flags} = await this.parse(List)
-    const report = await listSessions({offline: flags.offline}, this.makeDeps())
-    for (const problem of report.problems) this.warnLine(problem)
-    if (!this.jsonEnabled()) this.log(await renderList(report, flags.offline, wantsPrettyOutput()))
-    return listJson(report)
+    return list(await this.parse(List), this.io())
   }
 }

@@ -1,7 +1,8 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {revokeSession, type RevokeResult} from '../core/revoke-session.js'
+import {revoke} from '../cli/actions/revoke.js'
+import type {RevokeResult} from '../core/revoke-session.js'
 
 export default class Revoke extends BaseCommand {
   static summary = 'Log a session\'s token out on the server, then forget it'
@@ -17,10 +18,6 @@ export default class Revoke extends BaseCommand {
   }
 
   async run(): Promise<RevokeResult> {
-    const {args, flags} = await this.parse(Revoke)
-    const result = await revokeSession({name: args.name, localOnly: flags['local-only']}, this.makeDeps())
-    if (result.revokedOnServer) this.log(`Revoked session "${result.name}": device ${result.deviceId} logged out and forgotten`)
-    else this.warnLine(`forgot session "${result.name}" locally only: its token may still work until device ${result.deviceId} of ${result.userId} is deleted`)
-    return result
+    return revoke(await this.parse(Revoke), this.io())
   }
 }

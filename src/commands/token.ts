@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args'
 import {BaseCommand} from '../cli/base-command.js'
-import {getToken} from '../core/get-token.js'
+import {token} from '../cli/actions/token.js'
 
 export default class Token extends BaseCommand {
   static summary = 'Print a session\'s access token (and nothing else) on standard output'
@@ -13,8 +13,6 @@ export default class Token extends BaseCommand {
   }
 
   async run(): Promise<void> {
-    const {args} = await this.parse(Token)
-    const token = await getToken(args.name, this.makeDeps())
-    process.stdout.write(`${token}\n`)
+    await token(await this.parse(Token), this.io())
   }
 }

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import {BaseCommand} from '../cli/base-command.js'
-import {verifySessions, type VerifyResult} from '../core/verify-sessions.js'
-import {renderTable, wantsPrettyOutput} from '../output/table.js'
+import {verify} from '../cli/actions/verify.js'
+import type {VerifyResult} from '../core/verify-sessions.js'
 
 export default class Verify extends BaseCommand {
   static summary = 'Check that session tokens still work (GET /account/whoami)'
@@ -15,15 +15,6 @@ export default class Verify extends BaseCommand {
 
   async run(): Promise<VerifyResult[]> {
     const {argv} = await this.parse(Verify)
-    const report = await verifySessions(argv as string[], this.makeDeps())
-    if (!this.jsonEnabled()) {
-      if (report.results.length === 0) this.log('No sessions to verify.')
-      else {
-        const rows = report.results.map((r) => [r.name, r.status, r.userId, r.deviceId, r.error ?? ''])
-        this.log(await renderTable(['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL'], rows, wantsPrettyOutput()))
-      }
-    }
-    process.exitCode = report.exitCode
-    return report.results
+    return verify({argv: argv as string[]}, this.io())
   }
 }

@@ -1,0 +1,49 @@
+import {createSession} from '../../core/create-session.js'
+import type {StoreKind} from '../../store/secret-store.js'
+import {interruptibleSleep, showDeviceCode} from '../device-code.js'
+import type {Io} from '../io.js'
+import {readPassword} from '../password.js'
+
+export interface CreateInput {
+  args: {name: string}
+  flags: {user: string; homeserver?: string; 'device-name'?: string; 'device-id'?: string; 'password-stdin'?: boolean; oauth?: boolean; 'allow-http'?: boolean; store: string}
+}
+
+export interface CreateJson {
+  name: string
+  userId: string
+  deviceId: string
+  homeserver: string
+  createdAt: string
+}
+
+export async function create({args, flags}: CreateInput, io: Io): Promise<CreateJson> {
+  const s = await createSession(
+    {
+      name: args.name,
+      user: flags.user,
+      homeserver: flags.homeserver,
+      deviceName: flags['device-name'],
+      deviceId: flags['device-id'],
+      password: () =>
+        readPassword({
+          passwordStdin: flags['password-stdin'] === true,
+          env: process.env,
+          stdin: process.stdin,
+          stderr: process.stderr,
+          prompt: `Password for ${flags.user}: `,
+        }),
+      allowHttp: flags['allow-http'],
+      store: flags.store as StoreKind,
+      oauth: flags.oauth,
+      showCode: (prompt) => showDeviceCode(prompt, process.stderr),
+      sleep: interruptibleSleep,
+    },
+    io.deps(),
+  )
+  io.log(`Created session "${s.name}" (token stored in the ${s.store === 'file' ? 'encrypted file store' : 'OS keychain'})`)
+  io.log(`  user        ${s.userId}`)
+  io.log(`  device      ${s.deviceId}`)
+  io.log(`  homeserver  ${s.homeserver}`)
+  return {name: s.name, userId: s.userId, deviceId: s.deviceId, homeserver: s.homeserver, createdAt: s.createdAt}
+}

@@ -1,0 +1,16 @@
+import {verifySessions, type VerifyResult} from '../../core/verify-sessions.js'
+import {renderTable, wantsPrettyOutput} from '../../output/table.js'
+import type {Io} from '../io.js'
+
+export async function verify({argv}: {argv: string[]}, io: Io): Promise<VerifyResult[]> {
+  const report = await verifySessions(argv, io.deps())
+  if (!io.json) {
+    if (report.results.length === 0) io.log('No sessions to verify.')
+    else {
+      const rows = report.results.map((r) => [r.name, r.status, r.userId, r.deviceId, r.error ?? ''])
+      io.log(await renderTable(['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL'], rows, wantsPrettyOutput()))
+    }
+  }
+  process.exitCode = report.exitCode
+  return report.results
+}
