@@ -49,9 +49,13 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   let user = resolveUserId(opts.user, homeserverUrl?.host)
   const homeserver = homeserverUrl ?? (await deps.discover(user))
   const store = deps.store(opts.store ?? 'keychain')
-  // Fails before anything exists on the server when the token could not be kept.
-  await store.check()
-  const metadata = await oauthMetadata(homeserver, {forced: opts.oauth, allowHttp: opts.allowHttp}, deps)
+  // The store check fails before anything exists on the server when the token could not be kept;
+  // asking the server how it logs in meanwhile changes nothing there. Both are awaited, so the
+  // check's probe item is gone before any error is reported.
+  const [checked, asked] = await Promise.allSettled([store.check(), oauthMetadata(homeserver, {forced: opts.oauth, allowHttp: opts.allowHttp}, deps)])
+  if (checked.status === 'rejected') throw checked.reason
+  if (asked.status === 'rejected') throw asked.reason
+  const metadata = asked.value
   if (metadata) {
     return createOAuthSession({name, user, homeserver, store, metadata, deviceId: opts.deviceId, deviceName: opts.deviceName, showCode: opts.showCode, sleep: opts.sleep}, deps)
   }
