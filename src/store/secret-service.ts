@@ -1,6 +1,6 @@
-import {createDecipheriv, getDiffieHellman, hkdfSync} from 'node:crypto'
 import {BusFailure, DBusConnection, DBusError} from './dbus-connection.js'
 import type {Message, Variant} from './dbus-wire.js'
+import {decryptSecret, keyAgreement} from './secret-crypto.js'
 
 export const SECRETS = 'org.freedesktop.secrets'
 export const SECRETS_PATH = '/org/freedesktop/secrets'
@@ -11,8 +11,6 @@ const SERVICE = 'org.freedesktop.Secret.Service'
  * the bus in the clear for any eavesdropper the bus lets in.
  */
 const ALGORITHM = 'dh-ietf1024-sha256-aes128-cbc-pkcs7'
-/** The 1024-bit MODP group of RFC 2409 that the algorithm names, as bytes of its prime. */
-const PRIME_BYTES = 128
 
 /** Keeps each GetSecrets reply a few tens of KiB however many items are asked for. */
 const GET_SECRETS_CHUNK = 200
@@ -44,8 +42,8 @@ interface Session {
 
 /**
  * Reads secrets from the Secret Service over one connection and one encrypted session, opened at
- * the first lookup and kept for the life of the reader. Each lookup is bounded by `timeoutMs`; a
- * service silent past it ends the connection, and the reader then fails at once.
+ * the first lookup and kept for the life of the reader. While a lookup waits, the bus may stay
+ * silent for at most `timeoutMs`: past that the connection ends, and the reader then fails at once.
  */
 export class SecretServiceReader {
   private connection?: DBusConnection
@@ -85,57 +83,18 @@ export class SecretServiceReader {
 
 async function openSession(connection: DBusConnection): Promise<Session> {
   await connection.open()
-  const dh = getDiffieHellman('modp2')
-  const ours = dh.generateKeys()
+  const agreement = keyAgreement()
   const reply = await connection.call({
     destination: SECRETS,
     path: SECRETS_PATH,
     interface: SERVICE,
     member: 'OpenSession',
     signature: 'sv',
-    body: [ALGORITHM, {signature: 'ay', value: ours}],
+    body: [ALGORITHM, {signature: 'ay', value: agreement.publicValue}],
   })
   const [output, path] = bodyOf(reply, 'OpenSession', 'vo') as [Variant, string]
   if (output.signature !== 'ay') throw new Error(`OpenSession answered a "${output.signature}", not the service's public key`)
-  const shared = dh.computeSecret(output.value as Buffer)
-  try {
-    return {path, key: sessionKey(shared)}
-  } finally {
-    shared.fill(0)
-  }
-}
-
-/**
- * The AES key as libsecret and gnome-keyring derive it: HKDF-SHA256 of the shared secret, zero-padded
- * to the prime's length, with no salt and no info.
- */
-export function sessionKey(shared: Buffer): Buffer {
-  const ikm = Buffer.alloc(Math.max(PRIME_BYTES, shared.length))
-  shared.copy(ikm, ikm.length - shared.length)
-  try {
-    return Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), Buffer.alloc(0), 16))
-  } finally {
-    ikm.fill(0)
-  }
-}
-
-const utf8 = new TextDecoder('utf-8', {fatal: true})
-
-/**
- * A secret as the service sends it in its session: AES-128-CBC, PKCS#7 padding, the IV as the
- * parameters. undefined when it does not decrypt to UTF-8 text.
- */
-export function decryptSecret(key: Buffer, parameters: Buffer, value: Buffer): string | undefined {
-  let plain: Buffer | undefined
-  try {
-    const decipher = createDecipheriv('aes-128-cbc', key, parameters)
-    plain = Buffer.concat([decipher.update(value), decipher.final()])
-    return utf8.decode(plain)
-  } catch {
-    return undefined
-  } finally {
-    plain?.fill(0)
-  }
+  return {path, key: agreement.sessionKey(output.value as Buffer)}
 }
 
 /** The secrets of unlocked items, by item path; an item the service does not return is left out. */

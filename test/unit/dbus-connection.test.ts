@@ -104,6 +104,22 @@ describe('DBusConnection', () => {
     await expect(conn.call(call('Later'))).rejects.toThrow('silent for 0.1 s')
   })
 
+  it('lets a busy bus that answers steadily take longer than the deadline in all', async () => {
+    let answered = 0
+    const conn = new DBusConnection(
+      fakeBus((m, bus) => {
+        setTimeout(() => bus.reply(m, {signature: 's', body: [String(++answered)]}), 60 * (Number(m.body![0]) + 1))
+      }),
+    )
+    // Ten answers 60 ms apart: 600 ms in all, never 200 ms without one.
+    const replies = await conn.within(200, 'silent for 0.2 s', async () => {
+      await conn.open()
+      return Promise.all(Array.from({length: 10}, (_, i) => conn.call(call('Slow', [String(i)]))))
+    })
+    expect(replies).toHaveLength(10)
+    conn.close()
+  })
+
   it('says when the bus refuses us, cannot be reached, or is silent from the start', async () => {
     const refused = new DBusConnection(fakeBus(() => {}, {auth: 'REJECTED EXTERNAL\r\n'}))
     await expect(refused.open()).rejects.toThrow('the D-Bus session bus refused us (REJECTED EXTERNAL)')

@@ -1,0 +1,111 @@
+// The cryptography of a Secret Service session with the dh-ietf1024-sha256-aes128-cbc-pkcs7
+// algorithm: a Diffie-Hellman exchange in the 1024-bit MODP group of RFC 2409 ("modp2"), an AES key
+// derived from it, and the decryption of the secrets the service sends.
+import {createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, type KeyPairKeyObjectResult} from 'node:crypto'
+
+const PRIME_BYTES = 128
+
+// Node has generated 'dh' key pairs since 15; @types/node lacks the overload.
+const generateDhKeyPair = generateKeyPairSync as unknown as (type: 'dh', options: {group: string}) => KeyPairKeyObjectResult
+
+export interface KeyAgreement {
+  /** Our public value, big-endian: what OpenSession takes as input. */
+  publicValue: Buffer
+  /** The AES-128 key shared with the holder of `peer`, the service's public value. */
+  sessionKey(peer: Buffer): Buffer
+}
+
+/**
+ * A fresh key pair. Through KeyObjects rather than crypto.getDiffieHellman('modp2'), which checks
+ * that the group's prime is a safe prime every time (about 50 ms, more than all the rest of a read).
+ */
+export function keyAgreement(): KeyAgreement {
+  const {privateKey, publicKey} = generateDhKeyPair('dh', {group: 'modp2'})
+  const spki = publicKey.export({format: 'der', type: 'spki'})
+  // SubjectPublicKeyInfo: SEQUENCE { AlgorithmIdentifier (the group), BIT STRING { INTEGER y } }
+  const outer = readTlv(spki, 0, 0x30)
+  const algorithm = readTlv(spki, outer.start, 0x30)
+  const bits = readTlv(spki, algorithm.end, 0x03)
+  const y = readTlv(spki, bits.start + 1, 0x02)
+  const group = spki.subarray(outer.start, algorithm.end)
+  return {
+    publicValue: unsigned(spki.subarray(y.start, y.end)),
+    sessionKey(peer: Buffer): Buffer {
+      const peerKey: KeyObject = createPublicKey({
+        key: tlv(0x30, Buffer.concat([group, tlv(0x03, Buffer.concat([Buffer.from([0]), tlv(0x02, signedInteger(peer))]))])),
+        format: 'der',
+        type: 'spki',
+      })
+      const shared = diffieHellman({privateKey, publicKey: peerKey})
+      try {
+        return deriveKey(shared)
+      } finally {
+        shared.fill(0)
+      }
+    },
+  }
+}
+
+/**
+ * The AES key as libsecret and gnome-keyring derive it: HKDF-SHA256 of the shared secret, zero-padded
+ * to the prime's length, with no salt and no info.
+ */
+export function deriveKey(shared: Buffer): Buffer {
+  const ikm = Buffer.alloc(Math.max(PRIME_BYTES, shared.length))
+  shared.copy(ikm, ikm.length - shared.length)
+  try {
+    return Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), Buffer.alloc(0), 16))
+  } finally {
+    ikm.fill(0)
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', {fatal: true})
+
+/**
+ * A secret as the service sends it in the session: AES-128-CBC, PKCS#7 padding, the IV as the
+ * parameters. undefined when it does not decrypt to UTF-8 text.
+ */
+export function decryptSecret(key: Buffer, parameters: Buffer, value: Buffer): string | undefined {
+  let plain: Buffer | undefined
+  try {
+    const decipher = createDecipheriv('aes-128-cbc', key, parameters)
+    plain = Buffer.concat([decipher.update(value), decipher.final()])
+    return utf8.decode(plain)
+  } catch {
+    return undefined
+  } finally {
+    plain?.fill(0)
+  }
+}
+
+function readTlv(der: Buffer, at: number, tag: number): {start: number; end: number} {
+  if (der[at] !== tag) throw new Error(`unexpected DER tag 0x${der[at]?.toString(16)} for a Diffie-Hellman public key`)
+  let length = der[at + 1]
+  let start = at + 2
+  if (length & 0x80) {
+    const n = length & 0x7f
+    length = der.readUIntBE(start, n)
+    start += n
+  }
+  if (start + length > der.length) throw new Error('truncated DER in a Diffie-Hellman public key')
+  return {start, end: start + length}
+}
+
+function tlv(tag: number, content: Buffer): Buffer {
+  const n = content.length
+  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff]
+  return Buffer.concat([Buffer.from([tag, ...length]), content])
+}
+
+function unsigned(bytes: Buffer): Buffer {
+  let i = 0
+  while (i < bytes.length - 1 && bytes[i] === 0) i++
+  return Buffer.from(bytes.subarray(i))
+}
+
+/** A DER INTEGER's content for an unsigned big-endian value: a leading zero keeps it positive. */
+function signedInteger(bytes: Buffer): Buffer {
+  const value = unsigned(bytes)
+  return value[0] & 0x80 ? Buffer.concat([Buffer.from([0]), value]) : value
+}
