@@ -1,7 +1,7 @@
 // The Secret Service reader against the real gnome-keyring: what @napi-rs/keyring writes comes back
 // byte for byte, encrypted on the bus, and only the items asked for are read. A relay in front of
 // the bus records every call the reader makes, as the keyring sees them.
-import {spawn} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {connect, createServer, type Server, type Socket} from 'node:net'
@@ -14,7 +14,8 @@ import {decodeMessage, messageSize, type Message, type Variant} from '../../src/
 import {KeychainStore} from '../../src/store/keychain-store.js'
 import {SecretServiceReader} from '../../src/store/secret-service.js'
 import {keepTokens} from '../support/seed.js'
-import {lockKeyring, startKeyring, unlockKeyring, useKeyringInThisProcess, type KeyringSession} from '../support/keyring.js'
+import {keyringChildEnv, lockKeyring, startKeyring, unlockKeyring, useKeyringInThisProcess, type KeyringSession} from '../support/keyring.js'
+import {writeSecrets} from '../support/secret-writer.js'
 
 const keyringEnv = inject('keyringEnv')
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -242,22 +243,24 @@ describe('a bus that accepts connections and never answers', () => {
   })
 
   /** A process that reads one account and then has nothing left to do: it must end by itself. */
-  function readInChild(busAddress: string, account: string): Promise<{code: number | null; signal: string | null; stdout: string}> {
+  function readInChild(busAddress: string, service: string, account: string): Promise<{code: number | null; signal: string | null; stdout: string}> {
     const script = join(mkdtempSync(join(tmpdir(), 'mxtok-reader-child-')), 'read.mts')
     writeFileSync(
       script,
       `import {KeychainStore} from ${JSON.stringify(join(ROOT, 'src/store/keychain-store.ts'))}
-const store = new KeychainStore({env: {DBUS_SESSION_BUS_ADDRESS: process.env.BUS}, timeoutMs: 300})
+const store = new KeychainStore({service: process.env.SERVICE, env: {DBUS_SESSION_BUS_ADDRESS: process.env.BUS}, timeoutMs: 300})
 try {
   const secret = await store.get(process.env.ACCOUNT)
-  process.stdout.write(secret === null ? 'none' : 'found ' + secret.length)
+  // Whether the keychain binding's native code was loaded into this process.
+  const binding = (await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').includes('keyring.linux')
+  process.stdout.write((secret === null ? 'none' : 'found ' + secret.length) + (binding ? ', binding loaded' : ''))
 } catch (error) {
   process.stdout.write('error: ' + error.message)
 }
 `,
     )
     return new Promise((done, fail) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script], {cwd: ROOT, env: {PATH: process.env.PATH, BUS: busAddress, ACCOUNT: account}, stdio: ['ignore', 'pipe', 'inherit']})
+      const child = spawn(process.execPath, ['--import', 'tsx', script], {cwd: ROOT, env: {PATH: process.env.PATH, BUS: busAddress, SERVICE: service, ACCOUNT: account}, stdio: ['ignore', 'pipe', 'inherit']})
       let stdout = ''
       child.stdout.on('data', (d) => (stdout += d))
       // Only a process kept alive by its connection gets here.
@@ -270,10 +273,16 @@ try {
     })
   }
 
-  it('does not keep the process alive, and neither does a connection that answered', async () => {
-    const silent = await readInChild(`unix:path=${socket}`, '@a:hs/DEV')
+  it('does not keep the process alive, and neither does a connection that answered; a read loads no native code', async () => {
+    const silent = await readInChild(`unix:path=${socket}`, 'mxtok', '@a:hs/DEV')
     expect(silent).toEqual({code: 0, signal: null, stdout: expect.stringMatching(/^error: cannot use the OS keychain: .*did not answer within 0\.3 s/)})
-    const answered = await readInChild(keyringEnv.DBUS_SESSION_BUS_ADDRESS, '@nobody:hs/NONE')
-    expect(answered).toEqual({code: 0, signal: null, stdout: 'none'})
+    const service = `mxtok-child-${process.pid}`
+    await writeSecrets(unixSocketPath(keyringEnv.DBUS_SESSION_BUS_ADDRESS)!, 'session', [{label: 'child read', attributes: {service, username: '@a:hs/DEV'}, secret: 'twelve bytes'}])
+    try {
+      expect(await readInChild(keyringEnv.DBUS_SESSION_BUS_ADDRESS, service, '@a:hs/DEV')).toEqual({code: 0, signal: null, stdout: 'found 12'})
+      expect(await readInChild(keyringEnv.DBUS_SESSION_BUS_ADDRESS, service, '@nobody:hs/NONE')).toEqual({code: 0, signal: null, stdout: 'none'})
+    } finally {
+      execFileSync('secret-tool', ['clear', 'service', service], {env: keyringChildEnv(keyringEnv)})
+    }
   })
 })
