@@ -270,9 +270,6 @@ export class Reader {
 
 export const MessageType = {methodCall: 1, methodReturn: 2, error: 3, signal: 4} as const
 
-/** Asks the bus not to start a service for this call. */
-export const NO_AUTO_START = 0x2
-
 export interface Message {
   type: number
   flags?: number
