@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {constants} from 'node:os'
 import {MxtokError, usageError} from '../errors.js'
 import type {Deps} from './deps.js'
@@ -10,6 +10,8 @@ export interface ExecOptions {
   command: string[]
   /** The environment the command gets, before the session's four variables are added. */
   env: NodeJS.ProcessEnv
+  /** Replaced in tests. */
+  spawn?: typeof spawn
 }
 
 /** Signals that, sent to mxtok, are meant for the command: a supervisor stopping a bot signals the process it started. */
@@ -25,7 +27,7 @@ export async function execSession(opts: ExecOptions, deps: Deps): Promise<number
   const session = await findSession(opts.name, deps)
   const token = await readToken(session, deps)
   if (token === null) throw missingToken(session)
-  return run(opts.command, {
+  return run(opts.spawn ?? spawn, opts.command, {
     ...opts.env,
     MATRIX_HOMESERVER_URL: session.homeserver,
     MATRIX_USER_ID: session.userId,
@@ -34,11 +36,14 @@ export async function execSession(opts: ExecOptions, deps: Deps): Promise<number
   })
 }
 
-function run([file, ...args]: string[], env: NodeJS.ProcessEnv): Promise<number> {
+function run(start: typeof spawn, [file, ...args]: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {env, stdio: 'inherit'})
-    // While the command runs, mxtok must not die of these itself: the command decides what they mean.
-    const forward = (signal: NodeJS.Signals) => child.kill(signal)
+    // While the command runs, mxtok must not die of these itself: the command decides what they
+    // mean. The handlers go in before the command starts, because it can run — and its supervisor
+    // signal mxtok — before spawn() returns; a signal from that moment is held and passed on.
+    let child: ChildProcess | undefined
+    const held: NodeJS.Signals[] = []
+    const forward = (signal: NodeJS.Signals) => (child ? child.kill(signal) : held.push(signal))
     for (const s of FORWARDED_SIGNALS) process.on(s, forward)
     let settled = false
     const settle = () => {
@@ -47,12 +52,19 @@ function run([file, ...args]: string[], env: NodeJS.ProcessEnv): Promise<number>
       for (const s of FORWARDED_SIGNALS) process.off(s, forward)
       return true
     }
+    try {
+      child = start(file, args, {env, stdio: 'inherit'})
+    } catch (error) {
+      settle()
+      return reject(error)
+    }
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (settle()) reject(spawnError(file, error))
     })
     child.once('exit', (code, signal) => {
       if (settle()) resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))
     })
+    for (const signal of held) child.kill(signal)
   })
 }
 

@@ -9,10 +9,9 @@ import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 const synapse = inject('synapse')
 const keyringEnv = inject('keyringEnv')
 const PASSWORD = 'tools-password-do-not-leak'
-const PASSPHRASE = 'tools-passphrase-do-not-leak'
 
 /** Every secret the tests have seen: none may show up in output other than `mxtok token`'s stdout. */
-const secrets = new Set<string>([PASSWORD, PASSPHRASE])
+const secrets = new Set<string>([PASSWORD])
 
 let userId: string
 let configDir: string
@@ -123,25 +122,23 @@ describe('exec', () => {
     const trap = signal.slice(3)
     // Bounded, so that a broken forward cannot leave a loop running after the test.
     const script = `trap "exit 42" ${trap}; echo ready; i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; exit 3`
-    // A file-store session: a signal that comes within about half a second of a keychain read can
-    // kill mxtok before it forwards it (a known problem of the keychain binding, reported in the
-    // project's notes); forwarding itself is what this test checks.
-    if (!(await mxtok(['list', '--offline', '--json'])).stdout.includes('"filebot"')) {
-      await create('filebot', userId, {MXTOK_STORE: 'file', MXTOK_PASSPHRASE: PASSPHRASE})
+    // A keychain session, and the signal as soon as the command is up, a few times over: a signal
+    // that came while the command was being started used to end mxtok instead (2-3 runs in 12).
+    for (let round = 0; round < 4; round++) {
+      const child = spawn(process.execPath, [BIN, 'exec', 'bot', '--', 'sh', '-c', script], {env: {PATH: process.env.PATH, ...env()}, stdio: ['ignore', 'pipe', 'pipe']})
+      let stdout = ''
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      await new Promise<void>((resolve) =>
+        child.stdout.on('data', (d) => {
+          stdout += d
+          if (stdout.includes('ready')) resolve()
+        }),
+      )
+      child.kill(signal)
+      const [code, died] = await new Promise<[number | null, string | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])))
+      expect({round, code, died, stderr}).toEqual({round, code: 42, died: null, stderr: ''})
     }
-    const child = spawn(process.execPath, [BIN, 'exec', 'filebot', '--', 'sh', '-c', script], {env: {PATH: process.env.PATH, ...env({MXTOK_PASSPHRASE: PASSPHRASE})}, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stderr.on('data', (d) => (stderr += d))
-    await new Promise<void>((resolve) =>
-      child.stdout.on('data', (d) => {
-        stdout += d
-        if (stdout.includes('ready')) resolve()
-      }),
-    )
-    child.kill(signal)
-    const [code, died] = await new Promise<[number | null, string | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])))
-    expect({code, died, stderr}).toEqual({code: 42, died: null, stderr: ''})
   })
 })
 

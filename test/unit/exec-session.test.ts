@@ -1,3 +1,4 @@
+import {EventEmitter} from 'node:events'
 import {chmodSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -43,6 +44,27 @@ describe('execSession', () => {
   it('turns a death by signal into 128 + the signal number', async () => {
     const deps = await withSession()
     expect(await execSession({name: 'bot', command: node(`process.kill(process.pid, 'SIGKILL')`), env: process.env}, deps)).toBe(137)
+  })
+
+  it('passes on a signal that arrives while the command is being started', async () => {
+    // The child can run, and be signalled through its parent, before spawn() has returned: a
+    // signal mxtok receives in that window must reach the child, not end mxtok.
+    const deps = await withSession()
+    const killed: string[] = []
+    const spawn = ((...args: Parameters<typeof import('node:child_process').spawn>) => {
+      const received = process.emit('SIGTERM', 'SIGTERM')
+      expect(received, 'nothing listened for SIGTERM while the command started: mxtok would have died of it').toBe(true)
+      const child = new EventEmitter() as EventEmitter & {kill: (s: string) => boolean}
+      child.kill = (s) => {
+        killed.push(s)
+        setImmediate(() => child.emit('exit', null, s))
+        return true
+      }
+      void args
+      return child
+    }) as unknown as typeof import('node:child_process').spawn
+    expect(await execSession({name: 'bot', command: ['true'], env: process.env, spawn}, deps)).toBe(128 + 15)
+    expect(killed).toEqual(['SIGTERM'])
   })
 
   it('passes the arguments through untouched, without a shell', async () => {
