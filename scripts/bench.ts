@@ -3,6 +3,7 @@
 // machine, interleaved with it so that load from elsewhere hits both alike; absolute figures are
 // given only where the goal is absolute (registry load, memory, connections).
 import {spawn, spawnSync} from 'node:child_process'
+import {Agent as HttpAgent, request as httpRequest} from 'node:http'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -200,13 +201,43 @@ try {
     argv: ['curl', '-sS', '--fail', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '--data-binary', '@-', `${synapse.baseUrl}/_matrix/client/v3/login`],
     input: JSON.stringify({type: 'm.login.password', identifier: {type: 'm.id.user', user: creator.userId}, password}),
   }
+  // The seed's way of checking 100 tokens: curl, one process, a request after another (the
+  // tokens go in on standard input, never on a command line).
+  const whoamiUrl = `${synapse.baseUrl}/_matrix/client/v3/account/whoami`
+  const hundredTokens = [...hundred.tokens.values()]
+  const curlWhoamis = {
+    argv: ['curl', '-sS', '-K', '-'],
+    input: hundredTokens.map((t, i) => `${i ? 'next\n' : ''}fail\nurl = "${whoamiUrl}"\noutput = "/dev/null"\nheader = "Authorization: Bearer ${t}"\n`).join(''),
+  }
+  // What Synapse itself needs for 100 whoami requests: from this warm process, 16 at a time, over
+  // kept-alive connections, without any start-up. No client can check 100 tokens faster.
+  const pool = new HttpAgent({keepAlive: true, maxSockets: VERIFY_CONCURRENCY})
+  const whoami = (token: string) =>
+    new Promise<void>((resolveWhoami, reject) => {
+      const req = httpRequest(whoamiUrl, {agent: pool, headers: {authorization: `Bearer ${token}`}}, (res) => {
+        res.resume()
+        res.on('end', () => (res.statusCode === 200 ? resolveWhoami() : reject(new Error(`whoami answered ${res.statusCode}`))))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  const serverFloor = async () => {
+    const started = process.hrtime.bigint()
+    let next = 0
+    await Promise.all(Array.from({length: VERIFY_CONCURRENCY}, async () => {
+      while (next < hundredTokens.length) await whoami(hundredTokens[next++])
+    }))
+    return Number(process.hrtime.bigint() - started) / 1e6
+  }
   const create = {argv: mxtok('create', 'bot', '--user', creator.userId, '--homeserver', synapse.baseUrl, '--password-stdin'), input: `${password}\n`}
-  const cases: {name: string; measure: () => number}[] = [
+  const cases: {name: string; measure: () => number | Promise<number>}[] = [
     {name: 'node -e 0', measure: () => wallMs([node0], baseEnv)},
     {name: 'mxtok --version', measure: () => wallMs([{argv: mxtok('--version')}], envFor(dirs.offline))},
     {name: 'mxtok list --offline (20 sessions)', measure: () => wallMs([{argv: mxtok('list', '--offline')}], envFor(dirs.offline))},
     {name: 'mxtok verify, 1 session', measure: () => wallMs([{argv: mxtok('verify')}], envFor(dirs.one))},
     {name: 'mxtok verify, 100 sessions', measure: () => wallMs([{argv: mxtok('verify')}], envFor(dirs.hundred))},
+    {name: 'curl: 100 whoami in one process', measure: () => wallMs([curlWhoamis], baseEnv)},
+    {name: 'Synapse alone: 100 whoami, 16 at a time', measure: serverFloor},
     {name: 'mxtok list, 1 session', measure: () => wallMs([{argv: mxtok('list')}], envFor(dirs.one))},
     {name: 'mxtok list, 100 sessions / 5 accounts', measure: () => wallMs([{argv: mxtok('list')}], envFor(dirs.hundred))},
     {name: 'node -e 0 + curl POST /login', measure: () => wallMs([node0, curlLogin], baseEnv)},
@@ -222,6 +253,7 @@ try {
     for (const c of cases) samples.get(c.name)!.push(await again(c.name, c.measure))
   }
   const ms = (name: string) => median(samples.get(name)!)
+  pool.destroy()
 
   // Two runs of verify over 1,000 sessions: one direct, for its time, one through the relays that
   // count connections. Peak memory is the larger of both: the relays live in this process, not in mxtok.
@@ -277,6 +309,9 @@ try {
     ratio('mxtok list --offline (20 sessions)', 'node -e 0', 2),
     baseline('mxtok verify, 1 session'),
     ratio('mxtok verify, 100 sessions', 'mxtok verify, 1 session', 3),
+    {...info('  the same, vs curl doing 100 whoami', ms('mxtok verify, 100 sessions'), 'ms'), vs: 'curl: 100 whoami in one process', ratio: ms('mxtok verify, 100 sessions') / ms('curl: 100 whoami in one process')},
+    info('  each session beyond the first', (ms('mxtok verify, 100 sessions') - ms('mxtok verify, 1 session')) / 99, 'ms'),
+    info('  Synapse alone: 100 whoami, 16 at a time', ms('Synapse alone: 100 whoami, 16 at a time'), 'ms'),
     baseline('mxtok list, 1 session'),
     ratio('mxtok list, 100 sessions / 5 accounts', 'mxtok list, 1 session', 3),
     baseline('node -e 0 + curl POST /login'),
