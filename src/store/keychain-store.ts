@@ -1,7 +1,7 @@
 import {MxtokError} from '../errors.js'
 import {unixSocketPath} from './dbus-connection.js'
 import {probeSecretService} from './dbus-probe.js'
-import {SecretServiceReader, unreachableReason, type SecretLookup} from './secret-service.js'
+import {type SecretChange, SecretServiceClient, type SecretLookup, unreachableReason} from './secret-service.js'
 import type {SecretStore} from './secret-store.js'
 
 export const KEYCHAIN_SERVICE = 'mxtok'
@@ -25,11 +25,13 @@ const HOW_TO_FIX =
  * Linux the Secret Service — pinned, because the library otherwise falls back silently to the
  * kernel keyring, which forgets everything at reboot.
  *
- * On Linux reads go through a Secret Service reader of our own: the binding opens a D-Bus
- * connection with its own key exchange for every item (about 10 ms each), and its only batch read
- * returns every mxtok item there is. The reader asks for exactly the items wanted, all at once, over
- * one connection per process. What it cannot answer clearly (locked or ambiguous items) is left to
- * the binding, which knows how to say so.
+ * On Linux reads and writes go through a Secret Service client of our own: the binding opens a
+ * D-Bus connection with its own key exchange for every item (about 10 ms each), and its only batch
+ * read returns every mxtok item there is. The client asks for exactly the items wanted, all at
+ * once, over one connection per process, and writes items just as the binding does (same label and
+ * attributes), so each finds what the other wrote. What it cannot settle (a locked collection, an
+ * ambiguous item, no default collection) is left to the binding, which can prompt, create the
+ * collection, or say what is wrong.
  */
 export class KeychainStore implements SecretStore {
   readonly kind = 'keychain' as const
@@ -38,8 +40,8 @@ export class KeychainStore implements SecretStore {
   private readonly env: NodeJS.ProcessEnv
   private readonly platform: NodeJS.Platform
   private keyring?: Promise<Keyring>
-  /** null where the reader does not apply: not Linux, or a bus that is not on a Unix socket. */
-  private reader?: SecretServiceReader | null
+  /** null where the client does not apply: not Linux, or a bus that is not on a Unix socket. */
+  private client?: SecretServiceClient | null
   /** Secrets read by prefetch(), each handed out once so that a later read sees the store again. */
   private readonly prefetched = new Map<string, string>()
 
@@ -69,18 +71,22 @@ export class KeychainStore implements SecretStore {
     return this.call('read', (k, signal) => this.entry(k, account).getPassword(signal))
   }
 
-  set(account: string, secret: string): Promise<void> {
+  async set(account: string, secret: string): Promise<void> {
     this.prefetched.delete(account)
+    const change = await this.change((client) => client.store(this.attributes(account), `keyring:${account}@${this.service}`, secret))
+    if (change?.done) return
     return this.call('write', (k, signal) => this.entry(k, account).setPassword(secret, signal))
   }
 
-  delete(account: string): Promise<boolean> {
+  async delete(account: string): Promise<boolean> {
     this.prefetched.delete(account)
+    const change = await this.change((client) => client.remove(this.attributes(account)))
+    if (change?.done) return change.items > 0
     return this.call('delete', (k, signal) => this.entry(k, account).deleteCredential(signal))
   }
 
   /**
-   * Where the reader does not apply, each single read of the binding opens a D-Bus connection of its
+   * Where the client does not apply, each single read of the binding opens a D-Bus connection of its
    * own, with its own key exchange (about 10 ms); its one search returns every mxtok item at once,
    * which pays off from a handful of sessions on.
    */
@@ -99,16 +105,29 @@ export class KeychainStore implements SecretStore {
     }
   }
 
+  private lookup(accounts: string[]): Promise<SecretLookup[] | undefined> {
+    return this.viaClient((client) => client.lookup(accounts.map((account) => this.attributes(account))))
+  }
+
+  private change(op: (client: SecretServiceClient) => Promise<SecretChange>): Promise<SecretChange | undefined> {
+    return this.viaClient(op)
+  }
+
+  /** The attributes the binding gives an item, and searches by. */
+  private attributes(account: string): Record<string, string> {
+    return {service: this.service, username: account}
+  }
+
   /**
-   * The reader's answers, or undefined when the binding has to ask instead: the reader does not
+   * The client's answer, or undefined when the binding has to act instead: the client does not
    * apply here, or failed in a way that says nothing about the keychain. A bus or service that
    * cannot be reached is reported at once, as the probe would: the binding would only wait again.
    */
-  private async lookup(accounts: string[]): Promise<SecretLookup[] | undefined> {
-    const reader = this.secretReader()
-    if (!reader) return undefined
+  private async viaClient<T>(op: (client: SecretServiceClient) => Promise<T>): Promise<T | undefined> {
+    const client = this.secretClient()
+    if (!client) return undefined
     try {
-      return await reader.lookup(accounts.map((username) => ({service: this.service, username})))
+      return await op(client)
     } catch (error) {
       const reason = unreachableReason(error)
       if (reason) throw new MxtokError('keychain', `cannot use the OS keychain: ${reason}; ${HOW_TO_FIX}`, {cause: error})
@@ -116,11 +135,11 @@ export class KeychainStore implements SecretStore {
     }
   }
 
-  private secretReader(): SecretServiceReader | null {
-    if (this.reader !== undefined) return this.reader
+  private secretClient(): SecretServiceClient | null {
+    if (this.client !== undefined) return this.client
     const path = this.platform === 'linux' ? unixSocketPath(this.env.DBUS_SESSION_BUS_ADDRESS ?? '') : undefined
-    this.reader = path ? new SecretServiceReader(path, this.timeoutMs) : null
-    return this.reader
+    this.client = path ? new SecretServiceClient(path, this.timeoutMs) : null
+    return this.client
   }
 
   private entry(k: Keyring, account: string): InstanceType<AsyncEntryCtor> {

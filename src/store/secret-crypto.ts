@@ -1,7 +1,7 @@
 // The cryptography of a Secret Service session with the dh-ietf1024-sha256-aes128-cbc-pkcs7
 // algorithm: a Diffie-Hellman exchange in the 1024-bit MODP group of RFC 2409 ("modp2"), an AES key
 // derived from it, and the decryption of the secrets the service sends.
-import {createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, type KeyPairKeyObjectResult} from 'node:crypto'
+import {createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject, type KeyPairKeyObjectResult} from 'node:crypto'
 
 const PRIME_BYTES = 128
 
@@ -76,6 +76,18 @@ export function decryptSecret(key: Buffer, parameters: Buffer, value: Buffer): s
     return undefined
   } finally {
     plain?.fill(0)
+  }
+}
+
+/** A secret as the service expects it in the session: AES-128-CBC, PKCS#7 padding, a fresh IV as the parameters. */
+export function encryptSecret(key: Buffer, text: string): {parameters: Buffer; value: Buffer} {
+  const parameters = randomBytes(16)
+  const plain = Buffer.from(text, 'utf8')
+  try {
+    const cipher = createCipheriv('aes-128-cbc', key, parameters)
+    return {parameters, value: Buffer.concat([cipher.update(plain), cipher.final()])}
+  } finally {
+    plain.fill(0)
   }
 }
 

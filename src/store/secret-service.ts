@@ -1,10 +1,14 @@
 import {BusFailure, DBusConnection, DBusError} from './dbus-connection.js'
 import type {Message, Variant} from './dbus-wire.js'
-import {decryptSecret, keyAgreement} from './secret-crypto.js'
+import {decryptSecret, encryptSecret, keyAgreement} from './secret-crypto.js'
 
 export const SECRETS = 'org.freedesktop.secrets'
 export const SECRETS_PATH = '/org/freedesktop/secrets'
 const SERVICE = 'org.freedesktop.Secret.Service'
+/** Where clients such as libsecret and the keychain binding keep new items. */
+const DEFAULT_COLLECTION = `${SECRETS_PATH}/aliases/default`
+/** An object path meaning "none": a call that needs no prompt answers it for its prompt. */
+const NO_PROMPT = '/'
 
 /**
  * The one algorithm every Secret Service offers besides "plain", which would put the secrets on
@@ -21,6 +25,12 @@ const GET_SECRETS_CHUNK = 200
  * in a way that unlocks, or how to say what is wrong.
  */
 export type SecretLookup = {found: 'none'} | {found: 'one'; secret: string} | {found: 'unclear'}
+
+/**
+ * How a write or delete went. "unclear": the service wants a prompt (a locked collection), has no
+ * default collection, or refused — for a caller that can prompt, create one, or say what is wrong.
+ */
+export type SecretChange = {done: true; items: number} | {done: false}
 
 export const noAnswerWithin = (timeoutMs: number) => `the D-Bus session bus or the Secret Service did not answer within ${timeoutMs / 1000} s`
 
@@ -41,11 +51,11 @@ interface Session {
 }
 
 /**
- * Reads secrets from the Secret Service over one connection and one encrypted session, opened at
- * the first lookup and kept for the life of the reader. While a lookup waits, the bus may stay
- * silent for at most `timeoutMs`: past that the connection ends, and the reader then fails at once.
+ * Reads and writes secrets in the Secret Service over one connection and one encrypted session,
+ * opened at the first call and kept for the life of the client. While a call waits, the bus may
+ * stay silent for at most `timeoutMs`: past that the connection ends, and the client then fails at once.
  */
-export class SecretServiceReader {
+export class SecretServiceClient {
   private connection?: DBusConnection
   private session?: Promise<Session>
 
@@ -56,9 +66,7 @@ export class SecretServiceReader {
 
   /** One answer for each set of attributes, in order: all searches are under way at once. */
   lookup(queries: Record<string, string>[]): Promise<SecretLookup[]> {
-    const connection = (this.connection ??= new DBusConnection(this.socketPath))
-    return connection.within(this.timeoutMs, noAnswerWithin(this.timeoutMs), async () => {
-      const session = await (this.session ??= openSession(connection))
+    return this.work(async (connection, session) => {
       const searches = await Promise.all(
         queries.map((attributes) => connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'SearchItems', signature: 'a{ss}', body: [attributes]})),
       )
@@ -76,9 +84,65 @@ export class SecretServiceReader {
     })
   }
 
+  /** Stores the secret in the default collection, in place of any item with exactly these attributes. */
+  store(attributes: Record<string, string>, label: string, secret: string): Promise<SecretChange> {
+    return this.work(async (connection, session) => {
+      const {parameters, value} = encryptSecret(session.key, secret)
+      const properties = {'org.freedesktop.Secret.Item.Label': {signature: 's', value: label}, 'org.freedesktop.Secret.Item.Attributes': {signature: 'a{ss}', value: attributes}}
+      let reply: Message | undefined
+      try {
+        reply = await refusedIsUnclear(
+          connection.call({destination: SECRETS, path: DEFAULT_COLLECTION, interface: 'org.freedesktop.Secret.Collection', member: 'CreateItem', signature: 'a{sv}(oayays)b', body: [properties, [session.path, parameters, value, 'text/plain'], true]}),
+        )
+      } finally {
+        value.fill(0)
+      }
+      if (!reply) return {done: false}
+      const [, prompt] = bodyOf(reply, 'CreateItem', 'oo') as [string, string]
+      return prompt === NO_PROMPT ? {done: true, items: 1} : dismiss(connection, prompt)
+    })
+  }
+
+  /** Deletes every item with these attributes; not done when any of them is locked. */
+  remove(attributes: Record<string, string>): Promise<SecretChange> {
+    return this.work(async (connection) => {
+      const search = await connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'SearchItems', signature: 'a{ss}', body: [attributes]})
+      const [unlocked, locked] = bodyOf(search, 'SearchItems', 'aoao') as [string[], string[]]
+      if (locked.length > 0) return {done: false}
+      for (const item of unlocked) {
+        const reply = await refusedIsUnclear(connection.call({destination: SECRETS, path: item, interface: 'org.freedesktop.Secret.Item', member: 'Delete'}))
+        if (!reply) return {done: false}
+        const [prompt] = bodyOf(reply, 'Delete', 'o') as [string]
+        if (prompt !== NO_PROMPT) return dismiss(connection, prompt)
+      }
+      return {done: true, items: unlocked.length}
+    })
+  }
+
+  private work<T>(fn: (connection: DBusConnection, session: Session) => Promise<T>): Promise<T> {
+    const connection = (this.connection ??= new DBusConnection(this.socketPath))
+    return connection.within(this.timeoutMs, noAnswerWithin(this.timeoutMs), async () => fn(connection, await (this.session ??= openSession(connection))))
+  }
+
   close(): void {
     this.connection?.close()
   }
+}
+
+/** A refusal from the service (not the bus) is for the caller's fallback to explain: undefined. */
+async function refusedIsUnclear(call: Promise<Message>): Promise<Message | undefined> {
+  try {
+    return await call
+  } catch (error) {
+    if (error instanceof DBusError && unreachableReason(error) === undefined) return undefined
+    throw error
+  }
+}
+
+/** A prompt would wait for a person at a desktop; the caller's fallback can ask them instead. */
+async function dismiss(connection: DBusConnection, prompt: string): Promise<SecretChange> {
+  await connection.call({destination: SECRETS, path: prompt, interface: 'org.freedesktop.Secret.Prompt', member: 'Dismiss'}).catch(() => {})
+  return {done: false}
 }
 
 async function openSession(connection: DBusConnection): Promise<Session> {

@@ -7,12 +7,13 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {connect, createServer, type Server, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
+import {AsyncEntry} from '@napi-rs/keyring'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {MxtokError} from '../../src/errors.js'
 import {unixSocketPath} from '../../src/store/dbus-connection.js'
 import {decodeMessage, messageSize, type Message, type Variant} from '../../src/store/dbus-wire.js'
 import {KeychainStore} from '../../src/store/keychain-store.js'
-import {SecretServiceReader} from '../../src/store/secret-service.js'
+import {SecretServiceClient} from '../../src/store/secret-service.js'
 import {keepTokens} from '../support/seed.js'
 import {keyringChildEnv, lockKeyring, startKeyring, unlockKeyring, useKeyringInThisProcess, type KeyringSession} from '../support/keyring.js'
 import {writeSecrets} from '../support/secret-writer.js'
@@ -85,6 +86,49 @@ const called = (relay: Relay, member: string) => relay.calls.filter((c) => c.mem
 const usernames = (relay: Relay) => called(relay, 'SearchItems').map((c) => (c.body![0] as Map<string, string>).get('username'))
 const itemsFetched = (relay: Relay) => called(relay, 'GetSecrets').map((c) => (c.body![0] as string[]).length)
 
+describe('items written by the client', () => {
+  const service = `mxtok-writer-${process.pid}`
+  const account = '@w:writer.test/DEVICE'
+  const binding = () => new AsyncEntry(service, account, {linux: {store: 'secret-service'}})
+  let restore: () => void
+  beforeAll(() => {
+    restore = useKeyringInThisProcess(keyringEnv)
+  })
+  afterAll(async () => {
+    await binding().deleteCredential().catch(() => {})
+    restore?.()
+  })
+
+  it('are what the binding writes: it reads them, and replaces them in place instead of adding a second item', async () => {
+    const relay = await startRelay(keyringEnv.DBUS_SESSION_BUS_ADDRESS)
+    const first = `tøken ${randomBytes(12).toString('hex')}`
+    const second = `syt_${randomBytes(12).toString('hex')}`
+    try {
+      const store = new KeychainStore({service, env: {DBUS_SESSION_BUS_ADDRESS: relay.address}})
+      await store.check()
+      await store.set(account, first)
+      expect(await binding().getPassword()).toBe(first)
+      await binding().setPassword(second)
+      expect(await store.get(account)).toBe(second)
+      // One item: a second one would make every later read ambiguous.
+      const search = execFileSync('secret-tool', ['search', '--all', 'service', service], {env: keyringChildEnv(keyringEnv), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+      expect(search.match(/^label = /gm)).toHaveLength(1)
+      expect(search).toContain(`label = keyring:${account}@${service}`)
+
+      expect(await store.delete(account)).toBe(true)
+      expect(await store.delete(account)).toBe(false)
+      expect(await binding().getPassword()).toBeNull()
+
+      expect(relay.connections).toBe(1)
+      expect(called(relay, 'CreateItem')).toHaveLength(2) // the check's probe item, then the token
+      expect(called(relay, 'Delete')).toHaveLength(2)
+      expect(relay.traffic().includes(Buffer.from(first)), 'a secret crossed the bus in clear').toBe(false)
+    } finally {
+      await relay.stop()
+    }
+  })
+})
+
 describe('items written by @napi-rs/keyring', () => {
   const service = `mxtok-reader-${process.pid}`
   const secrets = new Map([
@@ -96,15 +140,15 @@ describe('items written by @napi-rs/keyring', () => {
     ['@a:reader.test/LONG', `syt_${randomBytes(1500).toString('base64')}`],
   ])
   let restore: () => void
-  let writer: KeychainStore
+  const binding = (account: string) => new AsyncEntry(service, account, {linux: {store: 'secret-service'}})
 
   beforeAll(async () => {
     restore = useKeyringInThisProcess(keyringEnv)
-    writer = new KeychainStore({service})
-    for (const [account, secret] of secrets) await writer.set(account, secret)
+    // Through the binding itself: KeychainStore would write with the client under test.
+    for (const [account, secret] of secrets) await binding(account).setPassword(secret)
   })
   afterAll(async () => {
-    for (const account of secrets.keys()) await writer?.delete(account)
+    for (const account of secrets.keys()) await binding(account).deleteCredential()
     restore?.()
   })
 
@@ -134,7 +178,7 @@ describe('items written by @napi-rs/keyring', () => {
   })
 
   it('are found by the reader on its own, and a missing one is no match', async () => {
-    const reader = new SecretServiceReader(unixSocketPath(keyringEnv.DBUS_SESSION_BUS_ADDRESS)!, 5000)
+    const reader = new SecretServiceClient(unixSocketPath(keyringEnv.DBUS_SESSION_BUS_ADDRESS)!, 5000)
     try {
       const accounts = [...secrets.keys(), '@a:reader.test/MISSING']
       const answers = await reader.lookup(accounts.map((username) => ({service, username})))
@@ -193,7 +237,7 @@ describe('a keyring of its own', () => {
   it('leaves items of a locked collection to the binding, and still reads unlocked ones', async () => {
     const inLogin = new Map([['@l:lock.test/LOCKED1', `syt_${randomBytes(12).toString('hex')}`]])
     await keepTokens(own.env, inLogin)
-    const reader = new SecretServiceReader(unixSocketPath(own.env.DBUS_SESSION_BUS_ADDRESS)!, 5000)
+    const reader = new SecretServiceClient(unixSocketPath(own.env.DBUS_SESSION_BUS_ADDRESS)!, 5000)
     await lockKeyring(own.env)
     try {
       const answers = await reader.lookup(['@l:lock.test/LOCKED1', accounts[0]].map((username) => ({service: 'mxtok', username})))
@@ -207,7 +251,7 @@ describe('a keyring of its own', () => {
   it('leaves two items for one account to the binding', async () => {
     // gnome-keyring replaces an item with the same attributes within a collection, not across two.
     await keepTokens(own.env, new Map([[accounts[1], 'a second item']]))
-    const reader = new SecretServiceReader(unixSocketPath(own.env.DBUS_SESSION_BUS_ADDRESS)!, 5000)
+    const reader = new SecretServiceClient(unixSocketPath(own.env.DBUS_SESSION_BUS_ADDRESS)!, 5000)
     try {
       expect(await reader.lookup([{service: 'mxtok', username: accounts[1]}])).toEqual([{found: 'unclear'}])
     } finally {
