@@ -13,8 +13,8 @@ async function main() {
   if (await fastPath(argv)) return
   // Plain runs of the everyday commands skip oclif, which would cost more than 100 ms to load.
   if (argv.length > 0 && !argv[0].startsWith('-')) {
-    const {directRun} = await import('../dist/direct-run.js')
-    if (await directRun(argv)) return
+    const {directRun} = require('../dist/direct-run.cjs')
+    if (await directRun(argv, require('node:path').join(__dirname, '..', 'oclif.manifest.json'))) return
   }
   // Subpath imports: the package index loads about 60 more modules than running a command needs.
   const {execute} = require('@oclif/core/execute')

@@ -22,7 +22,7 @@ const ACTIONS: Record<string, {load: () => Promise<Action>; rest?: true}> = {
  * read from oclif.manifest.json. Returns false — and oclif runs the command — for help, for a
  * line that does not parse plainly, and for commands without an action here.
  */
-export async function directRun(argv: string[], manifestFile: URL = new URL('../oclif.manifest.json', import.meta.url)): Promise<boolean> {
+export async function directRun(argv: string[], manifestFile: string): Promise<boolean> {
   const [id, ...line] = argv
   const action = ACTIONS[id]
   if (!action) return false
