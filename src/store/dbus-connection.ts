@@ -95,14 +95,17 @@ export class DBusConnection {
   async open(): Promise<string> {
     const uid = String(process.getuid?.() ?? 0)
     this.socket.write(`\0AUTH EXTERNAL ${Buffer.from(uid).toString('hex')}\r\n`)
+    // The bus drops a client whose first message is not Hello: it goes in the queue ahead of any
+    // call made while the handshake is under way.
+    const hello = this.call({destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'Hello'})
+    hello.catch(() => {})
     const answer = await this.line()
     if (!answer.startsWith('OK ')) throw this.fail(`the D-Bus session bus refused us (${answer.trim()})`)
     this.socket.write('BEGIN\r\n')
     this.authenticated = true
     this.flush()
     try {
-      const hello = await this.call({destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'Hello'})
-      return hello.body?.[0] as string
+      return (await hello).body?.[0] as string
     } catch (error) {
       throw error instanceof DBusError ? this.fail(`the D-Bus session bus refused us (${error.errorName})`) : error
     }

@@ -53,10 +53,12 @@ export class KeychainStore implements SecretStore {
   }
 
   async check(): Promise<void> {
+    if (await this.viaClient((client) => client.writable())) return
+    // The binding proves a write the long way, and can prompt for an unlock or say what is wrong.
     // One probe item per process: concurrent writers of one item would make it ambiguous.
     const probe = `mxtok-probe-${process.pid}`
-    await this.set(probe, 'probe')
-    await this.delete(probe)
+    await this.call('write', (k, signal) => this.entry(k, probe).setPassword('probe', signal))
+    await this.call('delete', (k, signal) => this.entry(k, probe).deleteCredential(signal))
   }
 
   async get(account: string): Promise<string | null> {

@@ -84,6 +84,18 @@ export class SecretServiceClient {
     })
   }
 
+  /** Whether an item can go in now without a prompt: the default collection exists and is unlocked. */
+  writable(): Promise<boolean> {
+    return this.work(async (connection) => {
+      const reply = await refusedIsUnclear(
+        connection.call({destination: SECRETS, path: DEFAULT_COLLECTION, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: ['org.freedesktop.Secret.Collection', 'Locked']}),
+      )
+      if (!reply) return false
+      const [locked] = bodyOf(reply, 'Get', 'v') as [Variant]
+      return locked.signature === 'b' && locked.value === false
+    })
+  }
+
   /** Stores the secret in the default collection, in place of any item with exactly these attributes. */
   store(attributes: Record<string, string>, label: string, secret: string): Promise<SecretChange> {
     return this.work(async (connection, session) => {
@@ -146,16 +158,18 @@ async function dismiss(connection: DBusConnection, prompt: string): Promise<Secr
 }
 
 async function openSession(connection: DBusConnection): Promise<Session> {
-  await connection.open()
+  // Sent before the bus has answered the handshake, and the key made while it does: each round
+  // trip and each millisecond of key generation shows in every command's time.
+  const opened = connection.open()
   const agreement = keyAgreement()
-  const reply = await connection.call({
+  const [, reply] = await Promise.all([opened, connection.call({
     destination: SECRETS,
     path: SECRETS_PATH,
     interface: SERVICE,
     member: 'OpenSession',
     signature: 'sv',
     body: [ALGORITHM, {signature: 'ay', value: agreement.publicValue}],
-  })
+  })])
   const [output, path] = bodyOf(reply, 'OpenSession', 'vo') as [Variant, string]
   if (output.signature !== 'ay') throw new Error(`OpenSession answered a "${output.signature}", not the service's public key`)
   return {path, key: agreement.sessionKey(output.value as Buffer)}

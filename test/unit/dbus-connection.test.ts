@@ -14,12 +14,13 @@ afterEach(() => {
 })
 
 /** A bus of a few lines: EXTERNAL accepted (or refused), Hello answered, every other call to `handle`. */
-function fakeBus(handle: Handler, opts: {auth?: string} = {}): string {
+function fakeBus(handle: Handler, opts: {auth?: string; onHello?: () => void} = {}): string {
   const path = join(mkdtempSync(join(tmpdir(), 'mxtok-fakebus-')), 'bus')
   let serial = 1000
   const server = createServer((socket: Socket) => {
     let input = Buffer.alloc(0)
     let authenticated = false
+    let said = false
     const send = (m: Partial<Message>) => socket.write(encodeMessage({type: MessageType.methodReturn, serial: ++serial, ...m}))
     const reply = (to: Message, m: Partial<Message>) => send({replySerial: to.serial, ...m})
     socket.on('data', (chunk) => {
@@ -35,7 +36,13 @@ function fakeBus(handle: Handler, opts: {auth?: string} = {}): string {
       for (let size = messageSize(input); size !== undefined && input.length >= size; size = messageSize(input)) {
         const call = decodeMessage(input.subarray(0, size))
         input = input.subarray(size)
-        if (call.member === 'Hello') reply(call, {signature: 's', body: [':1.7']})
+        // A real bus drops a client whose first message is not Hello.
+        if (call.member !== 'Hello' && !said) return void socket.destroy()
+        if (call.member === 'Hello') {
+          said = true
+          opts.onHello?.()
+          reply(call, {signature: 's', body: [':1.7']})
+        }
         else handle(call, {reply, send})
       }
     })
@@ -60,6 +67,22 @@ describe('DBusConnection', () => {
     expect(await conn.open()).toBe(':1.7')
     const replies = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((x) => conn.call(call('Echo', [x]))))
     expect(replies.map((r) => r.body![0])).toEqual(['echo a', 'echo b', 'echo c', 'echo d', 'echo e'])
+    conn.close()
+  })
+
+  it('sends Hello first even when a call is made while the handshake is under way', async () => {
+    const order: string[] = []
+    const conn = new DBusConnection(
+      fakeBus((m, bus) => {
+        order.push(m.member!)
+        bus.reply(m, {signature: 's', body: ['ok']})
+      }, {onHello: () => order.push('Hello')}),
+    )
+    const opened = conn.open()
+    const early = conn.call(call('Early', ['x']))
+    expect(await opened).toBe(':1.7')
+    expect((await early).body).toEqual(['ok'])
+    expect(order).toEqual(['Hello', 'Early'])
     conn.close()
   })
 
