@@ -6,12 +6,16 @@ import {printJson, reportError} from './report-error.js'
 
 type Action = (input: ParsedLine, io: Io) => Promise<unknown>
 
-// The commands scripts, cron jobs and service managers run. Each oclif command class runs the
-// same action, so both ways of starting a command behave alike.
+// Each oclif command class runs the same action, so both ways of starting a command behave alike.
+// Not prune: its --inactive-days is an integer with a minimum, which the manifest does not record.
 const ACTIONS: Record<string, {load: () => Promise<Action>; rest?: true}> = {
   create: {load: async () => (await import('./actions/create.js')).create as unknown as Action},
+  doctor: {load: async () => (await import('./actions/doctor.js')).doctor as unknown as Action},
   exec: {load: async () => (await import('./actions/exec.js')).exec as unknown as Action, rest: true},
+  import: {load: async () => (await import('./actions/import.js')).importToken as unknown as Action},
   list: {load: async () => (await import('./actions/list.js')).list as unknown as Action},
+  move: {load: async () => (await import('./actions/move.js')).move as unknown as Action},
+  rename: {load: async () => (await import('./actions/rename.js')).rename as unknown as Action},
   revoke: {load: async () => (await import('./actions/revoke.js')).revoke as unknown as Action},
   token: {load: async () => (await import('./actions/token.js')).token as unknown as Action},
   verify: {load: async () => (await import('./actions/verify.js')).verify as unknown as Action},

@@ -2,12 +2,9 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {allowHttpFlag, storeFlag} from '../cli/shared-flags.js'
-import {readTokenInput} from '../cli/token-input.js'
-import {importSession} from '../core/import-session.js'
-import {storeLabel, type StoreKind} from '../store/secret-store.js'
-import type {CreateJson} from './create.js'
+import {importToken, type ImportJson} from '../cli/actions/import.js'
 
-export type ImportJson = CreateJson
+export type {ImportJson} from '../cli/actions/import.js'
 
 export default class Import extends BaseCommand {
   static summary = 'Keep a token obtained elsewhere (Element, a curl login) as a named session'
@@ -30,22 +27,6 @@ export default class Import extends BaseCommand {
   }
 
   async run(): Promise<ImportJson> {
-    const {args, flags} = await this.parse(Import)
-    const s = await importSession(
-      {
-        name: args.name,
-        token: () => readTokenInput({tokenStdin: flags['token-stdin'], stdin: process.stdin, stderr: process.stderr, prompt: `Access token for "${args.name}": `}),
-        homeserver: flags.homeserver,
-        user: flags.user,
-        allowHttp: flags['allow-http'],
-        store: flags.store as StoreKind,
-      },
-      this.makeDeps(),
-    )
-    this.log(`Imported session "${s.name}" (token stored in the ${storeLabel(s.store)})`)
-    this.log(`  user        ${s.userId}`)
-    this.log(`  device      ${s.deviceId}`)
-    this.log(`  homeserver  ${s.homeserver}`)
-    return {name: s.name, userId: s.userId, deviceId: s.deviceId, homeserver: s.homeserver, createdAt: s.createdAt}
+    return importToken(await this.parse(Import), this.io())
   }
 }

@@ -1,8 +1,9 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {moveSession, type MoveResult} from '../core/move-session.js'
-import {STORE_KINDS, storeLabel, type StoreKind} from '../store/secret-store.js'
+import {move} from '../cli/actions/move.js'
+import type {MoveResult} from '../core/move-session.js'
+import {STORE_KINDS} from '../store/secret-store.js'
 
 export default class Move extends BaseCommand {
   static summary = 'Move a session\'s token to another secret store'
@@ -18,9 +19,6 @@ export default class Move extends BaseCommand {
   }
 
   async run(): Promise<MoveResult> {
-    const {args, flags} = await this.parse(Move)
-    const result = await moveSession({name: args.name, to: flags.to as StoreKind}, this.makeDeps())
-    this.log(`Moved the token of "${result.name}" from the ${storeLabel(result.from)} to the ${storeLabel(result.to)}`)
-    return result
+    return move(await this.parse(Move), this.io())
   }
 }

@@ -1,11 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {allowHttpFlag} from '../cli/shared-flags.js'
-import {askYesNo} from '../cli/confirm.js'
-import {readPassword} from '../cli/password.js'
-import {pruneDevices, type PrunePlan, type PruneResult} from '../core/prune-devices.js'
-import {usageError} from '../errors.js'
-import {dash, formatTs, renderTable, wantsPrettyOutput} from '../output/table.js'
+import {prune} from '../cli/actions/prune.js'
+import type {PruneResult} from '../core/prune-devices.js'
 
 export default class Prune extends BaseCommand {
   static summary = 'Delete devices of an account that no local session owns: orphans, or devices unused for N days'
@@ -28,42 +25,6 @@ export default class Prune extends BaseCommand {
   }
 
   async run(): Promise<PruneResult> {
-    const {flags} = await this.parse(Prune)
-    const json = this.jsonEnabled()
-    const pretty = wantsPrettyOutput()
-    const result = await pruneDevices(
-      {
-        user: flags.user,
-        homeserver: flags.homeserver,
-        allowHttp: flags['allow-http'],
-        orphans: flags.orphans,
-        inactiveDays: flags['inactive-days'],
-        dryRun: flags['dry-run'],
-        password: () =>
-          readPassword({passwordStdin: flags['password-stdin'], env: process.env, stdin: process.stdin, stderr: process.stderr, prompt: `Password for ${flags.user}: `}),
-        confirm: async (plan) => {
-          if (!json) this.log(await renderPlan(`Devices of ${plan.userId} to delete:`, plan, pretty))
-          if (flags.yes) return true
-          const count = devices(plan.devices.length)
-          // Standard input carrying the password, or no terminal at all: nobody to ask.
-          if (json || !process.stdin.isTTY || flags['password-stdin']) throw usageError(`not deleting ${count} of ${plan.userId} without confirmation: pass --yes (or --dry-run to only list them)`)
-          return askYesNo(process.stdin, process.stderr, `Delete ${count} of ${plan.userId}? This logs them out for good. [y/N] `)
-        },
-      },
-      this.makeDeps(),
-    )
-    if (!json) {
-      if (result.devices.length === 0) this.log(`No device of ${result.userId} matches; nothing to delete.`)
-      else if (result.dryRun) this.log(`${await renderPlan(`Devices of ${result.userId} that prune would delete:`, result, pretty)}\nDry run: ${devices(result.devices.length)} would be deleted; nothing was.`)
-      else this.log(`Deleted ${devices(result.deleted.length)} of ${result.userId}.`)
-    }
-    return result
+    return prune(await this.parse(Prune), this.io())
   }
-}
-
-const devices = (n: number) => `${n} device${n === 1 ? '' : 's'}`
-
-async function renderPlan(heading: string, plan: PrunePlan, pretty: boolean): Promise<string> {
-  const rows = plan.devices.map((d) => [d.deviceId, dash(d.displayName), dash(d.lastSeenIp), formatTs(d.lastSeenTs)])
-  return `${heading}\n${await renderTable(['DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)'], rows, pretty)}`
 }

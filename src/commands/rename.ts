@@ -1,7 +1,8 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {MAX_DEVICE_NAME_LENGTH, renameDevice, type RenameResult} from '../core/rename-device.js'
+import {rename} from '../cli/actions/rename.js'
+import {MAX_DEVICE_NAME_LENGTH, type RenameResult} from '../core/rename-device.js'
 
 export default class Rename extends BaseCommand {
   static summary = 'Set the display name of a session\'s device'
@@ -17,9 +18,6 @@ export default class Rename extends BaseCommand {
   }
 
   async run(): Promise<RenameResult> {
-    const {args, flags} = await this.parse(Rename)
-    const result = await renameDevice({name: args.name, deviceName: flags['device-name']}, this.makeDeps())
-    this.log(`Renamed device ${result.deviceId} of session "${result.name}" to "${result.displayName}"`)
-    return result
+    return rename(await this.parse(Rename), this.io())
   }
 }

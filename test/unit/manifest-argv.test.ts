@@ -8,8 +8,12 @@ import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {type ManifestCommand, parseByManifest} from '../../src/cli/manifest-argv.js'
 import Create from '../../src/commands/create.js'
+import Doctor from '../../src/commands/doctor.js'
 import Exec from '../../src/commands/exec.js'
+import Import from '../../src/commands/import.js'
 import List from '../../src/commands/list.js'
+import Move from '../../src/commands/move.js'
+import Rename from '../../src/commands/rename.js'
 import Revoke from '../../src/commands/revoke.js'
 import Token from '../../src/commands/token.js'
 import Verify from '../../src/commands/verify.js'
@@ -19,7 +23,7 @@ if (!existsSync(manifestFile)) throw new Error(`${manifestFile} is missing: run 
 const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {commands: Record<string, ManifestCommand>}
 
 type CommandClass = {flags?: object; baseFlags?: object; args?: object; strict?: boolean; enableJsonFlag?: boolean}
-const classes: Record<string, CommandClass> = {create: Create, exec: Exec, list: List, revoke: Revoke, token: Token, verify: Verify}
+const classes: Record<string, CommandClass> = {create: Create, doctor: Doctor, exec: Exec, import: Import, list: List, move: Move, rename: Rename, revoke: Revoke, token: Token, verify: Verify}
 
 /** What oclif's parser makes of the line, as BaseCommand.parse would call it; undefined when it refuses the line. */
 async function oclifReads(cls: CommandClass, line: string[], env: Record<string, string>) {
@@ -39,9 +43,9 @@ async function oclifReads(cls: CommandClass, line: string[], env: Record<string,
 
 const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
 
-const words = ['bot', 'two', '--user', '-u', '@a:b.c', '--user=@x:y.z', '--homeserver', 'https://h.example', '--password-stdin', '--oauth', '--no-oauth', '--json', '--verbose', '--store', 'file', 'keychain', 'other', '--store=file', '--store=', '--offline', '--local-only', '--device-id', 'D1', '-x', '--help', '-h', '--', 'sh', '-c', '']
+const words = ['bot', 'two', '--user', '-u', '@a:b.c', '--user=@x:y.z', '--homeserver', 'https://h.example', '--password-stdin', '--oauth', '--no-oauth', '--json', '--verbose', '--store', 'file', 'keychain', 'other', '--store=file', '--store=', '--offline', '--local-only', '--device-id', 'D1', '--device-name', '--to', '--fix', '--token-stdin', '-x', '--help', '-h', '--', 'sh', '-c', '']
 // Random lines, and random additions to a line that is valid, so that both kinds are compared.
-const valid: Record<string, string[]> = {create: ['bot', '--user', '@a:b.c'], exec: ['bot', '--', 'sh']}
+const valid: Record<string, string[]> = {create: ['bot', '--user', '@a:b.c'], exec: ['bot', '--', 'sh'], doctor: [], move: ['bot', '--to', 'file'], rename: ['bot', '--device-name', 'x']}
 const lines = (id: string) =>
   fc.oneof(
     fc.array(fc.constantFrom(...words), {maxLength: 7}),

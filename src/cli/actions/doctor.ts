@@ -1,0 +1,24 @@
+import {runDoctor, type DoctorReport} from '../../core/doctor.js'
+import {ExitCode} from '../../errors.js'
+import {storeLabel, type StoreKind} from '../../store/secret-store.js'
+import type {Io} from '../io.js'
+
+export async function doctor({flags}: {flags: {store: string; fix?: boolean}}, io: Io): Promise<DoctorReport> {
+  const report = await runDoctor({configuredStore: flags.store as StoreKind, fix: flags.fix === true}, io.deps())
+  const mark = (ok: boolean) => (ok ? 'ok  ' : 'FAIL')
+  io.log(`registry     ${report.registry} (${report.sessions} session${report.sessions === 1 ? '' : 's'})`)
+  for (const s of report.stores) {
+    const configured = s.store === report.configuredStore ? ' (configured)' : ''
+    io.log(`${mark(s.ok)} store ${s.store}: ${storeLabel(s.store)}${configured}${s.problem ? ` — ${s.problem}` : ''}`)
+  }
+  for (const h of report.homeservers) io.log(`${mark(h.ok)} homeserver ${h.homeserver} (${h.sessions} session${h.sessions === 1 ? '' : 's'})${h.problem ? ` — ${h.problem}` : ''}`)
+  for (const o of report.orphans) {
+    const what =
+      o.kind === 'token'
+        ? `orphan token of ${o.userId} device ${o.deviceId} in the ${storeLabel(o.store)}, held by no session`
+        : `interrupted login of ${o.userId} device ${o.deviceId}: the device may hold a token nobody has; "mxtok prune --user ${o.userId} --orphans" deletes it`
+    io.log(`${o.fixed ? 'fixed' : 'WARN'} ${what}${o.kind === 'token' && !o.fixed ? '; "mxtok doctor --fix" logs it out and removes it' : ''}`)
+  }
+  if (!report.ok) process.exitCode = ExitCode.keychain
+  return report
+}

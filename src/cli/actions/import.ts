@@ -1,0 +1,31 @@
+import {importSession} from '../../core/import-session.js'
+import {storeLabel, type StoreKind} from '../../store/secret-store.js'
+import type {Io} from '../io.js'
+import {readTokenInput} from '../token-input.js'
+import type {CreateJson} from './create.js'
+
+export type ImportJson = CreateJson
+
+export interface ImportInput {
+  args: {name: string}
+  flags: {'token-stdin'?: boolean; homeserver?: string; user?: string; 'allow-http'?: boolean; store: string}
+}
+
+export async function importToken({args, flags}: ImportInput, io: Io): Promise<ImportJson> {
+  const s = await importSession(
+    {
+      name: args.name,
+      token: () => readTokenInput({tokenStdin: flags['token-stdin'] === true, stdin: process.stdin, stderr: process.stderr, prompt: `Access token for "${args.name}": `}),
+      homeserver: flags.homeserver,
+      user: flags.user,
+      allowHttp: flags['allow-http'],
+      store: flags.store as StoreKind,
+    },
+    io.deps(),
+  )
+  io.log(`Imported session "${s.name}" (token stored in the ${storeLabel(s.store)})`)
+  io.log(`  user        ${s.userId}`)
+  io.log(`  device      ${s.deviceId}`)
+  io.log(`  homeserver  ${s.homeserver}`)
+  return {name: s.name, userId: s.userId, deviceId: s.deviceId, homeserver: s.homeserver, createdAt: s.createdAt}
+}

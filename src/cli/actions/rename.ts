@@ -1,0 +1,8 @@
+import {renameDevice, type RenameResult} from '../../core/rename-device.js'
+import type {Io} from '../io.js'
+
+export async function rename({args, flags}: {args: {name: string}; flags: {'device-name': string}}, io: Io): Promise<RenameResult> {
+  const result = await renameDevice({name: args.name, deviceName: flags['device-name']}, io.deps())
+  io.log(`Renamed device ${result.deviceId} of session "${result.name}" to "${result.displayName}"`)
+  return result
+}
