@@ -42,8 +42,11 @@ export class KeychainStore implements SecretStore {
   private keyring?: Promise<Keyring>
   /** null where the client does not apply: not Linux, or a bus that is not on a Unix socket. */
   private client?: SecretServiceClient | null
-  /** Secrets read by prefetch(), each handed out once so that a later read sees the store again. */
-  private readonly prefetched = new Map<string, string>()
+  /**
+   * Secrets read, or being read, by prefetch(), each handed out once so that a later read sees the
+   * store again; undefined where the prefetch could not tell, and get() asks on its own.
+   */
+  private readonly prefetched = new Map<string, Promise<string | undefined>>()
 
   constructor(opts: KeychainOptions = {}) {
     this.service = opts.service ?? KEYCHAIN_SERVICE
@@ -63,10 +66,9 @@ export class KeychainStore implements SecretStore {
 
   async get(account: string): Promise<string | null> {
     const cached = this.prefetched.get(account)
-    if (cached !== undefined) {
-      this.prefetched.delete(account)
-      return cached
-    }
+    this.prefetched.delete(account)
+    const early = await cached
+    if (early !== undefined) return early
     const [answer] = (await this.lookup([account])) ?? []
     if (answer?.found === 'none') return null
     if (answer?.found === 'one') return answer.secret
@@ -88,20 +90,23 @@ export class KeychainStore implements SecretStore {
   }
 
   /**
-   * Where the client does not apply, each single read of the binding opens a D-Bus connection of its
-   * own, with its own key exchange (about 10 ms); its one search returns every mxtok item at once,
-   * which pays off from a handful of sessions on.
+   * Through the client: the reads start and this returns, each get() waiting for its own secret.
+   * Through the binding, where the client does not apply: each single read opens a D-Bus connection
+   * of its own, with its own key exchange (about 10 ms), and its one search returns every mxtok item
+   * at once, which pays off from a handful of sessions on.
    */
   async prefetch(accounts: string[]): Promise<void> {
+    const client = this.secretClient()
+    if (client) {
+      // Not awaited: each get() waits for its own secret only, so work on the first ones can start.
+      const answers = client.lookupEach(accounts.map((account) => this.attributes(account)))
+      answers.forEach((answer, i) => this.prefetched.set(accounts[i], answer.then((a) => (a.found === 'one' ? a.secret : undefined), () => undefined)))
+      return
+    }
     try {
-      const answers = await this.lookup(accounts)
-      if (answers) {
-        answers.forEach((answer, i) => answer.found === 'one' && this.prefetched.set(accounts[i], answer.secret))
-        return
-      }
       const found = await this.call('read', (k, signal) => k.findCredentialsAsync(this.service, null, signal))
       const wanted = new Set(accounts)
-      for (const {account, password} of found) if (wanted.has(account)) this.prefetched.set(account, password)
+      for (const {account, password} of found) if (wanted.has(account)) this.prefetched.set(account, Promise.resolve(password))
     } catch {
       // Each get() then asks on its own and says what is wrong.
     }

@@ -13,7 +13,8 @@ export interface SecretStore {
   delete(account: string): Promise<boolean>
   /**
    * Reads many secrets in one go where the store can: the next get() of each account found is
-   * served from it, once. Failing quietly is fine: get() then asks the store and reports.
+   * served from it, once. It may return before the reads are done. Failing quietly is fine: get()
+   * then asks the store and reports.
    */
   prefetch?(accounts: string[]): Promise<void>
 }
