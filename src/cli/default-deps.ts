@@ -1,7 +1,7 @@
 import type {Deps} from '../core/deps.js'
 import {MatrixClient} from '../matrix/client.js'
 import {discoverHomeserver} from '../matrix/discovery.js'
-import type {HttpOptions} from '../matrix/http.js'
+import {type HttpOptions, preloadHttp} from '../matrix/http.js'
 import {OAuthClient} from '../matrix/oauth-client.js'
 import {configDir} from '../registry/config-dir.js'
 import {SessionRegistry} from '../registry/registry.js'
@@ -34,6 +34,9 @@ export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => v
     client: (homeserver) => new MatrixClient(homeserver, http),
     oauth: (homeserver) => new OAuthClient(homeserver, http),
     discover: (user) => discoverHomeserver(user, http),
+    warmUp: (homeservers) => {
+      for (const h of homeservers) preloadHttp(new URL(h))
+    },
     now: () => new Date(),
     warn,
   }

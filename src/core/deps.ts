@@ -12,6 +12,8 @@ export interface Deps {
   /** Next-generation auth (OAuth 2.0): the homeserver's metadata and the endpoints it names. */
   oauth(homeserver: string | URL): OAuthClient
   discover(user: UserId): Promise<URL>
+  /** Starts loading what talking to these homeservers takes, for a command that reads the store first. */
+  warmUp?(homeservers: string[]): void
   now(): Date
   /** A line for the user on stderr; never carries a secret. */
   warn(message: string): void

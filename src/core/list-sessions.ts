@@ -50,6 +50,7 @@ export async function listSessions(opts: {offline?: boolean}, deps: Deps): Promi
     if (group) group.push(s)
     else accounts.set(key, [s])
   }
+  if (!opts.offline) deps.warmUp?.([...new Set(sessions.map((s) => s.homeserver))])
   const fetched = opts.offline ? [] : await mapLimit([...accounts.values()], LIST_CONCURRENCY, (group) => accountDevices(group, deps))
   const devicesOf = new Map<string, Device[]>()
   const deviceById = new Map<string, Map<string, Device>>()

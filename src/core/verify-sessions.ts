@@ -26,6 +26,7 @@ export const VERIFY_CONCURRENCY = 16
 /** Asks the server who each session's token belongs to; one session's failure never stops the others. */
 export async function verifySessions(names: string[], deps: Deps): Promise<VerifyReport> {
   const sessions = await chosen(names, deps)
+  deps.warmUp?.([...new Set(sessions.map((s) => s.homeserver))])
   await prefetchTokens(sessions, deps)
   const checked = await mapLimit(sessions, VERIFY_CONCURRENCY, (s) => verifyOne(s, deps))
   // A dead token is the most actionable news, then the network, then the keychain.

@@ -39,6 +39,7 @@ const DEFAULT_TIMEOUT_MS = 30_000
 
 /** Lets the process exit promptly: idle keep-alive sockets would otherwise hold it open. */
 export const closeHttp = closeAgents
+export {preloadHttp} from './transport.js'
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
