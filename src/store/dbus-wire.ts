@@ -41,28 +41,43 @@ function typeEnd(signature: string, at: number): number {
   throw new TypeError(`unsupported D-Bus type "${c}" in "${signature}"`)
 }
 
+// A command sends and reads hundreds of messages with a handful of signatures.
+const splitCache = new Map<string, string[]>()
+
 /** The complete types of a signature: "sa{sv}" is ["s", "a{sv}"]. */
 export function splitSignature(signature: string): string[] {
+  const known = splitCache.get(signature)
+  if (known) return known
   const types: string[] = []
   for (let at = 0; at < signature.length; ) {
     const end = typeEnd(signature, at)
     types.push(signature.slice(at, end))
     at = end
   }
+  if (splitCache.size < 256) splitCache.set(signature, types)
   return types
 }
 
 /** The fields of a struct or dict entry type, "(oayays)" or "{sv}". */
-const innerTypes = (type: string) => splitSignature(type.slice(1, -1))
+const innerCache = new Map<string, string[]>()
+const innerTypes = (type: string) => {
+  let types = innerCache.get(type)
+  if (!types) {
+    types = splitSignature(type.slice(1, -1))
+    if (innerCache.size < 256) innerCache.set(type, types)
+  }
+  return types
+}
 
 /** Writes values little-endian; offsets count from the start of the message, as alignment does. */
 export class Writer {
-  private buf = Buffer.alloc(256)
+  // Every byte up to `length` is written, padding included: no need to zero the buffer first.
+  private buf = Buffer.allocUnsafe(512)
   length = 0
 
   private room(n: number): void {
     if (this.length + n <= this.buf.length) return
-    const bigger = Buffer.alloc(Math.max(this.buf.length * 2, this.length + n))
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n))
     this.buf.copy(bigger, 0, 0, this.length)
     this.buf = bigger
   }
@@ -84,8 +99,10 @@ export class Writer {
 
   private int(size: 1 | 2 | 4, signed: boolean, v: number): this {
     this.align(size).room(size)
-    if (signed) this.buf.writeIntLE(v, this.length, size)
-    else this.buf.writeUIntLE(v, this.length, size)
+    const {buf, length} = this
+    if (size === 1) buf.writeUInt8(v, length)
+    else if (size === 2) signed ? buf.writeInt16LE(v, length) : buf.writeUInt16LE(v, length)
+    else signed ? buf.writeInt32LE(v, length) : buf.writeUInt32LE(v, length)
     this.length += size
     return this
   }
@@ -113,15 +130,11 @@ export class Writer {
       case 'u':
         return this.int(4, false, v as number)
       case 's':
-      case 'o': {
-        const bytes = Buffer.from(v as string, 'utf8')
-        return this.int(4, false, bytes.length).raw(bytes).int(1, false, 0)
-      }
-      case 'g': {
-        const text = v as string
-        splitSignature(text)
-        return this.int(1, false, text.length).raw(Buffer.from(text, 'latin1')).int(1, false, 0)
-      }
+      case 'o':
+        return this.text(v as string, 4, 'utf8')
+      case 'g':
+        splitSignature(v as string)
+        return this.text(v as string, 1, 'latin1')
       case 'v': {
         const {signature, value} = v as Variant
         if (splitSignature(signature).length !== 1) throw new TypeError(`a variant holds one complete type, not "${signature}"`)
@@ -162,8 +175,24 @@ export class Writer {
     return this
   }
 
+  /** A string with its length before it (a byte for a signature, else 4) and a NUL after. */
+  private text(value: string, lengthSize: 1 | 4, encoding: 'utf8' | 'latin1'): this {
+    const n = Buffer.byteLength(value, encoding)
+    this.int(lengthSize, false, n).room(n + 1)
+    this.buf.write(value, this.length, encoding)
+    this.buf[this.length + n] = 0
+    this.length += n + 1
+    return this
+  }
+
+  /** Puts a 32-bit value at an offset already written, such as a length known only later. */
+  patch32(at: number, v: number): void {
+    this.buf.writeUInt32LE(v, at)
+  }
+
+  /** What was written; the writer must not be used after. */
   done(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.length))
+    return this.buf.subarray(0, this.length)
   }
 }
 
@@ -188,8 +217,9 @@ export class Reader {
     this.align(size).need(size)
     const {buf, at} = this
     this.at += size
-    if (this.littleEndian) return signed ? buf.readIntLE(at, size) : buf.readUIntLE(at, size)
-    return signed ? buf.readIntBE(at, size) : buf.readUIntBE(at, size)
+    if (size === 1) return buf[at]
+    if (this.littleEndian) return size === 2 ? (signed ? buf.readInt16LE(at) : buf.readUInt16LE(at)) : signed ? buf.readInt32LE(at) : buf.readUInt32LE(at)
+    return size === 2 ? (signed ? buf.readInt16BE(at) : buf.readUInt16BE(at)) : signed ? buf.readInt32BE(at) : buf.readUInt32BE(at)
   }
 
   private text(length: number, encoding: BufferEncoding): string {
@@ -297,19 +327,20 @@ const FIELDS = [
 ] as const
 
 export function encodeMessage(m: Message): Buffer {
-  const body = new Writer()
-  // The body starts 8-aligned in the message, so aligning from its own start is the same.
-  if (m.signature) body.values(m.signature, m.body ?? [])
-  else if (m.body?.length) throw new TypeError('a message body needs a signature')
+  if (!m.signature && m.body?.length) throw new TypeError('a message body needs a signature')
   const fields: DBusValue[] = []
   for (const [code, name, type] of FIELDS) {
     const value = m[name]
     if (value !== undefined && value !== '') fields.push([code, {signature: type, value}])
   }
+  // One buffer for header and body: the body starts 8-aligned, its length is filled in after.
   const w = new Writer()
-  w.raw(Buffer.from('l')).value('y', m.type).value('y', m.flags ?? 0).value('y', 1)
-  w.value('u', body.length).value('u', m.serial).value('a(yv)', fields).align(8)
-  return Buffer.concat([w.done(), body.done()])
+  w.value('y', 0x6c).value('y', m.type).value('y', m.flags ?? 0).value('y', 1)
+  w.value('u', 0).value('u', m.serial).value('a(yv)', fields).align(8)
+  const bodyStart = w.length
+  if (m.signature) w.values(m.signature, m.body ?? [])
+  w.patch32(4, w.length - bodyStart)
+  return w.done()
 }
 
 /** The size of the message at the start of `buf`, once its fixed header is there. */
