@@ -62,6 +62,7 @@ interface Session {
  */
 export class SecretServiceClient {
   private connection?: DBusConnection
+  private opened?: Promise<string>
   private session?: Promise<Session>
 
   constructor(
@@ -116,11 +117,13 @@ export class SecretServiceClient {
 
   /** Whether an item can go in now without a prompt: the default collection exists and is unlocked. */
   writable(): Promise<boolean> {
-    return this.work(async (connection) => {
+    return this.plain(async (connection, opened) => {
       const reply = await refusedIsUnclear(
         connection.call({destination: SECRETS, path: DEFAULT_COLLECTION, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: ['org.freedesktop.Secret.Collection', 'Locked']}),
       )
       if (!reply) return false
+      // A write is coming: its key exchange runs while the caller goes on.
+      void this.openSession(connection, opened)
       const [locked] = bodyOf(reply, 'Get', 'v') as [Variant]
       return locked.signature === 'b' && locked.value === false
     })
@@ -162,8 +165,32 @@ export class SecretServiceClient {
   }
 
   private work<T>(fn: (connection: DBusConnection, session: Session) => Promise<T>): Promise<T> {
+    const [connection, opened] = this.connect()
+    const session = this.openSession(connection, opened)
+    return connection.within(this.timeoutMs, noAnswerWithin(this.timeoutMs), async () => fn(connection, await session))
+  }
+
+  /** Work that needs no encrypted session: its calls queue behind the handshake, no key exchange to wait for. */
+  private plain<T>(fn: (connection: DBusConnection, opened: Promise<string>) => Promise<T>): Promise<T> {
+    const [connection, opened] = this.connect()
+    return connection.within(this.timeoutMs, noAnswerWithin(this.timeoutMs), async () => (await Promise.all([opened, fn(connection, opened)]))[1])
+  }
+
+  private connect(): [DBusConnection, Promise<string>] {
     const connection = (this.connection ??= new DBusConnection(this.socketPath))
-    return connection.within(this.timeoutMs, noAnswerWithin(this.timeoutMs), async () => fn(connection, await (this.session ??= openSession(connection))))
+    if (!this.opened) {
+      this.opened = connection.open()
+      this.opened.catch(() => {})
+    }
+    return [connection, this.opened]
+  }
+
+  private openSession(connection: DBusConnection, opened: Promise<string>): Promise<Session> {
+    if (!this.session) {
+      this.session = openSession(connection, opened)
+      this.session.catch(() => {})
+    }
+    return this.session
   }
 
   close(): void {
@@ -187,10 +214,9 @@ async function dismiss(connection: DBusConnection, prompt: string): Promise<Secr
   return {done: false}
 }
 
-async function openSession(connection: DBusConnection): Promise<Session> {
+async function openSession(connection: DBusConnection, opened: Promise<string>): Promise<Session> {
   // Sent before the bus has answered the handshake, and the key made while it does: each round
   // trip and each millisecond of key generation shows in every command's time.
-  const opened = connection.open()
   const agreement = keyAgreement()
   const [, reply] = await Promise.all([opened, connection.call({
     destination: SECRETS,
