@@ -16,13 +16,10 @@ const NO_PROMPT = '/'
  */
 const ALGORITHM = 'dh-ietf1024-sha256-aes128-cbc-pkcs7'
 
-/**
- * Searches sent before their secrets are asked for. The first windows are small, so the first
- * secrets come back after a search or two; later ones are as many as a command works on at once,
- * which also keeps each GetSecrets reply small.
- */
-const FIRST_WINDOW = 2
-const LOOKUP_WINDOW = 16
+/** Searches kept under way at once: enough that the service is never idle waiting for the next. */
+const SEARCHES_UNDER_WAY = 32
+/** Found items whose secrets are asked for together: as many as a command works on at once. */
+const READ_BATCH = 16
 
 /**
  * What the Secret Service holds for one set of attributes. "unclear": only locked items, more
@@ -76,10 +73,10 @@ export class SecretServiceClient {
   }
 
   /**
-   * One answer for each set of attributes, each settled as soon as it is known. The searches go out
-   * a window at a time, and a window's secrets are asked for while the next window is searched: the
-   * service answers in order, at about a millisecond per search of a thousand items, so a caller
-   * can start on the first secrets long before the last search is done.
+   * One answer for each set of attributes, each settled as soon as it is known. The service answers
+   * in order, at about a millisecond per search of a thousand items: a few searches are kept under
+   * way so it never waits on us, and the secrets of every few found items are asked for between
+   * them, so a caller can start on the first secrets long before the last search is done.
    */
   lookupEach(queries: Record<string, string>[]): Promise<SecretLookup>[] {
     const answers = queries.map(() => {
@@ -88,28 +85,52 @@ export class SecretServiceClient {
       promise.catch(() => {})
       return {promise, ...settle}
     })
-    const all = this.work(async (connection, session) => {
-      const reads: Promise<void>[] = []
-      for (let start = 0, size = FIRST_WINDOW; start < queries.length; start += size, size = Math.min(size * 2, LOOKUP_WINDOW)) {
-        const window = queries.slice(start, start + size)
-        const searches = await Promise.all(window.map((attributes) => connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'SearchItems', signature: 'a{ss}', body: [attributes]})))
-        const items = searches.map((reply) => {
-          const [unlocked, locked] = bodyOf(reply, 'SearchItems', 'aoao') as [string[], string[]]
-          if (unlocked.length + locked.length === 0) return null
-          return unlocked.length === 1 && locked.length === 0 ? unlocked[0] : undefined
-        })
-        const wanted = items.filter((i): i is string => typeof i === 'string')
-        reads.push(
-          readSecrets(connection, session, wanted).then((secrets) =>
-            items.forEach((item, i) => {
-              const secret = typeof item === 'string' ? secrets.get(item) : undefined
-              answers[start + i].resolve(item === null ? {found: 'none'} : secret === undefined ? {found: 'unclear'} : {found: 'one', secret})
-            }),
-          ),
-        )
-      }
-      await Promise.all(reads)
-    })
+    const all = this.work(
+      (connection, session) =>
+        new Promise<void>((resolve, reject) => {
+          let next = 0
+          let searching = 0
+          let reading = 0
+          let found: {index: number; item: string}[] = []
+          const read = (batch: {index: number; item: string}[]) => {
+            reading++
+            readSecrets(connection, session, batch.map((f) => f.item)).then((secrets) => {
+              for (const {index, item} of batch) {
+                const secret = secrets.get(item)
+                answers[index].resolve(secret === undefined ? {found: 'unclear'} : {found: 'one', secret})
+              }
+              reading--
+              settleWhenDone()
+            }, reject)
+          }
+          const settleWhenDone = () => {
+            if (next === queries.length && searching === 0 && reading === 0) resolve()
+          }
+          const searchMore = () => {
+            // Few at first, so the first secret is not queued behind many searches.
+            while (searching < Math.min(SEARCHES_UNDER_WAY, 2 + 2 * (next - searching)) && next < queries.length) {
+              const index = next++
+              searching++
+              connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'SearchItems', signature: 'a{ss}', body: [queries[index]]}).then((reply) => {
+                searching--
+                const [unlocked, locked] = bodyOf(reply, 'SearchItems', 'aoao') as [string[], string[]]
+                if (unlocked.length + locked.length === 0) answers[index].resolve({found: 'none'})
+                else if (unlocked.length === 1 && locked.length === 0) found.push({index, item: unlocked[0]})
+                else answers[index].resolve({found: 'unclear'})
+                // The first secret is read at once; then a batch at a time, or what is left at the end.
+                if (found.length >= READ_BATCH || (found.length > 0 && (index === 0 || (next === queries.length && searching === 0)))) {
+                  read(found)
+                  found = []
+                }
+                searchMore()
+                settleWhenDone()
+              }, reject)
+            }
+          }
+          searchMore()
+          settleWhenDone()
+        }),
+    )
     // Answers already given stand; the rest fail with the connection.
     all.catch((error: unknown) => answers.forEach((a) => a.reject(error)))
     return answers.map((a) => a.promise)
