@@ -1,4 +1,5 @@
 import {execFileSync} from 'node:child_process'
+import {existsSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {tempDir} from '../support/cli.js'
@@ -19,5 +20,9 @@ describe('the npm package', () => {
     expect(mxtok('create', '--help')).toContain('--password-stdin')
     expect(mxtok('--version')).toMatch(/^mxtok\/0\.1\.0 /)
     expect(mxtok('list', '--offline')).toContain('No sessions.')
+    // Everyday commands run without oclif, from the manifest and the one-file runner the package ships.
+    const installed = join(dir, 'prefix/lib/node_modules/mxtok')
+    for (const file of ['oclif.manifest.json', 'dist/direct-run.cjs', 'dist/fast-path.cjs']) expect(existsSync(join(installed, file)), file).toBe(true)
+    expect(mxtok('verify')).toContain('No sessions to verify.')
   })
 })
