@@ -30,6 +30,8 @@ export interface Orphan {
   deviceId: string
   store: StoreKind
   homeserver: string | null
+  /** A browser sign-in (OAuth 2.0): its session is ended at this sign-in service, not with prune. */
+  issuer?: string
   /** With --fix: the token was logged out and removed, or the stale entry cleared. */
   fixed: boolean
 }
@@ -84,7 +86,7 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
     const account = secretAccount(p.userId, p.deviceId)
     if (owned.has(`${p.store} ${account}`) || !working.has(p.store)) continue
     const token = await deps.store(p.store).get(account)
-    const orphan: Orphan = {kind: token === null ? 'login' : 'token', userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, fixed: false}
+    const orphan: Orphan = {kind: token === null ? 'login' : 'token', userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, ...(p.oauth && token === null ? {issuer: p.oauth.issuer} : {}), fixed: false}
     if (fix) orphan.fixed = await retire(orphan, token, account, deps, p.oauth)
     found.push(orphan)
   }

@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {doctor} from '../../src/cli/actions/doctor.js'
 import {runDoctor} from '../../src/core/doctor.js'
 import {execSession} from '../../src/core/exec-session.js'
 import {RefreshRefused} from '../../src/core/find-session.js'
@@ -218,3 +219,19 @@ describe('mxtok doctor --fix with an OAuth pair left by an interrupted create', 
     expect(await deps.registry.pending()).toEqual([])
   })
 })
+
+describe('mxtok doctor with a browser sign-in that was interrupted before a token arrived', () => {
+  it('points at the sign-in service to end it, not at prune, which a sign-in service refuses', async () => {
+    const deps = unitDeps()
+    const oauth = {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: METADATA.token_endpoint}
+    await deps.registry.update((_, pending) => void pending.set(ACCOUNT, {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', oauth}))
+    const lines: string[] = []
+    const io = {json: false, log: (line: string) => void lines.push(line), warn: () => {}, deps: () => deps}
+    const report = await doctor({flags: {store: 'keychain'}}, io)
+    expect(report.orphans).toEqual([{kind: 'login', userId: USER, deviceId: DEVICE, store: 'keychain', homeserver: HS, issuer: ISSUER, fixed: false}])
+    const warning = lines.find((l) => l.startsWith('WARN'))
+    expect(warning).toBe(`WARN interrupted sign-in of ${USER} device ${DEVICE}: if it was approved, that session may still be live; end it in the list of sessions of your account at ${ISSUER}`)
+    expect(warning).not.toContain('prune')
+  })
+})
+
