@@ -1,10 +1,15 @@
 import {MxtokError} from '../errors.js'
 import {unixSocketPath} from './dbus-connection.js'
 import {probeSecretService} from './dbus-probe.js'
-import {type SecretChange, SecretServiceClient, type SecretLookup, unreachableReason} from './secret-service.js'
+import {SecretServiceClient, type SecretLookup, unreachableReason} from './secret-service.js'
 import type {SecretStore} from './secret-store.js'
 
 export const KEYCHAIN_SERVICE = 'mxtok'
+
+/** The label and attributes the binding gives an item, and searches by: writing the same, each side finds what the other wrote. */
+export function keychainItem(service: string, account: string): {label: string; attributes: Record<string, string>} {
+  return {label: `keyring:${account}@${service}`, attributes: {service, username: account}}
+}
 
 type Keyring = typeof import('@napi-rs/keyring')
 type AsyncEntryCtor = Keyring['AsyncEntry']
@@ -77,14 +82,15 @@ export class KeychainStore implements SecretStore {
 
   async set(account: string, secret: string): Promise<void> {
     this.prefetched.delete(account)
-    const change = await this.change((client) => client.store(this.attributes(account), `keyring:${account}@${this.service}`, secret))
+    const {label, attributes} = keychainItem(this.service, account)
+    const change = await this.viaClient((client) => client.store(attributes, label, secret))
     if (change?.done) return
     return this.call('write', (k, signal) => this.entry(k, account).setPassword(secret, signal))
   }
 
   async delete(account: string): Promise<boolean> {
     this.prefetched.delete(account)
-    const change = await this.change((client) => client.remove(this.attributes(account)))
+    const change = await this.viaClient((client) => client.remove(this.attributes(account)))
     if (change?.done) return change.items > 0
     return this.call('delete', (k, signal) => this.entry(k, account).deleteCredential(signal))
   }
@@ -116,13 +122,8 @@ export class KeychainStore implements SecretStore {
     return this.viaClient((client) => client.lookup(accounts.map((account) => this.attributes(account))))
   }
 
-  private change(op: (client: SecretServiceClient) => Promise<SecretChange>): Promise<SecretChange | undefined> {
-    return this.viaClient(op)
-  }
-
-  /** The attributes the binding gives an item, and searches by. */
   private attributes(account: string): Record<string, string> {
-    return {service: this.service, username: account}
+    return keychainItem(this.service, account).attributes
   }
 
   /**

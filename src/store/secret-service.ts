@@ -111,9 +111,8 @@ export class SecretServiceClient {
             while (searching < Math.min(SEARCHES_UNDER_WAY, 2 + 2 * (next - searching)) && next < queries.length) {
               const index = next++
               searching++
-              connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'SearchItems', signature: 'a{ss}', body: [queries[index]]}).then((reply) => {
+              searchItems(connection, queries[index]).then(([unlocked, locked]) => {
                 searching--
-                const [unlocked, locked] = bodyOf(reply, 'SearchItems', 'aoao') as [string[], string[]]
                 if (unlocked.length + locked.length === 0) answers[index].resolve({found: 'none'})
                 else if (unlocked.length === 1 && locked.length === 0) found.push({index, item: unlocked[0]})
                 else answers[index].resolve({found: 'unclear'})
@@ -172,8 +171,7 @@ export class SecretServiceClient {
   /** Deletes every item with these attributes; not done when any of them is locked. */
   remove(attributes: Record<string, string>): Promise<SecretChange> {
     return this.work(async (connection) => {
-      const search = await connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'SearchItems', signature: 'a{ss}', body: [attributes]})
-      const [unlocked, locked] = bodyOf(search, 'SearchItems', 'aoao') as [string[], string[]]
+      const [unlocked, locked] = await searchItems(connection, attributes)
       if (locked.length > 0) return {done: false}
       for (const item of unlocked) {
         const reply = await refusedIsUnclear(connection.call({destination: SECRETS, path: item, interface: 'org.freedesktop.Secret.Item', member: 'Delete'}))
@@ -250,6 +248,12 @@ async function openSession(connection: DBusConnection, opened: Promise<string>):
   const [output, path] = bodyOf(reply, 'OpenSession', 'vo') as [Variant, string]
   if (output.signature !== 'ay') throw new Error(`OpenSession answered a "${output.signature}", not the service's public key`)
   return {path, key: agreement.sessionKey(output.value as Buffer)}
+}
+
+/** The paths of the items with these attributes: [unlocked, locked]. */
+async function searchItems(connection: DBusConnection, attributes: Record<string, string>): Promise<[string[], string[]]> {
+  const reply = await connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'SearchItems', signature: 'a{ss}', body: [attributes]})
+  return bodyOf(reply, 'SearchItems', 'aoao') as [string[], string[]]
 }
 
 /** The secrets of unlocked items, by item path; an item the service does not return is left out. */

@@ -1,7 +1,7 @@
 // Writes many secrets to a Secret Service over one D-Bus connection, the calls pipelined: a
 // secret-tool process per item costs tens of milliseconds each, minutes for a benchmark's
 // thousand sessions. The secrets go in a "plain" session, which the specification allows on the
-// session bus; mxtok itself only ever reads, and over an encrypted one.
+// session bus; mxtok itself only ever uses an encrypted one.
 import {DBusConnection} from '../../src/store/dbus-connection.js'
 import {SECRETS, SECRETS_PATH} from '../../src/store/secret-service.js'
 

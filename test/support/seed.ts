@@ -8,7 +8,7 @@ import {mapLimit} from '../../src/core/map-limit.js'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {REGISTRY_FILE, type Session} from '../../src/registry/registry.js'
 import {unixSocketPath} from '../../src/store/dbus-connection.js'
-import {KEYCHAIN_SERVICE} from '../../src/store/keychain-store.js'
+import {KEYCHAIN_SERVICE, keychainItem} from '../../src/store/keychain-store.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {writeSecrets} from './secret-writer.js'
 import {rawLogin} from './synapse.js'
@@ -54,8 +54,7 @@ export async function keepTokens(keyringEnv: Record<string, string>, tokens: Map
   const socket = unixSocketPath(keyringEnv.DBUS_SESSION_BUS_ADDRESS ?? '')
   if (!socket) throw new Error(`no Unix socket in the keyring's bus address ${keyringEnv.DBUS_SESSION_BUS_ADDRESS}`)
   const items = [...tokens].map(([account, token]) => ({
-    label: `keyring:${account}@${KEYCHAIN_SERVICE}`,
-    attributes: {service: KEYCHAIN_SERVICE, username: account},
+    ...keychainItem(KEYCHAIN_SERVICE, account),
     secret: token,
   }))
   await writeSecrets(socket, opts.collection ?? '/org/freedesktop/secrets/aliases/default', items)
