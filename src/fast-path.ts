@@ -1,8 +1,7 @@
-import {reportError} from './cli/report-error.js'
+import {list} from './cli/actions/list.js'
+import {processIo} from './cli/io.js'
+import {printJson, reportError} from './cli/report-error.js'
 import type {Deps} from './core/deps.js'
-import {listSessions} from './core/list-sessions.js'
-import {listJson, renderList} from './output/list-view.js'
-import {wantsPrettyOutput} from './output/table.js'
 import {configDir} from './registry/config-dir.js'
 import {SessionRegistry} from './registry/registry.js'
 
@@ -22,8 +21,8 @@ export async function fastPath(argv: string[]): Promise<boolean> {
   }
   const deps: Deps = {registry: new SessionRegistry(configDir()), store: offline, client: offline, oauth: offline, discover: offline, now: () => new Date(), warn: () => {}}
   try {
-    const report = await listSessions({offline: true}, deps)
-    process.stdout.write(json ? `${JSON.stringify(listJson(report), null, 2)}\n` : `${await renderList(report, true, wantsPrettyOutput())}\n`)
+    const result = await list({flags: {offline: true}}, processIo({json, deps: () => deps}))
+    if (json) printJson(result)
   } catch (error) {
     reportError(error, json)
   }

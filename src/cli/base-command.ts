@@ -1,9 +1,9 @@
 import {Command} from '@oclif/core/command'
 import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
-import type {Deps} from '../core/deps.js'
 import {closeHttp} from '../matrix/http.js'
-import {type Io, processIo, warnLine} from './io.js'
+import {commandDeps} from './default-deps.js'
+import {type Io, processIo} from './io.js'
 import {reportError} from './report-error.js'
 
 /**
@@ -21,15 +21,7 @@ export abstract class BaseCommand extends Command {
   protected io(): Io {
     const end = this.argv.indexOf('--')
     const own = end < 0 ? this.argv : this.argv.slice(0, end)
-    return processIo({json: this.jsonEnabled(), verbose: own.includes('--verbose')})
-  }
-
-  protected makeDeps(): Deps {
-    return this.io().deps()
-  }
-
-  protected warnLine(message: string): void {
-    warnLine(message)
+    return processIo({json: this.jsonEnabled(), deps: () => commandDeps(own.includes('--verbose'))})
   }
 
   async catch(error: Error & {exitCode?: number}): Promise<void> {

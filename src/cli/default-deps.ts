@@ -8,6 +8,7 @@ import {SessionRegistry} from '../registry/registry.js'
 import {FileStore} from '../store/file-store.js'
 import {KeychainStore} from '../store/keychain-store.js'
 import type {SecretStore, StoreKind} from '../store/secret-store.js'
+import {warnLine} from './io.js'
 import {passphraseSource} from './passphrase.js'
 
 function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -41,3 +42,6 @@ export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => v
     warn,
   }
 }
+
+/** A command's dependencies; --verbose is MXTOK_DEBUG=1. */
+export const commandDeps = (verbose: boolean): Deps => defaultDeps(verbose ? {...process.env, MXTOK_DEBUG: '1'} : process.env, warnLine)

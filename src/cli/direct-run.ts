@@ -1,5 +1,6 @@
 import {readFileSync} from 'node:fs'
 import {closeHttp} from '../matrix/http.js'
+import {commandDeps} from './default-deps.js'
 import {processIo, type Io} from './io.js'
 import {type ManifestCommand, parseByManifest, type ParsedLine} from './manifest-argv.js'
 import {printJson, reportError} from './report-error.js'
@@ -40,7 +41,7 @@ export async function directRun(argv: string[], manifestFile: string): Promise<b
   if (!parsed) return false
   const json = parsed.flags.json === true
   try {
-    const result = await (await action.load())(parsed, processIo({json, verbose: parsed.flags.verbose === true}))
+    const result = await (await action.load())(parsed, processIo({json, deps: () => commandDeps(parsed.flags.verbose === true)}))
     if (json) printJson(result)
   } catch (error) {
     reportError(error, json)

@@ -1,5 +1,4 @@
 import type {Deps} from '../core/deps.js'
-import {defaultDeps} from './default-deps.js'
 
 /** What a command's action needs from the command line it runs under, with or without oclif. */
 export interface Io {
@@ -12,11 +11,12 @@ export interface Io {
 
 export const warnLine = (message: string) => void process.stderr.write(`mxtok: warning: ${message}\n`)
 
-export function processIo(opts: {json: boolean; verbose: boolean}): Io {
+/** Output to this process's stdout and stderr; the dependencies are the caller's, made when asked for. */
+export function processIo(opts: {json: boolean; deps: () => Deps}): Io {
   return {
     json: opts.json,
     log: (line) => void (opts.json || process.stdout.write(`${line}\n`)),
     warn: warnLine,
-    deps: () => defaultDeps(opts.verbose ? {...process.env, MXTOK_DEBUG: '1'} : process.env, warnLine),
+    deps: opts.deps,
   }
 }

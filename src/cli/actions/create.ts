@@ -1,5 +1,6 @@
 import {createSession} from '../../core/create-session.js'
-import type {StoreKind} from '../../store/secret-store.js'
+import type {Session} from '../../registry/registry.js'
+import {storeLabel, type StoreKind} from '../../store/secret-store.js'
 import {interruptibleSleep, showDeviceCode} from '../device-code.js'
 import type {Io} from '../io.js'
 import {readPassword} from '../password.js'
@@ -41,7 +42,12 @@ export async function create({args, flags}: CreateInput, io: Io): Promise<Create
     },
     io.deps(),
   )
-  io.log(`Created session "${s.name}" (token stored in the ${s.store === 'file' ? 'encrypted file store' : 'OS keychain'})`)
+  return showSession('Created', s, io)
+}
+
+/** What create and import print, and answer with --json. */
+export function showSession(done: string, s: Session, io: Io): CreateJson {
+  io.log(`${done} session "${s.name}" (token stored in the ${storeLabel(s.store)})`)
   io.log(`  user        ${s.userId}`)
   io.log(`  device      ${s.deviceId}`)
   io.log(`  homeserver  ${s.homeserver}`)

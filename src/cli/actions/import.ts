@@ -1,8 +1,8 @@
 import {importSession} from '../../core/import-session.js'
-import {storeLabel, type StoreKind} from '../../store/secret-store.js'
+import type {StoreKind} from '../../store/secret-store.js'
 import type {Io} from '../io.js'
 import {readTokenInput} from '../token-input.js'
-import type {CreateJson} from './create.js'
+import {type CreateJson, showSession} from './create.js'
 
 export type ImportJson = CreateJson
 
@@ -23,9 +23,5 @@ export async function importToken({args, flags}: ImportInput, io: Io): Promise<I
     },
     io.deps(),
   )
-  io.log(`Imported session "${s.name}" (token stored in the ${storeLabel(s.store)})`)
-  io.log(`  user        ${s.userId}`)
-  io.log(`  device      ${s.deviceId}`)
-  io.log(`  homeserver  ${s.homeserver}`)
-  return {name: s.name, userId: s.userId, deviceId: s.deviceId, homeserver: s.homeserver, createdAt: s.createdAt}
+  return showSession('Imported', s, io)
 }
