@@ -59,15 +59,7 @@ export function splitSignature(signature: string): string[] {
 }
 
 /** The fields of a struct or dict entry type, "(oayays)" or "{sv}". */
-const innerCache = new Map<string, string[]>()
-const innerTypes = (type: string) => {
-  let types = innerCache.get(type)
-  if (!types) {
-    types = splitSignature(type.slice(1, -1))
-    if (innerCache.size < 256) innerCache.set(type, types)
-  }
-  return types
-}
+const innerTypes = (type: string) => splitSignature(type.slice(1, -1))
 
 /** Writes values little-endian; offsets count from the start of the message, as alignment does. */
 export class Writer {
