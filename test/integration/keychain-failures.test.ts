@@ -50,6 +50,11 @@ describe('when the keychain cannot be used, mxtok exits 6 quickly and leaves no 
     await lockKeyring(own.env)
     try {
       expectKeychainError(await create('while-locked', own.env), /locked/)
+      // Refused before any login: the request lines show that no password went to the server.
+      const traced = await create('while-locked', {...own.env, MXTOK_DEBUG: '1'})
+      expect(traced.code).toBe(6)
+      expect(traced.stderr).toMatch(/mxtok: debug: GET \S+\/login /)
+      expect(traced.stderr).not.toMatch(/POST \S+\/login/)
       expectKeychainError(await mxtok(['token', 'before-lock'], own.env), /locked/)
       expect(await serverDevices()).toEqual([expect.stringMatching(/^MXTOK/)])
     } finally {
