@@ -10,6 +10,8 @@ export const ExitCode = {
   tokenInvalid: 4,
   homeserver: 5,
   keychain: 6,
+  // The registry or its directory: damaged, of an unknown format, or writable by other users.
+  config: 7,
   // Only `mxtok exec`, and the same as shells, so a wrapper script reads like the command it wraps.
   commandNotExecutable: 126,
   commandNotFound: 127,

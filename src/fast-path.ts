@@ -1,6 +1,6 @@
 import {list} from './cli/actions/list.js'
-import {processIo} from './cli/io.js'
-import {printJson, reportError} from './cli/report-error.js'
+import {printJson, processIo, warnLine} from './cli/io.js'
+import {reportError} from './cli/report-error.js'
 import type {Deps} from './core/deps.js'
 import {configDir} from './registry/config-dir.js'
 import {SessionRegistry} from './registry/registry.js'
@@ -19,7 +19,7 @@ export async function fastPath(argv: string[]): Promise<boolean> {
   const offline = () => {
     throw new Error('no network or keychain access in offline mode')
   }
-  const deps: Deps = {registry: new SessionRegistry(configDir()), store: offline, client: offline, oauth: offline, discover: offline, now: () => new Date(), warn: () => {}}
+  const deps: Deps = {registry: new SessionRegistry(configDir(), warnLine), store: offline, client: offline, oauth: offline, discover: offline, now: () => new Date(), warn: () => {}}
   try {
     const result = await list({flags: {offline: true}}, processIo({json, deps: () => deps}))
     if (json) printJson(result)

@@ -3,7 +3,7 @@ import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
 import {closeHttp} from '../matrix/http.js'
 import {commandDeps} from './default-deps.js'
-import {type Io, processIo} from './io.js'
+import {type Io, printJson, processIo} from './io.js'
 import {reportError} from './report-error.js'
 
 /**
@@ -26,7 +26,12 @@ export abstract class BaseCommand extends Command {
 
   async catch(error: Error & {exitCode?: number}): Promise<void> {
     if (error instanceof Errors.ExitError) throw error
-    reportError(error, this.jsonEnabled(), (value) => this.logJson(value))
+    reportError(error, this.jsonEnabled())
+  }
+
+  /** oclif prints --json results itself; through here they leave like every other output. */
+  logJson(json: unknown): void {
+    printJson(json)
   }
 
   async finally(): Promise<void> {

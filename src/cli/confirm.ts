@@ -1,4 +1,5 @@
 import {createInterface} from 'node:readline'
+import {inert} from '../output/terminal-text.js'
 
 /**
  * Asks a question on a terminal and waits for a line; only "y" or "yes" is a yes. Ctrl-C and the
@@ -22,6 +23,6 @@ export function askYesNo(stdin: NodeJS.ReadableStream, stderr: NodeJS.WritableSt
     process.on('SIGINT', interrupted)
     lines.once('line', (line) => answer(/^y(es)?$/i.test(line.trim())))
     lines.once('close', () => answer(false))
-    stderr.write(question)
+    stderr.write(inert(question))
   })
 }

@@ -5,22 +5,26 @@ import {type HttpOptions, preloadHttp} from '../matrix/http.js'
 import {OAuthClient} from '../matrix/oauth-client.js'
 import {configDir} from '../registry/config-dir.js'
 import {SessionRegistry} from '../registry/registry.js'
+import {writeLines} from '../output/terminal.js'
 import {FileStore} from '../store/file-store.js'
 import {KeychainStore} from '../store/keychain-store.js'
 import type {SecretStore, StoreKind} from '../store/secret-store.js'
 import {warnLine} from './io.js'
 import {passphraseSource} from './passphrase.js'
 
+// Node's timers take at most 2^31-1 ms (about 24.8 days); a longer one fires at once, with a warning.
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = Number(env[name])
-  return Number.isFinite(value) && value > 0 ? value * 1000 : fallback
+  return Number.isFinite(value) && value > 0 ? Math.min(value * 1000, MAX_TIMER_MS) : fallback
 }
 
 /** The real dependencies of a command run, configured from the environment. */
 export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => void): Deps {
   const http: HttpOptions = {
     timeoutMs: seconds(env, 'MXTOK_TIMEOUT', 30_000),
-    debug: env.MXTOK_DEBUG ? (line) => process.stderr.write(`mxtok: debug: ${line}\n`) : undefined,
+    debug: env.MXTOK_DEBUG ? (line) => writeLines(process.stderr, [`mxtok: debug: ${line}`]) : undefined,
   }
   const dir = configDir(env)
   const stores = new Map<StoreKind, SecretStore>()
@@ -30,7 +34,7 @@ export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => v
     return file
   }
   return {
-    registry: new SessionRegistry(dir),
+    registry: new SessionRegistry(dir, warn),
     store: (kind) => stores.get(kind) ?? stores.set(kind, make(kind)).get(kind)!,
     client: (homeserver) => new MatrixClient(homeserver, http),
     oauth: (homeserver) => new OAuthClient(homeserver, http),

@@ -1,5 +1,6 @@
 import type {DeviceCodePrompt} from '../core/create-oauth-session.js'
 import {usageError} from '../errors.js'
+import {writeLines} from '../output/terminal.js'
 
 /**
  * Shows where to approve an OAuth login, on stderr since stdout may carry --json. The user code and
@@ -10,9 +11,10 @@ export async function showDeviceCode(prompt: DeviceCodePrompt, stderr: NodeJS.Wr
   const lines = prompt.verificationUriComplete
     ? [`To sign in as ${prompt.userId}, open ${prompt.verificationUriComplete}`, `(or open ${prompt.verificationUri} and enter the code ${prompt.userCode})`]
     : [`To sign in as ${prompt.userId}, open ${prompt.verificationUri} and enter the code ${prompt.userCode}`]
-  if (stderr.isTTY) lines.push(await qrCode(prompt.verificationUriComplete ?? prompt.verificationUri))
-  lines.push(`Waiting for the approval (the code expires in ${minutes} minute${minutes === 1 ? '' : 's'}; Ctrl-C cancels)...`)
-  stderr.write(`${lines.join('\n')}\n`)
+  writeLines(stderr, lines)
+  // The QR code's own colours are the one thing written raw: it shows the URL as pixels, not as text.
+  if (stderr.isTTY) stderr.write(`${await qrCode(prompt.verificationUriComplete ?? prompt.verificationUri)}\n`)
+  writeLines(stderr, [`Waiting for the approval (the code expires in ${minutes} minute${minutes === 1 ? '' : 's'}; Ctrl-C cancels)...`])
 }
 
 /**

@@ -1,9 +1,9 @@
 import {readFileSync} from 'node:fs'
 import {closeHttp} from '../matrix/http.js'
 import {commandDeps} from './default-deps.js'
-import {processIo, type Io} from './io.js'
+import {printJson, processIo, type Io} from './io.js'
 import {type ManifestCommand, parseByManifest, type ParsedLine} from './manifest-argv.js'
-import {printJson, reportError} from './report-error.js'
+import {reportError} from './report-error.js'
 
 type Action = (input: ParsedLine, io: Io) => Promise<unknown>
 

@@ -1,22 +1,54 @@
 import type {Deps} from '../core/deps.js'
+import {type Sink, writeJson, writeLines} from '../output/terminal.js'
 
-/** What a command's action needs from the command line it runs under, with or without oclif. */
+/**
+ * What a command's action needs from the command line it runs under, with or without oclif. All it
+ * shows goes through log() and warn(), which make every line inert (output/terminal.ts).
+ */
 export interface Io {
   /** With --json the runner prints the action's result as JSON, and log() is silent. */
   readonly json: boolean
-  log(line: string): void
+  readonly env: NodeJS.ProcessEnv
+  readonly stdin: NodeJS.ReadStream
+  /** Prompts go here, where a person reads them even when stdout is piped. */
+  readonly stderr: NodeJS.WriteStream
+  /** Boxes only for a person at a terminal; scripts reading a pipe get plain columns. */
+  readonly pretty: boolean
+  /** A line, or the lines, of the human view, to stdout. */
+  log(text: string | readonly string[]): void
   warn(message: string): void
+  /** Goes only to stdout and only through here: the token is the one secret mxtok ever prints. */
+  printToken(token: string): void
   deps(): Deps
 }
 
-export const warnLine = (message: string) => void process.stderr.write(`mxtok: warning: ${message}\n`)
+export const warnLine = (message: string, sink: Sink = process.stderr) => writeLines(sink, [`mxtok: warning: ${message}`])
 
-/** Output to this process's stdout and stderr; the dependencies are the caller's, made when asked for. */
-export function processIo(opts: {json: boolean; deps: () => Deps}): Io {
+export const printJson = (value: unknown, sink: Sink = process.stdout) => writeJson(sink, value)
+
+/** The streams and environment a command runs with: the process's, or buffers in tests. */
+export interface Streams {
+  stdin: NodeJS.ReadStream
+  stdout: Sink & {isTTY?: boolean}
+  stderr: NodeJS.WriteStream
+  env: NodeJS.ProcessEnv
+}
+
+/** An Io over these streams; the dependencies are the caller's, made when asked for. */
+export function streamIo(streams: Streams, opts: {json: boolean; deps: () => Deps}): Io {
+  const {stdin, stdout, stderr, env} = streams
   return {
     json: opts.json,
-    log: (line) => void (opts.json || process.stdout.write(`${line}\n`)),
-    warn: warnLine,
+    env,
+    stdin,
+    stderr,
+    pretty: Boolean(stdout.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb',
+    log: (text) => void (opts.json || writeLines(stdout, typeof text === 'string' ? [text] : text)),
+    warn: (message) => warnLine(message, stderr),
+    printToken: (token) => writeLines(stdout, [token]),
     deps: opts.deps,
   }
 }
+
+export const processIo = (opts: {json: boolean; deps: () => Deps}): Io =>
+  streamIo({stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env}, opts)

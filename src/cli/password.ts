@@ -1,4 +1,5 @@
 import {usageError} from '../errors.js'
+import {inert} from '../output/terminal-text.js'
 
 export interface PasswordSources {
   passwordStdin: boolean
@@ -32,7 +33,7 @@ export async function readFirstLine(stream: NodeJS.ReadableStream): Promise<stri
 
 export function promptHidden(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream, prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    stderr.write(prompt)
+    stderr.write(inert(prompt))
     let value = ''
     const done = (err?: Error) => {
       stdin.setRawMode(false)

@@ -1,4 +1,5 @@
 import {MxtokError, usageError} from '../errors.js'
+import {isAccessToken} from '../matrix/access-token.js'
 import {MatrixError} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {parseAnsweredUserId, resolveUserId} from '../matrix/user-id.js'
@@ -35,6 +36,7 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
   const store = deps.store(opts.store ?? 'keychain')
   await store.check()
   const token = await opts.token()
+  if (!isAccessToken(token)) throw usageError('that is not an access token: it holds spaces, control characters or letters outside ASCII; copy the token again; nothing was imported')
 
   const client = deps.client(homeserver)
   let who

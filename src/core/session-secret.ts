@@ -1,4 +1,5 @@
 import {MxtokError} from '../errors.js'
+import {isAccessToken} from '../matrix/access-token.js'
 import type {TokenSet} from '../matrix/oauth-client.js'
 
 /** A session's store entry, decoded. */
@@ -23,7 +24,10 @@ export function encodeOAuthSecret(tokens: TokenSet & {refreshToken: string}, now
 
 /** `owner` names whose secret it is in the error, e.g. 'session "bot"'. */
 export function decodeSecret(raw: string, owner: string): StoredSecret {
-  if (!raw.startsWith('{')) return {accessToken: raw, refreshToken: null, expiresAt: null}
+  if (!raw.startsWith('{')) {
+    if (!isAccessToken(raw)) throw damaged(owner)
+    return {accessToken: raw, refreshToken: null, expiresAt: null}
+  }
   let value: Record<string, unknown> | undefined
   try {
     value = JSON.parse(raw)
@@ -31,8 +35,10 @@ export function decodeSecret(raw: string, owner: string): StoredSecret {
     value = undefined
   }
   const expiresAt = typeof value?.expires_at === 'string' ? Date.parse(value.expires_at) : null
-  if (!value || typeof value.access_token !== 'string' || !value.access_token || typeof value.refresh_token !== 'string' || !value.refresh_token || Number.isNaN(expiresAt)) {
-    throw new MxtokError('tokenInvalid', `the stored tokens of ${owner} are damaged; create the session again`)
+  if (!value || typeof value.access_token !== 'string' || !isAccessToken(value.access_token) || typeof value.refresh_token !== 'string' || !value.refresh_token || Number.isNaN(expiresAt)) {
+    throw damaged(owner)
   }
   return {accessToken: value.access_token, refreshToken: value.refresh_token, expiresAt}
 }
+
+const damaged = (owner: string) => new MxtokError('tokenInvalid', `the stored tokens of ${owner} are damaged; create the session again`)

@@ -1,3 +1,5 @@
+import {isAccessToken} from './access-token.js'
+import {isDeviceId} from './device-id.js'
 import {LocalErrcode, MatrixError} from './errors.js'
 import {type HttpOptions, requestJson} from './http.js'
 
@@ -56,8 +58,8 @@ export class MatrixClient {
     })
     return {
       userId: stringField(body, 'user_id', this.baseUrl),
-      accessToken: stringField(body, 'access_token', this.baseUrl),
-      deviceId: stringField(body, 'device_id', this.baseUrl),
+      accessToken: checked(stringField(body, 'access_token', this.baseUrl), isAccessToken, this.baseUrl, 'access_token'),
+      deviceId: checked(stringField(body, 'device_id', this.baseUrl), isDeviceId, this.baseUrl, 'device_id'),
     }
   }
 
@@ -67,7 +69,7 @@ export class MatrixClient {
     const deviceId = (body as Record<string, unknown>).device_id
     return {
       userId: stringField(body, 'user_id', this.baseUrl),
-      deviceId: typeof deviceId === 'string' ? deviceId : null,
+      deviceId: typeof deviceId === 'string' ? checked(deviceId, isDeviceId, this.baseUrl, 'device_id') : null,
     }
   }
 
@@ -120,6 +122,12 @@ function field(body: unknown, name: string, base: URL): unknown {
 function stringField(body: unknown, name: string, base: URL): string {
   const value = field(body, name, base)
   if (typeof value !== 'string' || value === '') throw malformed(base, name)
+  return value
+}
+
+/** A field a session is built from must have its grammar: it is stored, and shown. */
+function checked(value: string, valid: (text: string) => boolean, base: URL, name: string): string {
+  if (!valid(value)) throw malformed(base, name)
   return value
 }
 

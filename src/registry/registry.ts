@@ -3,7 +3,10 @@ import {join} from 'node:path'
 import {MxtokError} from '../errors.js'
 import type {StoreKind} from '../store/secret-store.js'
 import {writeFileAtomic} from './atomic-file.js'
+import {pendingProblem, sessionProblem} from './entry-check.js'
 import {withLockFile} from './lock-file.js'
+import {assertPrivate} from './private-config.js'
+import {duplicateKey} from './strict-json.js'
 
 /** What mxtok knows about a session. Never the token: that lives in the secret store. */
 export interface Session {
@@ -46,8 +49,15 @@ export interface PendingLogin {
 
 interface RegistryFile {
   version: 1
-  sessions: Record<string, Omit<Session, 'name'>>
-  pending?: Record<string, PendingLogin>
+  sessions: Record<string, unknown>
+  pending?: Record<string, unknown>
+}
+
+/** The registry as read: usable entries, and damaged ones kept as they are so that no write loses them. */
+interface Contents {
+  sessions: Map<string, Session>
+  pending: Map<string, PendingLogin>
+  damaged: {sessions: Record<string, unknown>; pending: Record<string, unknown>}
 }
 
 export const REGISTRY_FILE = 'sessions.json'
@@ -55,67 +65,112 @@ export const REGISTRY_FILE = 'sessions.json'
 /** The sessions of one config directory, in one JSON file changed only under a lock and atomically. */
 export class SessionRegistry {
   readonly path: string
+  private readonly warned = new Set<string>()
 
-  constructor(readonly dir: string) {
+  /** `warn` hears once of each damaged entry, which is skipped. */
+  constructor(
+    readonly dir: string,
+    private readonly warn: (message: string) => void = () => {},
+  ) {
     this.path = join(dir, REGISTRY_FILE)
   }
 
   async list(): Promise<Session[]> {
-    const file = await this.read()
-    return Object.entries(file.sessions)
-      .map(([name, s]) => ({name, ...s}))
-      // By code unit, the order update() writes; localeCompare costs tens of ms on first use with 1,000 names.
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    const {sessions} = await this.read()
+    // By code unit, the order update() writes; localeCompare costs tens of ms on first use with 1,000 names.
+    return [...sessions.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
   async get(name: string): Promise<Session | undefined> {
-    const {sessions} = await this.read()
-    return Object.hasOwn(sessions, name) ? {name, ...sessions[name]} : undefined
+    const {sessions, damaged} = await this.read()
+    if (Object.hasOwn(damaged.sessions, name)) throw this.damagedSession(name, damaged.sessions[name])
+    return sessions.get(name)
   }
 
   async pending(): Promise<PendingLogin[]> {
-    return Object.values((await this.read()).pending ?? {})
+    return [...(await this.read()).pending.values()]
   }
 
   /**
    * Applies `change` to the sessions and pending logins (keyed by their secret account) as they
-   * are on disk now, under the lock, and saves the result.
+   * are on disk now, under the lock, and saves the result. Damaged entries are written back as they
+   * were, unless `change` put a session of the same name in their place.
    */
   async update<T>(change: (sessions: Map<string, Session>, pending: Map<string, PendingLogin>) => T | Promise<T>): Promise<T> {
     await mkdir(this.dir, {recursive: true, mode: 0o700})
+    await assertPrivate([this.dir])
     return withLockFile(`${this.path}.lock`, async () => {
-      const file = await this.read()
-      const sessions = new Map(Object.entries(file.sessions).map(([name, s]) => [name, {name, ...s}]))
-      const pending = new Map(Object.entries(file.pending ?? {}))
+      const {sessions, pending, damaged} = await this.read()
       const result = await change(sessions, pending)
       const out: RegistryFile = {version: 1, sessions: {}}
-      for (const name of [...sessions.keys()].sort()) {
-        const {name: _, ...rest} = sessions.get(name)!
+      const names = new Set([...sessions.keys(), ...Object.keys(damaged.sessions)])
+      for (const name of [...names].sort()) {
+        const session = sessions.get(name)
+        if (!session) {
+          out.sessions[name] = damaged.sessions[name]
+          continue
+        }
+        const {name: _, ...rest} = session
         out.sessions[name] = rest
       }
-      if (pending.size > 0) out.pending = Object.fromEntries([...pending].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      const all: Record<string, unknown> = {...damaged.pending, ...Object.fromEntries(pending)}
+      const accounts = Object.keys(all).sort()
+      if (accounts.length > 0) out.pending = Object.fromEntries(accounts.map((a) => [a, all[a]]))
       await writeFileAtomic(this.path, JSON.stringify(out, null, 2) + '\n')
       return result
     })
   }
 
-  private async read(): Promise<RegistryFile> {
+  private async read(): Promise<Contents> {
+    await assertPrivate([this.dir, this.path])
     let text: string
     try {
       text = await readFile(this.path, 'utf8')
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {version: 1, sessions: {}}
-      throw new MxtokError('unexpected', `cannot read ${this.path}: ${(error as Error).message}`)
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {sessions: new Map(), pending: new Map(), damaged: {sessions: {}, pending: {}}}
+      throw new MxtokError('config', `cannot read ${this.path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check its permissions`, {cause: error})
     }
     let file: RegistryFile
     try {
       file = JSON.parse(text)
     } catch {
-      throw new MxtokError('unexpected', `${this.path} is not valid JSON; restore it from a backup or move it away (the tokens stay in the keychain)`)
+      throw new MxtokError('config', `${this.path} is not valid JSON; restore it from a backup or move it away (the tokens stay in the keychain)`)
     }
-    if (file?.version !== 1 || typeof file.sessions !== 'object' || file.sessions === null) {
-      throw new MxtokError('unexpected', `${this.path} has an unknown format (version ${String(file?.version)}); upgrade mxtok`)
+    if (file?.version !== 1 || !isRecord(file.sessions) || (file.pending !== undefined && !isRecord(file.pending))) {
+      throw new MxtokError('config', `${this.path} has an unknown format (version ${String(file?.version)}); upgrade mxtok, or move the file away`)
     }
-    return file
+    const twice = duplicateKey(text)
+    if (twice !== undefined) throw new MxtokError('config', `${this.path} has the key "${twice}" twice; keep the one you mean and delete the other`)
+
+    const contents: Contents = {sessions: new Map(), pending: new Map(), damaged: {sessions: {}, pending: {}}}
+    for (const [name, entry] of Object.entries(file.sessions)) {
+      const problem = sessionProblem(name, entry)
+      if (problem === undefined) contents.sessions.set(name, {...(entry as Omit<Session, 'name'>), name})
+      else {
+        contents.damaged.sessions[name] = entry
+        this.warnOnce(`session "${name}"`, problem)
+      }
+    }
+    for (const [account, entry] of Object.entries(file.pending ?? {})) {
+      const problem = pendingProblem(entry)
+      if (problem === undefined) contents.pending.set(account, entry as PendingLogin)
+      else {
+        contents.damaged.pending[account] = entry
+        this.warnOnce(`pending login "${account}"`, problem)
+      }
+    }
+    return contents
+  }
+
+  private warnOnce(what: string, problem: string): void {
+    if (this.warned.has(what)) return
+    this.warned.add(what)
+    this.warn(`skipping ${what} in ${this.path}: ${problem}; fix or delete that entry`)
+  }
+
+  private damagedSession(name: string, entry: unknown): MxtokError {
+    return new MxtokError('config', `session "${name}" in ${this.path} is damaged (${sessionProblem(name, entry)}); fix or delete that entry`)
   }
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)

@@ -13,6 +13,7 @@ import {secretAccount} from '../../src/store/secret-store.js'
 import {tempDir} from '../support/cli.js'
 import {AUTH, CLIENT_ID, HS, INVALID_GRANT, ISSUER, METADATA, seedOAuthSession, tokenReply} from '../support/mas.js'
 import {unitDeps, type UnitDeps} from '../support/unit-deps.js'
+import {testIo} from '../support/test-io.js'
 
 const USER = '@bot:hs.example'
 const DEVICE = 'MXTOKAAAAAAAAAA'
@@ -225,9 +226,9 @@ describe('mxtok doctor with a browser sign-in that was interrupted before a toke
     const deps = unitDeps()
     const oauth = {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: METADATA.token_endpoint}
     await deps.registry.update((_, pending) => void pending.set(ACCOUNT, {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', oauth}))
-    const lines: string[] = []
-    const io = {json: false, log: (line: string) => void lines.push(line), warn: () => {}, deps: () => deps}
+    const {io, stdout} = testIo(deps)
     const report = await doctor({flags: {store: 'keychain'}}, io)
+    const lines = stdout().split('\n')
     expect(report.orphans).toEqual([{kind: 'login', userId: USER, deviceId: DEVICE, store: 'keychain', homeserver: HS, issuer: ISSUER, fixed: false}])
     const warning = lines.find((l) => l.startsWith('WARN'))
     expect(warning).toBe(`WARN interrupted sign-in of ${USER} device ${DEVICE}: if it was approved, that session may still be live; end it in the list of sessions of your account at ${ISSUER}`)

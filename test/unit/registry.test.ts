@@ -1,4 +1,4 @@
-import {mkdtempSync, readdirSync, statSync, writeFileSync, readFileSync} from 'node:fs'
+import {chmodSync, chownSync, mkdtempSync, readdirSync, statSync, writeFileSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -46,6 +46,69 @@ describe('SessionRegistry', () => {
     const reg = new SessionRegistry(dir())
     writeFileSync(reg.path, JSON.stringify({version: 2, sessions: {}}))
     await expect(reg.list()).rejects.toThrow(/unknown format \(version 2\); upgrade mxtok/)
+  })
+})
+
+describe('a registry edited by hand, or by someone else', () => {
+  const damaged = {
+    typeless: {userId: 42, homeserver: 'https://hs.example', deviceId: 'MXTOKA', createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'},
+    badurl: {...session('x'), name: undefined, homeserver: 'not a url'},
+    ftp: {...session('x'), name: undefined, homeserver: 'ftp://hs.example'},
+    escape: {...session('x'), name: undefined, deviceId: 'MXTOK\u001b[2J'},
+    nostore: {...session('x'), name: undefined, store: 'paper'},
+    'bad name!': session('y'),
+    oauthless: {...session('x'), name: undefined, auth: 'oauth'},
+    nodate: {...session('x'), name: undefined, createdAt: 7},
+    notobject: 'hello',
+  }
+
+  it('skips each damaged entry, naming it once, and keeps every entry on the next write', async () => {
+    const reg0 = new SessionRegistry(dir())
+    const {name: _, ...good} = session('good')
+    writeFileSync(reg0.path, JSON.stringify({version: 1, sessions: {good, ...damaged}, pending: {'@x:hs.example/D': {userId: 'nope'}}}))
+    const warnings: string[] = []
+    const reg = new SessionRegistry(reg0.dir, (m) => warnings.push(m))
+    expect((await reg.list()).map((s) => s.name)).toEqual(['good'])
+    await reg.list()
+    expect(warnings).toHaveLength(Object.keys(damaged).length + 1)
+    expect(warnings.find((w) => w.includes('"badurl"'))).toBe(`skipping session "badurl" in ${reg.path}: "homeserver" is not an http(s) URL; fix or delete that entry`)
+    expect(warnings.some((w) => w.includes('"typeless"') && w.includes('"userId"'))).toBe(true)
+    expect(warnings.some((w) => w.includes('pending login "@x:hs.example/D"'))).toBe(true)
+    await expect(reg.get('badurl')).rejects.toMatchObject({kind: 'config', message: expect.stringContaining('session "badurl"')})
+
+    await reg.update((s) => void s.set('new', session('new')))
+    const written = JSON.parse(readFileSync(reg.path, 'utf8'))
+    expect(Object.keys(written.sessions).sort()).toEqual(['bad name!', 'badurl', 'escape', 'ftp', 'good', 'new', 'nodate', 'nostore', 'notobject', 'oauthless', 'typeless'])
+    expect(written.sessions.typeless).toEqual(damaged.typeless)
+    expect(written.pending).toEqual({'@x:hs.example/D': {userId: 'nope'}})
+  })
+
+  it('refuses a key written twice instead of silently taking the last', async () => {
+    const reg = new SessionRegistry(dir())
+    const entry = JSON.stringify(session('a'))
+    writeFileSync(reg.path, `{"version": 1, "sessions": {"a": ${entry}, "b": ${entry}, "a": ${entry}}}`)
+    await expect(reg.list()).rejects.toMatchObject({kind: 'config', message: `${reg.path} has the key "a" twice; keep the one you mean and delete the other`})
+    // Keys in different objects, and equal strings that are values, are not duplicates.
+    writeFileSync(reg.path, JSON.stringify({version: 1, sessions: {a: session('a'), b: {...session('b'), name: 'a'}}}))
+    expect((await reg.list()).map((s) => s.name)).toEqual(['a', 'b'])
+    writeFileSync(reg.path, `{"version": 1, "sessions": {"a\\\"": ${entry}, "a\\\u0022": ${entry}}}`)
+    await expect(reg.list()).rejects.toThrow(/twice/)
+  })
+
+  it('refuses a directory or file that other users can write, or that another user owns', async () => {
+    const reg = new SessionRegistry(dir())
+    await reg.update((s) => void s.set('a', session('a')))
+    chmodSync(reg.dir, 0o770)
+    await expect(reg.list()).rejects.toMatchObject({kind: 'config', message: `refusing to use ${reg.dir}: other users can write it and so redirect your tokens; fix it with: chmod go-w ${reg.dir}`})
+    await expect(reg.update(() => {})).rejects.toMatchObject({kind: 'config'})
+    chmodSync(reg.dir, 0o700)
+    chmodSync(reg.path, 0o602)
+    await expect(reg.list()).rejects.toThrow(`chmod go-w ${reg.path}`)
+    chmodSync(reg.path, 0o600)
+    chownSync(reg.path, 65534, 65534)
+    await expect(reg.list()).rejects.toThrow(`refusing to use ${reg.path}: it belongs to another user (uid 65534)`)
+    chownSync(reg.path, process.getuid!(), process.getgid!())
+    expect(await reg.list()).toHaveLength(1)
   })
 })
 

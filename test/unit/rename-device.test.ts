@@ -6,7 +6,7 @@ import {unitDeps} from '../support/unit-deps.js'
 
 const HS = 'https://hs.example'
 const USER = '@bot:hs.example'
-const DEVICE = 'MXTOK/A B'
+const DEVICE = 'MXTOK.A_B-C~D'
 
 beforeAll(() => nock.disableNetConnect())
 afterEach(() => nock.cleanAll())
@@ -24,7 +24,7 @@ describe('renameDevice', () => {
   it('PUTs the display name to the session\'s device with its token', async () => {
     const deps = await withSession()
     const scope = nock(HS)
-      .put('/_matrix/client/v3/devices/MXTOK%2FA%20B', {display_name: 'reminder bot'})
+      .put('/_matrix/client/v3/devices/MXTOK.A_B-C~D', {display_name: 'reminder bot'})
       .matchHeader('authorization', 'Bearer syt_tok')
       .reply(200, {})
     expect(await renameDevice({name: 'bot', deviceName: 'reminder bot'}, deps)).toEqual({name: 'bot', userId: USER, deviceId: DEVICE, displayName: 'reminder bot'})

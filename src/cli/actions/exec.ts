@@ -5,5 +5,5 @@ import type {Io} from '../io.js'
 /** `argv`: the positional arguments before "--"; `rest`: the command after it. */
 export async function exec({args, argv, rest}: {args: {name: string}; argv: string[]; rest?: string[]}, io: Io): Promise<void> {
   if (rest === undefined || argv.length > 1) throw usageError(`write the command after "--": mxtok exec ${args.name} -- CMD [ARGS...]`)
-  process.exitCode = await execSession({name: args.name, command: rest, env: process.env}, io.deps())
+  process.exitCode = await execSession({name: args.name, command: rest, env: io.env}, io.deps())
 }

@@ -15,7 +15,7 @@ export async function importToken({args, flags}: ImportInput, io: Io): Promise<I
   const s = await importSession(
     {
       name: args.name,
-      token: () => readTokenInput({tokenStdin: flags['token-stdin'] === true, stdin: process.stdin, stderr: process.stderr, prompt: `Access token for "${args.name}": `}),
+      token: () => readTokenInput({tokenStdin: flags['token-stdin'] === true, stdin: io.stdin, stderr: io.stderr, prompt: `Access token for "${args.name}": `}),
       homeserver: flags.homeserver,
       user: flags.user,
       allowHttp: flags['allow-http'],

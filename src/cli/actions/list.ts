@@ -1,6 +1,5 @@
 import {listSessions} from '../../core/list-sessions.js'
 import {listJson, renderList} from '../../output/list-view.js'
-import {wantsPrettyOutput} from '../../output/table.js'
 import type {Io} from '../io.js'
 
 export type ListJson = ReturnType<typeof listJson>
@@ -8,6 +7,6 @@ export type ListJson = ReturnType<typeof listJson>
 export async function list({flags}: {flags: {offline?: boolean}}, io: Io): Promise<ListJson> {
   const report = await listSessions({offline: flags.offline}, io.deps())
   for (const problem of report.problems) io.warn(problem)
-  if (!io.json) io.log(await renderList(report, flags.offline === true, wantsPrettyOutput()))
+  if (!io.json) io.log(await renderList(report, flags.offline === true, io.pretty))
   return listJson(report)
 }

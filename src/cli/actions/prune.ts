@@ -1,6 +1,6 @@
 import {pruneDevices, type PrunePlan, type PruneResult} from '../../core/prune-devices.js'
 import {usageError} from '../../errors.js'
-import {dash, formatTs, renderTable, wantsPrettyOutput} from '../../output/table.js'
+import {dash, formatTs, renderTable} from '../../output/table.js'
 import {askYesNo} from '../confirm.js'
 import type {Io} from '../io.js'
 import {readPassword} from '../password.js'
@@ -11,7 +11,7 @@ export interface PruneInput {
 
 export async function prune({flags}: PruneInput, io: Io): Promise<PruneResult> {
   const json = io.json
-  const pretty = wantsPrettyOutput()
+  const pretty = io.pretty
   const result = await pruneDevices(
     {
       user: flags.user,
@@ -21,21 +21,21 @@ export async function prune({flags}: PruneInput, io: Io): Promise<PruneResult> {
       inactiveDays: flags['inactive-days'],
       dryRun: flags['dry-run'],
       password: () =>
-        readPassword({passwordStdin: flags['password-stdin'] === true, env: process.env, stdin: process.stdin, stderr: process.stderr, prompt: `Password for ${flags.user}: `}),
+        readPassword({passwordStdin: flags['password-stdin'] === true, env: io.env, stdin: io.stdin, stderr: io.stderr, prompt: `Password for ${flags.user}: `}),
       confirm: async (plan) => {
         if (!json) io.log(await renderPlan(`Devices of ${plan.userId} to delete:`, plan, pretty))
         if (flags.yes) return true
         const count = devices(plan.devices.length)
         // Standard input carrying the password, or no terminal at all: nobody to ask.
-        if (json || !process.stdin.isTTY || flags['password-stdin']) throw usageError(`not deleting ${count} of ${plan.userId} without confirmation: pass --yes (or --dry-run to only list them)`)
-        return askYesNo(process.stdin, process.stderr, `Delete ${count} of ${plan.userId}? This logs them out for good. [y/N] `)
+        if (json || !io.stdin.isTTY || flags['password-stdin']) throw usageError(`not deleting ${count} of ${plan.userId} without confirmation: pass --yes (or --dry-run to only list them)`)
+        return askYesNo(io.stdin, io.stderr, `Delete ${count} of ${plan.userId}? This logs them out for good. [y/N] `)
       },
     },
     io.deps(),
   )
   if (!json) {
     if (result.devices.length === 0) io.log(`No device of ${result.userId} matches; nothing to delete.`)
-    else if (result.dryRun) io.log(`${await renderPlan(`Devices of ${result.userId} that prune would delete:`, result, pretty)}\nDry run: ${devices(result.devices.length)} would be deleted; nothing was.`)
+    else if (result.dryRun) io.log([...(await renderPlan(`Devices of ${result.userId} that prune would delete:`, result, pretty)), `Dry run: ${devices(result.devices.length)} would be deleted; nothing was.`])
     else io.log(`Deleted ${devices(result.deleted.length)} of ${result.userId}.`)
   }
   return result
@@ -43,7 +43,7 @@ export async function prune({flags}: PruneInput, io: Io): Promise<PruneResult> {
 
 const devices = (n: number) => `${n} device${n === 1 ? '' : 's'}`
 
-async function renderPlan(heading: string, plan: PrunePlan, pretty: boolean): Promise<string> {
+async function renderPlan(heading: string, plan: PrunePlan, pretty: boolean): Promise<string[]> {
   const rows = plan.devices.map((d) => [d.deviceId, dash(d.displayName), dash(d.lastSeenIp), formatTs(d.lastSeenTs)])
-  return `${heading}\n${await renderTable(['DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)'], rows, pretty)}`
+  return [heading, ...(await renderTable(['DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)'], rows, pretty))]
 }

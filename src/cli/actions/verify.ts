@@ -1,5 +1,5 @@
 import {verifySessions, type VerifyResult} from '../../core/verify-sessions.js'
-import {renderTable, wantsPrettyOutput} from '../../output/table.js'
+import {renderTable} from '../../output/table.js'
 import type {Io} from '../io.js'
 
 export async function verify({argv}: {argv: string[]}, io: Io): Promise<VerifyResult[]> {
@@ -8,7 +8,7 @@ export async function verify({argv}: {argv: string[]}, io: Io): Promise<VerifyRe
     if (report.results.length === 0) io.log('No sessions to verify.')
     else {
       const rows = report.results.map((r) => [r.name, r.status, r.userId, r.deviceId, r.error ?? ''])
-      io.log(await renderTable(['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL'], rows, wantsPrettyOutput()))
+      io.log(await renderTable(['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL'], rows, io.pretty))
     }
   }
   process.exitCode = report.exitCode

@@ -1,0 +1,74 @@
+import {isDeviceId} from '../matrix/device-id.js'
+import {parseUserId} from '../matrix/user-id.js'
+import {STORE_KINDS} from '../store/secret-store.js'
+
+/** Session names: what create accepts, and so all a well-kept registry holds. */
+export const SESSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+type Fields = Record<string, unknown>
+
+/**
+ * Why a registry entry cannot be used, or undefined when it can. Every field a command reads is
+ * checked here, once, when the file is read: a damaged entry is then named and skipped instead of
+ * crashing every command that meets it.
+ */
+export function sessionProblem(name: string, entry: unknown): string | undefined {
+  if (!SESSION_NAME.test(name)) return 'its name is not a valid session name'
+  if (!isObject(entry)) return 'it is not an object'
+  return (
+    common(entry) ??
+    (typeof entry.createdAt !== 'string' || Number.isNaN(Date.parse(entry.createdAt)) ? '"createdAt" is not a date' : undefined) ??
+    (entry.auth !== undefined && entry.auth !== 'oauth' ? '"auth" is neither missing nor "oauth"' : undefined) ??
+    (entry.auth === 'oauth' || entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined)
+  )
+}
+
+/** The same for a pending login, keyed by its secret account. */
+export function pendingProblem(entry: unknown): string | undefined {
+  if (!isObject(entry)) return 'it is not an object'
+  return (
+    common(entry) ??
+    (typeof entry.since !== 'string' ? '"since" is not a date' : undefined) ??
+    (entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined)
+  )
+}
+
+function common(entry: Fields): string | undefined {
+  if (typeof entry.userId !== 'string' || !isUserId(entry.userId)) return '"userId" is not a Matrix user ID'
+  if (typeof entry.deviceId !== 'string' || !isDeviceId(entry.deviceId)) return '"deviceId" is not a device ID'
+  if (typeof entry.homeserver !== 'string' || !isWebUrl(entry.homeserver)) return '"homeserver" is not an http(s) URL'
+  if (typeof entry.store !== 'string' || !(STORE_KINDS as readonly string[]).includes(entry.store)) return `"store" is not one of ${STORE_KINDS.join(', ')}`
+  return undefined
+}
+
+function grantProblem(grant: unknown): string | undefined {
+  if (!isObject(grant)) return '"oauth" is not an object'
+  for (const key of ['issuer', 'tokenEndpoint'] as const) if (typeof grant[key] !== 'string' || !isWebUrl(grant[key])) return `"oauth.${key}" is not an http(s) URL`
+  if (typeof grant.clientId !== 'string' || grant.clientId === '') return '"oauth.clientId" is not a string'
+  if (grant.revocationEndpoint !== undefined && (typeof grant.revocationEndpoint !== 'string' || !isWebUrl(grant.revocationEndpoint))) return '"oauth.revocationEndpoint" is not an http(s) URL'
+  return undefined
+}
+
+const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function isUserId(text: string): boolean {
+  try {
+    parseUserId(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+// Most entries share a few homeservers: each distinct URL is parsed once per process.
+const urlChecked = new Map<string, boolean>()
+
+function isWebUrl(text: string): boolean {
+  let ok = urlChecked.get(text)
+  if (ok === undefined) {
+    const url = URL.canParse(text) ? new URL(text) : undefined
+    ok = url !== undefined && (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password
+    urlChecked.set(text, ok)
+  }
+  return ok
+}
