@@ -8,7 +8,7 @@ export interface ExecOptions {
   name: string
   /** The command and its arguments, run without a shell. */
   command: string[]
-  /** The environment the command gets, before the session's four variables are added. */
+  /** The environment the command gets, without mxtok's own variables and with the session's four added. */
   env: NodeJS.ProcessEnv
   /** Replaced in tests. */
   spawn?: typeof spawn
@@ -28,12 +28,22 @@ export async function execSession(opts: ExecOptions, deps: Deps): Promise<number
   const token = await readToken(session, deps)
   if (token === null) throw missingToken(session)
   return run(opts.spawn ?? spawn, opts.command, {
-    ...opts.env,
+    ...withoutOwnVariables(opts.env),
     MATRIX_HOMESERVER_URL: session.homeserver,
     MATRIX_USER_ID: session.userId,
     MATRIX_DEVICE_ID: session.deviceId,
     MATRIX_ACCESS_TOKEN: token,
   })
+}
+
+/**
+ * The command gets one session, not mxtok: MXTOK_PASSPHRASE opens every session of the file store,
+ * MXTOK_PASSWORD logs in as the account, MXTOK_ALLOW_HTTP loosens what a nested mxtok would send in
+ * clear. The whole prefix goes, so that a variable added later cannot leak by being forgotten here.
+ */
+export function withoutOwnVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  // Case-insensitive: Windows environment names are.
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !/^MXTOK_/i.test(name)))
 }
 
 function run(start: typeof spawn, [file, ...args]: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -83,6 +83,25 @@ describe('exec', () => {
     expect(r.stderr).toBe('')
   })
 
+  it('gives the command its session and none of mxtok\'s own variables: not the passphrase that opens every other session, not the password', async () => {
+    const passphrase = 'exec-passphrase-do-not-leak'
+    secrets.add(passphrase)
+    await create('filed', userId, {MXTOK_STORE: 'file', MXTOK_PASSPHRASE: passphrase})
+    const t = await token('filed', {MXTOK_PASSPHRASE: passphrase})
+    // mxtok itself needs the passphrase to read this session's token; the command must not get it.
+    const ours = {MXTOK_PASSPHRASE: passphrase, MXTOK_PASSWORD: PASSWORD, MXTOK_ALLOW_HTTP: '1', MXTOK_STORE: 'file', MXTOK_TIMEOUT: '9', MXTOK_KEYCHAIN_TIMEOUT: '9', MXTOK_DEBUG: '1', KEEP_ME: 'kept'}
+    // The command prints its environment as JSON (the token as its hash), so no value of it is on any command line.
+    const script = 'const e = {...process.env}; e.MATRIX_ACCESS_TOKEN = require("crypto").createHash("sha256").update(e.MATRIX_ACCESS_TOKEN).digest("hex"); process.stdout.write(JSON.stringify(e))'
+    const r = await mxtok(['exec', 'filed', '--', process.execPath, '-e', script], ours)
+    expect(r.code, r.stderr).toBe(0)
+    const childEnv = JSON.parse(r.stdout) as Record<string, string>
+    expect(Object.keys(childEnv).filter((k) => /^MXTOK_/i.test(k))).toEqual([])
+    expect(Object.values(childEnv)).not.toContain(passphrase)
+    expect(Object.values(childEnv)).not.toContain(PASSWORD)
+    expect(childEnv).toMatchObject({KEEP_ME: 'kept', MATRIX_HOMESERVER_URL: synapse.baseUrl, MATRIX_USER_ID: userId, MATRIX_DEVICE_ID: deriveDeviceId(userId, 'filed')})
+    expect(childEnv.MATRIX_ACCESS_TOKEN).toBe(sha256(t))
+  })
+
   it('puts the token on no command line: neither mxtok\'s nor the command\'s', async () => {
     await token('bot')
     // /proc/PID/cmdline is what every user of the machine can read.
