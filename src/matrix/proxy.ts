@@ -1,11 +1,15 @@
 import {connect as plainConnect, type Socket} from 'node:net'
 import {usageError} from '../errors.js'
+import {isLoopbackHost} from './homeserver-url.js'
 
 /**
  * The proxy a request to `url` goes through, from the variables curl and most tools honour:
  * HTTPS_PROXY for https:// URLs, HTTP_PROXY for http:// ones, NO_PROXY for the hosts that skip it.
+ * Plain http:// to loopback always goes direct: it is allowed only because it never leaves the
+ * machine, and through a proxy the password and token would cross the network in clear.
  */
 export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): URL | undefined {
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return undefined
   const raw = url.protocol === 'https:' ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy)
   if (!raw?.trim() || bypassed(url, env.NO_PROXY ?? env.no_proxy ?? '')) return undefined
   let proxy: URL

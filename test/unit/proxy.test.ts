@@ -16,6 +16,20 @@ describe('proxyFor', () => {
     expect(proxyFor(u('https://hs.example'), {HTTPS_PROXY: 'http://p:1', no_proxy: 'other.example'})?.host).toBe('p:1')
   })
 
+  it.each(['http://127.0.0.1:8008', 'http://127.1.2.3', 'http://localhost:8008', 'http://LOCALHOST', 'http://[::1]:8008'])(
+    'never sends plain http to loopback (%s) through a proxy, whatever NO_PROXY says',
+    (url) => {
+      expect(proxyFor(u(url), {HTTP_PROXY: 'http://p:1', HTTPS_PROXY: 'http://p:1', NO_PROXY: ''})).toBeUndefined()
+      expect(proxyFor(u(url), {http_proxy: 'http://p:1', no_proxy: 'other.example'})).toBeUndefined()
+    },
+  )
+
+  it('still proxies plain http to other hosts, and https to loopback (TLS runs inside the tunnel)', () => {
+    expect(proxyFor(u('http://10.0.0.5:8008'), {HTTP_PROXY: 'http://p:1'})?.host).toBe('p:1')
+    expect(proxyFor(u('http://127.0.0.1.example:8008'), {HTTP_PROXY: 'http://p:1'})?.host).toBe('p:1')
+    expect(proxyFor(u('https://127.0.0.1:8448'), {HTTPS_PROXY: 'http://p:1'})?.host).toBe('p:1')
+  })
+
   it('refuses a proxy it cannot speak to, saying what to set', () => {
     expect(() => proxyFor(u('https://hs.example'), {HTTPS_PROXY: 'https://p:1'})).toThrow(/only http:\/\/ proxies are supported/)
     expect(() => proxyFor(u('https://hs.example'), {HTTPS_PROXY: 'http://[bad'})).toThrow(/is not a URL/)
