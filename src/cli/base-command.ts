@@ -21,7 +21,7 @@ export abstract class BaseCommand extends Command {
   protected io(): Io {
     const end = this.argv.indexOf('--')
     const own = end < 0 ? this.argv : this.argv.slice(0, end)
-    return processIo({json: this.jsonEnabled(), deps: () => commandDeps(own.includes('--verbose'))})
+    return processIo({json: this.jsonEnabled(), deps: () => commandDeps(own.includes('--verbose'), own.includes('--allow-http'))})
   }
 
   async catch(error: Error & {exitCode?: number}): Promise<void> {

@@ -1,7 +1,7 @@
 import type {Deps} from '../core/deps.js'
 import {MatrixClient} from '../matrix/client.js'
 import {discoverHomeserver} from '../matrix/discovery.js'
-import {type HttpOptions, preloadHttp} from '../matrix/http.js'
+import {type HttpOptions, plainHttpAllowed, preloadHttp} from '../matrix/http.js'
 import {OAuthClient} from '../matrix/oauth-client.js'
 import {configDir} from '../registry/config-dir.js'
 import {SessionRegistry} from '../registry/registry.js'
@@ -25,6 +25,7 @@ export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => v
   const http: HttpOptions = {
     timeoutMs: seconds(env, 'MXTOK_TIMEOUT', 30_000),
     debug: env.MXTOK_DEBUG ? (line) => writeLines(process.stderr, [`mxtok: debug: ${line}`]) : undefined,
+    allowHttp: plainHttpAllowed(env),
   }
   const dir = configDir(env)
   const stores = new Map<StoreKind, SecretStore>()
@@ -47,5 +48,6 @@ export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => v
   }
 }
 
-/** A command's dependencies; --verbose is MXTOK_DEBUG=1. */
-export const commandDeps = (verbose: boolean): Deps => defaultDeps(verbose ? {...process.env, MXTOK_DEBUG: '1'} : process.env, warnLine)
+/** A command's dependencies; --verbose is MXTOK_DEBUG=1, --allow-http is MXTOK_ALLOW_HTTP=1. */
+export const commandDeps = (verbose: boolean, allowHttp = false): Deps =>
+  defaultDeps({...process.env, ...(verbose ? {MXTOK_DEBUG: '1'} : {}), ...(allowHttp ? {MXTOK_ALLOW_HTTP: '1'} : {})}, warnLine)

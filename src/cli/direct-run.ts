@@ -41,7 +41,7 @@ export async function directRun(argv: string[], manifestFile: string): Promise<b
   if (!parsed) return false
   const json = parsed.flags.json === true
   try {
-    const result = await (await action.load())(parsed, processIo({json, deps: () => commandDeps(parsed.flags.verbose === true)}))
+    const result = await (await action.load())(parsed, processIo({json, deps: () => commandDeps(parsed.flags.verbose === true, parsed.flags['allow-http'] === true)}))
     if (json) printJson(result)
   } catch (error) {
     reportError(error, json)

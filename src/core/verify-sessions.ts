@@ -32,7 +32,9 @@ export async function verifySessions(names: string[], deps: Deps): Promise<Verif
   // A dead token is the most actionable news, then the network, then the keychain.
   const order: ExitCode[] = [ExitCode.tokenInvalid, ExitCode.homeserver, ExitCode.keychain, ExitCode.unexpected]
   const codes = new Set(checked.map(([, code]) => code))
-  return {results: checked.map(([result]) => result), exitCode: order.find((c) => codes.has(c)) ?? ExitCode.ok}
+  // Any other failure (a refused plain http:// URL is a usage error) must not read as success.
+  const other = [...codes].find((c) => c !== ExitCode.ok)
+  return {results: checked.map(([result]) => result), exitCode: order.find((c) => codes.has(c)) ?? other ?? ExitCode.ok}
 }
 
 /**

@@ -11,6 +11,12 @@ export interface HttpOptions {
   maxRetries?: number
   /** Redacted request lines (method, URL, status, time) go here when set. */
   debug?: (line: string) => void
+  /**
+   * Plain http:// to a host that is not loopback. Set only from what the user said for this run
+   * (--allow-http, MXTOK_ALLOW_HTTP=1), never from a URL's own origin: a registry or a server
+   * cannot grant it to itself.
+   */
+  allowHttp?: boolean
   /** Replaced in tests so 429 handling does not really wait. */
   sleep?: (ms: number) => Promise<void>
 }
@@ -40,6 +46,9 @@ const DEFAULT_TIMEOUT_MS = 30_000
 /** Lets the process exit promptly: idle keep-alive sockets would otherwise hold it open. */
 export const closeHttp = closeAgents
 export {preloadHttp} from './transport.js'
+
+/** MXTOK_ALLOW_HTTP=1 is --allow-http for every command of the run, including those without the flag. */
+export const plainHttpAllowed = (env: NodeJS.ProcessEnv): boolean => env.MXTOK_ALLOW_HTTP === '1'
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -89,7 +98,7 @@ async function requestOnce(req: JsonRequest, opts: HttpOptions): Promise<JsonRes
     const started = performance.now()
     let res: RawAnswer
     try {
-      res = await send({method: req.method, url, headers, body: payload, timeoutMs: Math.max(1, deadline - Date.now()), maxBodyBytes: MAX_BODY_BYTES})
+      res = await send({method: req.method, url, headers, body: payload, timeoutMs: Math.max(1, deadline - Date.now()), maxBodyBytes: MAX_BODY_BYTES, allowHttp: opts.allowHttp})
     } catch (error) {
       opts.debug?.(`${req.method} ${url.href} failed after ${elapsed(started)}`)
       if (error instanceof AnswerTooLarge) throw tooLarge(url)

@@ -1,5 +1,7 @@
 import type {Agent, ClientRequest, IncomingMessage, RequestOptions} from 'node:http'
 import type {Socket} from 'node:net'
+import {MxtokError} from '../errors.js'
+import {isLoopbackHost} from './homeserver-url.js'
 import {openTunnel, proxyFor} from './proxy.js'
 
 /** Sockets per origin: commands never have more requests than this in flight. */
@@ -14,6 +16,8 @@ export interface RawRequest {
   /** Whole-request deadline, connect to last body byte. */
   timeoutMs: number
   maxBodyBytes: number
+  /** Plain http:// to a host that is not loopback, which the user allowed for this run. */
+  allowHttp?: boolean
 }
 
 export interface RawAnswer {
@@ -93,8 +97,23 @@ export async function closeAgents(): Promise<void> {
 
 const timeoutError = () => Object.assign(new Error('timed out'), {name: 'TimeoutError'})
 
+/**
+ * Plain http:// only to loopback, unless the user allowed it for this run. Checked here, where
+ * every request and every redirect hop passes, not where a URL is typed: URLs also come from the
+ * registry file, from discovery and from servers' answers, and none of them may decide that a
+ * token or password travels in clear.
+ */
+function refusePlainHttp(url: URL, allowed: boolean | undefined): void {
+  if (url.protocol !== 'http:' || allowed || isLoopbackHost(url.hostname)) return
+  throw new MxtokError(
+    'usage',
+    `refusing plain http:// to ${url.host}, which is not on this machine: the token or password would travel unencrypted; use https://, or set MXTOK_ALLOW_HTTP=1 if this server really has no TLS`,
+  )
+}
+
 /** Sends one request and reads its whole answer, up to maxBodyBytes. */
 export async function send(req: RawRequest): Promise<RawAnswer> {
+  refusePlainHttp(req.url, req.allowHttp)
   const [http, agent] = await Promise.all([moduleFor(req.url), agentFor(req.url)])
   return new Promise((resolve, reject) => {
     let request: ClientRequest | undefined

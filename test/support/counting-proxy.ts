@@ -9,7 +9,7 @@ import {join} from 'node:path'
 export type RelayTarget = {host: string; port: number} | {path: string}
 
 export interface CountingProxy {
-  /** http://127.0.0.1:<port> for a TCP target, the socket's path for a Unix one. */
+  /** http://<host>:<port> for a TCP target, the socket's path for a Unix one. */
   address: string
   /** Connections accepted since start or the last reset. */
   readonly opened: number
@@ -19,7 +19,9 @@ export interface CountingProxy {
   stop(): Promise<void>
 }
 
-export async function startCountingProxy(target: RelayTarget): Promise<CountingProxy> {
+/** `host`: the address a TCP relay listens on (default 127.0.0.1). */
+export async function startCountingProxy(target: RelayTarget, opts: {host?: string} = {}): Promise<CountingProxy> {
+  const host = opts.host ?? '127.0.0.1'
   const clients = new Set<Socket>()
   const upstreams = new Set<Socket>()
   // Connections of an earlier run may still be closing after a reset; they count for nothing.
@@ -52,12 +54,12 @@ export async function startCountingProxy(target: RelayTarget): Promise<CountingP
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     if (dir) server.listen(join(dir, 'socket'), resolve)
-    else server.listen(0, '127.0.0.1', resolve)
+    else server.listen(0, host, resolve)
   })
   const bound = server.address()
   if (bound === null) throw new Error('the counting proxy is not listening')
   return {
-    address: typeof bound === 'string' ? bound : `http://127.0.0.1:${bound.port}`,
+    address: typeof bound === 'string' ? bound : `http://${host.includes(':') ? `[${host}]` : host}:${bound.port}`,
     get opened() {
       return opened
     },

@@ -1,5 +1,6 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {MxtokError} from '../../src/errors.js'
 import {LocalErrcode, MatrixError} from '../../src/matrix/errors.js'
 import {MAX_BODY_BYTES, requestJson} from '../../src/matrix/http.js'
 
@@ -150,5 +151,45 @@ describe('requestJson and User-Interactive Auth', () => {
     nock(HS).post('/x').reply(401, {errcode: 'M_FORBIDDEN', error: 'Invalid password', flows: [{stages: ['m.login.password']}], session: 's2'})
     const err = await failure(requestJson({method: 'POST', url: url('/x'), body: {}}))
     expect(err).toMatchObject({errcode: 'M_FORBIDDEN', body: {session: 's2'}})
+  })
+})
+
+describe('requestJson and plain http://', () => {
+  async function refused(p: Promise<unknown>): Promise<MxtokError> {
+    const err = await p.then(
+      () => expect.unreachable('expected the request to be refused'),
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(MxtokError)
+    expect((err as MxtokError).kind).toBe('usage')
+    return err as MxtokError
+  }
+
+  it('sends nothing to a host that is not loopback, whatever URL it is handed', async () => {
+    const lan = nock('http://192.168.1.20:8008').post('/_matrix/client/v3/logout').reply(200, {})
+    const err = await refused(requestJson({method: 'POST', url: new URL('http://192.168.1.20:8008/_matrix/client/v3/logout'), token: 'tok', body: {}}))
+    expect(err.message).toBe('refusing plain http:// to 192.168.1.20:8008, which is not on this machine: the token or password would travel unencrypted; use https://, or set MXTOK_ALLOW_HTTP=1 if this server really has no TLS')
+    expect(lan.isDone()).toBe(false)
+  })
+
+  it('sends to it when the user allowed plain http for this run', async () => {
+    const lan = nock('http://192.168.1.20:8008').get('/x').reply(200, {ok: true})
+    expect((await requestJson({method: 'GET', url: new URL('http://192.168.1.20:8008/x')}, {allowHttp: true})).body).toEqual({ok: true})
+    lan.done()
+  })
+
+  it('sends plain http to loopback', async () => {
+    for (const base of ['http://127.0.0.1:8008', 'http://localhost:8008', 'http://[::1]:8008']) {
+      const scope = nock(base).get('/x').reply(200, {ok: true})
+      await requestJson({method: 'GET', url: new URL(`${base}/x`)})
+      scope.done()
+    }
+  })
+
+  it('refuses a redirect to plain http elsewhere, even where other origins are allowed (discovery)', async () => {
+    nock('https://example.org').get('/.well-known/matrix/client').reply(302, '', {location: 'http://example.org/.well-known/matrix/client'})
+    const clear = nock('http://example.org').get('/.well-known/matrix/client').reply(200, {})
+    await refused(requestJson({method: 'GET', url: new URL('https://example.org/.well-known/matrix/client'), allowCrossOriginRedirect: true}))
+    expect(clear.isDone()).toBe(false)
   })
 })

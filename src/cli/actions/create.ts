@@ -1,4 +1,5 @@
 import {createSession} from '../../core/create-session.js'
+import {plainHttpAllowed} from '../../matrix/http.js'
 import type {Session} from '../../registry/registry.js'
 import {storeLabel, type StoreKind} from '../../store/secret-store.js'
 import {interruptibleSleep, showDeviceCode} from '../device-code.js'
@@ -34,7 +35,7 @@ export async function create({args, flags}: CreateInput, io: Io): Promise<Create
           stderr: io.stderr,
           prompt: `Password for ${flags.user}: `,
         }),
-      allowHttp: flags['allow-http'],
+      allowHttp: flags['allow-http'] || plainHttpAllowed(process.env),
       store: flags.store as StoreKind,
       oauth: flags.oauth,
       showCode: (prompt) => showDeviceCode(prompt, io.stderr),

@@ -1,4 +1,5 @@
 import {importSession} from '../../core/import-session.js'
+import {plainHttpAllowed} from '../../matrix/http.js'
 import type {StoreKind} from '../../store/secret-store.js'
 import type {Io} from '../io.js'
 import {readTokenInput} from '../token-input.js'
@@ -18,7 +19,7 @@ export async function importToken({args, flags}: ImportInput, io: Io): Promise<I
       token: () => readTokenInput({tokenStdin: flags['token-stdin'] === true, stdin: io.stdin, stderr: io.stderr, prompt: `Access token for "${args.name}": `}),
       homeserver: flags.homeserver,
       user: flags.user,
-      allowHttp: flags['allow-http'],
+      allowHttp: flags['allow-http'] || plainHttpAllowed(process.env),
       store: flags.store as StoreKind,
     },
     io.deps(),

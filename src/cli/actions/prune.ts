@@ -1,5 +1,6 @@
 import {pruneDevices, type PrunePlan, type PruneResult} from '../../core/prune-devices.js'
 import {usageError} from '../../errors.js'
+import {plainHttpAllowed} from '../../matrix/http.js'
 import {dash, formatTs, renderTable} from '../../output/table.js'
 import {askYesNo} from '../confirm.js'
 import type {Io} from '../io.js'
@@ -16,7 +17,7 @@ export async function prune({flags}: PruneInput, io: Io): Promise<PruneResult> {
     {
       user: flags.user,
       homeserver: flags.homeserver,
-      allowHttp: flags['allow-http'],
+      allowHttp: flags['allow-http'] || plainHttpAllowed(process.env),
       orphans: flags.orphans,
       inactiveDays: flags['inactive-days'],
       dryRun: flags['dry-run'],
