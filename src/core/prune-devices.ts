@@ -75,7 +75,7 @@ export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<Prun
 
   const sessions = await deps.registry.list()
   const live = await liveSession(sessions, user, homeserverUrl, deps)
-  const access = live ?? (await temporaryLogin(opts.user, user, homeserverUrl ?? (await deps.discover(user)), password, deps))
+  const access = live ?? (await temporaryLogin(opts.user, user, homeserverUrl ?? recordedHomeserver(sessions, user) ?? (await deps.discover(user)), password, deps))
   try {
     const devices = live?.devices ?? (await access.client.devices(access.token))
     // By the user ID the server confirmed: a localpart given with --homeserver may have been completed wrongly.
@@ -130,6 +130,17 @@ async function liveSession(sessions: Session[], user: UserId, homeserverUrl: URL
     }
   }
   return undefined
+}
+
+/**
+ * Where the user's local sessions say the account lives, when none of their tokens works: that is
+ * the server the user chose at create, and discovery may not even answer (a delegated or private
+ * server name). Several different ones are not guessed between.
+ */
+function recordedHomeserver(sessions: Session[], user: UserId): URL | undefined {
+  const recorded = [...new Set(sessions.filter((s) => s.userId === user.full).map((s) => s.homeserver))]
+  if (recorded.length > 1) throw usageError(`the local sessions of ${user.full} name different homeservers (${recorded.join(', ')}); say which with --homeserver`)
+  return recorded.length === 1 ? new URL(recorded[0]) : undefined
 }
 
 async function tokenOf(session: Session, deps: Deps): Promise<string | null> {

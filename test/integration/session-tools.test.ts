@@ -4,7 +4,7 @@ import {createHash} from 'node:crypto'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {BIN, expectNoSecrets, expectOneLineError, mxtokRunner, tempDir, type CliResult} from '../support/cli.js'
-import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
+import {rawLogin, rawLogout, rawWhoami, registerUser} from '../support/synapse.js'
 
 const synapse = inject('synapse')
 const keyringEnv = inject('keyringEnv')
@@ -328,6 +328,24 @@ describe('prune', () => {
     expect(yes.code, yes.stdout).toBe(0)
     expect(yes.stdout).toContain(`Deleted 1 device of ${pruneUser}.`)
     expect(await deviceIds(pruneUser)).toEqual(before.filter((d) => d !== orphan))
+  })
+
+  it('without --homeserver and with a dead local session, logs in at the session\'s recorded homeserver, not at a discovered one', async () => {
+    // The user's server name is "localhost": discovery would ask https://localhost/.well-known, where nothing answers.
+    const deadUser = await registerUser(synapse, `toolsdead${process.pid}`, PASSWORD)
+    const dir = tempDir('mxtok-dead-')
+    const dead = await create('dead', deadUser, {MXTOK_CONFIG_DIR: dir})
+    const t = await token('dead', {MXTOK_CONFIG_DIR: dir})
+    await rawLogout(synapse.baseUrl, t)
+    expect((await rawWhoami(synapse.baseUrl, t)).status).toBe(401)
+    const before = await deviceIds(deadUser)
+
+    const r = await mxtok(['prune', '--user', deadUser, '--orphans', '--dry-run', '--password-stdin', '--json'], {MXTOK_CONFIG_DIR: dir}, `${PASSWORD}\n`)
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({userId: deadUser, homeserver: synapse.baseUrl, dryRun: true, deleted: []})
+    expect(before).not.toContain(dead.deviceId)
+    // The temporary device was logged out again.
+    expect(await deviceIds(deadUser)).toEqual(before)
   })
 
   it('without a local session, logs in with a temporary device, leaves it out, and logs it out again', async () => {

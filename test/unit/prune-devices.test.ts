@@ -331,4 +331,16 @@ describe('pruneDevices input', () => {
     await expect(prune(deps, prompts(), {homeserver: other})).rejects.toMatchObject({kind: 'loginRefused'})
     scope.done()
   })
+
+  it('does not guess between different homeservers recorded for the user when their tokens are dead', async () => {
+    const deps = await withKeeper()
+    await deps.registry.update((sessions) => {
+      sessions.set('moved', {name: 'moved', userId: USER, homeserver: 'https://new.hs.example', deviceId: 'MXTOKMOVED00001', createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'})
+    })
+    const dead = nock(HS).get('/_matrix/client/v3/devices').reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'gone'})
+    const p = prompts()
+    await expect(prune(deps, p, {homeserver: undefined})).rejects.toMatchObject({kind: 'usage', message: expect.stringMatching(/name different homeservers \(https:\/\/hs\.example, https:\/\/new\.hs\.example\); say which with --homeserver$/)})
+    dead.done()
+    expect(p.asked).toEqual([])
+  })
 })
