@@ -35,7 +35,7 @@ export async function create({args, flags}: CreateInput, io: Io): Promise<Create
           stderr: io.stderr,
           prompt: `Password for ${flags.user}: `,
         }),
-      allowHttp: flags['allow-http'] || plainHttpAllowed(process.env),
+      allowHttp: flags['allow-http'] || plainHttpAllowed(io.env),
       store: flags.store as StoreKind,
       oauth: flags.oauth,
       showCode: (prompt) => showDeviceCode(prompt, io.stderr),

@@ -19,7 +19,7 @@ export async function importToken({args, flags}: ImportInput, io: Io): Promise<I
       token: () => readTokenInput({tokenStdin: flags['token-stdin'] === true, stdin: io.stdin, stderr: io.stderr, prompt: `Access token for "${args.name}": `}),
       homeserver: flags.homeserver,
       user: flags.user,
-      allowHttp: flags['allow-http'] || plainHttpAllowed(process.env),
+      allowHttp: flags['allow-http'] || plainHttpAllowed(io.env),
       store: flags.store as StoreKind,
     },
     io.deps(),

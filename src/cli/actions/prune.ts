@@ -17,7 +17,7 @@ export async function prune({flags}: PruneInput, io: Io): Promise<PruneResult> {
     {
       user: flags.user,
       homeserver: flags.homeserver,
-      allowHttp: flags['allow-http'] || plainHttpAllowed(process.env),
+      allowHttp: flags['allow-http'] || plainHttpAllowed(io.env),
       orphans: flags.orphans,
       inactiveDays: flags['inactive-days'],
       dryRun: flags['dry-run'],
