@@ -19,20 +19,17 @@ export class MatrixError extends Error {
   readonly status: number
   readonly errcode: string
   readonly retryAfterMs: number | undefined
-  /** Synapse adds soft_logout to M_UNKNOWN_TOKEN answers. */
-  readonly softLogout: boolean
   /** The JSON object of the answer, when there was one: User-Interactive Auth reads its flows and session. */
   readonly body: Record<string, unknown> | undefined
   /** True when the request certainly never reached the server (no connection was made). */
   readonly notSent: boolean
 
-  constructor(init: {status: number; errcode: string; message: string; retryAfterMs?: number; softLogout?: boolean; body?: Record<string, unknown>; notSent?: boolean; cause?: unknown}) {
+  constructor(init: {status: number; errcode: string; message: string; retryAfterMs?: number; body?: Record<string, unknown>; notSent?: boolean; cause?: unknown}) {
     super(init.message, {cause: init.cause})
     this.name = 'MatrixError'
     this.status = init.status
     this.errcode = init.errcode
     this.retryAfterMs = init.retryAfterMs
-    this.softLogout = init.softLogout ?? false
     this.body = init.body
     this.notSent = init.notSent ?? false
   }
@@ -42,6 +39,3 @@ export class MatrixError extends Error {
     return this.errcode.startsWith('mxtok.')
   }
 }
-
-export const isMatrixError = (err: unknown, errcode?: string): err is MatrixError =>
-  err instanceof MatrixError && (errcode === undefined || err.errcode === errcode)

@@ -158,7 +158,6 @@ function interpret(res: RawAnswer, url: URL): JsonResponse {
       errcode: err.errcode,
       message: typeof err.error === 'string' && err.error ? oneLine(err.error) : `${err.errcode} (HTTP ${res.status})`,
       retryAfterMs: retryAfter(res, err),
-      softLogout: err.soft_logout === true,
       body: err,
     })
   }
