@@ -8,6 +8,8 @@ export interface ProvidedSynapse {
   baseUrl: string
   serverName: string
   registrationSecret: string
+  /** Its data directory: homeserver.db is the server's own record, for tests to check from outside. */
+  dir: string
 }
 
 declare module 'vitest' {
@@ -33,6 +35,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     baseUrl: synapse.value.baseUrl,
     serverName: synapse.value.serverName,
     registrationSecret: synapse.value.registrationSecret,
+    dir: synapse.value.dir,
   })
   project.provide('keyringEnv', keyring.value.env)
   process.stderr.write(
