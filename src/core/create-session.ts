@@ -3,8 +3,9 @@ import {deriveDeviceId} from '../matrix/device-id.js'
 import {LocalErrcode, MatrixError} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {parseAnsweredUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
-import type {Session} from '../registry/registry.js'
+import type {PendingLogin, Session} from '../registry/registry.js'
 import {secretAccount, type StoreKind} from '../store/secret-store.js'
+import {createAgainCommand} from './create-advice.js'
 import {createOAuthSession, type DeviceCodePrompt, oauthMetadata} from './create-oauth-session.js'
 import type {Deps} from './deps.js'
 import {loginOrExplain} from './login.js'
@@ -90,9 +91,10 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
     await client.logout(token)
     if (liveToken === token) liveToken = undefined
   }
+  const pendingFor = (u: UserId): PendingLogin => ({name, userId: u.full, deviceId: deviceFor(u), homeserver: homeserverKey(homeserver), store: store.kind, since: deps.now().toISOString()})
   const journal = (u: UserId, add: boolean) =>
     deps.registry.update((_, pending) => {
-      if (add) pending.set(accountFor(u), {userId: u.full, deviceId: deviceFor(u), homeserver: homeserverKey(homeserver), store: store.kind, since: deps.now().toISOString()})
+      if (add) pending.set(accountFor(u), pendingFor(u))
       else pending.delete(accountFor(u))
     })
   const assertDeviceFree = async (u: UserId) => {
@@ -144,7 +146,7 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
     // A token that this run cannot keep is logged out; only then is nothing left to report.
     if (liveToken) await logout(liveToken).catch((e) => deps.warn(`could not log out a token that mxtok could not keep (${(e as Error).message})`))
     if (!liveToken && !loginInFlight) await journal(user, false).catch(() => {})
-    else deps.warn(`device ${deviceFor(user)} of ${user.full} may hold a token nobody has; "mxtok doctor" lists it and "mxtok prune --orphans" deletes it`)
+    else deps.warn(`device ${deviceFor(user)} of ${user.full} may hold a token nobody has; run "${createAgainCommand({...pendingFor(user), name})}" again to reset it ("mxtok doctor" lists it meanwhile)`)
     throw error
   }
 

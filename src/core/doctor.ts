@@ -1,7 +1,8 @@
 import {MatrixError} from '../matrix/errors.js'
-import type {OAuthGrant} from '../registry/registry.js'
+import type {OAuthGrant, PendingLogin} from '../registry/registry.js'
 import {FileStore} from '../store/file-store.js'
 import {secretAccount, STORE_KINDS, type StoreKind} from '../store/secret-store.js'
+import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {endTokens} from './revoke-session.js'
 import {decodeSecret} from './session-secret.js'
@@ -26,12 +27,18 @@ export interface HomeserverCheck {
  */
 export interface Orphan {
   kind: 'token' | 'login'
+  /** The session an interrupted create was making (or remaking: it may exist, its token dead). */
+  name?: string
   userId: string
   deviceId: string
   store: StoreKind
   homeserver: string | null
   /** A browser sign-in (OAuth 2.0): its session is ended at this sign-in service, not with prune. */
   issuer?: string
+  /** For an interrupted create: whether the session exists, so that its stored token may be dead. */
+  sessionExists?: boolean
+  /** What to run about it: for an interrupted password create, that create again. */
+  advice?: string
   /** With --fix: the token was logged out and removed, or the stale entry cleared. */
   fixed: boolean
 }
@@ -80,12 +87,24 @@ export async function runDoctor(opts: {configuredStore: StoreKind; fix?: boolean
 }
 
 async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): Promise<Orphan[]> {
-  const owned = new Set((await deps.registry.list()).map((s) => `${s.store} ${secretAccount(s.userId, s.deviceId)}`))
+  const sessions = await deps.registry.list()
+  const owned = new Set(sessions.map((s) => `${s.store} ${secretAccount(s.userId, s.deviceId)}`))
   const found: Orphan[] = []
   for (const p of await deps.registry.pending()) {
     const account = secretAccount(p.userId, p.deviceId)
+    // A password re-create killed half-way: the session's device may hold a token nobody has, and
+    // the stored one may be dead. Only a login with the password can put that right.
+    const owner = p.oauth ? undefined : sessions.find((s) => secretAccount(s.userId, s.deviceId) === account)
+    if (owner) {
+      found.push(interruptedCreate({...p, name: p.name ?? owner.name}, true))
+      continue
+    }
     if (owned.has(`${p.store} ${account}`) || !working.has(p.store)) continue
     const token = await deps.store(p.store).get(account)
+    if (token === null && !p.oauth) {
+      found.push(interruptedCreate(p, false))
+      continue
+    }
     const orphan: Orphan = {kind: token === null ? 'login' : 'token', userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, ...(p.oauth && token === null ? {issuer: p.oauth.issuer} : {}), fixed: false}
     if (fix) orphan.fixed = await retire(orphan, token, account, deps, p.oauth)
     found.push(orphan)
@@ -103,6 +122,17 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
     }
   }
   return found
+}
+
+/**
+ * A password login journalled by a create that never finished. --fix cannot end it: the token
+ * nobody has can be ended only by deleting its device, and the session's own token may be dead.
+ */
+function interruptedCreate(p: PendingLogin, sessionExists: boolean): Orphan {
+  const orphan: Orphan = {kind: 'login', userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, fixed: false}
+  // Journalled by an mxtok that did not record the session's name: prune is all there is to say.
+  if (p.name === undefined) return orphan
+  return {...orphan, name: p.name, sessionExists, advice: createAgainCommand({...p, name: p.name})}
 }
 
 /**

@@ -1,7 +1,8 @@
 import {MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
-import type {OAuthGrant, Session} from '../registry/registry.js'
+import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
 import {secretAccount, storeLabel} from '../store/secret-store.js'
+import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, oauthGrant, readSecret} from './find-session.js'
 import type {StoredSecret} from './session-secret.js'
@@ -23,13 +24,20 @@ export interface RevokeResult {
 export async function revokeSession(opts: {name: string; localOnly?: boolean}, deps: Deps): Promise<RevokeResult> {
   const session = await findSession(opts.name, deps)
   let revokedOnServer = false
+  let cleared: PendingLogin | undefined
   if (!opts.localOnly) {
     const secret = await readSecret(session, deps)
     if (secret === null) throw missingToken(session)
-    await endAcceptingDead(session, secret, deps)
+    const interrupted = session.auth === 'oauth' ? undefined : await interruptedCreate(session, deps)
+    if (interrupted) {
+      await logoutWholeDevice(session, secret, interrupted, deps)
+      cleared = interrupted
+    } else {
+      await endAcceptingDead(session, secret, deps)
+    }
     revokedOnServer = true
   }
-  await forget(session, deps)
+  await forget(session, deps, cleared)
   return {name: session.name, userId: session.userId, deviceId: session.deviceId, homeserver: session.homeserver, revokedOnServer}
 }
 
@@ -69,17 +77,45 @@ async function endAcceptingDead(session: Session, secret: StoredSecret, deps: De
   try {
     await endTokens(session.homeserver, oauthGrant(session), secret, deps)
   } catch (error) {
-    const kept = `session "${session.name}" was kept — try again, or use --local-only to forget it while its token may still work`
-    if (error instanceof MxtokError) throw new MxtokError(error.kind, `${error.message}; ${kept}`, {cause: error})
-    if (error instanceof MatrixError) throw new MatrixError({status: error.status, errcode: error.errcode, message: `${error.message}; ${kept}`, cause: error})
-    throw error
+    throw keptAfter(session, error)
   }
 }
 
-async function forget(session: Session, deps: Deps): Promise<void> {
+/** A revoke that failed on the server keeps the session: the error says so, and what to do. */
+function keptAfter(session: Session, error: unknown): unknown {
+  const kept = `session "${session.name}" was kept — try again, or use --local-only to forget it while its token may still work`
+  if (error instanceof MxtokError) return new MxtokError(error.kind, `${error.message}; ${kept}`, {cause: error})
+  if (error instanceof MatrixError) return new MatrixError({status: error.status, errcode: error.errcode, message: `${error.message}; ${kept}`, cause: error})
+  return error
+}
+
+/** A create of this session's device that never finished: its journal entry, if one was left. */
+async function interruptedCreate(session: Session, deps: Deps): Promise<PendingLogin | undefined> {
+  const account = secretAccount(session.userId, session.deviceId)
+  return (await deps.registry.pending()).find((p) => !p.oauth && secretAccount(p.userId, p.deviceId) === account)
+}
+
+/**
+ * After an interrupted create the device may hold a token nobody has. /logout with the stored
+ * token deletes the device with every token on it; a dead stored token cannot, and then the device
+ * is not clear, so this is no revoke: creating the session again resets the device first.
+ */
+async function logoutWholeDevice(session: Session, secret: StoredSecret, interrupted: PendingLogin, deps: Deps): Promise<void> {
+  try {
+    await deps.client(session.homeserver).logout(secret.accessToken)
+  } catch (error) {
+    if (!(error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN')) throw keptAfter(session, error)
+    const again = createAgainCommand({...interrupted, name: session.name})
+    throw new MxtokError('tokenInvalid', `the token of session "${session.name}" is dead and device ${session.deviceId} may still hold one that an interrupted create left, which mxtok cannot log out; run "${again}" again, then revoke`, {cause: error})
+  }
+}
+
+async function forget(session: Session, deps: Deps, cleared?: PendingLogin): Promise<void> {
   const account = secretAccount(session.userId, session.deviceId)
   // Under the registry lock, so that the store and the registry change together for other runs.
-  await deps.registry.update(async (sessions) => {
+  await deps.registry.update(async (sessions, pending) => {
+    // The device went with every token on it, whatever that create left; a newer entry is a create under way.
+    if (cleared && pending.get(account)?.since === cleared.since) pending.delete(account)
     const current = sessions.get(session.name)
     // A create that ran meanwhile may have put a new session under this name: keep that one.
     if (!current || current.createdAt !== session.createdAt || secretAccount(current.userId, current.deviceId) !== account) return

@@ -38,6 +38,8 @@ export interface OAuthGrant {
  * reports it, since its device may hold a token that nobody has.
  */
 export interface PendingLogin {
+  /** The session being created: what `mxtok doctor` tells the user to create again. */
+  name?: string
   userId: string
   deviceId: string
   homeserver: string

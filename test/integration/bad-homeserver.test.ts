@@ -109,7 +109,9 @@ describe('a homeserver that misbehaves', () => {
     expect(r.code).toBe(5)
     expect(errorLine(r)).toMatch(/did not answer within 2 s; check that the homeserver is up$/)
     const doctor = await mxtok(['doctor', '--json'])
-    expect(JSON.parse(doctor.stdout).orphans).toEqual([{kind: 'login', userId: USER, deviceId: DEVICE, store: 'keychain', homeserver: hs.url, fixed: false}])
+    expect(JSON.parse(doctor.stdout).orphans).toEqual([
+      {kind: 'login', userId: USER, deviceId: DEVICE, store: 'keychain', homeserver: hs.url, fixed: false, name: 'bot', sessionExists: false, advice: expect.stringMatching(/^mxtok create bot --user /)},
+    ])
   })
 
   it('sends a body larger than the cap: exit 5, not out of memory', async () => {

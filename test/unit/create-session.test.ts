@@ -85,8 +85,8 @@ describe('createSession', () => {
     offersPassword()
     nock(HS).post('/_matrix/client/v3/login').delay(5000).reply(200, loginReply('lost'))
     await expect(create(deps)).rejects.toMatchObject({errcode: 'mxtok.timeout'})
-    expect(await deps.registry.pending()).toEqual([{userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-02T03:04:05.000Z'}])
-    expect(deps.warnings).toEqual([`device ${DEVICE} of ${USER} may hold a token nobody has; "mxtok doctor" lists it and "mxtok prune --orphans" deletes it`])
+    expect(await deps.registry.pending()).toEqual([{name: 'bot', userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-02T03:04:05.000Z'}])
+    expect(deps.warnings).toEqual([`device ${DEVICE} of ${USER} may hold a token nobody has; run "mxtok create bot --user ${USER} --homeserver ${HS}" again to reset it ("mxtok doctor" lists it meanwhile)`])
   })
 
   it('keeps a pending entry when a token could not be logged out again', async () => {

@@ -1,0 +1,21 @@
+import {deriveDeviceId} from '../matrix/device-id.js'
+import {isLoopbackHost} from '../matrix/homeserver-url.js'
+import type {PendingLogin} from '../registry/registry.js'
+
+/**
+ * The command that finishes a create that was interrupted: running it again logs in, logs the
+ * device out — which deletes it with every token on it, whoever holds them — and logs in once
+ * more, so the device ends with one token, the stored one. Only what the original run needed to
+ * reach the same device is spelt out; the password is left to the user's usual source.
+ */
+export function createAgainCommand(p: PendingLogin & {name: string}): string {
+  const args = ['mxtok', 'create', p.name, '--user', p.userId, '--homeserver', p.homeserver]
+  if (p.deviceId !== deriveDeviceId(p.userId, p.name)) args.push('--device-id', p.deviceId)
+  const url = new URL(p.homeserver)
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) args.push('--allow-http')
+  if (p.store !== 'keychain') args.push('--store', p.store)
+  return args.map(shellWord).join(' ')
+}
+
+// Historical user IDs may hold any printable ASCII: quoted, the command can still be pasted.
+const shellWord = (word: string) => (/^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)

@@ -1,0 +1,165 @@
+// kill -9 of `mxtok create` right after each of its requests, injected by a relay in front of the
+// real Synapse, and the outcome counted where it matters: the access tokens Synapse's own database
+// holds for the session's device.
+import {spawn} from 'node:child_process'
+import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {deriveDeviceId} from '../../src/matrix/device-id.js'
+import {BIN, expectNoSecrets, expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
+import {startKillRelay, type KillRelay} from '../support/kill-relay.js'
+import {deviceTokens} from '../support/synapse-db.js'
+import {registerUser} from '../support/synapse.js'
+
+const synapse = inject('synapse')
+const keyringEnv = inject('keyringEnv')
+const PASSWORD = 'kill nine password'
+const secrets = new Set<string>([PASSWORD])
+
+/** What create sends to a Synapse that offers password logins, in order. */
+const CREATE_REQUESTS = ['GET /_matrix/client/v3/login', 'POST /_matrix/client/v3/login', 'POST /_matrix/client/v3/logout', 'POST /_matrix/client/v3/login']
+
+let relay: KillRelay
+let userId: string
+let configDir: string
+const {env, mxtok} = mxtokRunner(keyringEnv, () => configDir, secrets)
+
+beforeAll(async () => {
+  userId = await registerUser(synapse, `kill${process.pid}`, PASSWORD)
+  relay = await startKillRelay(synapse.baseUrl)
+})
+afterAll(async () => {
+  await relay?.stop()
+})
+
+const createArgs = (name: string) => ['create', name, '--user', userId, '--homeserver', relay.url, '--password-stdin']
+const tokensOf = (name: string) => deviceTokens(synapse.dir, userId, deriveDeviceId(userId, name))
+
+async function created(name: string): Promise<string> {
+  const r = await mxtok(createArgs(name), {}, `${PASSWORD}\n`)
+  expect(r.code, r.stderr).toBe(0)
+  return storedToken(name) as Promise<string>
+}
+
+async function storedToken(name: string): Promise<string | null> {
+  const r = await mxtok(['token', name])
+  if (r.code !== 0) return null
+  const token = r.stdout.trim()
+  secrets.add(token)
+  return token
+}
+
+/** Runs create and SIGKILLs it from the relay as soon as the answer to its k-th request is on its way. */
+async function createKilledAfter(name: string, k: number): Promise<void> {
+  const child = spawn(process.execPath, [BIN, ...createArgs(name)], {env: env() as NodeJS.ProcessEnv, stdio: ['pipe', 'ignore', 'ignore']})
+  relay.arm(k, child.pid!)
+  child.stdin.end(`${PASSWORD}\n`)
+  const signal = await new Promise((resolve) => child.on('close', (_, s) => resolve(s)))
+  relay.disarm()
+  expect(signal, `create was not killed after request ${k}`).toBe('SIGKILL')
+  expect(relay.seen).toEqual(CREATE_REQUESTS.slice(0, k))
+  // Whatever the server holds now is a secret nobody should ever print.
+  for (const t of tokensOf(name)) secrets.add(t)
+}
+
+/** The command doctor says to run for session `name`, if it reports one. */
+async function doctorAdvice(name: string): Promise<string[] | undefined> {
+  const r = await mxtok(['doctor'])
+  expect(r.code, r.stderr).toBe(0)
+  const line = r.stdout.split('\n').find((l) => l.startsWith('WARN') && l.includes(`"${name}"`))
+  if (line === undefined) return undefined
+  const command = /run "mxtok (create [^"]+)"/.exec(line)?.[1]
+  expect(command, `doctor names no command: ${line}`).toBeDefined()
+  return command!.split(' ')
+}
+
+/**
+ * After the advice is followed, exactly one token on the device, the stored one; with no advice,
+ * the device holds the stored token alone or, with no session, nothing.
+ */
+async function expectAdviceLeavesOnlyTheStoredToken(name: string): Promise<void> {
+  const advice = await doctorAdvice(name)
+  if (advice) {
+    expect(advice).toEqual(createArgs(name).slice(0, -1))
+    const r = await mxtok([...advice, '--password-stdin'], {}, `${PASSWORD}\n`)
+    expect(r.code, r.stderr).toBe(0)
+  }
+  const stored = await storedToken(name)
+  if (advice) expect(stored).not.toBeNull()
+  expect(tokensOf(name)).toEqual(stored === null ? [] : [stored])
+  expect(await doctorAdvice(name)).toBeUndefined()
+}
+
+beforeAll(() => {
+  configDir = tempDir('mxtok-kill9-')
+})
+
+describe('create killed with SIGKILL right after each of its requests', () => {
+  it('sends the requests the test expects (so that each kill lands where it says)', async () => {
+    configDir = tempDir('mxtok-kill9-')
+    const child = spawn(process.execPath, [BIN, ...createArgs('plain')], {env: env() as NodeJS.ProcessEnv, stdio: ['pipe', 'ignore', 'ignore']})
+    relay.arm(1000, child.pid!)
+    child.stdin.end(`${PASSWORD}\n`)
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0)
+    expect(relay.seen).toEqual(CREATE_REQUESTS)
+    relay.disarm()
+    expect(tokensOf('plain')).toEqual([await storedToken('plain')])
+  })
+
+  // How the server is left by each kill of a re-create, before anything is done about it.
+  const afterRecreateKill = [
+    (t: string[], old: string) => expect(t).toEqual([old]),
+    (t: string[], old: string) => expect(t.length === 2 && t.includes(old)).toBe(true),
+    (t: string[]) => expect(t).toEqual([]),
+    (t: string[], old: string) => expect(t.length === 1 && t[0] !== old).toBe(true),
+  ]
+
+  for (let k = 1; k <= CREATE_REQUESTS.length; k++) {
+    describe(`after request ${k} (${CREATE_REQUESTS[k - 1]})`, () => {
+      it('of a re-create: doctor names the session and the command, and running it leaves only the stored token', async () => {
+        configDir = tempDir('mxtok-kill9-')
+        const name = `re${k}`
+        const old = await created(name)
+        await createKilledAfter(name, k)
+        afterRecreateKill[k - 1](tokensOf(name), old)
+        if (k > 1) expect(await doctorAdvice(name)).toBeDefined()
+        await expectAdviceLeavesOnlyTheStoredToken(name)
+      })
+
+      it('of a re-create: revoke reports success only when the device is left without a token', async () => {
+        configDir = tempDir('mxtok-kill9-')
+        const name = `rv${k}`
+        await created(name)
+        await createKilledAfter(name, k)
+        const before = tokensOf(name)
+        const r = await mxtok(['revoke', name])
+        if (r.code === 0) {
+          expect(r.stdout).toMatch(/logged out and forgotten/)
+          expect(tokensOf(name)).toEqual([])
+          expect(await doctorAdvice(name)).toBeUndefined()
+        } else {
+          expectOneLineError(r)
+          expect(r.stderr).toContain(`"mxtok ${createArgs(name).slice(0, -1).join(' ')}"`)
+          expect(tokensOf(name).sort()).toEqual(before.sort())
+          expect((await mxtok(['list', '--offline'])).stdout).toContain(name)
+        }
+        // The stored token of a session killed before its device was reset still works, and logs the device out.
+        expect(r.code).toBe(k <= 2 ? 0 : 4)
+      })
+
+      it('of a first create: doctor names the session and the command, and running it leaves only the stored token', async () => {
+        configDir = tempDir('mxtok-kill9-')
+        const name = `new${k}`
+        await createKilledAfter(name, k)
+        expect(tokensOf(name)).toHaveLength(k === 2 || k === 4 ? 1 : 0)
+        if (k > 1) expect(await doctorAdvice(name)).toBeDefined()
+        await expectAdviceLeavesOnlyTheStoredToken(name)
+      })
+    })
+  }
+})
+
+describe('the output of these runs', () => {
+  it('never shows a token or the password', async () => {
+    const r = await mxtok(['doctor'])
+    expectNoSecrets(r, secrets)
+  })
+})
