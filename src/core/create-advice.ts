@@ -1,6 +1,7 @@
 import {deriveDeviceId} from '../matrix/device-id.js'
 import {isLoopbackHost} from '../matrix/homeserver-url.js'
 import type {PendingLogin} from '../registry/registry.js'
+import {probeDeviceId} from './probe-device.js'
 
 /**
  * The command that finishes a create that was interrupted: running it again logs in, logs the
@@ -10,7 +11,9 @@ import type {PendingLogin} from '../registry/registry.js'
  */
 export function createAgainCommand(p: PendingLogin & {name: string}): string {
   const args = ['mxtok', 'create', p.name, '--user', p.userId, '--homeserver', p.homeserver]
-  if (p.deviceId !== deriveDeviceId(p.userId, p.name)) args.push('--device-id', p.deviceId)
+  // A probe's device, or one derived from the ID, comes back by itself; only a chosen one needs saying.
+  const chosen = p.deviceId !== deriveDeviceId(p.userId, p.name) && p.deviceId !== probeDeviceId(p.userId, p.homeserver, p.name)
+  if (chosen) args.push('--device-id', p.deviceId)
   const url = new URL(p.homeserver)
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) args.push('--allow-http')
   if (p.store !== 'keychain') args.push('--store', p.store)

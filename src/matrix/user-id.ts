@@ -55,6 +55,12 @@ export function parseUserId(text: string): UserId {
   return {full: text, localpart, serverName, hostname: server.hostname}
 }
 
+/** A bare localpart, as --user may give it: only the homeserver knows the server name that completes it. */
+export function parseLocalpart(text: string): string {
+  if (text.length > 255 || !LOCALPART.test(text)) throw usageError(`"${text}" is neither a Matrix user ID (@localpart:server.name) nor a localpart`)
+  return text
+}
+
 /** A full ID as given, or a localpart completed with the homeserver's server name. */
 export function resolveUserId(user: string, serverName?: string): UserId {
   if (user.startsWith('@')) return parseUserId(user)

@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {BIN, expectNoSecrets, expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
 import {startKillRelay, type KillRelay} from '../support/kill-relay.js'
-import {deviceTokens} from '../support/synapse-db.js'
+import {deviceTokens, userDevices} from '../support/synapse-db.js'
 import {registerUser} from '../support/synapse.js'
 
 const synapse = inject('synapse')
@@ -48,16 +48,16 @@ async function storedToken(name: string): Promise<string | null> {
 }
 
 /** Runs create and SIGKILLs it from the relay as soon as the answer to its k-th request is on its way. */
-async function createKilledAfter(name: string, k: number): Promise<void> {
-  const child = spawn(process.execPath, [BIN, ...createArgs(name)], {env: env() as NodeJS.ProcessEnv, stdio: ['pipe', 'ignore', 'ignore']})
+async function createKilledAfter(name: string, k: number, args = createArgs(name), requests = CREATE_REQUESTS, user = userId): Promise<void> {
+  const child = spawn(process.execPath, [BIN, ...args], {env: env() as NodeJS.ProcessEnv, stdio: ['pipe', 'ignore', 'ignore']})
   relay.arm(k, child.pid!)
   child.stdin.end(`${PASSWORD}\n`)
   const signal = await new Promise((resolve) => child.on('close', (_, s) => resolve(s)))
   relay.disarm()
   expect(signal, `create was not killed after request ${k}`).toBe('SIGKILL')
-  expect(relay.seen).toEqual(CREATE_REQUESTS.slice(0, k))
+  expect(relay.seen).toEqual(requests.slice(0, k))
   // Whatever the server holds now is a secret nobody should ever print.
-  for (const t of tokensOf(name)) secrets.add(t)
+  for (const d of userDevices(synapse.dir, user)) for (const t of deviceTokens(synapse.dir, user, d)) secrets.add(t)
 }
 
 /** The command doctor says to run for session `name`, if it reports one. */
@@ -153,6 +153,79 @@ describe('create killed with SIGKILL right after each of its requests', () => {
         if (k > 1) expect(await doctorAdvice(name)).toBeDefined()
         await expectAdviceLeavesOnlyTheStoredToken(name)
       })
+    })
+  }
+})
+
+/**
+ * Given a localpart, create learns the full user ID (and so the device ID) from a login on a probe
+ * device; the test Synapse is named "localhost" but reached at 127.0.0.1, so no guess could work.
+ */
+describe('create given a localpart, killed with SIGKILL right after each of its requests', () => {
+  const REQUESTS = [CREATE_REQUESTS[0], CREATE_REQUESTS[1], CREATE_REQUESTS[2], ...CREATE_REQUESTS.slice(1)]
+  let n = 0
+  // Registration leaves a device of its own (Synapse logs the new account in): not ours to count.
+  const freshUser = async () => {
+    const localpart = `lp${process.pid}x${n++}`
+    const full = await registerUser(synapse, localpart, PASSWORD)
+    return {localpart, full, registered: userDevices(synapse.dir, full)}
+  }
+  const devicesOf = (user: {full: string; registered: string[]}) => userDevices(synapse.dir, user.full).filter((d) => !user.registered.includes(d))
+  const localArgs = (name: string, localpart: string) => ['create', name, '--user', localpart, '--homeserver', relay.url, '--password-stdin']
+
+  /** Following doctor's advice, if any, leaves the user one device, the session's, holding the stored token alone. */
+  async function expectOneDeviceWithTheStoredToken(name: string, user: {localpart: string; full: string; registered: string[]}, sessionWanted: boolean) {
+    const advice = await doctorAdvice(name)
+    if (advice) {
+      expect([localArgs(name, user.localpart).slice(0, -1), localArgs(name, user.full).slice(0, -1)]).toContainEqual(advice)
+      const r = await mxtok([...advice, '--password-stdin'], {}, `${PASSWORD}\n`)
+      expect(r.code, r.stderr).toBe(0)
+    }
+    const stored = await storedToken(name)
+    if (advice || sessionWanted) expect(stored).not.toBeNull()
+    const device = deriveDeviceId(user.full, name)
+    expect(devicesOf(user)).toEqual(stored === null ? [] : [device])
+    if (stored !== null) expect(deviceTokens(synapse.dir, user.full, device)).toEqual([stored])
+    expect(await doctorAdvice(name)).toBeUndefined()
+  }
+
+  it('creates the session of the full ID the server answers, with one device and one token', async () => {
+    configDir = tempDir('mxtok-kill9-')
+    const user = await freshUser()
+    const r = await mxtok([...localArgs('lp', user.localpart), '--json'], {}, `${PASSWORD}\n`)
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({userId: user.full, deviceId: deriveDeviceId(user.full, 'lp')})
+    expect(user.full).toMatch(/:localhost$/)
+    await expectOneDeviceWithTheStoredToken('lp', user, true)
+  })
+
+  it('costs nothing with a mistyped password: exit 3, no device, nothing pending', async () => {
+    configDir = tempDir('mxtok-kill9-')
+    const user = await freshUser()
+    const r = await mxtok(localArgs('typo', user.localpart), {}, 'not the password\n')
+    expect(r.code).toBe(3)
+    expectOneLineError(r)
+    expect(r.stderr).toContain(`refused the login for ${user.localpart}: wrong user or password`)
+    expect(devicesOf(user)).toEqual([])
+    expect((await mxtok(['doctor', '--json'])).stdout).toContain('"orphans": []')
+  })
+
+  for (let k = 1; k <= REQUESTS.length; k++) {
+    it(`after request ${k} (${REQUESTS[k - 1]}) of a first create: doctor's advice leaves one device with the stored token`, async () => {
+      configDir = tempDir('mxtok-kill9-')
+      const user = await freshUser()
+      await createKilledAfter('lp', k, localArgs('lp', user.localpart), REQUESTS, user.full)
+      if (k > 1) expect(await doctorAdvice('lp')).toBeDefined()
+      await expectOneDeviceWithTheStoredToken('lp', user, false)
+    })
+
+    it(`after request ${k} (${REQUESTS[k - 1]}) of a re-create: doctor's advice leaves one device with the stored token`, async () => {
+      configDir = tempDir('mxtok-kill9-')
+      const user = await freshUser()
+      const first = await mxtok(localArgs('lp', user.localpart), {}, `${PASSWORD}\n`)
+      expect(first.code, first.stderr).toBe(0)
+      await createKilledAfter('lp', k, localArgs('lp', user.localpart), REQUESTS, user.full)
+      await expectOneDeviceWithTheStoredToken('lp', user, true)
     })
   }
 })

@@ -2,6 +2,7 @@ import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {createSession} from '../../src/core/create-session.js'
 import {MxtokError} from '../../src/errors.js'
+import {probeDeviceId} from '../../src/core/probe-device.js'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {MatrixError} from '../../src/matrix/errors.js'
 import {unitDeps} from '../support/unit-deps.js'
@@ -133,28 +134,90 @@ describe('createSession', () => {
     expect(await deps.registry.list()).toEqual([])
   })
 
-  it('names the device after the ID the server reports when a localpart was given', async () => {
-    const deps = unitDeps()
-    offersPassword()
+  describe('given a localpart, on a server whose name is not its host', () => {
     const real = '@bot:example.org'
-    const guessed = deriveDeviceId('@bot:hs.example', 'bot')
     const right = deriveDeviceId(real, 'bot')
-    const scope = nock(HS)
-      .post('/_matrix/client/v3/login', (b) => b.device_id === guessed)
-      .reply(200, loginReply('wrong', guessed, real))
-      .post('/_matrix/client/v3/logout')
-      .matchHeader('authorization', 'Bearer wrong')
-      .reply(200, {})
-      .post('/_matrix/client/v3/login', (b) => b.device_id === right)
-      .reply(200, loginReply('first', right, real))
-      .post('/_matrix/client/v3/logout')
-      .matchHeader('authorization', 'Bearer first')
-      .reply(200, {})
-      .post('/_matrix/client/v3/login', (b) => b.device_id === right)
-      .reply(200, loginReply('second', right, real))
-    const session = await create(deps, {user: 'bot'})
-    scope.done()
-    expect(session).toMatchObject({userId: real, deviceId: right})
+    const probe = probeDeviceId('bot', HS, 'bot')
+    /** As Synapse does: a login as the localpart or the real ID works; one completed with the host is a wrong user. */
+    const server = (accept: (b: {identifier: {user: string}; device_id: string}) => string | undefined) =>
+      nock(HS)
+        .post('/_matrix/client/v3/login')
+        .times(10)
+        .reply((_, body) => {
+          const b = body as {identifier: {user: string}; device_id: string; password: string}
+          if (!['bot', real].includes(b.identifier.user) || b.password !== 'secret-pw') return [403, {errcode: 'M_FORBIDDEN', error: 'Invalid username or password'}]
+          const token = accept(b)
+          return token === undefined ? [500, {}] : [200, loginReply(token, b.device_id, real)]
+        })
+
+    it('learns the full ID on a probe device it journals and logs out, then names the session device after that ID', async () => {
+      const deps = unitDeps()
+      offersPassword()
+      const logins: [string, string, unknown][] = []
+      let n = 0
+      server((b) => {
+        logins.push([b.identifier.user, b.device_id, null])
+        return `t${n++}`
+      })
+      const logouts = nock(HS).post('/_matrix/client/v3/logout').times(2).reply(function () {
+        logins.push(['logout', this.req.headers.authorization as string, null])
+        return [200, {}]
+      })
+      const pendingAt: unknown[] = []
+      const registry = deps.registry
+      const update = registry.update.bind(registry)
+      registry.update = async (change) => {
+        const result = await update(change)
+        pendingAt.push((await registry.pending()).map((p) => `${p.userId}/${p.deviceId}`))
+        return result
+      }
+
+      const session = await create(deps, {user: 'bot'})
+
+      logouts.done()
+      expect(logins.map(([a, b]) => [a, b])).toEqual([
+        ['bot', probe],
+        ['logout', 'Bearer t0'],
+        [real, right],
+        ['logout', 'Bearer t1'],
+        [real, right],
+      ])
+      // Probe journalled first; swapped for the session device in one update; cleared with the store write.
+      expect(pendingAt).toEqual([[`bot/${probe}`], [`${real}/${right}`], []])
+      expect(session).toMatchObject({userId: real, deviceId: right})
+      expect([...deps.memory.items]).toEqual([[`${real}/${right}`, 't2']])
+    })
+
+    it('with --device-id, logs in to that device by localpart at once: no probe', async () => {
+      const deps = unitDeps()
+      offersPassword()
+      const devices: string[] = []
+      let n = 0
+      server((b) => (devices.push(`${b.identifier.user} ${b.device_id}`), `t${n++}`))
+      nock(HS).post('/_matrix/client/v3/logout').reply(200, {})
+      const session = await create(deps, {user: 'bot', deviceId: 'BRIDGEDEVICE'})
+      expect(devices).toEqual(['bot BRIDGEDEVICE', `${real} BRIDGEDEVICE`])
+      expect(session).toMatchObject({userId: real, deviceId: 'BRIDGEDEVICE'})
+      expect(await deps.registry.pending()).toEqual([])
+    })
+
+    it('costs nothing with a mistyped password: one refused login, nothing journalled', async () => {
+      const deps = unitDeps()
+      offersPassword()
+      const scope = server(() => 'never')
+      const err = await create(deps, {user: 'bot', password: async () => 'typo'}).catch((e: unknown) => e)
+      expect(err).toMatchObject({kind: 'loginRefused', message: 'hs.example refused the login for bot: wrong user or password'})
+      expect(scope.pendingMocks()).toHaveLength(1)
+      expect(await deps.registry.pending()).toEqual([])
+      expect(deps.memory.items.size).toBe(0)
+    })
+
+    it('refuses a browser sign-in, which asks for its device before the server names the account', async () => {
+      const deps = unitDeps()
+      nock(HS).get('/_matrix/client/v3/login').reply(200, {flows: [{type: 'm.login.sso'}]})
+      nock(HS).get('/_matrix/client/v1/auth_metadata').reply(200, {issuer: 'https://auth.hs.example/', authorization_endpoint: 'https://auth.hs.example/a', token_endpoint: 'https://auth.hs.example/t', response_types_supported: ['code'], grant_types_supported: ['urn:ietf:params:oauth:grant-type:device_code']})
+      await expect(create(deps, {user: 'bot'})).rejects.toMatchObject({kind: 'usage', message: expect.stringContaining('--user @bot:<server name>')})
+    })
   })
 
   it('refuses a full user ID that the server answers with another user', async () => {
