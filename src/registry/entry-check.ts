@@ -1,5 +1,5 @@
 import {isDeviceId} from '../matrix/device-id.js'
-import {parseUserId} from '../matrix/user-id.js'
+import {parseLocalpart, parseUserId} from '../matrix/user-id.js'
 import {STORE_KINDS} from '../store/secret-store.js'
 
 /** Session names: what create accepts, and so all a well-kept registry holds. */
@@ -26,8 +26,11 @@ export function sessionProblem(name: string, entry: unknown): string | undefined
 /** The same for a pending login, keyed by its secret account. */
 export function pendingProblem(entry: unknown): string | undefined {
   if (!isObject(entry)) return 'it is not an object'
+  // Given a bare localpart, create journals its first login before the server has named the account.
+  const byLocalpart = typeof entry.userId === 'string' && !entry.userId.startsWith('@') && isLocalpart(entry.userId)
   return (
-    common(entry) ??
+    common(byLocalpart ? {...entry, userId: `@${entry.userId}:localhost`} : entry) ??
+    (entry.name !== undefined && (typeof entry.name !== 'string' || !SESSION_NAME.test(entry.name)) ? '"name" is not a session name' : undefined) ??
     (typeof entry.since !== 'string' ? '"since" is not a date' : undefined) ??
     (entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined)
   )
@@ -50,6 +53,15 @@ function grantProblem(grant: unknown): string | undefined {
 }
 
 const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function isLocalpart(text: string): boolean {
+  try {
+    parseLocalpart(text)
+    return true
+  } catch {
+    return false
+  }
+}
 
 function isUserId(text: string): boolean {
   try {
