@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need: a private Secret Service (dbus, gnome-keyring,
-# secret-tool) and a Synapse homeserver in a cached virtualenv. Safe to run repeatedly; when
-# everything is already there it only checks and returns.
+# secret-tool), a Synapse homeserver in a cached virtualenv and a Dendrite homeserver built into
+# the same cache. Safe to run repeatedly; when everything is already there it only checks and returns.
 set -euo pipefail
 
 # test/support/synapse.ts reads this line to find the virtualenv: keep the form NAME=x.y.z.
 SYNAPSE_VERSION=1.163.2
+# test/support/dendrite.ts reads this line the same way. matrix-org's module, not element-hq's
+# (AGPL) continuation.
+DENDRITE_VERSION=0.13.8
+DENDRITE_MODULE=github.com/matrix-org/dendrite
+# Only what the tests run: the server, and the two generators its start needs.
+DENDRITE_COMMANDS=(dendrite generate-keys generate-config)
 
 # Where the virtualenv lives. The same rule is in test/support/synapse.ts (synapseVenvDir):
 #   ${MXTOK_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mxtok-test}/synapse-<SYNAPSE_VERSION>
 # An empty variable counts as unset, in both places.
 CACHE_DIR="${MXTOK_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mxtok-test}"
 VENV_DIR="$CACHE_DIR/synapse-$SYNAPSE_VERSION"
+# Same rule in test/support/dendrite.ts (dendriteDir).
+DENDRITE_DIR="$CACHE_DIR/dendrite-$DENDRITE_VERSION"
 
-APT_PACKAGES=(dbus gnome-keyring libsecret-tools time)
+APT_PACKAGES=(dbus gnome-keyring libsecret-tools time openssl)
 # GNU time by path: `time` alone is the shell keyword. npm run bench reads peak memory from it.
-REQUIRED_COMMANDS=(dbus-daemon dbus-send gnome-keyring-daemon secret-tool /usr/bin/time)
+REQUIRED_COMMANDS=(dbus-daemon dbus-send gnome-keyring-daemon secret-tool /usr/bin/time openssl)
 
 say() { printf 'test-deps: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -101,5 +109,57 @@ ensure_synapse_venv() {
   say "synapse ready: $VENV_DIR"
 }
 
+dendrite_complete() {
+  local cmd
+  for cmd in "${DENDRITE_COMMANDS[@]}"; do [[ -x "$DENDRITE_DIR/bin/$cmd" ]] || return 1; done
+  [[ -f "$DENDRITE_DIR/.mxtok-complete" ]]
+}
+
+# Built the way the virtualenv is: into a temporary directory, marker last, renamed into place.
+ensure_dendrite() {
+  dendrite_complete && return 0
+
+  command -v go >/dev/null 2>&1 \
+    || die "go not found: Dendrite $DENDRITE_VERSION is built from source with Go 1.21 or newer (https://go.dev/dl/, Debian: apt-get install golang)"
+  # go-sqlite3 is C: without a C compiler the build fails half-way with a less helpful message.
+  command -v "${CC:-gcc}" >/dev/null 2>&1 \
+    || die "no C compiler (${CC:-gcc}): Dendrite's sqlite driver needs cgo (Debian: apt-get install gcc libc6-dev)"
+
+  mkdir -p "$CACHE_DIR"
+  find "$CACHE_DIR" -maxdepth 1 -name '.dendrite-*.partial.*' -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+  dendrite_complete && return 0
+  if [[ -e "$DENDRITE_DIR" ]]; then
+    say "removing incomplete $DENDRITE_DIR"
+    rm -rf "$DENDRITE_DIR"
+  fi
+
+  local tmp packages=() cmd started
+  GO_PID=''
+  tmp="$(mktemp -d "$CACHE_DIR/.dendrite-$DENDRITE_VERSION.partial.XXXXXX")"
+  # shellcheck disable=SC2064 # expand $tmp now: the trap must remove this very directory
+  trap "[[ -n \${GO_PID:-} ]] && kill \$GO_PID 2>/dev/null; rm -rf '$tmp'" EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  for cmd in "${DENDRITE_COMMANDS[@]}"; do packages+=("$DENDRITE_MODULE/cmd/$cmd@v$DENDRITE_VERSION"); done
+  say "building Dendrite $DENDRITE_VERSION into $DENDRITE_DIR (a few minutes on a cold Go module cache)"
+  started=$SECONDS
+  GOBIN="$tmp/bin" CGO_ENABLED=1 go install "${packages[@]}" &
+  GO_PID=$!
+  wait "$GO_PID" || die "go install could not build Dendrite $DENDRITE_VERSION (${packages[*]})"
+  GO_PID=''
+  "$tmp/bin/dendrite" --version >/dev/null 2>&1 \
+    || die "Dendrite $DENDRITE_VERSION built but does not run"
+  touch "$tmp/.mxtok-complete"
+
+  if ! mv -T "$tmp" "$DENDRITE_DIR" 2>/dev/null; then
+    dendrite_complete || die "could not move the new Dendrite build to $DENDRITE_DIR"
+  fi
+  trap - EXIT INT TERM
+  rm -rf "$tmp"
+  say "dendrite ready in $((SECONDS - started)) s: $DENDRITE_DIR"
+}
+
 ensure_system_packages
 ensure_synapse_venv
+ensure_dendrite

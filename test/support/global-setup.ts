@@ -1,7 +1,9 @@
 // Starts the real services once per test run; test files reach them through inject().
 import type {TestProject} from 'vitest/node'
+import {startDendrite, type DendriteServer} from './dendrite.js'
 import {startKeyring, type KeyringSession} from './keyring.js'
 import {startSynapse, type SynapseServer} from './synapse.js'
+import {startWellKnown, type WellKnownServer} from './well-known-tls.js'
 
 /** The part of the homeserver a test needs; plain data, because it crosses into worker processes. */
 export interface ProvidedSynapse {
@@ -12,34 +14,72 @@ export interface ProvidedSynapse {
   dir: string
 }
 
+export type HomeserverKind = 'synapse' | 'dendrite'
+
+/** One of the homeserver implementations the life-cycle suite runs against. */
+export interface ProvidedHomeserver extends ProvidedSynapse {
+  kind: HomeserverKind
+}
+
+/** https://<serverName>/.well-known/matrix/client on port 443, pointing at the test Synapse. */
+export interface ProvidedWellKnown {
+  serverName: string
+  /** The throwaway CA that signed its certificate: NODE_EXTRA_CA_CERTS for mxtok. */
+  caFile: string
+  /** The base URL it names. */
+  homeserver: string
+}
+
 declare module 'vitest' {
   export interface ProvidedContext {
     synapse: ProvidedSynapse
+    homeservers: ProvidedHomeserver[]
+    wellKnown: ProvidedWellKnown
     keyringEnv: Record<string, string>
   }
 }
 
+type Service = KeyringSession | SynapseServer | DendriteServer | WellKnownServer
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
+/** Resolves to the service and how long it took to start. */
+async function timed<T>(start: () => Promise<T>): Promise<{service: T; ms: number}> {
+  const started = performance.now()
+  const service = await start()
+  return {service, ms: performance.now() - started}
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now()
-  const [keyring, synapse] = await Promise.allSettled([startKeyring(), startSynapse()])
-  const running = [keyring, synapse].flatMap((r) =>
-    r.status === 'fulfilled' ? [r.value as KeyringSession | SynapseServer] : [],
-  )
-  if (keyring.status === 'rejected' || synapse.status === 'rejected') {
+  const synapseStart = timed(startSynapse)
+  // The well-known names the Synapse, so it starts once Synapse has its port.
+  const wellKnownStart = synapseStart.then(({service}) => timed(() => startWellKnown(service.baseUrl)))
+  const results = await Promise.allSettled([timed(startKeyring), synapseStart, timed(startDendrite), wellKnownStart])
+  const running = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.service as Service] : []))
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
+  if (failures.length > 0) {
     await Promise.allSettled(running.map((s) => s.stop()))
-    const errors = [keyring, synapse].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
-    throw errors.length === 1 ? errors[0] : new AggregateError(errors, 'keyring and Synapse both failed to start')
+    // The well-known fails with Synapse when Synapse does: one error says more than two.
+    throw failures.length === 1 ? failures[0] : new AggregateError(failures, `${failures.length} test services failed to start: ${failures.map((e) => (e as Error).message.split('\n')[0]).join('; ')}`)
   }
+  const [keyring, synapse, dendrite, wellKnown] = results.map((r) => (r as PromiseFulfilledResult<{service: Service; ms: number}>).value) as [
+    {service: KeyringSession; ms: number},
+    {service: SynapseServer; ms: number},
+    {service: DendriteServer; ms: number},
+    {service: WellKnownServer; ms: number},
+  ]
 
-  project.provide('synapse', {
-    baseUrl: synapse.value.baseUrl,
-    serverName: synapse.value.serverName,
-    registrationSecret: synapse.value.registrationSecret,
-    dir: synapse.value.dir,
-  })
-  project.provide('keyringEnv', keyring.value.env)
+  const provided = (s: SynapseServer | DendriteServer) => ({baseUrl: s.baseUrl, serverName: s.serverName, registrationSecret: s.registrationSecret, dir: s.dir})
+  project.provide('synapse', provided(synapse.service))
+  project.provide('homeservers', [
+    {kind: 'synapse', ...provided(synapse.service)},
+    {kind: 'dendrite', ...provided(dendrite.service)},
+  ])
+  project.provide('wellKnown', {serverName: wellKnown.service.serverName, caFile: wellKnown.service.caFile, homeserver: synapse.service.baseUrl})
+  project.provide('keyringEnv', keyring.service.env)
   process.stderr.write(
-    `test services ready in ${((Date.now() - started) / 1000).toFixed(1)} s: Synapse ${synapse.value.baseUrl}, keyring ${keyring.value.env.DBUS_SESSION_BUS_ADDRESS}\n`,
+    `test services ready in ${seconds(Date.now() - started)} (keyring ${seconds(keyring.ms)}, Synapse ${seconds(synapse.ms)}, Dendrite ${seconds(dendrite.ms)} of which ${seconds(dendrite.service.startMs)} its own start, well-known TLS ${seconds(wellKnown.ms)}): Synapse ${synapse.service.baseUrl}, Dendrite ${dendrite.service.baseUrl}, keyring ${keyring.service.env.DBUS_SESSION_BUS_ADDRESS}\n`,
   )
 
   return async () => {

@@ -71,7 +71,7 @@ function synapsePython(): string {
 
 // Binding to port 0 and releasing it leaves a small window in which another process could take
 // the port; Synapse then fails to start and the error says so, which is rare enough to accept.
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()
@@ -89,7 +89,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Keeps only the end of a stream: enough to explain a failure, bounded for a long-running server. */
-class OutputTail {
+export class OutputTail {
   private text = ''
   append(chunk: Buffer | string): void {
     this.text = (this.text + chunk.toString()).slice(-OUTPUT_KEEP_CHARS)
@@ -99,7 +99,7 @@ class OutputTail {
   }
 }
 
-function runToCompletion(command: string, args: string[], cwd: string): Promise<void> {
+export function runToCompletion(command: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {cwd, stdio: ['ignore', 'pipe', 'pipe']})
     const output = new OutputTail()
