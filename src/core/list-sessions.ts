@@ -20,6 +20,8 @@ export interface ListedSession {
 
 export interface ListedDevice {
   userId: string
+  /** The same user ID can name accounts on two homeservers: this says whose device it is. */
+  homeserver: string
   deviceId: string
   displayName: string | null
   lastSeenIp: string | null
@@ -43,28 +45,26 @@ export const LIST_CONCURRENCY = 8
 export async function listSessions(opts: {offline?: boolean}, deps: Deps): Promise<ListReport> {
   const sessions = await deps.registry.list()
   // Grouping and matching stay linear: an account of a busy bridge can hold hundreds of sessions.
+  // Keyed by homeserver and user: the same user ID on two homeservers is two accounts.
   const accounts = new Map<string, Session[]>()
   for (const s of sessions) {
-    const key = `${s.homeserver} ${s.userId}`
+    const key = accountKey(s)
     const group = accounts.get(key)
     if (group) group.push(s)
     else accounts.set(key, [s])
   }
   if (!opts.offline) deps.warmUp?.([...new Set(sessions.map((s) => s.homeserver))])
   const fetched = opts.offline ? [] : await mapLimit([...accounts.values()], LIST_CONCURRENCY, (group) => accountDevices(group, deps))
-  const devicesOf = new Map<string, Device[]>()
   const deviceById = new Map<string, Map<string, Device>>()
   const problems: string[] = []
   for (const f of fetched) {
-    if ('devices' in f) {
-      devicesOf.set(f.userId, f.devices)
-      deviceById.set(f.userId, new Map(f.devices.map((d) => [d.deviceId, d])))
-    } else problems.push(f.problem)
+    if ('devices' in f) deviceById.set(accountKey(f), new Map(f.devices.map((d) => [d.deviceId, d])))
+    else problems.push(f.problem)
   }
 
-  const owned = new Set(sessions.map((s) => `${s.userId} ${s.deviceId}`))
+  const owned = new Set(sessions.map((s) => `${accountKey(s)} ${s.deviceId}`))
   const listed: ListedSession[] = sessions.map((s) => {
-    const devices = deviceById.get(s.userId)
+    const devices = deviceById.get(accountKey(s))
     const device = devices?.get(s.deviceId)
     return {
       name: s.name,
@@ -78,16 +78,19 @@ export async function listSessions(opts: {offline?: boolean}, deps: Deps): Promi
     }
   })
   const others: ListedDevice[] = []
-  for (const [userId, devices] of devicesOf) {
-    for (const d of devices) {
-      if (owned.has(`${userId} ${d.deviceId}`)) continue
-      others.push({userId, ...d, session: null, orphan: d.deviceId.startsWith(DEVICE_ID_PREFIX)})
+  for (const f of fetched) {
+    if (!('devices' in f)) continue
+    for (const d of f.devices) {
+      if (owned.has(`${accountKey(f)} ${d.deviceId}`)) continue
+      others.push({userId: f.userId, homeserver: f.homeserver, ...d, session: null, orphan: d.deviceId.startsWith(DEVICE_ID_PREFIX)})
     }
   }
   return {sessions: listed, devices: others, problems}
 }
 
-type AccountDevices = {userId: string; devices: Device[]} | {problem: string}
+type AccountDevices = {userId: string; homeserver: string; devices: Device[]} | {problem: string}
+
+const accountKey = (a: {homeserver: string; userId: string}) => `${a.homeserver} ${a.userId}`
 
 /** Any live token of the account will do; a dead one is skipped for the next. */
 async function accountDevices(group: Session[], deps: Deps): Promise<AccountDevices> {
@@ -97,12 +100,12 @@ async function accountDevices(group: Session[], deps: Deps): Promise<AccountDevi
     try {
       const token = await readToken(session, deps)
       if (token === null) continue
-      return {userId, devices: await deps.client(homeserver).devices(token)}
+      return {userId, homeserver, devices: await deps.client(homeserver).devices(token)}
     } catch (error) {
       last = (error as Error).message
       if (error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN') continue
       break
     }
   }
-  return {problem: `${userId}: could not list devices (${last})`}
+  return {problem: `${userId} on ${homeserver}: could not list devices (${last})`}
 }

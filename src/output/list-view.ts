@@ -11,9 +11,9 @@ export async function renderList(report: ListReport, offline: boolean, pretty: b
     for (const line of await renderTable(['NAME', 'USER', 'DEVICE', 'ON SERVER', 'LAST SEEN IP', 'LAST SEEN (UTC)', 'HOMESERVER'], rows, pretty)) lines.push(line)
   }
   if (report.devices.length > 0) {
-    const rows = report.devices.map((d) => [d.userId, d.deviceId, dash(d.displayName), dash(d.lastSeenIp), formatTs(d.lastSeenTs), d.orphan ? 'orphan: no local session' : ''])
+    const rows = report.devices.map((d) => [d.userId, d.deviceId, dash(d.displayName), dash(d.lastSeenIp), formatTs(d.lastSeenTs), d.orphan ? 'orphan: no local session' : '', d.homeserver])
     lines.push('', 'Other devices of these accounts:')
-    for (const line of await renderTable(['USER', 'DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)', 'NOTE'], rows, pretty)) lines.push(line)
+    for (const line of await renderTable(['USER', 'DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)', 'NOTE', 'HOMESERVER'], rows, pretty)) lines.push(line)
   }
   return lines
 }
