@@ -2,6 +2,7 @@
 # Installs what the integration tests need: a private Secret Service (dbus, gnome-keyring,
 # secret-tool), a Synapse homeserver in a cached virtualenv and a Dendrite homeserver built into
 # the same cache. Safe to run repeatedly; when everything is already there it only checks and returns.
+# --without-dendrite skips Dendrite (and so Go): the demo and the benchmark need only Synapse.
 set -euo pipefail
 
 # test/support/synapse.ts reads this line to find the virtualenv: keep the form NAME=x.y.z.
@@ -160,6 +161,14 @@ ensure_dendrite() {
   say "dendrite ready in $((SECONDS - started)) s: $DENDRITE_DIR"
 }
 
+WITH_DENDRITE=1
+for arg in "$@"; do
+  case "$arg" in
+    --without-dendrite) WITH_DENDRITE=0 ;;
+    *) die "unknown argument: $arg (the only one is --without-dendrite)" ;;
+  esac
+done
+
 ensure_system_packages
 ensure_synapse_venv
-ensure_dendrite
+[[ $WITH_DENDRITE -eq 0 ]] || ensure_dendrite
