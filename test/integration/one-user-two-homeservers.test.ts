@@ -3,7 +3,7 @@
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {mxtokRunner, tempDir} from '../support/cli.js'
-import {rawLogin, registerUser} from '../support/synapse.js'
+import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
 const homeservers = inject('homeservers')
 const keyringEnv = inject('keyringEnv')
@@ -59,5 +59,29 @@ describe('one user ID with sessions on two homeservers', () => {
     const human = await mxtok(['list'])
     expect(human.stdout).not.toMatch(/\bNO\b/)
     expect(human.stdout).toMatch(new RegExp(`TWINPLAIN\\s.*${synapse.baseUrl.replace(/[.]/g, '\\.')}`))
+  })
+
+  it('verify checks each session at its own homeserver, and revoking one leaves the other', async () => {
+    const v = await mxtok(['verify', '--json'])
+    expect(v.code, v.stderr).toBe(0)
+    expect(JSON.parse(v.stdout).map((x: {name: string; status: string}) => [x.name, x.status])).toEqual([
+      ['on-dendrite', 'valid'],
+      ['on-synapse', 'valid'],
+    ])
+    const tokens = Object.fromEntries(
+      await Promise.all(
+        ['on-synapse', 'on-dendrite'].map(async (name) => {
+          const t = (await mxtok(['token', name])).stdout.trim()
+          secrets.add(t)
+          return [name, t] as const
+        }),
+      ),
+    )
+    expect(tokens['on-synapse']).not.toBe(tokens['on-dendrite'])
+    const r = await mxtok(['revoke', 'on-dendrite'])
+    expect(r.code, r.stderr).toBe(0)
+    expect((await rawWhoami(dendrite.baseUrl, tokens['on-dendrite'])).status).toBe(401)
+    expect((await rawWhoami(synapse.baseUrl, tokens['on-synapse'])).status).toBe(200)
+    expect((await mxtok(['verify', 'on-synapse'])).code).toBe(0)
   })
 })
