@@ -12,6 +12,8 @@ export const ExitCode = {
   keychain: 6,
   // The registry or its directory: damaged, of an unknown format, or writable by other users.
   config: 7,
+  // The config directory cannot be written (full, read-only, not ours): not a bug, and nothing the server or store did.
+  disk: 8,
   // Only `mxtok exec`, and the same as shells, so a wrapper script reads like the command it wraps.
   commandNotExecutable: 126,
   commandNotFound: 127,

@@ -1,36 +1,55 @@
 import {mkdir, open, rename, unlink} from 'node:fs/promises'
 import {dirname} from 'node:path'
+import {removeDeadTemps, tempName} from './leftover-temps.js'
+import {cannotWrite} from './write-error.js'
+
+let written = 0
 
 /**
  * Replaces a file so that a crash at any moment leaves either the old or the new content:
  * write a private temporary file, flush it, rename it over the old one, flush the directory.
+ * A failure leaves no temporary file; one a killed run left is removed first, since it may be
+ * what filled the disk.
  */
-let written = 0
-
 export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
-  await mkdir(dirname(path), {recursive: true, mode: 0o700})
-  // Unique per process and call; 'wx' below refuses to reuse a leftover name rather than share it.
-  const tmp = `${path}.${process.pid}.${++written}.tmp`
-  const handle = await open(tmp, 'wx', mode)
+  try {
+    await mkdir(dirname(path), {recursive: true, mode: 0o700})
+    await removeDeadTemps(path)
+    // 'wx' refuses to reuse a leftover name rather than share it.
+    const tmp = tempName(path, ++written)
+    await writeNewFile(tmp, data, mode, true)
+    try {
+      await rename(tmp, path)
+    } catch (error) {
+      await unlink(tmp).catch(() => {})
+      throw error
+    }
+    const dir = await open(dirname(path), 'r')
+    try {
+      await dir.sync()
+    } finally {
+      await dir.close()
+    }
+  } catch (error) {
+    throw cannotWrite(path, error)
+  }
+}
+
+/** Creates `path` (which must not exist) with `data`, flushed if asked; on any failure nothing is left. */
+export async function writeNewFile(path: string, data: string, mode = 0o600, flush = true): Promise<void> {
+  const handle = await open(path, 'wx', mode)
   try {
     await handle.writeFile(data, 'utf8')
-    await handle.sync()
+    if (flush) await handle.sync()
   } catch (error) {
+    await handle.close().catch(() => {})
+    await unlink(path).catch(() => {})
+    throw error
+  }
+  try {
     await handle.close()
-    await unlink(tmp).catch(() => {})
-    throw error
-  }
-  await handle.close()
-  try {
-    await rename(tmp, path)
   } catch (error) {
-    await unlink(tmp).catch(() => {})
+    await unlink(path).catch(() => {})
     throw error
-  }
-  const dir = await open(dirname(path), 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
   }
 }

@@ -1,16 +1,24 @@
-import {open, readFile, stat, unlink} from 'node:fs/promises'
+import {link, open, readFile, stat, unlink} from 'node:fs/promises'
 import {MxtokError} from '../errors.js'
+import {writeNewFile} from './atomic-file.js'
+import {removeDeadTemps, tempName} from './leftover-temps.js'
+import {processAlive} from './process-alive.js'
+import {cannotWrite} from './write-error.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+/**
+ * A lock without a PID in it is no live holder: mxtok's locks are born with their PID (see
+ * createLock), so an empty or unreadable one was left by a crash, a full disk or an older mxtok —
+ * unless it is this young, the time an older mxtok (or a file system without hard links) takes
+ * between creating the file and writing its PID.
+ */
+export const NAMELESS_LOCK_STALE_MS = 2_000
+
+/** A takeover lasts milliseconds: a breaker this old was left by a process killed during one. */
+const BREAKER_STALE_MS = 5_000
+
+let attempts = 0
 
 /**
  * Runs `fn` while holding an exclusive lock file, so that concurrent mxtok processes apply their
@@ -18,17 +26,14 @@ function alive(pid: number): boolean {
  */
 export async function withLockFile<T>(path: string, fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
-  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-    try {
-      const handle = await open(path, 'wx', 0o600)
-      await handle.writeFile(String(process.pid))
-      await handle.close()
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim())
-      if (owner > 0 && !alive(owner)) {
-        await removeStale(path, owner)
+  const own = tempName(path, ++attempts)
+  try {
+    await writeNewFile(own, String(process.pid), 0o600, false)
+    for (let delay = 5; !(await createLock(path, own)); delay = Math.min(delay * 2, 100)) {
+      const seen = await staleLock(path)
+      if (seen === 'gone') continue
+      if (seen) {
+        await removeStale(path, seen)
         continue
       }
       if (Date.now() > deadline) {
@@ -36,23 +41,71 @@ export async function withLockFile<T>(path: string, fn: () => Promise<T>, timeou
       }
       await sleep(delay)
     }
+  } catch (error) {
+    throw cannotWrite(path, error)
+  } finally {
+    await unlink(own).catch(() => {})
   }
   try {
+    await removeDeadTemps(path)
     return await fn()
   } finally {
     await unlink(path).catch(() => {})
   }
 }
 
-/** A takeover lasts milliseconds: a breaker this old was left by a process killed during one. */
-const BREAKER_STALE_MS = 5_000
+/** Hard links where hard links cannot be made: then the lock is created empty and written after. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'])
 
 /**
- * Removes the lock of a dead owner. Two processes that both saw the dead PID must not both remove
- * "the" lock: the second would remove the one the first has just taken. So only the holder of a
- * second, short-lived lock (the breaker) may remove it, and only while the dead PID still holds it.
+ * Makes `own` (a file holding our PID) the lock, if there is none: a hard link appears atomically
+ * with its content, so no other process ever sees this lock empty.
  */
-async function removeStale(path: string, deadOwner: number): Promise<void> {
+async function createLock(path: string, own: string): Promise<boolean> {
+  try {
+    await link(own, path)
+    return true
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? ''
+    if (code === 'EEXIST') return false
+    if (!NO_HARD_LINKS.has(code)) throw error
+  }
+  try {
+    await writeNewFile(path, String(process.pid), 0o600, false)
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  }
+}
+
+/**
+ * Whether the lock at `path` has no live holder: its identity if so, 'gone' when it vanished
+ * meanwhile, undefined while a live process (or one just creating it) holds it.
+ */
+async function staleLock(path: string): Promise<{ino: number} | 'gone' | undefined> {
+  let info
+  let text = ''
+  try {
+    info = await stat(path)
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone'
+    // Unreadable: judged like an empty lock, by its age.
+  }
+  if (!info) return undefined
+  const owner = Number(/^\s*(\d{1,10})\s*$/.exec(text)?.[1])
+  const named = owner > 0 && owner < 2 ** 31
+  const stale = named ? !processAlive(owner) : Date.now() - info.mtimeMs > NAMELESS_LOCK_STALE_MS
+  return stale ? {ino: info.ino} : undefined
+}
+
+/**
+ * Removes a lock without a live holder. Two processes that both saw it must not both remove "the"
+ * lock: the second would remove the one the first has just taken. So only the holder of a second,
+ * short-lived lock (the breaker) may remove it, and only while it is still the same stale file.
+ */
+async function removeStale(path: string, seen: {ino: number}): Promise<void> {
   const breaker = `${path}.break`
   let handle
   try {
@@ -65,8 +118,8 @@ async function removeStale(path: string, deadOwner: number): Promise<void> {
     return
   }
   try {
-    const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim())
-    if (owner === deadOwner) await unlink(path).catch(() => {})
+    const now = await staleLock(path)
+    if (now !== 'gone' && now?.ino === seen.ino) await unlink(path).catch(() => {})
   } finally {
     await handle.close()
     await unlink(breaker).catch(() => {})
