@@ -1,20 +1,17 @@
-import {createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual} from 'node:crypto'
+import {createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, scrypt, timingSafeEqual} from 'node:crypto'
 import {readFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 import {MxtokError} from '../errors.js'
 import {writeFileAtomic} from '../registry/atomic-file.js'
 import {withLockFile} from '../registry/lock-file.js'
+import {KDF_DEFAULTS, KDF_LIMITS, kdfWithinLimits} from './kdf-limits.js'
 import type {SecretStore} from './secret-store.js'
 
 export const SECRETS_FILE = 'secrets.enc'
 const FORMAT = 'mxtok-secrets'
 export const FILE_STORE_VERSION = 1
 
-/**
- * scrypt cost: N=2^15, r=8, p=1 takes 32 MiB and about 0.1-0.25 s here — slow enough to make
- * guessing a passphrase expensive, fast enough for every command that reads a token.
- */
-export const KDF_DEFAULTS = {N: 2 ** 15, r: 8, p: 1} as const
+export {KDF_DEFAULTS} from './kdf-limits.js'
 
 interface Header {
   format: typeof FORMAT
@@ -27,6 +24,12 @@ interface Header {
 }
 
 interface SealedFile extends Header {
+  /**
+   * SHA-256 of the header, unkeyed: a header damaged by accident shows as damaged, where the
+   * check alone would call it a wrong passphrase. Not in the authenticated data, so files written
+   * before it (without one) still open; for them the two cannot be told apart.
+   */
+  headerSum?: string
   data: string
   tag: string
 }
@@ -120,15 +123,25 @@ export class FileStore implements SecretStore {
     if (
       file.version !== FILE_STORE_VERSION ||
       kdf?.name !== 'scrypt' ||
-      ![kdf.N, kdf.r, kdf.p].every(Number.isSafeInteger) ||
       file.cipher !== 'aes-256-gcm' ||
-      ![kdf.salt, file.nonce, file.check, file.data, file.tag].every((v) => typeof v === 'string')
+      !isBase64(kdf.salt, 16) ||
+      !isBase64(file.nonce, 12) ||
+      !isBase64(file.check, 16) ||
+      !isBase64(file.tag, 16) ||
+      !isBase64(file.data) ||
+      (file.headerSum !== undefined && !isBase64(file.headerSum, 32))
     ) {
       throw damaged('its header is not valid')
     }
+    if (!kdfWithinLimits(kdf)) {
+      const {minN, maxN, minR, maxR, maxP, maxWork} = KDF_LIMITS
+      throw damaged(`its scrypt parameters N=${shown(kdf.N)}, r=${shown(kdf.r)}, p=${shown(kdf.p)} are outside mxtok's limits: N a power of two from ${minN} to ${maxN}, r from ${minR} to ${maxR}, p at most ${maxP}, N·r·p at most ${maxWork}`)
+    }
+    const summed = file.headerSum !== undefined
+    if (summed && file.headerSum !== headerSum(headerOf(file))) throw damaged('its header does not match its checksum')
     const key = await this.deriveFor(kdf)
     if (!safeEqual(checkValue(key), Buffer.from(file.check, 'base64'))) {
-      throw new MxtokError('keychain', `wrong passphrase for ${this.path}; set MXTOK_PASSPHRASE to the passphrase it was created with`)
+      throw new MxtokError('keychain', `wrong passphrase for ${this.path}${summed ? '' : ' (or its header is damaged)'}; set MXTOK_PASSPHRASE to the passphrase it was created with`)
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(file.nonce, 'base64'))
@@ -156,7 +169,7 @@ export class FileStore implements SecretStore {
     const cipher = createCipheriv('aes-256-gcm', key, Buffer.from(header.nonce, 'base64'))
     cipher.setAAD(Buffer.from(JSON.stringify(header)))
     const data = Buffer.concat([cipher.update(JSON.stringify(secrets), 'utf8'), cipher.final()])
-    return {...header, data: data.toString('base64'), tag: cipher.getAuthTag().toString('base64')}
+    return {...header, headerSum: headerSum(header), data: data.toString('base64'), tag: cipher.getAuthTag().toString('base64')}
   }
 
   /** The key for these KDF parameters (a new salt when undefined), derived once per process. */
@@ -165,7 +178,6 @@ export class FileStore implements SecretStore {
       return this.key.key
     }
     const params = kdf ?? {name: 'scrypt' as const, ...KDF_DEFAULTS, salt: randomBytes(16).toString('base64')}
-    if (params.N > 2 ** 20 || params.r > 32 || params.p > 16) throw new MxtokError('keychain', `${this.path} asks for scrypt parameters beyond what mxtok will compute; it is damaged`)
     const passphrase = await this.passphrase()
     const key = await new Promise<Buffer>((resolve, reject) =>
       scrypt(passphrase, Buffer.from(params.salt, 'base64'), 32, {N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 1024 * 1024}, (err, k) =>
@@ -180,6 +192,18 @@ export class FileStore implements SecretStore {
 function headerOf(file: SealedFile): Header {
   const {format, version, kdf, cipher, nonce, check} = file
   return {format, version, kdf: {name: kdf.name, N: kdf.N, r: kdf.r, p: kdf.p, salt: kdf.salt}, cipher, nonce, check}
+}
+
+/** A value from the file as it may be printed: escaped, and short. */
+const shown = (value: unknown) => String(JSON.stringify(value)).slice(0, 24)
+
+const headerSum = (header: Header) => createHash('sha256').update(JSON.stringify(header)).digest('base64')
+
+/** Canonical base64 (of `bytes` bytes, when given): Buffer.from would skip what is not base64. */
+function isBase64(value: unknown, bytes?: number): value is string {
+  if (typeof value !== 'string') return false
+  const decoded = Buffer.from(value, 'base64')
+  return decoded.toString('base64') === value && (bytes === undefined || decoded.length === bytes)
 }
 
 const checkValue = (key: Buffer) => createHmac('sha256', key).update('mxtok file store passphrase check').digest().subarray(0, 16)
