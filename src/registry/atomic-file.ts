@@ -1,6 +1,7 @@
-import {mkdir, open, rename, unlink} from 'node:fs/promises'
+import {open, rename, unlink} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import {removeDeadTemps, tempName} from './leftover-temps.js'
+import {makeDir} from './make-dir.js'
 import {cannotWrite} from './write-error.js'
 
 let written = 0
@@ -13,7 +14,7 @@ let written = 0
  */
 export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
   try {
-    await mkdir(dirname(path), {recursive: true, mode: 0o700})
+    await makeDir(dirname(path))
     await removeDeadTemps(path)
     // 'wx' refuses to reuse a leftover name rather than share it.
     const tmp = tempName(path, ++written)

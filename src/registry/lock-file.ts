@@ -1,7 +1,9 @@
 import {link, open, readFile, stat, unlink} from 'node:fs/promises'
+import {dirname} from 'node:path'
 import {MxtokError} from '../errors.js'
 import {writeNewFile} from './atomic-file.js'
 import {removeDeadTemps, tempName} from './leftover-temps.js'
+import {makeDir} from './make-dir.js'
 import {processAlive} from './process-alive.js'
 import {cannotWrite} from './write-error.js'
 
@@ -28,6 +30,7 @@ export async function withLockFile<T>(path: string, fn: () => Promise<T>, timeou
   const deadline = Date.now() + timeoutMs
   const own = tempName(path, ++attempts)
   try {
+    await makeDir(dirname(path))
     await writeNewFile(own, String(process.pid), 0o600, false)
     for (let delay = 5; !(await createLock(path, own)); delay = Math.min(delay * 2, 100)) {
       const seen = await staleLock(path)

@@ -1,4 +1,4 @@
-import {mkdir, readFile} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {MxtokError} from '../errors.js'
 import type {StoreKind} from '../store/secret-store.js'
@@ -99,7 +99,7 @@ export class SessionRegistry {
    * were, unless `change` put a session of the same name in their place.
    */
   async update<T>(change: (sessions: Map<string, Session>, pending: Map<string, PendingLogin>) => T | Promise<T>): Promise<T> {
-    await mkdir(this.dir, {recursive: true, mode: 0o700})
+    // The lock and the atomic write make the directory; a directory already there must be private.
     await assertPrivate([this.dir])
     return withLockFile(`${this.path}.lock`, async () => {
       const {sessions, pending, damaged} = await this.read()

@@ -138,6 +138,16 @@ describe('a read-only config directory', () => {
     // Reading needs no write.
     expect((await mxtok(view.dir, ['token', 'rokept'])).code).toBe(0)
   })
+
+  it('a config directory still to be made on a read-only file system is reported the same way', async () => {
+    const view = readOnlyView(tempDir('mxtok-disk-ro-'))
+    mounts.push(view)
+    const dir = join(view.dir, 'mxtok')
+    const r = await create(dir, 'ronew')
+    expectCannotWrite(r, view.dir, /read-only file system/)
+    expect(r.stderr).toContain(`cannot write ${dir}`)
+    expect(await serverDevices()).not.toContain(deriveDeviceId(userId, 'ronew'))
+  })
 })
 
 describe('what a killed run left behind', () => {
