@@ -57,7 +57,10 @@ export async function withLockFile<T>(path: string, fn: () => Promise<T>, timeou
   }
 }
 
-/** Hard links where hard links cannot be made: then the lock is created empty and written after. */
+/**
+ * What link() says on a file system without hard links (FAT, some network and FUSE file systems):
+ * there the lock is created empty and its PID written after, hence NAMELESS_LOCK_STALE_MS.
+ */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'])
 
 /**

@@ -52,7 +52,7 @@ describe('withLockFile', () => {
     ['garbage', 'not a pid\n'],
     ['PID 0', '0'],
   ])('takes over an old %s lock at once, still one holder at a time', async (_, content) => {
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 3; round++) {
       const path = lockIn()
       oldLock(path, content)
       const started = Date.now()
@@ -109,13 +109,31 @@ describe('withLockFile', () => {
     const counter = join(path, '..', 'counter')
     writeFileSync(counter, '0')
     oldLock(path, '')
-    const tsx = resolve(import.meta.dirname, '../../node_modules/.bin/tsx')
-    const contender = resolve(import.meta.dirname, '../support/lock-contender.ts')
-    await Promise.all(Array.from({length: 8}, () => promisify(execFile)(tsx, [contender, path, counter, '5'])))
+    await Promise.all(Array.from({length: 8}, () => contend(path, counter, 5)))
+    expect(readFileSync(counter, 'utf8')).toBe('40')
+    expect(readdirSync(join(path, '..'))).toEqual(['counter'])
+  })
+
+  it('keeps one holder at a time on a file system without hard links', async () => {
+    const path = lockIn()
+    const counter = join(path, '..', 'counter')
+    writeFileSync(counter, '0')
+    await Promise.all(Array.from({length: 8}, () => contend(path, counter, 5, {hardLinks: false})))
     expect(readFileSync(counter, 'utf8')).toBe('40')
     expect(readdirSync(join(path, '..'))).toEqual(['counter'])
   })
 })
+
+const TSX = resolve(import.meta.dirname, '../../node_modules/.bin/tsx')
+const CONTENDER = resolve(import.meta.dirname, '../support/lock-contender.ts')
+const NO_HARD_LINKS = resolve(import.meta.dirname, '../support/no-hard-links.py')
+
+/** A process that takes the lock `rounds` times; without hard links, as on FAT or some network file systems. */
+async function contend(path: string, counter: string, rounds: number, opts: {hardLinks?: boolean} = {}): Promise<{stderr: string}> {
+  const argv = [TSX, CONTENDER, path, counter, String(rounds)]
+  const [file, ...args] = opts.hardLinks === false ? ['python3', NO_HARD_LINKS, ...argv] : argv
+  return promisify(execFile)(file, args)
+}
 
 describe('withLockFile on a full disk', () => {
   let disk: SmallDisk
@@ -135,6 +153,21 @@ describe('withLockFile on a full disk', () => {
       await expect(failure).rejects.toMatchObject({kind: 'disk', message: `cannot write ${path}: no space left on device; free some space and try again`})
       expect(ran).toBe(false)
       expect(readdirSync(disk.dir)).toEqual(['filler'])
+    } finally {
+      disk.free()
+    }
+  })
+
+  it('without hard links too: the lock created empty is removed when its PID cannot be written', async () => {
+    const path = join(disk.dir, 'y.lock')
+    const counter = join(disk.dir, 'counter')
+    writeFileSync(counter, '0')
+    // One page: enough for the file that holds the PID for a hard link, not for the lock as well.
+    disk.fill(1)
+    try {
+      const failure = contend(path, counter, 1, {hardLinks: false})
+      await expect(failure).rejects.toMatchObject({stderr: `disk: cannot write ${path}: no space left on device; free some space and try again\n`})
+      expect(readdirSync(disk.dir).sort()).toEqual(['counter', 'filler'])
     } finally {
       disk.free()
     }
