@@ -34,11 +34,7 @@ export async function withLockFile<T>(path: string, fn: () => Promise<T>, timeou
     await writeNewFile(own, String(process.pid), 0o600, false)
     for (let delay = 5; !(await createLock(path, own)); delay = Math.min(delay * 2, 100)) {
       const seen = await staleLock(path)
-      if (seen === 'gone') continue
-      if (seen) {
-        await removeStale(path, seen)
-        continue
-      }
+      if (seen === 'gone' || (seen && (await removeStale(path, seen)))) continue
       if (Date.now() > deadline) {
         throw new MxtokError('unexpected', `another mxtok process holds ${path}; wait for it, or delete the file if no mxtok is running`)
       }
@@ -107,11 +103,11 @@ async function staleLock(path: string): Promise<{ino: number} | 'gone' | undefin
 }
 
 /**
- * Removes a lock without a live holder. Two processes that both saw it must not both remove "the"
+ * Removes a lock without a live holder; false when it did not (another process is at it). Two processes that both saw it must not both remove "the"
  * lock: the second would remove the one the first has just taken. So only the holder of a second,
  * short-lived lock (the breaker) may remove it, and only while it is still the same stale file.
  */
-async function removeStale(path: string, seen: {ino: number}): Promise<void> {
+async function removeStale(path: string, seen: {ino: number}): Promise<boolean> {
   const breaker = `${path}.break`
   let handle
   try {
@@ -120,12 +116,16 @@ async function removeStale(path: string, seen: {ino: number}): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     const info = await stat(breaker).catch(() => undefined)
     if (info && Date.now() - info.mtimeMs > BREAKER_STALE_MS) await unlink(breaker).catch(() => {})
-    await sleep(5)
-    return
+    return false
   }
   try {
     const now = await staleLock(path)
-    if (now !== 'gone' && now?.ino === seen.ino) await unlink(path).catch(() => {})
+    if (now === 'gone' || now?.ino !== seen.ino) return false
+    // One that cannot be removed (a directory, say) is waited on like a live holder, till the deadline.
+    return await unlink(path).then(
+      () => true,
+      () => false,
+    )
   } finally {
     await handle.close()
     await unlink(breaker).catch(() => {})

@@ -1,5 +1,5 @@
 import {execFile, spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {promisify} from 'node:util'
@@ -88,6 +88,14 @@ describe('withLockFile', () => {
     })
     expect(readdirSync(join(path, '..'))).toEqual([])
   })
+
+  it('gives up in time on a stale lock it cannot remove', async () => {
+    const path = lockIn()
+    mkdirSync(path)
+    const old = new Date(Date.now() - 10 * NAMELESS_LOCK_STALE_MS)
+    utimesSync(path, old, old)
+    await expect(withLockFile(path, async () => {}, 200)).rejects.toThrow(/another mxtok process holds .*x\.lock/)
+  }, 5_000)
 
   it('gives up with a clear error while a live process holds the lock', async () => {
     const path = lockIn()
