@@ -24,7 +24,8 @@ let attempts = 0
 
 /**
  * Runs `fn` while holding an exclusive lock file, so that concurrent mxtok processes apply their
- * registry changes one after another. A lock left by a killed process is taken over.
+ * registry changes one after another. A lock without a live holder (see staleLock) is taken over;
+ * one that cannot be written is reported as such (exit 7), leaving nothing behind.
  */
 export async function withLockFile<T>(path: string, fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
