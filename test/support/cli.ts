@@ -16,6 +16,8 @@ export interface CliOptions {
   env?: Record<string, string | undefined>
   input?: string
   timeoutMs?: number
+  /** Sees standard error as it arrives, for a test that must act while the command waits (a browser sign-in). */
+  onStderr?: (soFar: string) => void
 }
 
 /** Runs the built mxtok as a user would: a separate process, with only the environment given. */
@@ -27,7 +29,10 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stderr.on('data', (d) => {
+      stderr += d
+      opts.onStderr?.(stderr)
+    })
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000)
     child.on('error', reject)
     child.on('close', (code) => {

@@ -2,6 +2,7 @@
 import type {TestProject} from 'vitest/node'
 import {startDendrite, type DendriteServer} from './dendrite.js'
 import {startKeyring, type KeyringSession} from './keyring.js'
+import {startMasStack, type MasStack, type ProvidedMasStack} from './mas-stack.js'
 import {startSynapse, type SynapseServer} from './synapse.js'
 import {startWellKnown, type WellKnownServer} from './well-known-tls.js'
 
@@ -36,10 +37,12 @@ declare module 'vitest' {
     homeservers: ProvidedHomeserver[]
     wellKnown: ProvidedWellKnown
     keyringEnv: Record<string, string>
+    /** A second Synapse, in its MAS mode, behind a real OAuth 2.0 sign-in service. */
+    masStack: ProvidedMasStack
   }
 }
 
-type Service = KeyringSession | SynapseServer | DendriteServer | WellKnownServer
+type Service = KeyringSession | SynapseServer | DendriteServer | WellKnownServer | MasStack
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
@@ -55,7 +58,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const synapseStart = timed(startSynapse)
   // The well-known names the Synapse, so it starts once Synapse has its port.
   const wellKnownStart = synapseStart.then(({service}) => timed(() => startWellKnown(service.baseUrl)))
-  const results = await Promise.allSettled([timed(startKeyring), synapseStart, timed(startDendrite), wellKnownStart])
+  const results = await Promise.allSettled([timed(startKeyring), synapseStart, timed(startDendrite), wellKnownStart, timed(startMasStack)])
   const running = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.service as Service] : []))
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
   if (failures.length > 0) {
@@ -63,11 +66,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // The well-known fails with Synapse when Synapse does: one error says more than two.
     throw failures.length === 1 ? failures[0] : new AggregateError(failures, `${failures.length} test services failed to start: ${failures.map((e) => (e as Error).message.split('\n')[0]).join('; ')}`)
   }
-  const [keyring, synapse, dendrite, wellKnown] = results.map((r) => (r as PromiseFulfilledResult<{service: Service; ms: number}>).value) as [
+  const [keyring, synapse, dendrite, wellKnown, masStack] = results.map((r) => (r as PromiseFulfilledResult<{service: Service; ms: number}>).value) as [
     {service: KeyringSession; ms: number},
     {service: SynapseServer; ms: number},
     {service: DendriteServer; ms: number},
     {service: WellKnownServer; ms: number},
+    {service: MasStack; ms: number},
   ]
 
   const provided = (s: SynapseServer | DendriteServer) => ({baseUrl: s.baseUrl, serverName: s.serverName, registrationSecret: s.registrationSecret, dir: s.dir})
@@ -78,8 +82,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   ])
   project.provide('wellKnown', {serverName: wellKnown.service.serverName, caFile: wellKnown.service.caFile, homeserver: synapse.service.baseUrl})
   project.provide('keyringEnv', keyring.service.env)
+  project.provide('masStack', masStack.service.provided)
   process.stderr.write(
-    `test services ready in ${seconds(Date.now() - started)} (keyring ${seconds(keyring.ms)}, Synapse ${seconds(synapse.ms)}, Dendrite ${seconds(dendrite.ms)} of which ${seconds(dendrite.service.startMs)} its own start, well-known TLS ${seconds(wellKnown.ms)}): Synapse ${synapse.service.baseUrl}, Dendrite ${dendrite.service.baseUrl}, keyring ${keyring.service.env.DBUS_SESSION_BUS_ADDRESS}\n`,
+    `test services ready in ${seconds(Date.now() - started)} (keyring ${seconds(keyring.ms)}, Synapse ${seconds(synapse.ms)}, Dendrite ${seconds(dendrite.ms)} of which ${seconds(dendrite.service.startMs)} its own start, well-known TLS ${seconds(wellKnown.ms)}): Synapse ${synapse.service.baseUrl}, Dendrite ${dendrite.service.baseUrl}, keyring ${keyring.service.env.DBUS_SESSION_BUS_ADDRESS}, ` +
+      `Synapse in MAS mode ${masStack.service.provided.baseUrl} behind ${masStack.service.provided.issuer} (${seconds(masStack.ms)})\n`,
   )
 
   return async () => {

@@ -128,7 +128,13 @@ function highRateLimit() {
   return {per_second: 1000, burst_count: 1000}
 }
 
-function homeserverConfig(dir: string, port: number, generated: string): Record<string, unknown> {
+/** Synapse in its MAS mode: logins, devices and token checks all delegated to this sign-in service. */
+export interface MasDelegation {
+  endpoint: string
+  secret: string
+}
+
+function homeserverConfig(dir: string, port: number, generated: string, mas?: MasDelegation): Record<string, unknown> {
   return {
     server_name: SERVER_NAME,
     pid_file: join(dir, 'homeserver.pid'),
@@ -164,6 +170,8 @@ function homeserverConfig(dir: string, port: number, generated: string): Record<
     rc_admin_redaction: highRateLimit(),
     rc_joins: {local: highRateLimit(), remote: highRateLimit()},
     rc_3pid_validation: highRateLimit(),
+    // Synapse refuses to start in MAS mode while password logins are on.
+    ...(mas ? {matrix_authentication_service: {enabled: true, endpoint: mas.endpoint, secret: mas.secret}, password_config: {enabled: false}} : {}),
   }
 }
 
@@ -211,9 +219,10 @@ async function waitForHealth(baseUrl: string, child: ChildProcess, timeoutMs: nu
 /**
  * Starts a fresh homeserver named "localhost" on 127.0.0.1 and a free port.
  * With `dir`, that directory holds config, database and logs and is kept after stop();
- * otherwise a new temporary directory is used and removed by stop().
+ * otherwise a new temporary directory is used and removed by stop(). With `mas`, it runs in its
+ * MAS mode in front of that sign-in service.
  */
-export async function startSynapse(opts: {dir?: string} = {}): Promise<SynapseServer> {
+export async function startSynapse(opts: {dir?: string; mas?: MasDelegation} = {}): Promise<SynapseServer> {
   const python = synapsePython()
   const ownDir = opts.dir === undefined
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'mxtok-synapse-')))
@@ -243,7 +252,7 @@ export async function startSynapse(opts: {dir?: string} = {}): Promise<SynapseSe
     )
     const generated = await readFile(generatedPath, 'utf8')
     const port = await freePort()
-    const config = homeserverConfig(dir, port, generated)
+    const config = homeserverConfig(dir, port, generated, opts.mas)
     await writeFile(join(dir, 'log.config'), asYaml(logConfig(dir)))
     await writeFile(configPath, asYaml(config), {mode: 0o600})
 
