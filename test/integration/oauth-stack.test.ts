@@ -109,4 +109,93 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
     expect(synapseDevices(stack, a.user)).toEqual([])
     expect((await rawWhoami(stack.baseUrl, pair.access_token)).status).toBe(401)
   })
+
+  it('refreshes when due, once for two runs at once, and after the server killed the access token', async () => {
+    // 30 s of life is inside mxtok's 60 s margin: every use refreshes first.
+    const a = await account(30)
+    const created = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: a.localpart, password: a.password}})
+    expect(created.code, created.stderr).toBe(0)
+    const first = storedPair(a.user, a.device)
+
+    const token = await mxtok(['token', 'bot'])
+    expect(token.code, token.stderr).toBe(0)
+    const second = storedPair(a.user, a.device)
+    expect(second.access_token).not.toBe(first.access_token)
+    expect(token.stdout).toBe(`${second.access_token}\n`)
+    // The refresh token rotated: the old one is spent, the new one live.
+    expect(await introspect(stack, first.refresh_token)).toMatchObject({active: false})
+    expect(await introspect(stack, second.refresh_token)).toMatchObject({active: true})
+
+    // Both find the pair about to expire; one refreshes under the lock, the other takes its pair. Had
+    // both refreshed, the second would have presented a spent refresh token, and the sign-in service
+    // would have ended the whole grant.
+    const [x, y] = await Promise.all([mxtok(['token', 'bot']), mxtok(['token', 'bot'])])
+    expect([x.code, y.code], x.stderr + y.stderr).toEqual([0, 0])
+    const third = storedPair(a.user, a.device)
+    expect([x.stdout, y.stdout]).toEqual([`${third.access_token}\n`, `${third.access_token}\n`])
+    expect(third.access_token).not.toBe(second.access_token)
+    expect(await introspect(stack, third.refresh_token)).toMatchObject({active: true})
+    expect((await rawWhoami(stack.baseUrl, third.access_token)).status).toBe(200)
+
+    // From now on tokens live an hour; the next use still refreshes the 30 s one.
+    await addAccount(stack, a.localpart, a.password, 3600)
+    expect((await mxtok(['token', 'bot'])).code).toBe(0)
+    const fourth = storedPair(a.user, a.device)
+    // Killed at the sign-in service before Synapse ever saw it: whoami refuses it, though mxtok
+    // still thinks it has an hour, and verify refreshes once.
+    await killAccessToken(stack, fourth.access_token)
+    expect((await rawWhoami(stack.baseUrl, fourth.access_token)).status).toBe(401)
+    const verify = await mxtok(['verify', '--json'])
+    expect(verify.code, verify.stderr).toBe(0)
+    expect(JSON.parse(verify.stdout)).toEqual([{name: 'bot', status: 'valid', userId: a.user, deviceId: a.device}])
+    const fifth = storedPair(a.user, a.device)
+    expect(fifth.access_token).not.toBe(fourth.access_token)
+    expect((await rawWhoami(stack.baseUrl, fifth.access_token)).status).toBe(200)
+
+    const revoke = await mxtok(['revoke', 'bot'])
+    expect(revoke.code, revoke.stderr).toBe(0)
+    expect(await introspect(stack, fifth.refresh_token)).toMatchObject({active: false})
+    expect(synapseDevices(stack, a.user)).toEqual([])
+  })
+
+  it('a refused approval creates nothing: exit 3, no session, no device', async () => {
+    const a = await account()
+    const r = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: a.localpart, password: a.password, decision: 'Deny'}})
+    expect(r.code).toBe(3)
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('mxtok: '))).toEqual([`mxtok: the sign-in of ${a.user} was refused at ${new URL(stack.issuer).host}; nothing was created — run create again to retry`])
+    expect(registry().sessions).toEqual({})
+    expect(keychainHas(a.user, a.device)).toBe(false)
+    expect(synapseDevices(stack, a.user)).toEqual([])
+  })
+
+  it('an approval by the wrong account is revoked: exit 3, and that account keeps no new device', async () => {
+    const wanted = await account()
+    const other = await account()
+    const r = await mxtok(['create', 'bot', '--user', wanted.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: other.localpart, password: other.password}})
+    expect(r.code).toBe(3)
+    expect(r.stderr).toContain(`mxtok: the browser signed in as ${other.user}, not ${wanted.user}; the new session was revoked`)
+    expect(registry().sessions).toEqual({})
+    expect(keychainHas(wanted.user, wanted.device)).toBe(false)
+    // The sign-in service provisioned the device for the account that signed in, and deleted it at the revocation.
+    expect(synapseDevices(stack, other.user)).toEqual([])
+    expect(synapseDevices(stack, wanted.user)).toEqual([])
+  })
+
+  it('re-creating a name keeps the device and ends the session it replaces', async () => {
+    const a = await account()
+    const browser = {username: a.localpart, password: a.password}
+    expect((await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser})).code).toBe(0)
+    const old = storedPair(a.user, a.device)
+    const again = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser})
+    expect(again.code, again.stderr).toBe(0)
+    const fresh = storedPair(a.user, a.device)
+    expect(fresh.refresh_token).not.toBe(old.refresh_token)
+    expect(await introspect(stack, old.refresh_token)).toMatchObject({active: false})
+    expect(await introspect(stack, old.access_token)).toMatchObject({active: false})
+    expect(await introspect(stack, fresh.refresh_token)).toMatchObject({active: true})
+    expect(synapseDevices(stack, a.user).map((d) => d.device_id)).toEqual([a.device])
+    expect(await rawWhoami(stack.baseUrl, fresh.access_token)).toMatchObject({status: 200, body: {user_id: a.user, device_id: a.device}})
+    expect(Object.keys(registry().sessions)).toEqual(['bot'])
+    expect((await mxtok(['revoke', 'bot'])).code).toBe(0)
+  })
 })

@@ -136,7 +136,7 @@ export async function startOidcMas(): Promise<OidcMas> {
         },
       },
     },
-    ttl: {DeviceCode: 600, Interaction: 600, Session: 3600, Grant: 86_400, RefreshToken: 86_400, AccessToken: DEFAULT_ACCESS_TTL_S},
+    ttl: {DeviceCode: 600, Interaction: 600, Session: 3600, Grant: 86_400, RefreshToken: 86_400, AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? DEFAULT_ACCESS_TTL_S},
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     expiresWithSession: async () => false,
     // MAS ends the session behind a token revoked at its revocation endpoint, whichever token it is.
