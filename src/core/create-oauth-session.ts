@@ -62,13 +62,16 @@ const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resol
 export async function oauthMetadata(homeserver: URL, opts: {forced?: boolean; allowHttp?: boolean}, deps: Deps): Promise<AuthMetadata | null> {
   const oauth = deps.oauth(homeserver)
   if (!opts.forced) {
-    let flows: string[]
+    let flows: string[] = []
     try {
       flows = await oauth.loginFlows()
     } catch (error) {
-      // A server that answered, but not with its login types, is left to the password login to judge, as before.
-      if (error instanceof MatrixError && error.status > 0) return null
-      throw error
+      // Synapse in its MAS mode answers /login with 404 M_UNRECOGNIZED (MAS serves it in a real
+      // deployment, this server may have none): its auth metadata decides. Any other answer that
+      // is not the login types is left to the password login to judge, as before.
+      const noLogin = error instanceof MatrixError && (error.status === 404 || error.errcode === 'M_UNRECOGNIZED')
+      if (!noLogin && error instanceof MatrixError && error.status > 0) return null
+      if (!noLogin) throw error
     }
     if (flows.includes('m.login.password')) return null
   }

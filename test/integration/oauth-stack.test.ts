@@ -198,4 +198,16 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
     expect(Object.keys(registry().sessions)).toEqual(['bot'])
     expect((await mxtok(['revoke', 'bot'])).code).toBe(0)
   })
+
+  it('create without --oauth goes the OAuth way on a server whose /login answers 404 but that publishes auth metadata', async () => {
+    const probe = await fetch(`${stack.baseUrl}/_matrix/client/v3/login`)
+    expect(probe.status).toBe(404)
+    expect(await probe.json()).toMatchObject({errcode: 'M_UNRECOGNIZED'})
+    const a = await account()
+    const r = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl], {browser: {username: a.localpart, password: a.password}})
+    expect(r.code, r.stderr).toBe(0)
+    expect(registry().sessions.bot).toMatchObject({auth: 'oauth', deviceId: a.device})
+    expect(await rawWhoami(stack.baseUrl, storedPair(a.user, a.device).access_token)).toMatchObject({status: 200, body: {user_id: a.user, device_id: a.device}})
+    expect((await mxtok(['revoke', 'bot'])).code).toBe(0)
+  })
 })

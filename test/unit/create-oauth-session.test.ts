@@ -171,6 +171,20 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
     expect(nock.pendingMocks()).toEqual([])
   })
 
+  it('asks for the metadata when GET /login answers 404 M_UNRECOGNIZED, and logs in with the password when there is none either', async () => {
+    const deps = clocked()
+    nock(HS)
+      .get('/_matrix/client/v3/login')
+      .reply(404, {errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request'})
+      .get('/_matrix/client/v1/auth_metadata')
+      .reply(404, {errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request'})
+      .post('/_matrix/client/v3/login')
+      .reply(403, {errcode: 'M_FORBIDDEN', error: 'Invalid username or password'})
+    const err = await create(deps, {password: async () => 'pw'}).catch((e: unknown) => e)
+    expect(err).toMatchObject({kind: 'loginRefused'})
+    expect(nock.pendingMocks()).toEqual([])
+  })
+
   it('refuses --oauth on a server without next-generation auth, before anything exists', async () => {
     const deps = clocked()
     nock(HS).get('/_matrix/client/v1/auth_metadata').reply(404, {errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request'})
