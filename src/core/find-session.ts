@@ -1,5 +1,6 @@
 import {MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
+import {isEndedSession} from '../matrix/oauth-client.js'
 import type {OAuthGrant, Session} from '../registry/registry.js'
 import {secretAccount, storeLabel} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
@@ -46,10 +47,20 @@ export function oauthGrant(session: Session): OAuthGrant | undefined {
 export const missingToken = (session: Session) =>
   new MxtokError('tokenInvalid', `the ${storeLabel(session.store)} holds no token for session "${session.name}"; create it again, or forget it with "mxtok revoke ${session.name} --local-only"`)
 
-/** The authorization server refused the refresh token: the session was ended there (revoked, logged out, expired). */
+/**
+ * The authorization server refused the refresh: the session was ended there (revoked, logged out,
+ * expired), or the client its tokens were issued to is gone.
+ */
 export class RefreshRefused extends MxtokError {
   constructor(session: Session, cause: MatrixError) {
-    super('tokenInvalid', `the sign-in service of ${new URL(session.homeserver).host} no longer accepts the refresh token of session "${session.name}" (${cause.errcode}): the session was ended there; create it again`, {cause})
+    const host = new URL(session.homeserver).host
+    super(
+      'tokenInvalid',
+      cause.errcode === 'invalid_client'
+        ? `the sign-in service of ${host} no longer knows the client of session "${session.name}" (invalid_client), so its tokens are dead; create it again`
+        : `the sign-in service of ${host} no longer accepts the refresh token of session "${session.name}" (${cause.errcode}): the session was ended there; create it again`,
+      {cause},
+    )
     this.name = 'RefreshRefused'
   }
 }
@@ -76,7 +87,7 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant, seen: strin
     try {
       tokens = await deps.oauth(session.homeserver).refresh(grant.tokenEndpoint, grant.clientId, stored.refreshToken)
     } catch (error) {
-      if (error instanceof MatrixError && error.errcode === 'invalid_grant') throw new RefreshRefused(session, error)
+      if (isEndedSession(error)) throw new RefreshRefused(session, error)
       throw error
     }
     // If this write fails the new pair is lost, but the old refresh token still works once: the

@@ -1,5 +1,6 @@
 import {MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
+import {isEndedSession} from '../matrix/oauth-client.js'
 import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
 import {secretAccount, storeLabel} from '../store/secret-store.js'
 import {createAgainCommand} from './create-advice.js'
@@ -69,8 +70,13 @@ export async function endTokens(homeserver: string, grant: OAuthGrant | undefine
     throw new MxtokError('homeserver', `${new URL(grant.issuer).host} offers no token revocation (RFC 7009), so mxtok cannot end this session itself; end it in your account's list of sessions`)
   }
   const oauth = deps.oauth(homeserver)
-  if (secret.refreshToken !== null) await oauth.revokeToken(grant.revocationEndpoint, grant.clientId, secret.refreshToken, 'refresh_token')
-  await oauth.revokeToken(grant.revocationEndpoint, grant.clientId, secret.accessToken, 'access_token')
+  try {
+    if (secret.refreshToken !== null) await oauth.revokeToken(grant.revocationEndpoint, grant.clientId, secret.refreshToken, 'refresh_token')
+    await oauth.revokeToken(grant.revocationEndpoint, grant.clientId, secret.accessToken, 'access_token')
+  } catch (error) {
+    // The issuer no longer knows the client: no token issued to it works any more.
+    if (!isEndedSession(error)) throw error
+  }
 }
 
 async function endAcceptingDead(session: Session, secret: StoredSecret, deps: Deps): Promise<void> {

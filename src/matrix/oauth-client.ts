@@ -37,6 +37,14 @@ export interface TokenSet {
 export type TokenHint = 'access_token' | 'refresh_token'
 
 /**
+ * An OAuth error that says a session's tokens are dead for good: its grant was ended
+ * (invalid_grant), or the issuer no longer knows the client they were issued to (invalid_client:
+ * mxtok is a public client, authenticated by its client_id alone, so that is the only reason).
+ */
+export const isEndedSession = (error: unknown): error is MatrixError =>
+  error instanceof MatrixError && (error.errcode === 'invalid_grant' || error.errcode === 'invalid_client')
+
+/**
  * The next-generation auth endpoints: two on the homeserver that say how to log in, the others on
  * the authorization server its metadata names. One method per endpoint. Errors are MatrixError;
  * OAuth errors keep their `error` code as `errcode` (e.g. 'authorization_pending').
@@ -117,7 +125,7 @@ export class OAuthClient {
     return this.token(endpoint, {grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId})
   }
 
-  /** POST revocation_endpoint (RFC 7009); an unknown or dead token is answered 200 as well. */
+  /** POST revocation_endpoint (RFC 7009); an unknown or dead token is answered 200 as well, a client the issuer no longer knows 401 invalid_client. */
   async revokeToken(endpoint: string | URL, clientId: string, token: string, hint: TokenHint): Promise<void> {
     await requestJson({method: 'POST', url: new URL(endpoint), form: {token, token_type_hint: hint, client_id: clientId}, emptyOk: true}, this.http)
   }

@@ -210,4 +210,29 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
     expect(await rawWhoami(stack.baseUrl, storedPair(a.user, a.device).access_token)).toMatchObject({status: 200, body: {user_id: a.user, device_id: a.device}})
     expect((await mxtok(['revoke', 'bot'])).code).toBe(0)
   })
+
+  it('a sign-in service that no longer knows the client: verify says revoked with the fix, token exits 4, revoke forgets the session', async () => {
+    // 30 s: each use refreshes, and the refresh is where the unknown client shows.
+    const a = await account(30)
+    expect((await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: a.localpart, password: a.password}})).code).toBe(0)
+    storedPair(a.user, a.device)
+    await forgetClient(stack, registry().sessions.bot.oauth.clientId)
+    const host = new URL(stack.baseUrl).host
+
+    const verify = await mxtok(['verify', '--json'])
+    expect(verify.code).toBe(4)
+    expect(JSON.parse(verify.stdout)).toEqual([
+      {name: 'bot', status: 'revoked', userId: a.user, deviceId: a.device, error: `the sign-in service of ${host} no longer knows the client of session "bot" (invalid_client), so its tokens are dead; create it again`},
+    ])
+
+    const token = await mxtok(['token', 'bot'])
+    expect(token.code).toBe(4)
+    expect(token.stdout).toBe('')
+    expectOneLineError(token)
+
+    const revoke = await mxtok(['revoke', 'bot'])
+    expect(revoke.code, revoke.stderr).toBe(0)
+    expect(registry().sessions).toEqual({})
+    expect(keychainHas(a.user, a.device)).toBe(false)
+  })
 })

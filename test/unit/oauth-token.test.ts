@@ -182,12 +182,22 @@ describe('mxtok revoke with an OAuth session', () => {
 
   it('keeps everything when the revocation fails, so it can be retried', async () => {
     const deps = await withSession(200_000)
-    nock(AUTH).post('/oauth2/revoke').reply(401, {error: 'invalid_client', error_description: 'Client authentication failed.'})
+    nock(AUTH).post('/oauth2/revoke').reply(503, {error: 'temporarily_unavailable', error_description: 'The server is overloaded.'})
     const err = await revokeSession({name: 'bot'}, deps).catch((e: unknown) => e)
-    expect((err as Error).message).toBe('auth.hs.example answered invalid_client: Client authentication failed. (HTTP 401); session "bot" was kept — try again, or use --local-only to forget it while its token may still work')
+    expect((err as Error).message).toBe('auth.hs.example answered temporarily_unavailable: The server is overloaded. (HTTP 503); session "bot" was kept — try again, or use --local-only to forget it while its token may still work')
     expect(await deps.registry.list()).toHaveLength(1)
     expect(deps.memory.items.size).toBe(1)
     expectNoRefreshToken(deps, err)
+  })
+
+  it('forgets the session when the issuer no longer knows its client (invalid_client): no token of that client works', async () => {
+    const deps = await withSession(200_000)
+    nock(AUTH).post('/oauth2/revoke').reply(401, {error: 'invalid_client', error_description: 'Client authentication failed.'})
+    const result = await revokeSession({name: 'bot'}, deps)
+    expect(result.revokedOnServer).toBe(true)
+    expect(await deps.registry.list()).toEqual([])
+    expect(deps.memory.items.size).toBe(0)
+    expect(nock.pendingMocks()).toEqual([])
   })
 
   it('says so when the sign-in service offers no revocation', async () => {
