@@ -235,4 +235,24 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
     expect(registry().sessions).toEqual({})
     expect(keychainHas(a.user, a.device)).toBe(false)
   })
+
+  it('token exits 4 with one line once the sign-in service ended the grant (a spent refresh token presented again)', async () => {
+    const a = await account(30)
+    expect((await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: a.localpart, password: a.password}})).code).toBe(0)
+    const stored = storedPair(a.user, a.device)
+    // Someone else refreshed with the stored refresh token: mxtok's copy is spent, and presenting
+    // it again makes the sign-in service end the whole grant.
+    const {tokenEndpoint, clientId} = registry().sessions.bot.oauth
+    const stolen = await fetch(tokenEndpoint, {method: 'POST', body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: stored.refresh_token, client_id: clientId})})
+    expect(stolen.status).toBe(200)
+    const theirs = (await stolen.json()) as {refresh_token: string}
+    secrets.add(theirs.refresh_token)
+
+    const r = await mxtok(['token', 'bot'])
+    expect(r.code).toBe(4)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toBe(`mxtok: the sign-in service of ${new URL(stack.baseUrl).host} no longer accepts the refresh token of session "bot" (invalid_grant): the session was ended there; create it again\n`)
+    expect(await introspect(stack, theirs.refresh_token)).toMatchObject({active: false})
+    await mxtok(['revoke', 'bot', '--local-only'])
+  })
 })
