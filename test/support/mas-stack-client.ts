@@ -1,7 +1,9 @@
 // What a test does to the MAS-mode stack from outside mxtok: accounts at the sign-in service, raw
 // introspection, killing a token or a client, and reading Synapse's own database.
 import {execFileSync} from 'node:child_process'
+import {join} from 'node:path'
 import type {ProvidedMasStack} from './mas-stack.js'
+import {synapseVenvDir} from './synapse.js'
 
 async function control(stack: ProvidedMasStack, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${stack.controlUrl}/${path}`, {
@@ -45,7 +47,7 @@ export interface DeviceRow {
   display_name: string | null
 }
 
-/** The user's devices as Synapse's own database has them. */
+/** The user's devices as Synapse's own database has them, read with the Python that runs Synapse. */
 export function synapseDevices(stack: ProvidedMasStack, userId: string): DeviceRow[] {
   const script = [
     'import json, sqlite3, sys',
@@ -53,5 +55,5 @@ export function synapseDevices(stack: ProvidedMasStack, userId: string): DeviceR
     'rows = db.execute("SELECT device_id, display_name FROM devices WHERE user_id = ? AND NOT hidden ORDER BY device_id", (sys.argv[2],)).fetchall()',
     'print(json.dumps([{"device_id": r[0], "display_name": r[1]} for r in rows]))',
   ].join('\n')
-  return JSON.parse(execFileSync('python3', ['-c', script, stack.database, userId], {encoding: 'utf8'})) as DeviceRow[]
+  return JSON.parse(execFileSync(join(synapseVenvDir(), 'bin', 'python'), ['-c', script, stack.database, userId], {encoding: 'utf8'})) as DeviceRow[]
 }
