@@ -173,8 +173,10 @@ describe('a homeserver that misbehaves', () => {
     expect(r.code, r.stderr).toBe(0)
     const debug = r.stderr.split('\n').filter((l) => l.startsWith('mxtok: debug: '))
     expect(debug).toEqual([
-      // The login types, to choose between a password and next-generation auth: this server does not say, so a password it is.
+      // The login types, to choose between a password and next-generation auth: this server does
+      // not say, nor does it publish auth metadata, so a password it is.
       expect.stringMatching(/^mxtok: debug: GET http:\/\/127\.0\.0\.1:\d+\/_matrix\/client\/v3\/login 404 \d+ms$/),
+      expect.stringMatching(/^mxtok: debug: GET http:\/\/127\.0\.0\.1:\d+\/_matrix\/client\/v1\/auth_metadata 404 \d+ms$/),
       expect.stringMatching(/^mxtok: debug: POST http:\/\/127\.0\.0\.1:\d+\/_matrix\/client\/v3\/login 200 \d+ms$/),
       expect.stringMatching(/^mxtok: debug: POST http:\/\/127\.0\.0\.1:\d+\/_matrix\/client\/v3\/logout 200 \d+ms$/),
       expect.stringMatching(/\/login 200 \d+ms$/),
