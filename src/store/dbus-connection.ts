@@ -37,6 +37,13 @@ export class DBusError extends Error {
   }
 }
 
+/** Which signals a wait is for: all three must be equal. */
+export interface SignalMatch {
+  path: string
+  interface: string
+  member: string
+}
+
 export interface MethodCall {
   destination: string
   path: string
@@ -74,6 +81,9 @@ export class DBusConnection {
   private lineWaiter?: Waiter<string>
   /** Deadlines of within(), put back at each sign of life from the bus. */
   private readonly watchdogs = new Set<() => void>()
+  /** While above zero, a silent bus is expected (a prompt is up) and the deadlines of within() wait. */
+  private quiet = 0
+  private readonly signalWaiters = new Set<{match: SignalMatch; resolve: (body: DBusValue[]) => void}>()
   private failure?: BusFailure
   private readonly failed: Promise<never>
   private rejectFailed!: (error: BusFailure) => void
@@ -134,7 +144,7 @@ export class DBusConnection {
     let timer: NodeJS.Timeout | undefined
     const rearm = () => {
       clearTimeout(timer)
-      timer = setTimeout(() => this.fail(silence), ms)
+      if (this.quiet === 0) timer = setTimeout(() => this.fail(silence), ms)
     }
     this.watchdogs.add(rearm)
     rearm()
@@ -144,6 +154,35 @@ export class DBusConnection {
       this.watchdogs.delete(rearm)
       clearTimeout(timer)
     }
+  }
+
+  /**
+   * The body of the first signal matching `match` (which the caller has asked the bus to route
+   * here with AddMatch), or undefined when none came within `ms`. Meanwhile the bus may be silent:
+   * a service that waits for a person sends nothing until they answer.
+   */
+  async signal(match: SignalMatch, ms: number): Promise<DBusValue[] | undefined> {
+    if (this.failure) throw this.failure
+    let waiter!: {match: SignalMatch; resolve: (body: DBusValue[] | undefined) => void}
+    const received = new Promise<DBusValue[] | undefined>((resolve) => (waiter = {match, resolve}))
+    const timer = setTimeout(() => waiter.resolve(undefined), ms)
+    this.signalWaiters.add(waiter)
+    this.quiet++
+    this.rearmWatchdogs()
+    this.holdProcess()
+    try {
+      return await Promise.race([received, this.failed])
+    } finally {
+      clearTimeout(timer)
+      this.signalWaiters.delete(waiter)
+      this.quiet--
+      this.rearmWatchdogs()
+      this.holdProcess()
+    }
+  }
+
+  private rearmWatchdogs(): void {
+    for (const rearm of this.watchdogs) rearm()
   }
 
   /** Ends the connection; the first failure is the one every call is told. */
@@ -176,7 +215,7 @@ export class DBusConnection {
 
   private holdProcess(): void {
     if (this.failure) return
-    if (this.pending.size > 0 || this.lineWaiter) this.socket.ref()
+    if (this.pending.size > 0 || this.lineWaiter || this.signalWaiters.size > 0) this.socket.ref()
     else this.socket.unref()
   }
 
@@ -192,7 +231,7 @@ export class DBusConnection {
   private receive(chunk: Buffer): void {
     if (chunk.length > 0) {
       this.chunks.push(chunk)
-      for (const rearm of this.watchdogs) rearm()
+      this.rearmWatchdogs()
     }
     this.buffered += chunk.length
     if (this.buffered < this.needed || this.failure) return
@@ -239,6 +278,7 @@ export class DBusConnection {
 
   private answer(bytes: Buffer): void {
     const header = decodeHeader(bytes)
+    if (header.type === MessageType.signal) return this.signalled(bytes, header)
     const isReply = header.type === MessageType.methodReturn || header.type === MessageType.error
     const waiter = isReply && header.replySerial !== undefined ? this.pending.get(header.replySerial) : undefined
     // Signals, and anything else nobody waits for, are not even parsed further.
@@ -259,6 +299,22 @@ export class DBusConnection {
       waiter.reject(new DBusError(header.errorName ?? 'org.freedesktop.DBus.Error.Failed', detail))
     } else {
       waiter.resolve({...header, body})
+    }
+  }
+
+  private signalled(bytes: Buffer, header: Message): void {
+    for (const waiter of this.signalWaiters) {
+      const {match} = waiter
+      if (header.path !== match.path || header.interface !== match.interface || header.member !== match.member) continue
+      let body: DBusValue[]
+      try {
+        body = decodeBody(bytes, header)
+      } catch {
+        return
+      }
+      this.signalWaiters.delete(waiter)
+      waiter.resolve(body)
+      return
     }
   }
 }

@@ -1,7 +1,8 @@
 import {MxtokError} from '../errors.js'
 import {unixSocketPath} from './dbus-connection.js'
 import {probeSecretService} from './dbus-probe.js'
-import {SecretServiceClient, type SecretLookup, unreachableReason} from './secret-service.js'
+import {DBusError} from './dbus-connection.js'
+import {SecretServiceClient, unreachableReason, type SecretChange, type SecretLookup} from './secret-service.js'
 import type {SecretStore} from './secret-store.js'
 
 export const KEYCHAIN_SERVICE = 'mxtok'
@@ -22,21 +23,21 @@ export interface KeychainOptions {
   platform?: NodeJS.Platform
 }
 
-const HOW_TO_FIX =
-  'start or unlock a keyring (a desktop login, or gnome-keyring-daemon --unlock inside dbus-run-session), or keep tokens in an encrypted file instead: MXTOK_STORE=file with MXTOK_PASSPHRASE set'
+const FILE_INSTEAD = 'keep tokens in an encrypted file instead: MXTOK_STORE=file with MXTOK_PASSPHRASE set'
+const HOW_TO_FIX = `start or unlock a keyring (a desktop login, or gnome-keyring-daemon --unlock inside dbus-run-session), or ${FILE_INSTEAD}`
 
 /**
  * The OS keychain through @napi-rs/keyring: macOS Keychain, Windows Credential Manager, and on
  * Linux the Secret Service — pinned, because the library otherwise falls back silently to the
  * kernel keyring, which forgets everything at reboot.
  *
- * On Linux reads and writes go through a Secret Service client of our own: the binding opens a
- * D-Bus connection with its own key exchange for every item (about 10 ms each), and its only batch
- * read returns every mxtok item there is. The client asks for exactly the items wanted, all at
- * once, over one connection per process, and writes items just as the binding does (same label and
- * attributes), so each finds what the other wrote. What it cannot settle (a locked collection, an
- * ambiguous item, no default collection) is left to the binding, which can prompt, create the
- * collection, or say what is wrong.
+ * On Linux (a session bus on a Unix socket) everything goes through a Secret Service client of our
+ * own, and the binding is not loaded: it opens a D-Bus connection with its own key exchange for
+ * every item (about 10 ms each), its only batch read returns every mxtok item there is, and a call
+ * of it waiting on a prompt cannot be ended — it kept the process from exiting after its timeout.
+ * The client asks for exactly the items wanted, all at once, over one connection per process,
+ * writes items just as the binding does (same label and attributes), so each finds what the other
+ * wrote, and completes the prompts a Secret Service answers with, within the timeout.
  */
 export class KeychainStore implements SecretStore {
   readonly kind = 'keychain' as const
@@ -61,7 +62,14 @@ export class KeychainStore implements SecretStore {
   }
 
   async check(): Promise<void> {
-    if (await this.viaClient((client) => client.writable())) return
+    const client = this.secretClient()
+    if (client) {
+      const state = await this.viaClient((c) => c.writable())
+      if (state === 'yes' || (state === 'locked' && (await this.viaClient((c) => c.unlock())))) return
+      if (state === 'locked') throw lockedError()
+      if (state === 'no collection') throw new MxtokError('keychain', `cannot use the OS keychain: the Secret Service has no default collection; ${HOW_TO_FIX}`)
+      throw new MxtokError('keychain', `cannot use the OS keychain: the Secret Service refused an encrypted session (${state.noSession}), and mxtok never sends a token over the bus in clear; with KWallet, install libqca-qt5-2-plugins (Debian) and restart kwalletd5, or ${FILE_INSTEAD}`)
+    }
     // The binding proves a write the long way, and can prompt for an unlock or say what is wrong.
     // One probe item per process: concurrent writers of one item would make it ambiguous.
     const probe = `mxtok-probe-${process.pid}`
@@ -74,25 +82,35 @@ export class KeychainStore implements SecretStore {
     this.prefetched.delete(account)
     const early = await cached
     if (early !== undefined) return early
-    const [answer] = (await this.lookup([account])) ?? []
-    if (answer?.found === 'none') return null
-    if (answer?.found === 'one') return answer.secret
-    return this.call('read', (k, signal) => this.entry(k, account).getPassword(signal))
+    if (!this.secretClient()) return this.call('read', (k, signal) => this.entry(k, account).getPassword(signal))
+    const lookup = () => this.viaClient(async (client) => (await client.lookup([this.attributes(account)]))[0])
+    let answer: SecretLookup = await lookup()
+    if (answer.found === 'locked' && (await this.viaClient((c) => c.unlock()))) answer = await lookup()
+    if (answer.found === 'none') return null
+    if (answer.found === 'one') return answer.secret
+    if (answer.found === 'locked') throw lockedError()
+    throw new MxtokError('keychain', `cannot read the OS keychain: it holds more than one item for ${account}, or one that is not text; remove them with: secret-tool clear service ${this.service} username ${account}`)
   }
 
   async set(account: string, secret: string): Promise<void> {
     this.prefetched.delete(account)
+    if (!this.secretClient()) return this.call('write', (k, signal) => this.entry(k, account).setPassword(secret, signal))
     const {label, attributes} = keychainItem(this.service, account)
-    const change = await this.viaClient((client) => client.store(attributes, label, secret))
-    if (change?.done) return
-    return this.call('write', (k, signal) => this.entry(k, account).setPassword(secret, signal))
+    await this.change((client) => client.store(attributes, label, secret))
   }
 
   async delete(account: string): Promise<boolean> {
     this.prefetched.delete(account)
-    const change = await this.viaClient((client) => client.remove(this.attributes(account)))
-    if (change?.done) return change.items > 0
-    return this.call('delete', (k, signal) => this.entry(k, account).deleteCredential(signal))
+    if (!this.secretClient()) return this.call('delete', (k, signal) => this.entry(k, account).deleteCredential(signal))
+    return (await this.change((client) => client.remove(this.attributes(account)))) > 0
+  }
+
+  /** A write or delete, once more after an unlock when the collection was locked; the items changed. */
+  private async change(op: (client: SecretServiceClient) => Promise<SecretChange>): Promise<number> {
+    let change = await this.viaClient(op)
+    if (!change.done && (await this.viaClient((c) => c.unlock()))) change = await this.viaClient(op)
+    if (!change.done) throw lockedError()
+    return change.items
   }
 
   /**
@@ -118,28 +136,19 @@ export class KeychainStore implements SecretStore {
     }
   }
 
-  private lookup(accounts: string[]): Promise<SecretLookup[] | undefined> {
-    return this.viaClient((client) => client.lookup(accounts.map((account) => this.attributes(account))))
-  }
-
   private attributes(account: string): Record<string, string> {
     return keychainItem(this.service, account).attributes
   }
 
-  /**
-   * The client's answer, or undefined when the binding has to act instead: the client does not
-   * apply here, or failed in a way that says nothing about the keychain. A bus or service that
-   * cannot be reached is reported at once, as the probe would: the binding would only wait again.
-   */
-  private async viaClient<T>(op: (client: SecretServiceClient) => Promise<T>): Promise<T | undefined> {
-    const client = this.secretClient()
-    if (!client) return undefined
+  /** The client's answer; its failures said as the keychain's, for a person. */
+  private async viaClient<T>(op: (client: SecretServiceClient) => Promise<T>): Promise<T> {
     try {
-      return await op(client)
+      return await op(this.secretClient()!)
     } catch (error) {
       const reason = unreachableReason(error)
       if (reason) throw new MxtokError('keychain', `cannot use the OS keychain: ${reason}; ${HOW_TO_FIX}`, {cause: error})
-      return undefined
+      if (error instanceof DBusError) throw new MxtokError('keychain', `cannot use the OS keychain: the Secret Service refused (${error.errorName}); ${HOW_TO_FIX}`, {cause: error})
+      throw keychainError('use', error)
     }
   }
 
@@ -187,6 +196,8 @@ export class KeychainStore implements SecretStore {
     if (!probe.ok) throw new MxtokError('keychain', `cannot use the OS keychain: ${probe.reason}; ${HOW_TO_FIX}`)
   }
 }
+
+const lockedError = () => new MxtokError('keychain', `cannot use the OS keychain: the keychain is locked; ${HOW_TO_FIX}`)
 
 /** The library's errors all say GenericFailure; the text tells what the user has to do. */
 export function keychainError(what: string, error: unknown): MxtokError {

@@ -5,6 +5,7 @@ import {decryptSecret, encryptSecret, keyAgreement} from './secret-crypto.js'
 export const SECRETS = 'org.freedesktop.secrets'
 export const SECRETS_PATH = '/org/freedesktop/secrets'
 const SERVICE = 'org.freedesktop.Secret.Service'
+const PROMPT = 'org.freedesktop.Secret.Prompt'
 /** Where clients such as libsecret and the keychain binding keep new items. */
 const DEFAULT_COLLECTION = `${SECRETS_PATH}/aliases/default`
 /** An object path meaning "none": a call that needs no prompt answers it for its prompt. */
@@ -22,17 +23,23 @@ const SEARCHES_UNDER_WAY = 32
 const READ_BATCH = 16
 
 /**
- * What the Secret Service holds for one set of attributes. "unclear": only locked items, more
- * than one item, or a value that does not read as UTF-8 text — for a caller that knows how to ask
- * in a way that unlocks, or how to say what is wrong.
+ * What the Secret Service holds for one set of attributes. "locked": locked items only, or nothing
+ * found while the default collection is locked (KeePassXC then finds nothing at all). "unclear":
+ * more than one item, or a value that does not read as UTF-8 text.
  */
-export type SecretLookup = {found: 'none'} | {found: 'one'; secret: string} | {found: 'unclear'}
+export type SecretLookup = {found: 'none'} | {found: 'one'; secret: string} | {found: 'locked'} | {found: 'unclear'}
 
 /**
- * How a write or delete went. "unclear": the service wants a prompt (a locked collection), has no
- * default collection, or refused — for a caller that can prompt, create one, or say what is wrong.
+ * How a write or delete went. Not done: the collection is locked and no prompt unlocked it, there
+ * is no default collection, or the service refused.
  */
 export type SecretChange = {done: true; items: number} | {done: false}
+
+/**
+ * Whether an item can go in now: "no session" carries the error with which the service refused an
+ * encrypted session (KWallet without QCA's plugins offers only "plain").
+ */
+export type Writability = 'yes' | 'locked' | 'no collection' | {noSession: string}
 
 export const noAnswerWithin = (timeoutMs: number) => `the D-Bus session bus or the Secret Service did not answer within ${timeoutMs / 1000} s`
 
@@ -61,6 +68,8 @@ export class SecretServiceClient {
   private connection?: DBusConnection
   private opened?: Promise<string>
   private session?: Promise<Session>
+  /** Whether the default collection is locked, asked once for every search that finds nothing. */
+  private defaultLocked?: Promise<boolean>
 
   constructor(
     private readonly socketPath: string,
@@ -113,8 +122,16 @@ export class SecretServiceClient {
               searching++
               searchItems(connection, queries[index]).then(([unlocked, locked]) => {
                 searching--
-                if (unlocked.length + locked.length === 0) answers[index].resolve({found: 'none'})
-                else if (unlocked.length === 1 && locked.length === 0) found.push({index, item: unlocked[0]})
+                if (unlocked.length + locked.length === 0) {
+                  const answer = answers[index]
+                  reading++
+                  this.lockedNow(connection).then((isLocked) => {
+                    answer.resolve({found: isLocked ? 'locked' : 'none'})
+                    reading--
+                    settleWhenDone()
+                  }, reject)
+                } else if (unlocked.length === 1 && locked.length === 0) found.push({index, item: unlocked[0]})
+                else if (unlocked.length === 0) answers[index].resolve({found: 'locked'})
                 else answers[index].resolve({found: 'unclear'})
                 // The first secret is read at once; then a batch at a time, or what is left at the end.
                 if (found.length >= READ_BATCH || (found.length > 0 && (index === 0 || (next === queries.length && searching === 0)))) {
@@ -135,17 +152,45 @@ export class SecretServiceClient {
     return answers.map((a) => a.promise)
   }
 
-  /** Whether an item can go in now without a prompt: the default collection exists and is unlocked. */
-  writable(): Promise<boolean> {
+  /**
+   * Whether an item can go in now without a prompt: the default collection exists and is unlocked,
+   * and the service gives us an encrypted session (asked at once, so the key exchange for the
+   * coming write runs meanwhile).
+   */
+  writable(): Promise<Writability> {
     return this.plain(async (connection, opened) => {
-      const reply = await refusedIsUnclear(
-        connection.call({destination: SECRETS, path: DEFAULT_COLLECTION, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: ['org.freedesktop.Secret.Collection', 'Locked']}),
+      const session = this.openSession(connection, opened).then(
+        () => undefined,
+        (error: unknown) => {
+          if (error instanceof DBusError && unreachableReason(error) === undefined) return {noSession: error.errorName}
+          throw error
+        },
       )
-      if (!reply) return false
-      // A write is coming: its key exchange runs while the caller goes on.
-      void this.openSession(connection, opened)
+      const reply = await refusedIsUnclear(connection.call(lockedQuery()))
+      const refused = await session
+      if (refused) return refused
+      if (!reply) return 'no collection'
       const [locked] = bodyOf(reply, 'Get', 'v') as [Variant]
-      return locked.signature === 'b' && locked.value === false
+      return locked.signature === 'b' && locked.value === false ? 'yes' : 'locked'
+    })
+  }
+
+  /**
+   * Asks the service to unlock the default collection, and completes the prompt that it answers
+   * with: a desktop shows its unlock dialog; kwalletd5 with its wallet opened at login completes
+   * it with no window. True when the collection was unlocked within the timeout.
+   */
+  unlock(): Promise<boolean> {
+    this.defaultLocked = undefined
+    return this.plain(async (connection) => {
+      const alias = await refusedIsUnclear(connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'ReadAlias', signature: 's', body: ['default']}))
+      const [collection] = alias ? (bodyOf(alias, 'ReadAlias', 'o') as [string]) : [NO_PROMPT]
+      if (collection === NO_PROMPT) return false
+      const reply = await refusedIsUnclear(connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'Unlock', signature: 'ao', body: [[collection]]}))
+      if (!reply) return false
+      const [unlocked, prompt] = bodyOf(reply, 'Unlock', 'aoo') as [string[], string]
+      if (prompt === NO_PROMPT) return unlocked.length > 0
+      return this.completePrompt(connection, prompt)
     })
   }
 
@@ -164,7 +209,7 @@ export class SecretServiceClient {
       }
       if (!reply) return {done: false}
       const [, prompt] = bodyOf(reply, 'CreateItem', 'oo') as [string, string]
-      return prompt === NO_PROMPT ? {done: true, items: 1} : dismiss(connection, prompt)
+      return prompt === NO_PROMPT || (await this.completePrompt(connection, prompt)) ? {done: true, items: 1} : {done: false}
     })
   }
 
@@ -177,10 +222,37 @@ export class SecretServiceClient {
         const reply = await refusedIsUnclear(connection.call({destination: SECRETS, path: item, interface: 'org.freedesktop.Secret.Item', member: 'Delete'}))
         if (!reply) return {done: false}
         const [prompt] = bodyOf(reply, 'Delete', 'o') as [string]
-        if (prompt !== NO_PROMPT) return dismiss(connection, prompt)
+        if (prompt !== NO_PROMPT && !(await this.completePrompt(connection, prompt))) return {done: false}
       }
       return {done: true, items: unlocked.length}
     })
+  }
+
+  /**
+   * Runs a prompt to its end. KeePassXC answers every CreateItem and Item.Delete with one, even
+   * unlocked, that completes at once with no window; a locked collection's prompt may wait for a
+   * person, for at most the timeout, and is then dismissed. True when it completed, not dismissed.
+   */
+  private async completePrompt(connection: DBusConnection, prompt: string): Promise<boolean> {
+    await connection.call({destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: [`type='signal',interface='${PROMPT}',member='Completed',path='${prompt}'`]})
+    const completed = connection.signal({path: prompt, interface: PROMPT, member: 'Completed'}, this.timeoutMs)
+    // The wait has the deadline: a Prompt call that itself never returns is bounded too.
+    const shown = refusedIsUnclear(connection.call({destination: SECRETS, path: prompt, interface: PROMPT, member: 'Prompt', signature: 's', body: ['']}))
+    const body = await Promise.race([completed, shown.then((reply) => (reply ? completed : undefined))])
+    if (!body) {
+      await connection.call({destination: SECRETS, path: prompt, interface: PROMPT, member: 'Dismiss'}).catch(() => {})
+      return false
+    }
+    return body[0] === false
+  }
+
+  private lockedNow(connection: DBusConnection): Promise<boolean> {
+    this.defaultLocked ??= refusedIsUnclear(connection.call(lockedQuery())).then((reply) => {
+      if (!reply) return false
+      const [locked] = bodyOf(reply, 'Get', 'v') as [Variant]
+      return locked.value === true
+    })
+    return this.defaultLocked
   }
 
   private work<T>(fn: (connection: DBusConnection, session: Session) => Promise<T>): Promise<T> {
@@ -227,11 +299,7 @@ async function refusedIsUnclear(call: Promise<Message>): Promise<Message | undef
   }
 }
 
-/** A prompt would wait for a person at a desktop; the caller's fallback can ask them instead. */
-async function dismiss(connection: DBusConnection, prompt: string): Promise<SecretChange> {
-  await connection.call({destination: SECRETS, path: prompt, interface: 'org.freedesktop.Secret.Prompt', member: 'Dismiss'}).catch(() => {})
-  return {done: false}
-}
+const lockedQuery = () => ({destination: SECRETS, path: DEFAULT_COLLECTION, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: ['org.freedesktop.Secret.Collection', 'Locked']})
 
 async function openSession(connection: DBusConnection, opened: Promise<string>): Promise<Session> {
   // Sent before the bus has answered the handshake, and the key made while it does: each round

@@ -92,10 +92,10 @@ export async function startKWallet(opts: KWalletOptions = {}): Promise<SecretSer
     await close()
     await terminate(first.child, 2_000)
 
-    const second = spawnDaemon('kwalletd5', [], childEnv)
-    daemon = second.child
-    await waitUntil('kwalletd5 did not take org.freedesktop.secrets', () => nameOwned(childEnv, SECRETS_BUS_NAME), second.died)
-    const unlock = async () => {
+    const serve = async () => {
+      const started = spawnDaemon('kwalletd5', [], childEnv)
+      daemon = started.child
+      await waitUntil('kwalletd5 did not take org.freedesktop.secrets', () => nameOwned(childEnv, SECRETS_BUS_NAME), started.died)
       await pamOpen()
       // Open as a wallet, the collection still says locked until unlocked through the Secret
       // Service; its prompt then completes without a window.
@@ -103,13 +103,13 @@ export async function startKWallet(opts: KWalletOptions = {}): Promise<SecretSer
       if (!collection) throw new Error('KWallet has no default collection')
       const [, prompt] = await callOnBus(bus!.address, {destination: SECRETS_BUS_NAME, path: SECRETS_PATH, interface: 'org.freedesktop.Secret.Service', member: 'Unlock', signature: 'ao', body: [[collection]]})
       if (prompt !== '/') await callOnBus(bus!.address, {destination: SECRETS_BUS_NAME, path: prompt as string, interface: 'org.freedesktop.Secret.Prompt', member: 'Prompt', signature: 's', body: ['']})
-      await waitUntil('KWallet did not unlock', async () => !(await defaultCollectionLocked(childEnv)), second.died)
+      await waitUntil('KWallet did not unlock', async () => !(await defaultCollectionLocked(childEnv)), started.died)
+      return started
     }
-    await unlock()
+    let serving = await serve()
     // secret-tool needs the encrypted session that this kwalletd5 cannot offer.
     if (!opts.withoutQcaPlugins) await probeWithSecretTool(childEnv)
     const startMs = Date.now() - began
-    const kwalletd = second.child
 
     let stopped: Promise<void> | undefined
     return {
@@ -119,17 +119,24 @@ export async function startKWallet(opts: KWalletOptions = {}): Promise<SecretSer
       async lock() {
         const collection = await defaultCollection(childEnv)
         await mustCall(childEnv, SECRETS_BUS_NAME, SECRETS_PATH, 'org.freedesktop.Secret.Service.Lock', `array:objpath:${collection}`)
-        await waitUntil('KWallet did not lock', () => defaultCollectionLocked(childEnv), second.died)
+        await waitUntil('KWallet did not lock', () => defaultCollectionLocked(childEnv), serving.died)
       },
-      unlock,
+      /**
+       * By a new kwalletd5: an unlock prompt that a client started and dismissed leaves kwalletd5
+       * with a password dialog (unseen here) that holds back every later open of the wallet.
+       */
+      async unlock() {
+        await terminate(serving.child, 1_000)
+        serving = await serve()
+      },
       async stopDaemon() {
         // A write is saved about 5 s later or on close; SIGTERM alone would lose it.
         await close().catch(() => {})
-        await terminate(kwalletd, 2_000)
+        await terminate(serving.child, 2_000)
       },
       stop() {
         stopped ??= (async () => {
-          if (!second.died()) await close().catch(() => {})
+          if (!serving.died()) await close().catch(() => {})
           await stopAll()
         })()
         return stopped
