@@ -29,7 +29,9 @@ export function keyAgreement(): KeyAgreement {
   const y = readTlv(spki, bits.start + 1, 0x02)
   const group = spki.subarray(outer.start, algorithm.end)
   return {
-    publicValue: unsigned(spki.subarray(y.start, y.end)),
+    // Always the prime's length: kwalletd5 refuses any other ("Client public key size is invalid"),
+    // and without its leading zeros one value in 256 would be shorter.
+    publicValue: padded(unsigned(spki.subarray(y.start, y.end)), PRIME_BYTES),
     sessionKey(peer: Buffer): Buffer {
       const peerKey: KeyObject = createPublicKey({
         key: tlv(0x30, Buffer.concat([group, tlv(0x03, Buffer.concat([Buffer.from([0]), tlv(0x02, signedInteger(peer))]))])),
@@ -108,6 +110,13 @@ function tlv(tag: number, content: Buffer): Buffer {
   const n = content.length
   const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff]
   return Buffer.concat([Buffer.from([tag, ...length]), content])
+}
+
+function padded(bytes: Buffer, length: number): Buffer {
+  if (bytes.length >= length) return bytes
+  const out = Buffer.alloc(length)
+  bytes.copy(out, length - bytes.length)
+  return out
 }
 
 function unsigned(bytes: Buffer): Buffer {
