@@ -22,10 +22,16 @@ export function encodeOAuthSecret(tokens: TokenSet & {refreshToken: string}, now
   return JSON.stringify({access_token: tokens.accessToken, refresh_token: tokens.refreshToken, expires_at: expiresAt})
 }
 
+/**
+ * What a bare access token can hold: printable ASCII, nothing else (the spec's tokens are opaque,
+ * but every server's are such text). An empty one is what KWallet leaves of an item when it is
+ * killed within seconds of the write; handed out, it would be an empty line and exit 0.
+ */
+
 /** `owner` names whose secret it is in the error, e.g. 'session "bot"'. */
 export function decodeSecret(raw: string, owner: string): StoredSecret {
   if (!raw.startsWith('{')) {
-    if (!isAccessToken(raw)) throw damaged(owner)
+    if (!isAccessToken(raw)) throw new MxtokError('tokenInvalid', `the stored token of ${owner} is empty or damaged; create the session again`)
     return {accessToken: raw, refreshToken: null, expiresAt: null}
   }
   let value: Record<string, unknown> | undefined

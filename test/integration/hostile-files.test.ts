@@ -138,6 +138,6 @@ describe('absurd but possible values', () => {
     await keepTokens(keyringEnv, new Map([[`${USER}/${device}`, 'syt_\u00ff\u0007bad']]))
     const t = await run(['token', 'stored'])
     expect(t.code).toBe(4)
-    expect(t.stderr).toBe('mxtok: the stored tokens of session "stored" are damaged; create the session again\n')
+    expect(t.stderr).toBe('mxtok: the stored token of session "stored" is empty or damaged; create the session again\n')
   })
 })
