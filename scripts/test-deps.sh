@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the integration tests need: a private Secret Service (dbus, gnome-keyring,
-# secret-tool), a Synapse homeserver in a cached virtualenv and a Dendrite homeserver built into
+# Installs what the integration tests need: the three Secret Services mxtok is tested against
+# (gnome-keyring, KeePassXC, KWallet with the QCA plugins its encrypted sessions need), dbus and
+# secret-tool, a Synapse homeserver in a cached virtualenv and a Dendrite homeserver built into
 # the same cache. Safe to run repeatedly; when everything is already there it only checks and returns.
 # --without-dendrite skips Dendrite (and so Go): the demo and the benchmark need only Synapse.
 set -euo pipefail
@@ -22,9 +23,11 @@ VENV_DIR="$CACHE_DIR/synapse-$SYNAPSE_VERSION"
 # Same rule in test/support/dendrite.ts (dendriteDir).
 DENDRITE_DIR="$CACHE_DIR/dendrite-$DENDRITE_VERSION"
 
-APT_PACKAGES=(dbus gnome-keyring libsecret-tools time openssl)
+APT_PACKAGES=(dbus gnome-keyring libsecret-tools time openssl keepassxc libkf5wallet-bin libqca-qt5-2-plugins)
 # GNU time by path: `time` alone is the shell keyword. npm run bench reads peak memory from it.
-REQUIRED_COMMANDS=(dbus-daemon dbus-send gnome-keyring-daemon secret-tool /usr/bin/time openssl)
+REQUIRED_COMMANDS=(dbus-daemon dbus-send gnome-keyring-daemon secret-tool /usr/bin/time openssl keepassxc keepassxc-cli kwalletd5)
+# libqca-qt5-2-plugins has no command: its OpenSSL plugin is what kwalletd5's encrypted sessions need.
+QCA_OSSL_GLOB='/usr/lib/*/qca-qt5/crypto/libqca-ossl.so'
 
 say() { printf 'test-deps: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -34,6 +37,8 @@ missing_commands() {
   for cmd in "${REQUIRED_COMMANDS[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || printf '%s ' "$cmd"
   done
+  # shellcheck disable=SC2086 # the glob is meant to expand
+  compgen -G $QCA_OSSL_GLOB >/dev/null || printf '%s ' "libqca-ossl.so"
 }
 
 ensure_system_packages() {

@@ -2,7 +2,7 @@ import {createServer, type Server} from 'node:net'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {runCli, tempDir, type CliResult} from '../support/cli.js'
-import {lockKeyring, startKeyring, unlockKeyring, type KeyringSession} from '../support/keyring.js'
+import {startKeyring, type KeyringSession} from '../support/keyring.js'
 import {registerUser} from '../support/synapse.js'
 
 const synapse = inject('synapse')
@@ -45,25 +45,10 @@ afterAll(async () => {
 })
 
 describe('when the keychain cannot be used, mxtok exits 6 quickly and leaves no device behind', () => {
-  it('a locked collection', async () => {
-    expect((await create('before-lock', own.env)).code).toBe(0)
-    await lockKeyring(own.env)
-    try {
-      expectKeychainError(await create('while-locked', own.env), /locked/)
-      // Refused before any login: the request lines show that no password went to the server.
-      const traced = await create('while-locked', {...own.env, MXTOK_DEBUG: '1'})
-      expect(traced.code).toBe(6)
-      expect(traced.stderr).toMatch(/mxtok: debug: GET \S+\/login /)
-      expect(traced.stderr).not.toMatch(/POST \S+\/login/)
-      expectKeychainError(await mxtok(['token', 'before-lock'], own.env), /locked/)
-      expect(await serverDevices()).toEqual([expect.stringMatching(/^MXTOK/)])
-    } finally {
-      await unlockKeyring(own.env)
-    }
-    expect((await mxtok(['token', 'before-lock'], own.env)).code).toBe(0)
-  })
+  // A locked collection: over every Secret Service, in keychain-services.test.ts.
 
   it('a bus that accepts connections and never answers', async () => {
+    expect((await create('before-lock', own.env)).code).toBe(0)
     const socket = join(tempDir('mxtok-silent-bus-'), 'bus')
     const server: Server = createServer(() => {}).listen(socket)
     try {

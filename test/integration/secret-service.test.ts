@@ -178,21 +178,21 @@ describe('a keyring of its own', () => {
     }
   })
 
-  it('leaves items of a locked collection to the binding, and still reads unlocked ones', async () => {
+  it('says an item of a locked collection is locked, and still reads unlocked ones', async () => {
     const inLogin = new Map([['@l:lock.test/LOCKED1', `syt_${randomBytes(12).toString('hex')}`]])
     await keepTokens(own.env, inLogin)
     const reader = new SecretServiceClient(unixSocketPath(own.env.DBUS_SESSION_BUS_ADDRESS)!, 5000)
     await lockKeyring(own.env)
     try {
       const answers = await reader.lookup(['@l:lock.test/LOCKED1', accounts[0]].map((username) => ({service: 'mxtok', username})))
-      expect(answers).toEqual([{found: 'unclear'}, {found: 'one', secret: tokens.get(accounts[0])}])
+      expect(answers).toEqual([{found: 'locked'}, {found: 'one', secret: tokens.get(accounts[0])}])
     } finally {
       reader.close()
       await unlockKeyring(own.env)
     }
   })
 
-  it('leaves two items for one account to the binding', async () => {
+  it('finds two items for one account unclear', async () => {
     // gnome-keyring replaces an item with the same attributes within a collection, not across two.
     await keepTokens(own.env, new Map([[accounts[1], 'a second item']]))
     const reader = new SecretServiceClient(unixSocketPath(own.env.DBUS_SESSION_BUS_ADDRESS)!, 5000)
