@@ -166,6 +166,8 @@ export class SecretServiceClient {
           throw error
         },
       )
+      // Either may fail first; the other's failure must not go unhandled.
+      session.catch(() => {})
       const reply = await refusedIsUnclear(connection.call(lockedQuery()))
       const refused = await session
       if (refused) return refused
@@ -236,8 +238,10 @@ export class SecretServiceClient {
   private async completePrompt(connection: DBusConnection, prompt: string): Promise<boolean> {
     await connection.call({destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: [`type='signal',interface='${PROMPT}',member='Completed',path='${prompt}'`]})
     const completed = connection.signal({path: prompt, interface: PROMPT, member: 'Completed'}, this.timeoutMs)
+    completed.catch(() => {})
     // The wait has the deadline: a Prompt call that itself never returns is bounded too.
     const shown = refusedIsUnclear(connection.call({destination: SECRETS, path: prompt, interface: PROMPT, member: 'Prompt', signature: 's', body: ['']}))
+    shown.catch(() => {})
     const body = await Promise.race([completed, shown.then((reply) => (reply ? completed : undefined))])
     if (!body) {
       await connection.call({destination: SECRETS, path: prompt, interface: PROMPT, member: 'Dismiss'}).catch(() => {})
