@@ -23,12 +23,10 @@ export function encodeOAuthSecret(tokens: TokenSet & {refreshToken: string}, now
 }
 
 /**
- * What a bare access token can hold: printable ASCII, nothing else (the spec's tokens are opaque,
- * but every server's are such text). An empty one is what KWallet leaves of an item when it is
- * killed within seconds of the write; handed out, it would be an empty line and exit 0.
+ * `owner` names whose secret it is in the error, e.g. 'session "bot"'. A bare token must be a token
+ * (printable ASCII): an empty one is what KWallet leaves of an item when it is killed within
+ * seconds of the write, and handed out it would be an empty line and exit 0.
  */
-
-/** `owner` names whose secret it is in the error, e.g. 'session "bot"'. */
 export function decodeSecret(raw: string, owner: string): StoredSecret {
   if (!raw.startsWith('{')) {
     if (!isAccessToken(raw)) throw new MxtokError('tokenInvalid', `the stored token of ${owner} is empty or damaged; create the session again`)
