@@ -171,7 +171,14 @@ export class SecretServiceClient {
       const reply = await refusedIsUnclear(connection.call(lockedQuery()))
       const refused = await session
       if (refused) return refused
-      if (!reply) return 'no collection'
+      if (!reply) {
+        // Only the service can say there is no default collection: any other refusal is reported as it is.
+        const alias = await connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'ReadAlias', signature: 's', body: ['default']})
+        if ((bodyOf(alias, 'ReadAlias', 'o') as [string])[0] === NO_PROMPT) return 'no collection'
+        const again = await connection.call(lockedQuery())
+        const [locked] = bodyOf(again, 'Get', 'v') as [Variant]
+        return locked.signature === 'b' && locked.value === false ? 'yes' : 'locked'
+      }
       const [locked] = bodyOf(reply, 'Get', 'v') as [Variant]
       return locked.signature === 'b' && locked.value === false ? 'yes' : 'locked'
     })
