@@ -59,6 +59,26 @@ function listen(server: Server, host: string): Promise<void> {
   })
 }
 
+/** How long a run waits for another run on this machine to give the port back. */
+const PORT_WAIT_MS = 240_000
+
+/**
+ * Port 443 is one for the whole machine: a second test run waits for the first to release it
+ * (saying so once) rather than fail, so that runs on one machine queue instead of colliding.
+ */
+async function listenWaiting(server: Server): Promise<void> {
+  const deadline = Date.now() + PORT_WAIT_MS
+  for (let said = false; ; said = true) {
+    try {
+      return await listen(server, '127.0.0.1')
+    } catch (error) {
+      if ((error as {code?: string}).code !== 'EADDRINUSE' || Date.now() > deadline) throw listenError(error)
+      if (!said) process.stderr.write(`127.0.0.1:${PORT} is taken (another test run?); waiting up to ${PORT_WAIT_MS / 1000} s for it\n`)
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    }
+  }
+}
+
 function listenError(error: unknown): Error {
   const code = (error as {code?: string}).code
   if (code === 'EACCES') return new Error(`cannot listen on 127.0.0.1:${PORT} for the TLS discovery tests: binding a port below 1024 needs root (or CAP_NET_BIND_SERVICE for node)`)
@@ -80,7 +100,7 @@ export async function startWellKnown(homeserver: string): Promise<WellKnownServe
     }
     const v4 = createServer({key, cert}, handler)
     servers.push(v4)
-    await listen(v4, '127.0.0.1').catch((error) => Promise.reject(listenError(error)))
+    await listenWaiting(v4)
     // Where localhost also resolves to ::1, a client may try that first.
     const v6 = createServer({key, cert}, handler)
     await listen(v6, '::1').then(
