@@ -127,15 +127,17 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
     expect(await introspect(stack, second.refresh_token)).toMatchObject({active: true})
 
     // Both find the pair about to expire; one refreshes under the lock, the other takes its pair. Had
-    // both refreshed, the second would have presented a spent refresh token, and the sign-in service
-    // would have ended the whole grant.
+    // both refreshed it, the second would have presented a spent refresh token, and the sign-in
+    // service would have ended the whole grant: that run would fail and every token die. (A run that
+    // starts only after the other has finished finds the new pair due too, and rightly refreshes it
+    // again; which happens depends on the machine's load, so both outcomes are accepted.)
     const [x, y] = await Promise.all([mxtok(['token', 'bot']), mxtok(['token', 'bot'])])
     expect([x.code, y.code], x.stderr + y.stderr).toEqual([0, 0])
     const third = storedPair(a.user, a.device)
-    expect([x.stdout, y.stdout]).toEqual([`${third.access_token}\n`, `${third.access_token}\n`])
+    expect([x.stdout, y.stdout]).toContain(`${third.access_token}\n`)
     expect(third.access_token).not.toBe(second.access_token)
     expect(await introspect(stack, third.refresh_token)).toMatchObject({active: true})
-    expect((await rawWhoami(stack.baseUrl, third.access_token)).status).toBe(200)
+    for (const printed of new Set([x.stdout.trim(), y.stdout.trim()])) expect((await rawWhoami(stack.baseUrl, printed)).status).toBe(200)
 
     // From now on tokens live an hour; the next use still refreshes the 30 s one.
     await addAccount(stack, a.localpart, a.password, 3600)
