@@ -14,6 +14,8 @@ export interface Io {
   readonly stderr: NodeJS.WriteStream
   /** Boxes only for a person at a terminal; scripts reading a pipe get plain columns. */
   readonly pretty: boolean
+  /** The terminal's width when stdout is one: tables are cut to it. Undefined when piped. */
+  readonly width?: number
   /** A line, or the lines, of the human view, to stdout. */
   log(text: string | readonly string[]): void
   warn(message: string): void
@@ -29,7 +31,7 @@ export const printJson = (value: unknown, sink: Sink = process.stdout) => writeJ
 /** The streams and environment a command runs with: the process's, or buffers in tests. */
 export interface Streams {
   stdin: NodeJS.ReadStream
-  stdout: Sink & {isTTY?: boolean}
+  stdout: Sink & {isTTY?: boolean; columns?: number}
   stderr: NodeJS.WriteStream
   env: NodeJS.ProcessEnv
 }
@@ -43,6 +45,7 @@ export function streamIo(streams: Streams, opts: {json: boolean; deps: () => Dep
     stdin,
     stderr,
     pretty: Boolean(stdout.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb',
+    width: stdout.isTTY && stdout.columns ? stdout.columns : undefined,
     log: (text) => void (opts.json || writeLines(stdout, typeof text === 'string' ? [text] : text)),
     warn: (message) => warnLine(message, stderr),
     printToken: (token) => writeLines(stdout, [token]),

@@ -7,6 +7,6 @@ export type ListJson = ReturnType<typeof listJson>
 export async function list({flags}: {flags: {offline?: boolean}}, io: Io): Promise<ListJson> {
   const report = await listSessions({offline: flags.offline}, io.deps())
   for (const problem of report.problems) io.warn(problem)
-  if (!io.json) io.log(await renderList(report, flags.offline === true, io.pretty))
+  if (!io.json) io.log(renderList(report, flags.offline === true, io))
   return listJson(report)
 }

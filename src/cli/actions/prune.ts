@@ -1,7 +1,8 @@
 import {pruneDevices, type PrunePlan, type PruneResult} from '../../core/prune-devices.js'
 import {usageError} from '../../errors.js'
 import {plainHttpAllowed} from '../../matrix/http.js'
-import {dash, formatTs, renderTable} from '../../output/table.js'
+import {sortNatural} from '../../output/natural-order.js'
+import {dash, formatTs, renderTable, type TableOptions} from '../../output/table.js'
 import {askYesNo} from '../confirm.js'
 import type {Io} from '../io.js'
 import {readPassword} from '../password.js'
@@ -12,7 +13,6 @@ export interface PruneInput {
 
 export async function prune({flags}: PruneInput, io: Io): Promise<PruneResult> {
   const json = io.json
-  const pretty = io.pretty
   const result = await pruneDevices(
     {
       user: flags.user,
@@ -24,7 +24,7 @@ export async function prune({flags}: PruneInput, io: Io): Promise<PruneResult> {
       password: () =>
         readPassword({passwordStdin: flags['password-stdin'] === true, env: io.env, stdin: io.stdin, stderr: io.stderr, prompt: `Password for ${flags.user}: `}),
       confirm: async (plan) => {
-        if (!json) io.log(await renderPlan(`Devices of ${plan.userId} to delete:`, plan, pretty))
+        if (!json) io.log(renderPlan(`Devices of ${plan.userId} to delete:`, plan, io))
         if (flags.yes) return true
         const count = devices(plan.devices.length)
         // Standard input carrying the password, or no terminal at all: nobody to ask.
@@ -36,7 +36,7 @@ export async function prune({flags}: PruneInput, io: Io): Promise<PruneResult> {
   )
   if (!json) {
     if (result.devices.length === 0) io.log(`No device of ${result.userId} matches; nothing to delete.`)
-    else if (result.dryRun) io.log([...(await renderPlan(`Devices of ${result.userId} that prune would delete:`, result, pretty)), `Dry run: ${devices(result.devices.length)} would be deleted; nothing was.`])
+    else if (result.dryRun) io.log([...renderPlan(`Devices of ${result.userId} that prune would delete:`, result, io), `Dry run: ${devices(result.devices.length)} would be deleted; nothing was.`])
     else io.log(`Deleted ${devices(result.deleted.length)} of ${result.userId}.`)
   }
   return result
@@ -44,7 +44,7 @@ export async function prune({flags}: PruneInput, io: Io): Promise<PruneResult> {
 
 const devices = (n: number) => `${n} device${n === 1 ? '' : 's'}`
 
-async function renderPlan(heading: string, plan: PrunePlan, pretty: boolean): Promise<string[]> {
-  const rows = plan.devices.map((d) => [d.deviceId, dash(d.displayName), dash(d.lastSeenIp), formatTs(d.lastSeenTs)])
-  return [heading, ...(await renderTable(['DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)'], rows, pretty))]
+function renderPlan(heading: string, plan: PrunePlan, table: TableOptions): string[] {
+  const rows = sortNatural(plan.devices, (d) => d.deviceId).map((d) => [d.deviceId, dash(d.displayName), dash(d.lastSeenIp), formatTs(d.lastSeenTs)])
+  return [heading, ...renderTable(['DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)'], rows, table)]
 }
