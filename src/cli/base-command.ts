@@ -1,9 +1,11 @@
 import {Command} from '@oclif/core/command'
 import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
+import {MxtokError} from '../errors.js'
 import {closeHttp} from '../matrix/http.js'
 import {commandDeps} from './default-deps.js'
 import {type Io, printJson, processIo} from './io.js'
+import {type CommandShape, describeParseError} from './parse-error.js'
 import {reportError} from './report-error.js'
 
 /**
@@ -24,9 +26,20 @@ export abstract class BaseCommand extends Command {
     return processIo({json: this.jsonEnabled(), deps: () => commandDeps(own.includes('--verbose'), own.includes('--allow-http'))})
   }
 
-  async catch(error: Error & {exitCode?: number}): Promise<void> {
+  async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     if (error instanceof Errors.ExitError) throw error
-    reportError(error, this.jsonEnabled())
+    const parseProblem = error.oclif?.exit === 2 ? describeParseError(error, this.shape()) : undefined
+    reportError(parseProblem ? new MxtokError('usage', parseProblem, {cause: error}) : error, this.jsonEnabled())
+  }
+
+  /** The flags and arguments this command takes, as a parse error names them. */
+  private shape(): CommandShape {
+    const ctor = this.ctor as typeof BaseCommand
+    const flags = Object.keys({...ctor.flags, ...ctor.baseFlags})
+    if (ctor.enableJsonFlag) flags.push('json')
+    const usage = typeof ctor.usage === 'string' ? ctor.usage.replace(/^\S+\s*/, '') : undefined
+    const args = usage ? [usage] : Object.values(ctor.args ?? {}).map((a) => (a.required ? a.name.toUpperCase() : `[${a.name.toUpperCase()}...]`))
+    return {id: this.id ?? '', flags, args}
   }
 
   /** oclif prints --json results itself; through here they leave like every other output. */
