@@ -1,12 +1,11 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {doctor} from '../cli/actions/doctor.js'
-import type {DoctorReport} from '../core/doctor.js'
+import {doctor, type DoctorJson} from '../cli/actions/doctor.js'
 import {STORE_KINDS} from '../store/secret-store.js'
 
 export default class Doctor extends BaseCommand {
-  static summary = 'Check which secret stores work here, where the registry is, and whether the homeservers answer'
-  static description = 'Exit 0 when the configured store (--store, MXTOK_STORE, default keychain) works; 6 when it does not.'
+  static summary = 'Check that the configured secret store and the sessions\' homeservers work'
+  static description = 'The verdict is about what is configured: the store chosen (--store, MXTOK_STORE, default keychain) and any other store holding sessions, and the homeservers of the sessions; a store nobody uses is reported as information. Exit 0 when all of that works; 6 when such a store does not, else 5 when a homeserver does not answer. Also says where the registry is, and reports what an interrupted run left behind.'
   static examples = ['<%= config.bin %> doctor', 'MXTOK_STORE=file <%= config.bin %> doctor --json', '<%= config.bin %> doctor --fix']
 
   static flags = {
@@ -14,7 +13,7 @@ export default class Doctor extends BaseCommand {
     fix: Flags.boolean({description: 'log out and remove orphan tokens left by an interrupted run'}),
   }
 
-  async run(): Promise<DoctorReport> {
+  async run(): Promise<DoctorJson> {
     return doctor(await this.parse(Doctor), this.io())
   }
 }

@@ -1,17 +1,33 @@
-import {runDoctor, type DoctorReport} from '../../core/doctor.js'
+import {runDoctor, type DoctorReport, type StoreCheck} from '../../core/doctor.js'
 import {ExitCode} from '../../errors.js'
 import {storeLabel, type StoreKind} from '../../store/secret-store.js'
 import type {Io} from '../io.js'
 
-export async function doctor({flags}: {flags: {store: string; fix?: boolean}}, io: Io): Promise<DoctorReport> {
-  const report = await runDoctor({configuredStore: flags.store as StoreKind, fix: flags.fix === true}, io.deps())
-  const mark = (ok: boolean) => (ok ? 'ok  ' : 'FAIL')
-  io.log(`registry     ${report.registry} (${report.sessions} session${report.sessions === 1 ? '' : 's'})`)
-  for (const s of report.stores) {
-    const configured = s.store === report.configuredStore ? ' (configured)' : ''
-    io.log(`${mark(s.ok)} store ${s.store}: ${storeLabel(s.store)}${configured}${s.problem ? ` — ${s.problem}` : ''}`)
+export interface DoctorJson extends DoctorReport {
+  stores: (StoreCheck & {configured: boolean; sessions: number})[]
+}
+
+/**
+ * The verdict is about what is configured: the store chosen (--store, MXTOK_STORE, default
+ * keychain), any other store that holds sessions, and the sessions' homeservers. A store nobody
+ * uses is information: that it does not work here is no failure.
+ */
+export async function doctor({flags}: {flags: {store: string; fix?: boolean}}, io: Io): Promise<DoctorJson> {
+  const deps = io.deps()
+  const report = await runDoctor({configuredStore: flags.store as StoreKind, fix: flags.fix === true}, deps)
+  const inStore = new Map<StoreKind, number>()
+  for (const s of await deps.registry.list()) inStore.set(s.store, (inStore.get(s.store) ?? 0) + 1)
+  const stores = report.stores.map((s) => ({...s, configured: s.store === report.configuredStore, sessions: inStore.get(s.store) ?? 0}))
+  const plural = (n: number) => `${n} session${n === 1 ? '' : 's'}`
+
+  io.log(`registry     ${report.registry} (${plural(report.sessions)})`)
+  for (const s of stores) {
+    const why = s.configured ? 'configured' : s.sessions > 0 ? `holds ${plural(s.sessions)}` : 'not configured'
+    const mark = s.configured || s.sessions > 0 ? (s.ok ? 'ok  ' : 'FAIL') : 'info'
+    const state = s.problem ? ` — ${mark === 'info' ? 'not usable here: ' : ''}${s.problem}` : mark === 'info' ? ' — usable here' : ''
+    io.log(`${mark} store ${s.store}: ${storeLabel(s.store)} (${why})${state}`)
   }
-  for (const h of report.homeservers) io.log(`${mark(h.ok)} homeserver ${h.homeserver} (${h.sessions} session${h.sessions === 1 ? '' : 's'})${h.problem ? ` — ${h.problem}` : ''}`)
+  for (const h of report.homeservers) io.log(`${h.ok ? 'ok  ' : 'FAIL'} homeserver ${h.homeserver} (${plural(h.sessions)})${h.problem ? ` — ${h.problem}` : ''}`)
   for (const o of report.orphans) {
     const what =
       o.kind === 'token'
@@ -23,6 +39,8 @@ export async function doctor({flags}: {flags: {store: string; fix?: boolean}}, i
             : `interrupted login of ${o.userId} device ${o.deviceId}: the device may hold a token nobody has; "mxtok prune --user ${o.userId} --orphans" deletes it`
     io.log(`${o.fixed ? 'fixed' : 'WARN'} ${what}${o.kind === 'token' && !o.fixed ? '; "mxtok doctor --fix" logs it out and removes it' : ''}`)
   }
-  if (!report.ok) process.exitCode = ExitCode.keychain
-  return report
+  const storesWork = stores.every((s) => s.ok || !(s.configured || s.sessions > 0))
+  const code = !storesWork ? ExitCode.keychain : report.homeservers.some((h) => !h.ok) ? ExitCode.homeserver : ExitCode.ok
+  if (code !== ExitCode.ok) process.exitCode = code
+  return {...report, stores, ok: code === ExitCode.ok}
 }
