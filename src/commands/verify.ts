@@ -1,4 +1,5 @@
 import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {verify} from '../cli/actions/verify.js'
 import type {VerifyResult} from '../core/verify-sessions.js'
@@ -6,15 +7,27 @@ import type {VerifyResult} from '../core/verify-sessions.js'
 export default class Verify extends BaseCommand {
   static summary = 'Check that session tokens still work (GET /account/whoami)'
   static description = 'Checks the named sessions, or every session, in parallel; an OAuth session whose access token has expired is refreshed first. Exit 0 only when all are valid; 4 when a token is revoked or belongs to another device, else 5 when a server could not be asked, else 6 for keychain trouble.'
-  static examples = ['<%= config.bin %> verify', '<%= config.bin %> verify bot bridge --json']
+  static examples = [
+    '<%= config.bin %> verify',
+    '<%= config.bin %> verify bot bridge --json',
+    '<%= config.bin %> verify --format prometheus > /var/lib/node_exporter/textfile_collector/mxtok.prom.$$',
+  ]
   static strict = false
 
   static args = {
     name: Args.string({description: 'session names (default: all)', ignoreStdin: true}),
   }
 
+  static flags = {
+    format: Flags.string({
+      description: 'table (default), or prometheus: gauges mxtok_session_valid and mxtok_session_expiry_timestamp_seconds for node_exporter\'s textfile collector',
+      options: ['table', 'prometheus'],
+      exclusive: ['json'],
+    }),
+  }
+
   async run(): Promise<VerifyResult[]> {
-    const {argv} = await this.parse(Verify)
-    return verify({argv: argv as string[]}, this.io())
+    const {argv, flags} = await this.parse(Verify)
+    return verify({argv: argv as string[], flags}, this.io())
   }
 }

@@ -3,7 +3,7 @@ import {MatrixError} from '../matrix/errors.js'
 import type {Session} from '../registry/registry.js'
 import type {Deps} from './deps.js'
 import {storeLabel} from '../store/secret-store.js'
-import {findSession, prefetchTokens, readToken, RefreshRefused} from './find-session.js'
+import {findSession, prefetchTokens, readSecret, readToken, RefreshRefused} from './find-session.js'
 import {mapLimit} from './map-limit.js'
 
 export type VerifyStatus = 'valid' | 'revoked' | 'mismatch' | 'unreachable' | 'error'
@@ -14,6 +14,19 @@ export interface VerifyResult {
   userId: string
   deviceId: string
   error?: string
+  /** Only when asked for (`expiry`): when a valid OAuth session's stored access token expires, in ms since the epoch. */
+  expiresAt?: number
+}
+
+/** For showing progress: each callback fires as soon as its event happens. */
+export interface VerifyWatch {
+  /** The sessions about to be checked, once they are known. */
+  onStart?(sessions: readonly Session[]): void
+  /** A session's check begins (its token is read, then its server asked). */
+  onCheck?(session: Session): void
+  onResult?(result: VerifyResult, session: Session): void
+  /** Read each valid OAuth session's expiry too (one more store read each). */
+  expiry?: boolean
 }
 
 export interface VerifyReport {
@@ -24,11 +37,22 @@ export interface VerifyReport {
 export const VERIFY_CONCURRENCY = 16
 
 /** Asks the server who each session's token belongs to; one session's failure never stops the others. */
-export async function verifySessions(names: string[], deps: Deps): Promise<VerifyReport> {
+export async function verifySessions(names: string[], deps: Deps, watch: VerifyWatch = {}): Promise<VerifyReport> {
   const sessions = await chosen(names, deps)
+  watch.onStart?.(sessions)
   deps.warmUp?.([...new Set(sessions.map((s) => s.homeserver))])
   await prefetchTokens(sessions, deps)
-  const checked = await mapLimit(sessions, VERIFY_CONCURRENCY, (s) => verifyOne(s, deps))
+  const checked = await mapLimit(sessions, VERIFY_CONCURRENCY, async (s) => {
+    watch.onCheck?.(s)
+    const outcome = await verifyOne(s, deps)
+    if (watch.expiry && outcome[0].status === 'valid' && s.auth === 'oauth') {
+      // A store that answered a moment ago; if it fails now, the expiry is simply not known.
+      const expiresAt = await readSecret(s, deps).then((secret) => secret?.expiresAt, () => null)
+      if (typeof expiresAt === 'number') outcome[0].expiresAt = expiresAt
+    }
+    watch.onResult?.(outcome[0], s)
+    return outcome
+  })
   // A dead token is the most actionable news, then the network, then the keychain.
   const order: ExitCode[] = [ExitCode.tokenInvalid, ExitCode.homeserver, ExitCode.keychain, ExitCode.unexpected]
   const codes = new Set(checked.map(([, code]) => code))
