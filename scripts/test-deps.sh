@@ -23,9 +23,10 @@ VENV_DIR="$CACHE_DIR/synapse-$SYNAPSE_VERSION"
 # Same rule in test/support/dendrite.ts (dendriteDir).
 DENDRITE_DIR="$CACHE_DIR/dendrite-$DENDRITE_VERSION"
 
-APT_PACKAGES=(dbus gnome-keyring libsecret-tools time openssl keepassxc libkf5wallet-bin libqca-qt5-2-plugins)
+# zsh and fish: the completion tests drive each shell; man-db: the man page test renders with man -l.
+APT_PACKAGES=(dbus gnome-keyring libsecret-tools time openssl keepassxc libkf5wallet-bin libqca-qt5-2-plugins zsh fish man-db)
 # GNU time by path: `time` alone is the shell keyword. npm run bench reads peak memory from it.
-REQUIRED_COMMANDS=(dbus-daemon dbus-send gnome-keyring-daemon secret-tool /usr/bin/time openssl keepassxc keepassxc-cli kwalletd5)
+REQUIRED_COMMANDS=(dbus-daemon dbus-send gnome-keyring-daemon secret-tool /usr/bin/time openssl keepassxc keepassxc-cli kwalletd5 zsh fish man)
 # libqca-qt5-2-plugins has no command: its OpenSSL plugin is what kwalletd5's encrypted sessions need.
 QCA_OSSL_GLOB='/usr/lib/*/qca-qt5/crypto/libqca-ossl.so'
 

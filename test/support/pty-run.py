@@ -3,6 +3,8 @@
 # Standard output (and input) is one terminal; with --split, standard error is a second one, so
 # a test can tell the two apart. What arrives on this script's stdin is typed into the terminal.
 # Usage: pty-run.py COLS ROWS [--split] -- CMD [ARGS...]
+# The command's environment is the JSON object in PTY_RUN_ENV, not this script's own: python3 may
+# need variables (HOME for pyenv) that the command under test must not see.
 import base64, fcntl, json, os, select, struct, sys, termios, time
 
 def main():
@@ -26,7 +28,8 @@ def main():
         for fd in (out_master, out_slave, err_master, err_slave):
             if fd is not None and fd > 2:
                 os.close(fd)
-        os.execvp(cmd[0], cmd)
+        env = json.loads(os.environ['PTY_RUN_ENV'])
+        os.execvpe(cmd[0], cmd, env)
     os.close(out_slave)
     if err_slave is not None:
         os.close(err_slave)

@@ -14,8 +14,13 @@ export interface PtyChunk {
 export interface PtyRun {
   /** Types into the terminal. */
   type(text: string): void
-  /** Resolves once what was written (to fd 1, or both with one terminal) matches. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>
+  /**
+   * Resolves once what was written (to fd 1, or both with one terminal) matches; with `from`, only
+   * what was written after that many characters (see `seen`).
+   */
+  waitFor(pattern: RegExp, opts?: {from?: number; timeoutMs?: number}): Promise<string>
+  /** How many characters have been written so far. */
+  seen(): number
   readonly chunks: PtyChunk[]
   done: Promise<{code: number; stdout: string; stderr: string; chunks: PtyChunk[]}>
   kill(): void
@@ -37,7 +42,7 @@ export function onPty(command: string, args: string[], opts: PtyOptions): PtyRun
   const env: Record<string, string> = {PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', TERM: 'xterm-256color'}
   for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v
   const helperArgs = [HELPER, String(opts.cols ?? 100), String(opts.rows ?? 40), ...(opts.split ? ['--split'] : []), '--', command, ...args]
-  const child = spawn('python3', helperArgs, {env, stdio: ['pipe', 'pipe', 'inherit']})
+  const child = spawn('python3', helperArgs, {env: {...process.env, PTY_RUN_ENV: JSON.stringify(env)}, stdio: ['pipe', 'pipe', 'inherit']})
   const chunks: PtyChunk[] = []
   const waiters = new Set<() => void>()
   let buffered = ''
@@ -64,10 +69,11 @@ export function onPty(command: string, args: string[], opts: PtyOptions): PtyRun
     chunks,
     done,
     kill: () => void child.kill('SIGKILL'),
-    waitFor: (pattern, timeoutMs = 10_000) =>
+    seen: () => text(1).length,
+    waitFor: (pattern, {from = 0, timeoutMs = 10_000} = {}) =>
       new Promise((resolvePromise, reject) => {
         const check = () => {
-          const seen = text(1)
+          const seen = text(1).slice(from)
           if (!pattern.test(seen)) return false
           waiters.delete(check)
           clearTimeout(timer)
@@ -76,7 +82,7 @@ export function onPty(command: string, args: string[], opts: PtyOptions): PtyRun
         }
         const timer = setTimeout(() => {
           waiters.delete(check)
-          reject(new Error(`no ${pattern} on the terminal within ${timeoutMs} ms; it shows:\n${text(1)}`))
+          reject(new Error(`no ${pattern} on the terminal within ${timeoutMs} ms; it shows:\n${text(1).slice(from)}`))
         }, timeoutMs)
         if (!check()) waiters.add(check)
       }),
