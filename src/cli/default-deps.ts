@@ -20,10 +20,13 @@ function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   return Number.isFinite(value) && value > 0 ? Math.min(value * 1000, MAX_TIMER_MS) : fallback
 }
 
+/** How long a request to a homeserver may take in all: MXTOK_TIMEOUT seconds, default 30. */
+export const requestTimeoutMs = (env: NodeJS.ProcessEnv) => seconds(env, 'MXTOK_TIMEOUT', 30_000)
+
 /** The real dependencies of a command run, configured from the environment. */
 export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => void): Deps {
   const http: HttpOptions = {
-    timeoutMs: seconds(env, 'MXTOK_TIMEOUT', 30_000),
+    timeoutMs: requestTimeoutMs(env),
     debug: env.MXTOK_DEBUG ? (line) => writeLines(process.stderr, [`mxtok: debug: ${line}`]) : undefined,
     allowHttp: plainHttpAllowed(env),
   }

@@ -16,6 +16,11 @@ export interface Io {
   readonly pretty: boolean
   /** The terminal's width when stdout is one: tables are cut to it. Undefined when piped. */
   readonly width?: number
+  /**
+   * A person watches both stdout and stderr on a terminal, and no --json: rows may be printed as
+   * they become known, with a status line on stderr. Piped output stays whole.
+   */
+  readonly live?: {columns: number}
   /** A line, or the lines, of the human view, to stdout. */
   log(text: string | readonly string[]): void
   warn(message: string): void
@@ -36,6 +41,8 @@ export interface Streams {
   env: NodeJS.ProcessEnv
 }
 
+const terminalWidth = (stream: {isTTY?: boolean; columns?: number}) => (stream.isTTY ? stream.columns || 80 : undefined)
+
 /** An Io over these streams; the dependencies are the caller's, made when asked for. */
 export function streamIo(streams: Streams, opts: {json: boolean; deps: () => Deps}): Io {
   const {stdin, stdout, stderr, env} = streams
@@ -45,7 +52,8 @@ export function streamIo(streams: Streams, opts: {json: boolean; deps: () => Dep
     stdin,
     stderr,
     pretty: Boolean(stdout.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb',
-    width: stdout.isTTY && stdout.columns ? stdout.columns : undefined,
+    width: terminalWidth(stdout),
+    live: !opts.json && stdout.isTTY && stderr.isTTY && env.TERM !== 'dumb' ? {columns: terminalWidth(stderr)!} : undefined,
     log: (text) => void (opts.json || writeLines(stdout, typeof text === 'string' ? [text] : text)),
     warn: (message) => warnLine(message, stderr),
     printToken: (token) => writeLines(stdout, [token]),

@@ -1,22 +1,27 @@
-import type {ListReport} from '../core/list-sessions.js'
+import type {ListedSession, ListReport} from '../core/list-sessions.js'
 import {sortNatural} from './natural-order.js'
 import {dash, formatTs, renderTable, type TableOptions} from './table.js'
 
+export const SESSION_HEAD = ['NAME', 'USER', 'DEVICE', 'ON SERVER', 'LAST SEEN IP', 'LAST SEEN (UTC)', 'HOMESERVER']
+export const NO_SESSIONS = 'No sessions. Create one with "mxtok create NAME --user @you:example.com".'
+
+export function sessionRow(s: ListedSession, offline: boolean): string[] {
+  const onServer = s.onServer === null ? (offline ? '-' : 'unknown') : s.onServer ? 'yes' : 'NO'
+  return [s.name, s.userId, s.deviceId, onServer, dash(s.lastSeenIp), formatTs(s.lastSeenTs), s.homeserver]
+}
+
+/** The accounts' devices that no local session owns, as lines under their heading; none when there are none. */
+export function renderOtherDevices(report: ListReport, table: TableOptions): string[] {
+  if (report.devices.length === 0) return []
+  const rows = sortNatural(report.devices, (d) => `${d.userId} ${d.deviceId}`).map((d) => [d.userId, d.deviceId, dash(d.displayName), dash(d.lastSeenIp), formatTs(d.lastSeenTs), d.orphan ? 'orphan: no local session' : '', d.homeserver])
+  return ['', 'Other devices of these accounts:'].concat(renderTable(['USER', 'DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)', 'NOTE', 'HOMESERVER'], rows, table))
+}
+
 /** The human view of `mxtok list`, as lines. */
 export function renderList(report: ListReport, offline: boolean, table: TableOptions): string[] {
-  const lines: string[] = []
-  if (report.sessions.length === 0) lines.push('No sessions. Create one with "mxtok create NAME --user @you:example.com".')
-  else {
-    const onServer = (v: boolean | null) => (v === null ? (offline ? '-' : 'unknown') : v ? 'yes' : 'NO')
-    const rows = sortNatural(report.sessions, (s) => s.name).map((s) => [s.name, s.userId, s.deviceId, onServer(s.onServer), dash(s.lastSeenIp), formatTs(s.lastSeenTs), s.homeserver])
-    for (const line of renderTable(['NAME', 'USER', 'DEVICE', 'ON SERVER', 'LAST SEEN IP', 'LAST SEEN (UTC)', 'HOMESERVER'], rows, table)) lines.push(line)
-  }
-  if (report.devices.length > 0) {
-    const rows = sortNatural(report.devices, (d) => `${d.userId} ${d.deviceId}`).map((d) => [d.userId, d.deviceId, dash(d.displayName), dash(d.lastSeenIp), formatTs(d.lastSeenTs), d.orphan ? 'orphan: no local session' : '', d.homeserver])
-    lines.push('', 'Other devices of these accounts:')
-    for (const line of renderTable(['USER', 'DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)', 'NOTE', 'HOMESERVER'], rows, table)) lines.push(line)
-  }
-  return lines
+  // concat, not push(...rows): spreading 250,000 rows as arguments overflows the stack.
+  const sessions = report.sessions.length === 0 ? [NO_SESSIONS] : renderTable(SESSION_HEAD, sortNatural(report.sessions, (s) => s.name).map((s) => sessionRow(s, offline)), table)
+  return sessions.concat(renderOtherDevices(report, table))
 }
 
 export const listJson = (report: ListReport) => ({sessions: report.sessions, devices: report.devices})

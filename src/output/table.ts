@@ -6,6 +6,11 @@ export interface TableOptions {
   pretty: boolean
   /** The terminal's width: wider rows have their widest columns cut, with "…". None when piped. */
   width?: number
+  /**
+   * A column whose values are not known yet (a table printed row by row): it is given the room
+   * the others leave on the terminal.
+   */
+  fill?: number
 }
 
 /**
@@ -36,6 +41,10 @@ export function tableLayout(head: string[], rows: string[][], opts: TableOptions
   // A column is not cut below its heading: a row without its meaning helps nobody.
   const floors = head.map((h, i) => Math.min(natural[i], Math.max(displayWidth(h), 4)))
   const widths = opts.width === undefined ? natural : fitWidths(natural, floors, opts.width - overhead)
+  if (opts.fill !== undefined && opts.width !== undefined) {
+    const left = opts.width - overhead - widths.reduce((a, b) => a + b, 0)
+    if (left > 0) widths[opts.fill] += left
+  }
   const cellsOf = (cells: string[]) => cells.map((c, i) => padTo(truncate(inert(c), widths[i]), widths[i]))
   if (!opts.pretty) {
     return {top: [cellsOf(head).join('  ').trimEnd()], row: (cells) => cellsOf(cells).join('  ').trimEnd(), bottom: []}
@@ -50,7 +59,7 @@ export function renderTable(head: string[], rows: string[][], opts: TableOptions
   const layout = tableLayout(head, rows, opts)
   const lines = [...layout.top]
   for (const row of rows) lines.push(layout.row(row))
-  lines.push(...layout.bottom)
+  for (const line of layout.bottom) lines.push(line)
   return lines
 }
 

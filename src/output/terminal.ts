@@ -18,3 +18,8 @@ export function writeLines(sink: Sink, lines: readonly string[]): void {
 export function writeJson(sink: Sink, value: unknown): void {
   sink.write(`${inertJson(value)}\n`)
 }
+
+/** The text of the status line, without a line break: it is erased and redrawn in place. */
+export function writeStatus(sink: Sink, text: string): void {
+  sink.write(inert(text))
+}

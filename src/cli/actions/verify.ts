@@ -1,32 +1,62 @@
+import type {Session} from '../../registry/registry.js'
 import {verifySessions, type VerifyResult} from '../../core/verify-sessions.js'
 import {usageError} from '../../errors.js'
 import {sortNatural} from '../../output/natural-order.js'
 import {prometheusLines} from '../../output/prometheus.js'
-import {renderTable} from '../../output/table.js'
+import {renderTable, type TableLayout, tableLayout} from '../../output/table.js'
+import {requestTimeoutMs} from '../default-deps.js'
 import type {Io} from '../io.js'
+import {type LiveProgress, liveProgress} from '../live/progress.js'
+import {watchRequests} from '../live/watch-requests.js'
 
 export interface VerifyInput {
   argv: string[]
   flags?: {format?: string}
 }
 
+const HEAD = ['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL']
+const row = (r: VerifyResult) => [r.name, r.status, r.userId, r.deviceId, r.error ?? '']
+
 export async function verify({argv, flags}: VerifyInput, io: Io): Promise<VerifyResult[]> {
   const prometheus = flags?.format === 'prometheus'
   if (prometheus && io.json) throw usageError('--format prometheus and --json cannot be used together')
   const homeservers = new Map<string, string>()
-  const report = await verifySessions(argv, io.deps(), {
-    expiry: prometheus,
-    onStart: (sessions) => {
-      for (const s of sessions) homeservers.set(s.name, s.homeserver)
-    },
-  })
-  if (prometheus) io.log(prometheusLines(report.results.map((result) => ({result, homeserver: homeservers.get(result.name)!}))))
+  let deps = io.deps()
+  // On a terminal, each row as soon as its session is checked, and a status line for the rest.
+  let live: {progress: LiveProgress; layout: TableLayout} | undefined
+  const watched = io.live && !prometheus ? watchRequests(deps, Date.now) : undefined
+  if (watched) deps = watched.deps
+  const startLive = (sessions: readonly Session[]) => {
+    if (!watched || !io.live || sessions.length === 0) return
+    // The widths come from what is known before any answer; DETAIL gets the room left.
+    const layout = tableLayout(HEAD, sessions.map((s) => [s.name, 'unreachable', s.userId, s.deviceId, '']), {pretty: io.pretty, width: io.width, fill: 4})
+    const progress = liveProgress(sessions, {stderr: io.stderr, columns: io.live.columns, now: Date.now, timeoutMs: requestTimeoutMs(io.env), inFlight: watched.inFlight, verb: 'checking'})
+    live = {progress, layout}
+    progress.print(() => io.log(layout.top))
+  }
+  let report
+  try {
+    report = await verifySessions(argv, deps, {
+      expiry: prometheus,
+      onStart: (sessions) => {
+        for (const s of sessions) homeservers.set(s.name, s.homeserver)
+        startLive(sessions)
+      },
+      onResult: (result) => {
+        if (!live) return
+        const {progress, layout} = live
+        progress.print(() => io.log(layout.row(row(result))))
+        progress.done(result.name)
+      },
+    })
+  } finally {
+    live?.progress.end()
+  }
+  if (live) io.log(live.layout.bottom)
+  else if (prometheus) io.log(prometheusLines(report.results.map((result) => ({result, homeserver: homeservers.get(result.name)!}))))
   else if (!io.json) {
     if (report.results.length === 0) io.log('No sessions to verify.')
-    else {
-      const rows = sortNatural(report.results, (r) => r.name).map((r) => [r.name, r.status, r.userId, r.deviceId, r.error ?? ''])
-      io.log(renderTable(['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL'], rows, io))
-    }
+    else io.log(renderTable(HEAD, sortNatural(report.results, (r) => r.name).map(row), io))
   }
   process.exitCode = report.exitCode
   return report.results
