@@ -86,7 +86,7 @@ describe('live output on a terminal', () => {
     expect(firstSeen(r.chunks, 1, /fast1 +│ @live:live\.example .*│ yes/)).toBeLessThan(end - 3000)
     expect(firstSeen(r.chunks, 1, /hung +│ @hung:live\.example .*│ unknown/)).toBeGreaterThanOrEqual(TIMEOUT_S * 1000 - 500)
     expect(firstSeen(r.chunks, 2, `listing 1 of 3: ${slowHost()} (hung)`)).toBeLessThan(2500)
-    expect(r.stderr).toContain('mxtok: warning: @hung:live.example: could not list devices')
+    expect(r.stderr).toMatch(/mxtok: warning: @hung:live\.example\b.*: could not list devices/)
   }, 30_000)
 
   it('piped, or with --json, the output is whole and there is no status line', async () => {
