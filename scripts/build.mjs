@@ -9,7 +9,7 @@ const root = resolve(import.meta.dirname, '..')
 const commands = readdirSync(join(root, 'src/commands'))
   .filter((f) => f.endsWith('.ts'))
   .map((f) => [`commands/${f.slice(0, -3)}`, join(root, 'src/commands', f)])
-commands.push(['hooks/command-not-found', join(root, 'src/hooks/command-not-found.ts')])
+commands.push(['hooks/command-not-found', join(root, 'src/hooks/command-not-found.ts')], ['help', join(root, 'src/cli/help.ts')])
 rmSync(join(root, 'dist'), {recursive: true, force: true})
 const common = {bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning'}
 await build({...common, entryPoints: Object.fromEntries(commands), outdir: join(root, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]'})

@@ -11,6 +11,8 @@ describe('forgiving input', () => {
     [['lst'], 'unknown command "lst": did you mean "mxtok list"?'],
     [['verfy', 'bot'], 'unknown command "verfy": did you mean "mxtok verify"?'],
     [['xyzzy'], 'unknown command "xyzzy" ("mxtok --help" lists the commands)'],
+    [['help', 'lst'], 'unknown command "lst": did you mean "mxtok list"?'],
+    [['lst', '--help'], 'unknown command "lst": did you mean "mxtok list"?'],
     [['--verison'], 'unknown flag --verison: did you mean --version?'],
     [['list', '--jsn'], 'unknown flag --jsn: did you mean --json?'],
     [['list', '--offline', '--jsn'], 'unknown flag --jsn: did you mean --json?'],
