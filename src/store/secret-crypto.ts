@@ -11,8 +11,13 @@ const generateDhKeyPair = generateKeyPairSync as unknown as (type: 'dh', options
 export interface KeyAgreement {
   /** Our public value, big-endian: what OpenSession takes as input. */
   publicValue: Buffer
-  /** The AES-128 key shared with the holder of `peer`, the service's public value. */
-  sessionKey(peer: Buffer): Buffer
+  /**
+   * The AES-128 key shared with the holder of `peer`, the service's public value; undefined when
+   * the shared secret begins with a zero byte, where services disagree: libsecret and gnome-keyring
+   * pad it to the prime's length before the HKDF, KWallet does not, so one session in 256 would
+   * decrypt to nothing there. The caller then agrees on a key afresh.
+   */
+  sessionKey(peer: Buffer): Buffer | undefined
 }
 
 /**
@@ -32,7 +37,7 @@ export function keyAgreement(): KeyAgreement {
     // Always the prime's length: kwalletd5 refuses any other ("Client public key size is invalid"),
     // and without its leading zeros one value in 256 would be shorter.
     publicValue: padded(unsigned(spki.subarray(y.start, y.end)), PRIME_BYTES),
-    sessionKey(peer: Buffer): Buffer {
+    sessionKey(peer: Buffer): Buffer | undefined {
       const peerKey: KeyObject = createPublicKey({
         key: tlv(0x30, Buffer.concat([group, tlv(0x03, Buffer.concat([Buffer.from([0]), tlv(0x02, signedInteger(peer))]))])),
         format: 'der',
@@ -40,6 +45,7 @@ export function keyAgreement(): KeyAgreement {
       })
       const shared = diffieHellman({privateKey, publicKey: peerKey})
       try {
+        if (shared.length < PRIME_BYTES || shared[0] === 0) return undefined
         return deriveKey(shared)
       } finally {
         shared.fill(0)

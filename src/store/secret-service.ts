@@ -313,20 +313,25 @@ async function refusedIsUnclear(call: Promise<Message>): Promise<Message | undef
 const lockedQuery = () => ({destination: SECRETS, path: DEFAULT_COLLECTION, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: ['org.freedesktop.Secret.Collection', 'Locked']})
 
 async function openSession(connection: DBusConnection, opened: Promise<string>): Promise<Session> {
-  // Sent before the bus has answered the handshake, and the key made while it does: each round
-  // trip and each millisecond of key generation shows in every command's time.
-  const agreement = keyAgreement()
-  const [, reply] = await Promise.all([opened, connection.call({
-    destination: SECRETS,
-    path: SECRETS_PATH,
-    interface: SERVICE,
-    member: 'OpenSession',
-    signature: 'sv',
-    body: [ALGORITHM, {signature: 'ay', value: agreement.publicValue}],
-  })])
-  const [output, path] = bodyOf(reply, 'OpenSession', 'vo') as [Variant, string]
-  if (output.signature !== 'ay') throw new Error(`OpenSession answered a "${output.signature}", not the service's public key`)
-  return {path, key: agreement.sessionKey(output.value as Buffer)}
+  // A key the service may derive otherwise (see sessionKey) is agreed afresh: one time in 256.
+  for (let attempt = 1; ; attempt++) {
+    // Sent before the bus has answered the handshake, and the key made while it does: each round
+    // trip and each millisecond of key generation shows in every command's time.
+    const agreement = keyAgreement()
+    const [, reply] = await Promise.all([opened, connection.call({
+      destination: SECRETS,
+      path: SECRETS_PATH,
+      interface: SERVICE,
+      member: 'OpenSession',
+      signature: 'sv',
+      body: [ALGORITHM, {signature: 'ay', value: agreement.publicValue}],
+    })])
+    const [output, path] = bodyOf(reply, 'OpenSession', 'vo') as [Variant, string]
+    if (output.signature !== 'ay') throw new Error(`OpenSession answered a "${output.signature}", not the service's public key`)
+    const key = agreement.sessionKey(output.value as Buffer)
+    if (key) return {path, key}
+    if (attempt === 8) throw new Error('the Secret Service and mxtok could not agree on a session key')
+  }
 }
 
 /** The paths of the items with these attributes: [unlocked, locked]. */
