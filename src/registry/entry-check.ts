@@ -63,13 +63,21 @@ function isLocalpart(text: string): boolean {
   }
 }
 
+// Most entries share a few accounts: each distinct user ID is parsed once per process.
+const userChecked = new Map<string, boolean>()
+
 function isUserId(text: string): boolean {
-  try {
-    parseUserId(text)
-    return true
-  } catch {
-    return false
+  let ok = userChecked.get(text)
+  if (ok === undefined) {
+    try {
+      parseUserId(text)
+      ok = true
+    } catch {
+      ok = false
+    }
+    userChecked.set(text, ok)
   }
+  return ok
 }
 
 // Most entries share a few homeservers: each distinct URL is parsed once per process.

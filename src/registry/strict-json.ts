@@ -14,7 +14,9 @@ export function duplicateKey(text: string): string | undefined {
       while (text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c /* \ */ ? 2 : 1
       const keys = open.at(-1)
       if (expectKey && keys) {
-        const key = JSON.parse(text.slice(i, end + 1)) as string
+        // Escapes are rare in keys; only then is the key decoded to compare what it means.
+        const raw = text.slice(i + 1, end)
+        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw
         if (keys.has(key)) return key
         keys.add(key)
         expectKey = false
