@@ -1,6 +1,5 @@
 import {MatrixError} from '../matrix/errors.js'
 import type {OAuthGrant, PendingLogin} from '../registry/registry.js'
-import {FileStore} from '../store/file-store.js'
 import {secretAccount, STORE_KINDS, type StoreKind} from '../store/secret-store.js'
 import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
@@ -109,15 +108,16 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
     if (fix) orphan.fixed = await retire(orphan, token, account, deps, p.oauth)
     found.push(orphan)
   }
-  // A file, unlike a keychain, can be listed: every token in it should belong to a session.
-  const file = working.has('file') ? deps.store('file') : undefined
-  if (file instanceof FileStore) {
-    const known = new Set(found.map((o) => secretAccount(o.userId, o.deviceId)))
-    for (const account of await file.accounts()) {
-      if (owned.has(`file ${account}`) || known.has(account)) continue
+  // A store that can be listed (a file, unlike a keychain) should hold no token but the sessions'.
+  const known = new Set(found.map((o) => secretAccount(o.userId, o.deviceId)))
+  for (const kind of STORE_KINDS) {
+    const store = working.has(kind) ? deps.store(kind) : undefined
+    if (!store?.accounts) continue
+    for (const account of await store.accounts()) {
+      if (owned.has(`${kind} ${account}`) || known.has(account)) continue
       const slash = account.lastIndexOf('/')
-      const orphan: Orphan = {kind: 'token', userId: account.slice(0, slash), deviceId: account.slice(slash + 1), store: 'file', homeserver: null, fixed: false}
-      if (fix) orphan.fixed = await retire(orphan, await file.get(account), account, deps)
+      const orphan: Orphan = {kind: 'token', userId: account.slice(0, slash), deviceId: account.slice(slash + 1), store: kind, homeserver: null, fixed: false}
+      if (fix) orphan.fixed = await retire(orphan, await store.get(account), account, deps)
       found.push(orphan)
     }
   }

@@ -2,8 +2,8 @@ import {createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, s
 import {readFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 import {MxtokError} from '../errors.js'
-import {writeFileAtomic} from '../registry/atomic-file.js'
-import {withLockFile} from '../registry/lock-file.js'
+import {writeFileAtomic} from '../fs/atomic-file.js'
+import {withLockFile} from '../fs/lock-file.js'
 import {KDF_DEFAULTS, KDF_LIMITS, kdfWithinLimits} from './kdf-limits.js'
 import type {SecretStore} from './secret-store.js'
 

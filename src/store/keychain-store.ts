@@ -1,8 +1,5 @@
 import {MxtokError} from '../errors.js'
-import {unixSocketPath} from './dbus-connection.js'
-import {probeSecretService} from './dbus-probe.js'
-import {DBusError} from './dbus-connection.js'
-import {SecretServiceClient, unreachableReason, type SecretChange, type SecretLookup} from './secret-service.js'
+import {DBusError, probeSecretService, SecretServiceClient, unixSocketPath, unreachableReason, type SecretChange, type SecretLookup} from './secret-service/index.js'
 import type {SecretStore} from './secret-store.js'
 
 export const KEYCHAIN_SERVICE = 'mxtok'

@@ -17,6 +17,8 @@ export interface SecretStore {
    * then asks the store and reports.
    */
   prefetch?(accounts: string[]): Promise<void>
+  /** Every account the store holds, where it can be listed (a file can, a keychain shared with other programs is not). */
+  accounts?(): Promise<string[]>
 }
 
 /** The key of a token in a store: a device holds at most one live token, so user and device name it. */

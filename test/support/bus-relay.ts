@@ -4,8 +4,8 @@ import {mkdtempSync} from 'node:fs'
 import {connect, createServer, type Server, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {unixSocketPath} from '../../src/store/dbus-connection.js'
-import {decodeMessage, messageSize, type Message} from '../../src/store/dbus-wire.js'
+import {unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
+import {decodeMessage, messageSize, type Message} from '../../src/store/secret-service/dbus-wire.js'
 
 export interface Relay {
   address: string

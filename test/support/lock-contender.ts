@@ -2,7 +2,7 @@
 // increment means two held the lock at once. Run with tsx: lock-contender.ts LOCK COUNTER ROUNDS
 // A failure is printed as "kind: message" on stderr, exit 1.
 import {readFileSync, writeFileSync} from 'node:fs'
-import {withLockFile} from '../../src/registry/lock-file.js'
+import {withLockFile} from '../../src/fs/lock-file.js'
 
 const [lock, counter, rounds] = process.argv.slice(2)
 try {

@@ -2,8 +2,8 @@
 // secret-tool process per item costs tens of milliseconds each, minutes for a benchmark's
 // thousand sessions. The secrets go in a "plain" session, which the specification allows on the
 // session bus; mxtok itself only ever uses an encrypted one.
-import {DBusConnection} from '../../src/store/dbus-connection.js'
-import {SECRETS, SECRETS_PATH} from '../../src/store/secret-service.js'
+import {DBusConnection} from '../../src/store/secret-service/dbus-connection.js'
+import {SECRETS, SECRETS_PATH} from '../../src/store/secret-service/client.js'
 
 export interface SecretItem {
   label: string

@@ -3,7 +3,7 @@ import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {writeFileAtomic} from '../../src/registry/atomic-file.js'
+import {writeFileAtomic} from '../../src/fs/atomic-file.js'
 import {mountSmallDisk, type SmallDisk} from '../support/small-disk.js'
 
 const deadPid = () => spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'}).stdout.trim()

@@ -3,8 +3,8 @@ import {createServer, type Server, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {BusFailure, DBusConnection, DBusError, unixSocketPath} from '../../src/store/dbus-connection.js'
-import {decodeMessage, encodeMessage, messageSize, MessageType, type Message} from '../../src/store/dbus-wire.js'
+import {BusFailure, DBusConnection, DBusError, unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
+import {decodeMessage, encodeMessage, messageSize, MessageType, type Message} from '../../src/store/secret-service/dbus-wire.js'
 
 type Handler = (call: Message, bus: {reply: (to: Message, m: Partial<Message>) => void; send: (m: Partial<Message>) => void}) => void
 

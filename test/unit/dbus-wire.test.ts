@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {decodeMessage, encodeMessage, messageSize, MessageType, Reader, splitSignature, Writer, type DBusValue} from '../../src/store/dbus-wire.js'
+import {decodeMessage, encodeMessage, messageSize, MessageType, Reader, splitSignature, Writer, type DBusValue} from '../../src/store/secret-service/dbus-wire.js'
 
 const hex = (s: string) => Buffer.from(s.replace(/[^0-9a-f]/g, ''), 'hex')
 const written = (signature: string, values: DBusValue[]) => new Writer().values(signature, values).done()

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {NAMELESS_LOCK_STALE_MS, withLockFile} from '../../src/registry/lock-file.js'
+import {NAMELESS_LOCK_STALE_MS, withLockFile} from '../../src/fs/lock-file.js'
 import {mountSmallDisk, type SmallDisk} from '../support/small-disk.js'
 
 /** The PID of a process that has exited: what a kill -9 leaves in a lock file. */

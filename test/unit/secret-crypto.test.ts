@@ -1,6 +1,6 @@
 import {createCipheriv, createHmac, getDiffieHellman, randomBytes} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
-import {decryptSecret, deriveKey, keyAgreement} from '../../src/store/secret-crypto.js'
+import {decryptSecret, deriveKey, keyAgreement} from '../../src/store/secret-service/secret-crypto.js'
 
 describe('keyAgreement', () => {
   it('agrees with the classic Diffie-Hellman API on the same group, from either side', () => {

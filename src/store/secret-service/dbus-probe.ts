@@ -1,7 +1,9 @@
 import {DBusConnection, DBusError, unixSocketPath} from './dbus-connection.js'
-import {noAnswerWithin, SECRETS, SECRETS_PATH} from './secret-service.js'
+import {noAnswerWithin, SECRETS, SECRETS_PATH} from './client.js'
 
 export {unixSocketPath}
+
+export type ProbeResult = {ok: true} | {ok: false; reason: string}
 
 /**
  * Asks the D-Bus session bus, from JavaScript and within a deadline, whether a Secret Service is
@@ -9,7 +11,6 @@ export {unixSocketPath}
  * against a bus or daemon that never answers it blocks the whole process, where no timer can
  * fire. Probing first turns those cases into a clear error in bounded time.
  */
-export type ProbeResult = {ok: true} | {ok: false; reason: string}
 
 export async function probeSecretService(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ProbeResult> {
   const address = env.DBUS_SESSION_BUS_ADDRESS
