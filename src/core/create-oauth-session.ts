@@ -5,8 +5,9 @@ import {homeserverKey} from '../matrix/homeserver-url.js'
 import {type AuthMetadata, DEVICE_CODE_GRANT, type DeviceAuthorization, type TokenSet} from '../matrix/oauth-client.js'
 import type {UserId} from '../matrix/user-id.js'
 import type {OAuthGrant, Session} from '../registry/registry.js'
-import {secretAccount, type SecretStore} from '../store/secret-store.js'
+import type {SecretStore} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
+import {assertDeviceFree, DEVICE_TAKEN, journalledLogin, type LoginRun} from './journalled-login.js'
 import {endTokens, retireReplaced} from './revoke-session.js'
 import {decodeSecret, encodeOAuthSecret} from './session-secret.js'
 
@@ -102,81 +103,58 @@ export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): 
   // MAS grants device scopes only for IDs of 10 characters or more; it would refuse later, in the browser.
   if (deviceId.length < 10) throw usageError(`--device-id "${deviceId}" is too short for a sign-in through ${issuer}: use at least 10 characters`)
   if (opts.deviceName !== undefined) deps.warn(`--device-name is not used: with next-generation auth the sign-in service names the device`)
-  const account = secretAccount(user.full, deviceId)
-  const clash = (await deps.registry.list()).find((s) => s.name !== name && s.userId === user.full && s.deviceId === deviceId)
-  if (clash) throw usageError(`device ${deviceId} already belongs to session "${clash.name}"; revoke that session first or choose another --device-id`)
-
+  const hsKey = homeserverKey(homeserver)
+  // Before anything is asked of the sign-in service (journalledLogin asks again before journalling).
+  assertDeviceFree(await deps.registry.list(), name, hsKey, {who: user.full, deviceId}, DEVICE_TAKEN)
   const oauth = deps.oauth(homeserver)
   const clientId = await oauth.registerClient(metadata.registrationEndpoint, CLIENT_METADATA)
   const grant: OAuthGrant = {issuer: metadata.issuer, clientId, tokenEndpoint: metadata.tokenEndpoint.href}
   if (metadata.revocationEndpoint) grant.revocationEndpoint = metadata.revocationEndpoint.href
   const code = await oauth.deviceAuthorization(metadata.deviceAuthorizationEndpoint, clientId, deviceScope(deviceId))
 
-  const journal = (add: boolean) =>
-    deps.registry.update((_, pending) => {
-      if (add) pending.set(account, {userId: user.full, deviceId, homeserver: homeserverKey(homeserver), store: store.kind, since: deps.now().toISOString(), oauth: grant})
-      else pending.delete(account)
-    })
-  // As with a password login: a poll whose answer never came back may have created a session that nobody holds.
-  let pollInFlight = false
-  let live: TokenSet | undefined
-  let session: Session
-  let replaced: {old: Session | undefined; oldSecret: string | null}
-  await journal(true)
-  try {
-    const prompt = {userId: user.full, userCode: code.userCode, verificationUri: code.verificationUri, verificationUriComplete: code.verificationUriComplete, expiresInS: code.expiresInS}
-    await (opts.showCode ?? ((p: DeviceCodePrompt) => deps.warn(`open ${p.verificationUri} and enter the code ${p.userCode}`)))(prompt)
-    live = await pollForTokens(code, grant, opts.sleep ?? sleepFor, (inFlight) => (pollInFlight = inFlight), {user, homeserver, issuer}, deps)
-    const tokens = live
-    if (tokens.refreshToken === null) throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${issuer} issued no refresh token, so the session would die within minutes; the new session was revoked`})
-    const who = await deps.client(homeserver).whoami(tokens.accessToken)
-    if (who.userId !== user.full) {
-      throw new MxtokError('loginRefused', `the browser signed in as ${who.userId}, not ${user.full}; the new session was revoked — run create again and sign in as ${user.full}, or give --user ${who.userId}`)
-    }
-    if (who.deviceId !== deviceId) {
-      throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} gave the session device ${who.deviceId ?? '(none)'} instead of the requested ${deviceId}, so mxtok cannot manage it (the new session was revoked)`})
-    }
-    session = {name, userId: user.full, homeserver: homeserverKey(homeserver), deviceId, createdAt: deps.now().toISOString(), store: store.kind, auth: 'oauth', oauth: grant}
-    const secret = encodeOAuthSecret({...tokens, refreshToken: tokens.refreshToken}, deps.now())
-    // Under the registry lock, so that concurrent runs write the store and the registry in turn.
-    replaced = await deps.registry.update(async (sessions, pending) => {
-      const oldSecret = await store.get(account)
-      await store.set(account, secret)
-      const old = sessions.get(name)
-      sessions.set(name, session)
-      pending.delete(account)
-      return {old, oldSecret}
-    })
-    live = undefined
-  } catch (error) {
-    // Tokens this run cannot keep are revoked; only then is nothing left to report.
-    if (live) {
-      const tokens = live
-      await endTokens(homeserverKey(homeserver), grant, {accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: null}, deps)
-        .then(() => (live = undefined))
-        .catch((e) => deps.warn(`could not revoke a session that mxtok could not keep (${(e as Error).message})`))
-    }
-    if (!live && !pollInFlight) await journal(false).catch(() => {})
-    else deps.warn(`device ${deviceId} of ${user.full} may hold a session nobody has; "mxtok doctor" lists it, and your account's list of sessions can end it`)
-    throw error
-  }
-
-  const {old, oldSecret} = replaced
-  if (old && secretAccount(old.userId, old.deviceId) !== account) {
-    await retireReplaced(old, deps)
-  } else if (old && oldSecret !== null && old.store === store.kind) {
-    // The same device: MAS keeps the previous session alive beside the new one, so it is ended here;
-    // the device itself stays, since the new session holds it.
-    try {
-      await endTokens(old.homeserver, old.auth === 'oauth' ? old.oauth : undefined, decodeSecret(oldSecret, `the replaced session "${name}"`), deps)
-    } catch (error) {
-      deps.warn(`the replaced session "${name}" could not be ended on the server (${(error as Error).message}); end it in your account's list of sessions`)
-    }
-  } else if (old && old.store !== store.kind) {
-    await retireReplaced(old, deps)
-  }
-  return session
+  return journalledLogin<TokenSet>(
+    {
+      name,
+      homeserver: hsKey,
+      store,
+      target: {who: user.full, deviceId},
+      oauth: grant,
+      async obtain(run) {
+        const prompt = {userId: user.full, userCode: code.userCode, verificationUri: code.verificationUri, verificationUriComplete: code.verificationUriComplete, expiresInS: code.expiresInS}
+        await (opts.showCode ?? ((p: DeviceCodePrompt) => deps.warn(`open ${p.verificationUri} and enter the code ${p.userCode}`)))(prompt)
+        const tokens = await pollForTokens(code, grant, opts.sleep ?? sleepFor, run, {user, homeserver, issuer}, deps)
+        if (tokens.refreshToken === null) throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${issuer} issued no refresh token, so the session would die within minutes; the new session was revoked`})
+        const who = await deps.client(homeserver).whoami(tokens.accessToken)
+        if (who.userId !== user.full) {
+          throw new MxtokError('loginRefused', `the browser signed in as ${who.userId}, not ${user.full}; the new session was revoked — run create again and sign in as ${user.full}, or give --user ${who.userId}`)
+        }
+        if (who.deviceId !== deviceId) {
+          throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} gave the session device ${who.deviceId ?? '(none)'} instead of the requested ${deviceId}, so mxtok cannot manage it (the new session was revoked)`})
+        }
+        const session: Session = {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: deps.now().toISOString(), store: store.kind, auth: 'oauth', oauth: grant}
+        return {session, secret: encodeOAuthSecret({...tokens, refreshToken: tokens.refreshToken}, deps.now())}
+      },
+      end: (tokens) => endTokens(hsKey, grant, {accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: null}, deps),
+      endFailed: (message) => `could not revoke a session that mxtok could not keep (${message})`,
+      stranded: (p) => `device ${p.deviceId} of ${p.userId} may hold a session nobody has; "mxtok doctor" lists it, and your account's list of sessions can end it`,
+      async sameDevice(old, oldSecret) {
+        if (old.store !== store.kind) return retireReplaced(old, deps)
+        if (oldSecret === null) return
+        // MAS keeps the previous session alive beside the new one, so it is ended here; the
+        // device itself stays, since the new session holds it.
+        try {
+          await endTokens(old.homeserver, old.auth === 'oauth' ? old.oauth : undefined, decodeSecret(oldSecret, `the replaced session "${name}"`), deps)
+        } catch (error) {
+          deps.warn(`the replaced session "${name}" could not be ended on the server (${(error as Error).message}); end it in your account's list of sessions`)
+        }
+      },
+    },
+    deps,
+  )
 }
+
+// These answers say that no session was created; any other may not.
+const nothingMade = (error: unknown) => error instanceof MatrixError && ['authorization_pending', 'slow_down', 'access_denied', 'expired_token'].includes(error.errcode)
 
 interface PollContext {
   user: UserId
@@ -189,7 +167,7 @@ async function pollForTokens(
   code: DeviceAuthorization,
   grant: OAuthGrant,
   sleep: (ms: number) => Promise<void>,
-  inFlight: (flying: boolean) => void,
+  run: LoginRun<TokenSet>,
   ctx: PollContext,
   deps: Deps,
 ): Promise<TokenSet> {
@@ -201,15 +179,12 @@ async function pollForTokens(
   for (;;) {
     await sleep(interval)
     if (deps.now().getTime() >= deadline) throw expired()
-    inFlight(true)
     try {
-      const tokens = await oauth.pollToken(grant.tokenEndpoint, grant.clientId, code.deviceCode)
-      inFlight(false)
+      const tokens = await run.request(() => oauth.pollToken(grant.tokenEndpoint, grant.clientId, code.deviceCode), nothingMade)
+      run.hold(tokens)
       return tokens
     } catch (error) {
       if (!(error instanceof MatrixError)) throw error
-      // These answers say that no session was created; any other may not.
-      if (['authorization_pending', 'slow_down', 'access_denied', 'expired_token'].includes(error.errcode)) inFlight(false)
       if (error.errcode === 'authorization_pending') continue
       if (error.errcode === 'slow_down') {
         interval += SLOW_DOWN_MS

@@ -6,7 +6,7 @@ import {parseAnsweredUserId, resolveUserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
 import {secretAccount, storeLabel, type StoreKind} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
-import {retireReplaced} from './revoke-session.js'
+import {assertDeviceFree, recordSession, retireReplacedSession} from './journalled-login.js'
 import {validateSessionName} from './session-name.js'
 
 export interface ImportOptions {
@@ -57,25 +57,17 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
     throw new MxtokError('tokenInvalid', `the token of ${user.full} has no device (an admin "login as" token?), and mxtok manages tokens by device; use "mxtok create" instead`)
   }
   const deviceId = who.deviceId
-  const account = secretAccount(user.full, deviceId)
   const session: Session = {name, userId: user.full, homeserver: homeserverKey(homeserver), deviceId, createdAt: deps.now().toISOString(), store: store.kind}
-  // Under the registry lock, so that concurrent runs check the device and write the store and the registry in turn.
-  const previous = await deps.registry.update(async (sessions) => {
-    const clash = [...sessions.values()].find((s) => s.name !== name && s.userId === user.full && s.deviceId === deviceId)
-    if (clash) throw usageError(`device ${deviceId} of ${user.full} already belongs to session "${clash.name}"; use that session, or revoke it first`)
-    await store.set(account, token)
-    const old = sessions.get(name)
-    sessions.set(name, session)
-    return old
-  })
-
-  if (previous && secretAccount(previous.userId, previous.deviceId) !== account) {
-    // Replaced by a session on another device: that old token would otherwise live on, held by nobody.
-    await retireReplaced(previous, deps)
-  } else if (previous && previous.store !== store.kind) {
-    await deps.store(previous.store).delete(account).catch((error: Error) => {
+  // No journal: the token exists already, and its owner still has it if this run stops.
+  // The device is checked under the lock, so that concurrent imports of one token cannot both win.
+  const check = (sessions: Map<string, Session>) => assertDeviceFree(sessions.values(), name, session.homeserver, {who: user.full, deviceId}, 'use that session, or revoke it first')
+  const {old} = await recordSession(store, {session, secret: token}, {check}, deps)
+  // The same device in another store: its token there is likely this very token, so it is only forgotten.
+  await retireReplacedSession(old, null, session, async (previous) => {
+    if (previous.store === store.kind) return
+    await deps.store(previous.store).delete(secretAccount(user.full, deviceId)).catch((error: Error) => {
       deps.warn(`the replaced token of "${name}" could not be removed from the ${storeLabel(previous.store)} (${error.message})`)
     })
-  }
+  }, deps)
   return session
 }

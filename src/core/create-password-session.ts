@@ -1,0 +1,107 @@
+import {MxtokError} from '../errors.js'
+import {deriveDeviceId} from '../matrix/device-id.js'
+import {LocalErrcode, MatrixError} from '../matrix/errors.js'
+import {homeserverKey} from '../matrix/homeserver-url.js'
+import {parseAnsweredUserId, type UserId} from '../matrix/user-id.js'
+import type {Session} from '../registry/registry.js'
+import type {SecretStore} from '../store/secret-store.js'
+import {createAgainCommand} from './create-advice.js'
+import type {Deps} from './deps.js'
+import {journalledLogin, type LoginRun, type LoginTarget} from './journalled-login.js'
+import {loginOrExplain} from './login.js'
+import {probeDeviceId} from './probe-device.js'
+
+export interface PasswordCreateOptions {
+  name: string
+  /** The full user ID when given; else the localpart, which the first login completes. */
+  user: UserId | string
+  homeserver: URL
+  store: SecretStore
+  password: string
+  deviceId?: string
+  deviceName?: string
+}
+
+/**
+ * Logs in twice with the session's device ID and keeps the second token. Synapse keeps old tokens
+ * of a reused device alive (element-hq/synapse#6616), so the first login's token logs the device
+ * out — which deletes the device with every token on it, whoever holds them — and the second login
+ * creates it afresh: its token is then the only live one on that device. Given a bare localpart
+ * without a chosen device ID, a login on a probe device first learns the full user ID the device ID
+ * is derived from.
+ */
+export async function createPasswordSession(opts: PasswordCreateOptions, deps: Deps): Promise<Session> {
+  const {name, homeserver, store, password} = opts
+  const client = deps.client(homeserver)
+  const hsKey = homeserverKey(homeserver)
+  const sessionTarget = (u: UserId): LoginTarget => ({who: u.full, deviceId: opts.deviceId ?? deriveDeviceId(u.full, name)})
+  const given = typeof opts.user === 'string' ? undefined : opts.user
+  const localpart = typeof opts.user === 'string' ? opts.user : opts.user.localpart
+  const probe = !given && opts.deviceId === undefined
+  let target: LoginTarget = given ? sessionTarget(given) : {who: localpart, deviceId: opts.deviceId ?? probeDeviceId(localpart, hsKey, name)}
+
+  const logout = async (run: LoginRun<string>, token: string) => {
+    await client.logout(token)
+    run.hold(undefined)
+  }
+  const login = async (run: LoginRun<string>, t: LoginTarget, temporary = false) => {
+    const displayName = temporary ? 'mxtok create (temporary)' : (opts.deviceName ?? `mxtok: ${name}`)
+    // A refusal, or a request that never left, made no token.
+    const nothingMade = (error: unknown) => error instanceof MxtokError || (error instanceof MatrixError && (!error.isLocal || error.notSent))
+    const result = await run.request(() => loginOrExplain(client, {user: t.who, password, deviceId: t.deviceId, displayName}), nothingMade)
+    run.hold(result.accessToken)
+    if (result.deviceId !== t.deviceId) {
+      // If this logout fails, the token stays held and the clean-up tries once more.
+      await logout(run, result.accessToken).catch(() => {})
+      throw wrongAnswer(homeserver, `logged in to device ${result.deviceId} instead of the requested ${t.deviceId}; the server ignores requested device IDs, so mxtok cannot manage this session (the new token was logged out)`)
+    }
+    const user = parseAnsweredUserId(result.userId, homeserver, 'the login')
+    if (t.who.startsWith('@') && user.full !== t.who) {
+      await logout(run, result.accessToken).catch(() => {})
+      throw wrongAnswer(homeserver, `logged in as ${user.full} instead of ${t.who} (the new token was logged out)`)
+    }
+    return {token: result.accessToken, user}
+  }
+
+  return journalledLogin<string>(
+    {
+      name,
+      homeserver: hsKey,
+      store,
+      target,
+      probe,
+      async obtain(run) {
+        let first = await login(run, target, probe)
+        const user = first.user
+        // Logged in by localpart: the journal and the logins from here on name the account as the server does.
+        if (target.who !== user.full) {
+          const wanted = sessionTarget(user)
+          if (probe) {
+            // The probe did its job: its device goes, and the session's device is logged in to afresh.
+            await logout(run, first.token)
+            await run.moveTo(wanted)
+            target = wanted
+            first = await login(run, target)
+          } else {
+            await run.moveTo(wanted)
+            target = wanted
+          }
+        }
+        const deviceId = target.deviceId
+        await logout(run, first.token).catch((error) => {
+          if (!(error instanceof MatrixError)) throw error
+          throw new MatrixError({status: error.status, errcode: error.errcode, message: `${error.message} (while resetting device ${deviceId}: run create again to finish)`, cause: error})
+        })
+        const fresh = await login(run, target)
+        return {session: {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: deps.now().toISOString(), store: store.kind}, secret: fresh.token}
+      },
+      end: (token) => client.logout(token),
+      endFailed: (message) => `could not log out a token that mxtok could not keep (${message})`,
+      stranded: (p) => `device ${p.deviceId} of ${p.userId} may hold a token nobody has; run "${createAgainCommand(p)}" again to reset it ("mxtok doctor" lists it meanwhile)`,
+    },
+    deps,
+  )
+}
+
+const wrongAnswer = (homeserver: URL, what: string) =>
+  new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} ${what}`})

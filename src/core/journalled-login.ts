@@ -1,0 +1,181 @@
+import {usageError} from '../errors.js'
+import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
+import {secretAccount, type SecretStore} from '../store/secret-store.js'
+import type {Deps} from './deps.js'
+import {retireReplaced} from './revoke-session.js'
+
+/**
+ * Where a login goes: `who` is the identifier sent, a full user ID or, until the server has named
+ * the account, a localpart; the device is the one the login asks for.
+ */
+export interface LoginTarget {
+  who: string
+  deviceId: string
+}
+
+/** What a login hands over to be kept: the session, and the secret its store holds for it. */
+export interface Obtained {
+  session: Session
+  secret: string
+}
+
+/** What a login can do while its device is journalled. */
+export interface LoginRun<Live> {
+  /** Sends a request that may leave a credential on the server; `nothingMade` says of an error that it left none. */
+  request<T>(send: () => Promise<T>, nothingMade: (error: unknown) => boolean): Promise<T>
+  /** The credential this run holds and must end if it cannot keep it; undefined once it is ended. */
+  hold(live: Live | undefined): void
+  /** Journals another device instead, in one update, so that some entry covers a device at every moment. */
+  moveTo(target: LoginTarget): Promise<void>
+}
+
+/** What differs between the logins: how the credential is obtained and ended, and what becomes of the one replaced. */
+export interface LoginPlan<Live> {
+  name: string
+  /** The homeserver's key, as sessions record it. */
+  homeserver: string
+  store: SecretStore
+  target: LoginTarget
+  /** A probe device is nobody's and is not checked; any other must belong to no other session. */
+  probe?: boolean
+  /** For a device grant: journalled so that `mxtok doctor --fix` can revoke what a killed run left. */
+  oauth?: OAuthGrant
+  obtain(run: LoginRun<Live>): Promise<Obtained>
+  end(live: Live): Promise<void>
+  /** Finishes the warning when `end` failed, given its error's message. */
+  endFailed(message: string): string
+  /** The warning when the device may hold a credential nobody has: `entry` is what the journal keeps of it. */
+  stranded(entry: PendingLogin & {name: string}): string
+  /** The session on the same device this one replaced, with its secret as the store held it (null: none). */
+  sameDevice?(old: Session, oldSecret: string | null): Promise<void>
+}
+
+/**
+ * Logs in without ever leaving a device with a token nobody has, unreported: the device is written
+ * to the registry's `pending` before any request that may create a token on it; the token is stored
+ * and the session recorded under the registry lock, in the same update that drops the entry; on
+ * failure the token held is ended and the entry dropped, or, if a token may be out there unheld,
+ * the entry stays for `mxtok doctor` and the user is told. Once recorded, the session replaced by
+ * this one is retired.
+ */
+export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): Promise<Session> {
+  const {name, store} = plan
+  const pendingFor = (t: LoginTarget): PendingLogin & {name: string} => ({
+    name,
+    userId: t.who,
+    deviceId: t.deviceId,
+    homeserver: plan.homeserver,
+    store: store.kind,
+    since: deps.now().toISOString(),
+    ...(plan.oauth ? {oauth: plan.oauth} : {}),
+  })
+  const account = (t: LoginTarget) => secretAccount(t.who, t.deviceId)
+  const journal = (add: LoginTarget | undefined, remove?: LoginTarget) =>
+    deps.registry.update((_, pending) => {
+      if (remove) pending.delete(account(remove))
+      if (add) pending.set(account(add), pendingFor(add))
+    })
+  const claim = async (t: LoginTarget) => assertDeviceFree(await deps.registry.list(), name, plan.homeserver, t, DEVICE_TAKEN)
+
+  let target = plan.target
+  // What could outlive this run on the server if it stopped now: a request under way (its
+  // credential may exist even though the answer never came back), or a credential only held here.
+  let inFlight = false
+  let live: Live | undefined
+  const run: LoginRun<Live> = {
+    async request(send, nothingMade) {
+      inFlight = true
+      try {
+        const answer = await send()
+        inFlight = false
+        return answer
+      } catch (error) {
+        if (nothingMade(error)) inFlight = false
+        throw error
+      }
+    },
+    hold: (l) => void (live = l),
+    async moveTo(to) {
+      await claim(to)
+      await journal(to, target)
+      target = to
+    },
+  }
+
+  if (!plan.probe) await claim(target)
+  await journal(target)
+  let replaced: {old: Session | undefined; oldSecret: string | null}
+  let session: Session
+  try {
+    const obtained = await plan.obtain(run)
+    session = obtained.session
+    replaced = await recordSession(store, obtained, {readOld: plan.sameDevice !== undefined, done: account(target)}, deps)
+    live = undefined
+  } catch (error) {
+    if (live !== undefined) {
+      await plan
+        .end(live)
+        .then(() => (live = undefined))
+        .catch((e) => deps.warn(plan.endFailed((e as Error).message)))
+    }
+    if (live === undefined && !inFlight) await journal(undefined, target).catch(() => {})
+    else deps.warn(plan.stranded(pendingFor(target)))
+    throw error
+  }
+  await retireReplacedSession(replaced.old, replaced.oldSecret, session, plan.sameDevice, deps)
+  return session
+}
+
+/**
+ * Stores the secret and records the session under the registry lock, so that concurrent runs
+ * write the store and the registry in turn; drops the pending entry `done` in the same update.
+ * `check` runs first under the lock. Returns the session of that name it replaced, with its secret
+ * as the store held it when `readOld` asks for it.
+ */
+export async function recordSession(
+  store: SecretStore,
+  {session, secret}: Obtained,
+  opts: {readOld?: boolean; done?: string; check?: (sessions: Map<string, Session>) => void},
+  deps: Deps,
+): Promise<{old: Session | undefined; oldSecret: string | null}> {
+  const account = secretAccount(session.userId, session.deviceId)
+  return deps.registry.update(async (sessions, pending) => {
+    opts.check?.(sessions)
+    const oldSecret = opts.readOld ? await store.get(account) : null
+    await store.set(account, secret)
+    const old = sessions.get(session.name)
+    sessions.set(session.name, session)
+    if (opts.done !== undefined) pending.delete(opts.done)
+    return {old, oldSecret}
+  })
+}
+
+/**
+ * Ends what the new session replaced: a session on another device would otherwise live on, held
+ * by nobody; one on the same device is the caller's to judge (`sameDevice`).
+ */
+export async function retireReplacedSession(
+  old: Session | undefined,
+  oldSecret: string | null,
+  session: Session,
+  sameDevice: ((old: Session, oldSecret: string | null) => Promise<void>) | undefined,
+  deps: Deps,
+): Promise<void> {
+  if (!old) return
+  if (secretAccount(old.userId, old.deviceId) !== secretAccount(session.userId, session.deviceId)) await retireReplaced(old, deps)
+  else await sameDevice?.(old, oldSecret)
+}
+
+/** What to do about a device that another session holds, when logging in to it anew. */
+export const DEVICE_TAKEN = 'revoke that session first or choose another --device-id'
+
+/**
+ * Refuses a device that another session of the same account holds. `who` may be a bare localpart
+ * before the server has named the account: then any session of that localpart on this homeserver counts.
+ */
+export function assertDeviceFree(sessions: Iterable<Session>, name: string, homeserver: string, t: LoginTarget, remedy: string): void {
+  const same = (s: Session) => (t.who.startsWith('@') ? s.userId === t.who : s.homeserver === homeserver && s.userId.slice(1, s.userId.indexOf(':')) === t.who)
+  for (const s of sessions) {
+    if (s.name !== name && s.deviceId === t.deviceId && same(s)) throw usageError(`device ${t.deviceId} of ${t.who} already belongs to session "${s.name}"; ${remedy}`)
+  }
+}
