@@ -1,6 +1,6 @@
 import {isAccessToken} from './access-token.js'
 import {isDeviceId} from './device-id.js'
-import {LocalErrcode, MatrixError} from './errors.js'
+import {checked, field, malformed, stringField} from './answer-fields.js'
 import {type HttpOptions, requestJson} from './http.js'
 
 export interface LoginResult {
@@ -112,28 +112,3 @@ export class MatrixClient {
     return requestJson({method, url, token, body}, this.http)
   }
 }
-
-function field(body: unknown, name: string, base: URL): unknown {
-  const value = (body as Record<string, unknown>)[name]
-  if (value === undefined || value === null) throw malformed(base, name)
-  return value
-}
-
-function stringField(body: unknown, name: string, base: URL): string {
-  const value = field(body, name, base)
-  if (typeof value !== 'string' || value === '') throw malformed(base, name)
-  return value
-}
-
-/** A field a session is built from must have its grammar: it is stored, and shown. */
-function checked(value: string, valid: (text: string) => boolean, base: URL, name: string): string {
-  if (!valid(value)) throw malformed(base, name)
-  return value
-}
-
-const malformed = (base: URL, name: string) =>
-  new MatrixError({
-    status: 200,
-    errcode: LocalErrcode.badResponse,
-    message: `${base.host} answered without a valid "${name}" field; it does not look like a Matrix homeserver`,
-  })

@@ -1,5 +1,6 @@
 import {usageError} from '../errors.js'
-import {LocalErrcode, MatrixError} from './errors.js'
+import {malformed, positiveNumber, stringField} from './answer-fields.js'
+import {MatrixError} from './errors.js'
 import {isLoopbackHost} from './homeserver-url.js'
 import {type HttpOptions, requestJson} from './http.js'
 
@@ -63,7 +64,7 @@ export class OAuthClient {
   async loginFlows(): Promise<string[]> {
     const {body} = await requestJson({method: 'GET', url: this.homeserverUrl('/_matrix/client/v3/login')}, this.http)
     const flows = (body as Record<string, unknown>).flows
-    if (!Array.isArray(flows)) throw malformed(this.baseUrl, 'flows')
+    if (!Array.isArray(flows)) throw malformed(this.baseUrl, 'flows', 'oauth')
     return flows.flatMap((f) => (f && typeof f === 'object' && typeof f.type === 'string' ? [f.type as string] : []))
   }
 
@@ -71,10 +72,10 @@ export class OAuthClient {
   async authMetadata(opts: {allowHttp?: boolean} = {}): Promise<AuthMetadata> {
     const {body} = await requestJson({method: 'GET', url: this.homeserverUrl('/_matrix/client/v1/auth_metadata')}, this.http)
     const b = body as Record<string, unknown>
-    if (typeof b.issuer !== 'string' || b.issuer === '') throw malformed(this.baseUrl, 'issuer')
+    if (typeof b.issuer !== 'string' || b.issuer === '') throw malformed(this.baseUrl, 'issuer', 'oauth')
     const endpoint = (name: string) => (b[name] === undefined || b[name] === null ? null : endpointUrl(b[name], name, this.baseUrl, opts.allowHttp))
     const tokenEndpoint = endpoint('token_endpoint')
-    if (tokenEndpoint === null) throw malformed(this.baseUrl, 'token_endpoint')
+    if (tokenEndpoint === null) throw malformed(this.baseUrl, 'token_endpoint', 'oauth')
     const grants = b.grant_types_supported
     return {
       issuer: b.issuer,
@@ -90,7 +91,7 @@ export class OAuthClient {
   async registerClient(endpoint: string | URL, metadata: Record<string, unknown>): Promise<string> {
     const url = new URL(endpoint)
     const {body} = await requestJson({method: 'POST', url, body: metadata}, this.http)
-    return stringField(body, 'client_id', url)
+    return stringField(body, 'client_id', url, 'oauth')
   }
 
   /** POST device_authorization_endpoint (RFC 8628 section 3.1). */
@@ -101,11 +102,11 @@ export class OAuthClient {
     const complete = b.verification_uri_complete
     const interval = b.interval
     return {
-      deviceCode: stringField(body, 'device_code', url),
-      userCode: stringField(body, 'user_code', url),
-      verificationUri: stringField(body, 'verification_uri', url),
+      deviceCode: stringField(body, 'device_code', url, 'oauth'),
+      userCode: stringField(body, 'user_code', url, 'oauth'),
+      verificationUri: stringField(body, 'verification_uri', url, 'oauth'),
       verificationUriComplete: typeof complete === 'string' && complete !== '' ? complete : null,
-      expiresInS: positiveNumber(body, 'expires_in', url),
+      expiresInS: positiveNumber(body, 'expires_in', url, 'oauth'),
       // RFC 8628 section 3.2: 5 seconds when the server does not say.
       intervalS: typeof interval === 'number' && Number.isFinite(interval) && interval > 0 ? interval : 5,
     }
@@ -134,11 +135,11 @@ export class OAuthClient {
     const url = new URL(endpoint)
     const {body} = await requestJson({method: 'POST', url, form}, this.http)
     const b = body as Record<string, unknown>
-    if (typeof b.token_type === 'string' && b.token_type.toLowerCase() !== 'bearer') throw malformed(url, 'token_type')
+    if (typeof b.token_type === 'string' && b.token_type.toLowerCase() !== 'bearer') throw malformed(url, 'token_type', 'oauth')
     const refresh = b.refresh_token
     const expiresIn = b.expires_in
     return {
-      accessToken: stringField(body, 'access_token', url),
+      accessToken: stringField(body, 'access_token', url, 'oauth'),
       refreshToken: typeof refresh === 'string' && refresh !== '' ? refresh : null,
       expiresInS: typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : null,
     }
@@ -158,30 +159,11 @@ function endpointUrl(value: unknown, name: string, homeserver: URL, allowHttp?: 
   try {
     url = new URL(value as string)
   } catch {
-    throw malformed(homeserver, name)
+    throw malformed(homeserver, name, 'oauth')
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) throw malformed(homeserver, name)
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) throw malformed(homeserver, name, 'oauth')
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !allowHttp) {
     throw usageError(`${homeserver.host} names a plain http:// ${name} (${url.host}): refresh tokens would travel unencrypted; fix the server's configuration or pass --allow-http`)
   }
   return url
 }
-
-function stringField(body: unknown, name: string, where: URL): string {
-  const value = (body as Record<string, unknown>)[name]
-  if (typeof value !== 'string' || value === '') throw malformed(where, name)
-  return value
-}
-
-function positiveNumber(body: unknown, name: string, where: URL): number {
-  const value = (body as Record<string, unknown>)[name]
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw malformed(where, name)
-  return value
-}
-
-const malformed = (where: URL, name: string) =>
-  new MatrixError({
-    status: 200,
-    errcode: LocalErrcode.badResponse,
-    message: `${where.host} answered without a valid "${name}" field; it does not follow the Matrix and OAuth 2.0 specifications`,
-  })
