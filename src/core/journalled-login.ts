@@ -60,8 +60,10 @@ export interface LoginPlan<Live> {
  */
 export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): Promise<Session> {
   const {name, store} = plan
-  const pendingFor = (t: LoginTarget): PendingLogin & {name: string} => ({
-    name,
+  // The name is for doctor's "create it again", which finishes a password login; a device grant's
+  // entry carries the grant instead, which is what doctor needs to revoke what it left.
+  const entry = (t: LoginTarget): PendingLogin => ({
+    ...(plan.oauth ? {} : {name}),
     userId: t.who,
     deviceId: t.deviceId,
     homeserver: plan.homeserver,
@@ -73,7 +75,7 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
   const journal = (add: LoginTarget | undefined, remove?: LoginTarget) =>
     deps.registry.update((_, pending) => {
       if (remove) pending.delete(account(remove))
-      if (add) pending.set(account(add), pendingFor(add))
+      if (add) pending.set(account(add), entry(add))
     })
   const claim = async (t: LoginTarget) => assertDeviceFree(await deps.registry.list(), name, plan.homeserver, t, DEVICE_TAKEN)
 
@@ -119,7 +121,7 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
         .catch((e) => deps.warn(plan.endFailed((e as Error).message)))
     }
     if (live === undefined && !inFlight) await journal(undefined, target).catch(() => {})
-    else deps.warn(plan.stranded(pendingFor(target)))
+    else deps.warn(plan.stranded({...entry(target), name}))
     throw error
   }
   await retireReplacedSession(replaced.old, replaced.oldSecret, session, plan.sameDevice, deps)
