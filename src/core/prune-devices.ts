@@ -55,14 +55,14 @@ interface Access {
   temporary: boolean
 }
 
+/** How long a journalled login counts as under way rather than left behind by a killed run. */
+export const PENDING_GRACE_MS = 10 * 60 * 1000
+
 /**
  * Deletes devices of an account through User-Interactive Auth with the password. Never a device of
  * a local session, nor the one it uses itself. It uses a live local session's token when there is
  * one, and otherwise logs in with a temporary device that it always logs out again.
  */
-/** How long a journalled login counts as under way rather than left behind by a killed run. */
-export const PENDING_GRACE_MS = 10 * 60 * 1000
-
 export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<PruneResult> {
   if (!opts.orphans && opts.inactiveDays === undefined) throw usageError('say which devices to delete: --orphans, --inactive-days N, or both')
   if (opts.inactiveDays !== undefined && !(Number.isInteger(opts.inactiveDays) && opts.inactiveDays >= 1)) {

@@ -11,7 +11,6 @@ export type ProbeResult = {ok: true} | {ok: false; reason: string}
  * against a bus or daemon that never answers it blocks the whole process, where no timer can
  * fire. Probing first turns those cases into a clear error in bounded time.
  */
-
 export async function probeSecretService(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ProbeResult> {
   const address = env.DBUS_SESSION_BUS_ADDRESS
   if (!address) return {ok: false, reason: 'there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set, as in an SSH login without a desktop)'}
