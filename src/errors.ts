@@ -36,6 +36,11 @@ export class MxtokError extends Error {
     this.kind = kind
   }
 
+  /** The same failure, saying what was being done: `context` follows the message (with its own separator), the original stays as `cause`. */
+  withContext(context: string): MxtokError {
+    return new MxtokError(this.kind, `${this.message}${context}`, {cause: this})
+  }
+
   get exitCode(): ExitCode {
     return ExitCode[this.kind]
   }

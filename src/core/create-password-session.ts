@@ -89,8 +89,7 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
         }
         const deviceId = target.deviceId
         await logout(run, first.token).catch((error) => {
-          if (!(error instanceof MatrixError)) throw error
-          throw new MatrixError({status: error.status, errcode: error.errcode, message: `${error.message} (while resetting device ${deviceId}: run create again to finish)`, cause: error})
+          throw error instanceof MatrixError ? error.withContext(` (while resetting device ${deviceId}: run create again to finish)`) : error
         })
         const fresh = await login(run, target)
         return {session: {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: deps.now().toISOString(), store: store.kind}, secret: fresh.token}

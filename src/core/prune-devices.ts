@@ -217,7 +217,5 @@ function explainDeleteFailure(error: unknown, host: string): unknown {
 
 function partly(error: unknown, done: number, total: number): unknown {
   const suffix = ` (${done} of ${total} devices were deleted before this; run prune again for the rest)`
-  if (error instanceof MxtokError) return new MxtokError(error.kind, error.message + suffix, {cause: error})
-  if (error instanceof MatrixError) return new MatrixError({status: error.status, errcode: error.errcode, message: error.message + suffix, cause: error})
-  return error
+  return error instanceof MxtokError || error instanceof MatrixError ? error.withContext(suffix) : error
 }

@@ -90,9 +90,7 @@ async function endAcceptingDead(session: Session, secret: StoredSecret, deps: De
 /** A revoke that failed on the server keeps the session: the error says so, and what to do. */
 function keptAfter(session: Session, error: unknown): unknown {
   const kept = `session "${session.name}" was kept — try again, or use --local-only to forget it while its token may still work`
-  if (error instanceof MxtokError) return new MxtokError(error.kind, `${error.message}; ${kept}`, {cause: error})
-  if (error instanceof MatrixError) return new MatrixError({status: error.status, errcode: error.errcode, message: `${error.message}; ${kept}`, cause: error})
-  return error
+  return error instanceof MxtokError || error instanceof MatrixError ? error.withContext(`; ${kept}`) : error
 }
 
 /** A create of this session's device that never finished: its journal entry, if one was left. */

@@ -34,6 +34,16 @@ export class MatrixError extends Error {
     this.notSent = init.notSent ?? false
   }
 
+  /**
+   * The same failure, saying what was being done: `context` follows the message (with its own
+   * separator), and the original stays as `cause`, its status, errcode and the rest kept for
+   * callers that branch on them.
+   */
+  withContext(context: string): MatrixError {
+    const {status, errcode, retryAfterMs, body, notSent} = this
+    return new MatrixError({status, errcode, retryAfterMs, body, notSent, message: `${this.message}${context}`, cause: this})
+  }
+
   /** True when no Matrix answer came back at all. */
   get isLocal(): boolean {
     return this.errcode.startsWith('mxtok.')
