@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {exited, killOnExit, terminate} from './child-process.js'
-import {freePort, OutputTail, runToCompletion, synapseVenvDir} from './synapse.js'
+import {freePort, OutputTail, pinnedVersion, runToCompletion, synapseVenvDir} from './synapse.js'
 
 export interface DendriteServer {
   baseUrl: string
@@ -23,7 +23,6 @@ export interface DendriteServer {
 const SERVER_NAME = 'localhost'
 const READY_TIMEOUT_MS = 60_000
 const STOP_GRACE_MS = 10_000
-const TEST_DEPS_SCRIPT = fileURLToPath(new URL('../../scripts/test-deps.sh', import.meta.url))
 
 /**
  * Dendrite limits each device of an account (and each connection, before login) to `threshold`
@@ -33,12 +32,7 @@ const TEST_DEPS_SCRIPT = fileURLToPath(new URL('../../scripts/test-deps.sh', imp
  */
 export const DENDRITE_RATE_LIMIT = {threshold: 40, cooloffMs: 3000}
 
-export function dendriteVersion(): string {
-  const script = readFileSync(TEST_DEPS_SCRIPT, 'utf8')
-  const version = /^DENDRITE_VERSION=([0-9][0-9A-Za-z.+-]*)\s*$/m.exec(script)?.[1]
-  if (version === undefined) throw new Error(`no DENDRITE_VERSION=... line in ${TEST_DEPS_SCRIPT}`)
-  return version
-}
+export const dendriteVersion = () => pinnedVersion('DENDRITE')
 
 /** Beside the Synapse virtualenv, by the same rule as scripts/test-deps.sh (DENDRITE_DIR). */
 export function dendriteDir(env: NodeJS.ProcessEnv = process.env): string {

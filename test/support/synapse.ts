@@ -41,13 +41,15 @@ const STOP_GRACE_MS = 10_000
 const OUTPUT_KEEP_CHARS = 16_000
 const TEST_DEPS_SCRIPT = fileURLToPath(new URL('../../scripts/test-deps.sh', import.meta.url))
 
-/** The pinned version lives in one place, scripts/test-deps.sh, so the two can never disagree. */
-export function synapseVersion(): string {
+/** Pinned versions live in one place, scripts/test-deps.sh (`NAME_VERSION=x.y.z`), so the two can never disagree. */
+export function pinnedVersion(name: 'SYNAPSE' | 'DENDRITE'): string {
   const script = readFileSync(TEST_DEPS_SCRIPT, 'utf8')
-  const version = /^SYNAPSE_VERSION=([0-9][0-9A-Za-z.+-]*)\s*$/m.exec(script)?.[1]
-  if (version === undefined) throw new Error(`no SYNAPSE_VERSION=... line in ${TEST_DEPS_SCRIPT}`)
+  const version = new RegExp(`^${name}_VERSION=([0-9][0-9A-Za-z.+-]*)\\s*$`, 'm').exec(script)?.[1]
+  if (version === undefined) throw new Error(`no ${name}_VERSION=... line in ${TEST_DEPS_SCRIPT}`)
   return version
 }
+
+export const synapseVersion = () => pinnedVersion('SYNAPSE')
 
 /**
  * Same rule as scripts/test-deps.sh:
