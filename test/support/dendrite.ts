@@ -2,11 +2,10 @@
 // against, built by scripts/test-deps.sh into the same cache as the Synapse virtualenv.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {exited, killOnExit, terminate} from './child-process.js'
 import {freePort, OutputTail, pinnedVersion, runToCompletion, synapseVenvDir} from './synapse.js'
 
