@@ -9,13 +9,10 @@ async function main() {
     process.stdout.write(`mxtok/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
     return
   }
-  const {fastPath} = require('../dist/fast-path.cjs')
-  if (await fastPath(argv)) return
-  // Plain runs of the everyday commands skip oclif, which would cost more than 100 ms to load.
-  if (argv.length > 0 && !argv[0].startsWith('-')) {
-    const {directRun} = require('../dist/direct-run.cjs')
-    if (await directRun(argv, require('node:path').join(__dirname, '..', 'oclif.manifest.json'))) return
-  }
+  // Every command runs its action through the runner, which skips oclif (more than 100 ms to load);
+  // oclif is left help, completion and any line the runner does not read plainly.
+  const {run} = require('../dist/runner.cjs')
+  if (await run(argv, require('node:path').join(__dirname, '..', 'oclif.manifest.json'))) return
   // Subpath imports: the package index loads about 60 more modules than running a command needs.
   const {execute} = require('@oclif/core/execute')
   const {settings} = require('@oclif/core/settings')

@@ -3,10 +3,11 @@ import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
 import {MxtokError} from '../errors.js'
 import {closeHttp} from '../matrix/http.js'
-import {commandDeps} from './default-deps.js'
-import {type Io, printJson, processIo} from './io.js'
+import type {Io} from './io.js'
+import type {Outcome} from './outcome.js'
 import {type CommandShape, describeParseError} from './parse-error.js'
 import {reportError} from './report-error.js'
+import {type RunFlags, runAction} from './run-action.js'
 
 /**
  * Shared by every command: one place turns any failure into one line and a documented exit code,
@@ -19,17 +20,15 @@ export abstract class BaseCommand extends Command {
     verbose: Flags.boolean({description: 'print each request (method, URL, status, time) on stderr; same as MXTOK_DEBUG=1', helpGroup: 'GLOBAL'}),
   }
 
-  /** Call after parse(), which replaces this.argv with what it was given. */
-  protected io(): Io {
-    const end = this.argv.indexOf('--')
-    const own = end < 0 ? this.argv : this.argv.slice(0, end)
-    return processIo({json: this.jsonEnabled(), deps: () => commandDeps(own.includes('--verbose'), own.includes('--allow-http'))})
+  /** Runs the command's action as the runner does (run-action.ts), with the flags parse() read. */
+  protected async act(flags: RunFlags, start: (io: Io) => Promise<Outcome>): Promise<void> {
+    await runAction(start, {...flags, json: this.jsonEnabled()})
   }
 
   async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     if (error instanceof Errors.ExitError) throw error
     const parseProblem = error.oclif?.exit === 2 ? describeParseError(error, this.shape()) : undefined
-    reportError(parseProblem ? new MxtokError('usage', parseProblem, {cause: error}) : error, this.jsonEnabled())
+    process.exitCode = reportError(parseProblem ? new MxtokError('usage', parseProblem, {cause: error}) : error, this.jsonEnabled())
   }
 
   /** The flags and arguments this command takes, as a parse error names them. */
@@ -40,11 +39,6 @@ export abstract class BaseCommand extends Command {
     const usage = typeof ctor.usage === 'string' ? ctor.usage.replace(/^\S+\s*/, '') : undefined
     const args = usage ? [usage] : Object.values(ctor.args ?? {}).map((a) => (a.required ? a.name.toUpperCase() : `[${a.name.toUpperCase()}...]`))
     return {id: this.id ?? '', flags, args}
-  }
-
-  /** oclif prints --json results itself; through here they leave like every other output. */
-  logJson(json: unknown): void {
-    printJson(json)
   }
 
   async finally(): Promise<void> {

@@ -23,11 +23,13 @@ export interface ManifestCommand {
   args: Record<string, {name: string; required?: boolean}>
   flags: Record<string, ManifestFlag>
   strict?: boolean
+  /** Flags.integer's, with their bounds: the manifest records them only as a command's own `integerFlags`. */
+  integerFlags?: Record<string, {min?: number; max?: number}>
 }
 
 export interface ParsedLine {
   args: Record<string, string | undefined>
-  flags: Record<string, string | boolean | undefined>
+  flags: Record<string, string | boolean | number | undefined>
   /** Every positional argument, as oclif's `argv`. */
   argv: string[]
   /** What follows "--", when the line has one. */
@@ -53,7 +55,7 @@ export function parseByManifest(command: ManifestCommand, line: string[], env: N
     const name = long ? long[1] : token[1]
     const inline = long?.[2]
     let flag = long ? command.flags[name] : byChar.get(name)
-    let value: string | boolean
+    let value: string | boolean | number
     if (!flag && long && name.startsWith('no-') && command.flags[name.slice(3)]?.allowNo) {
       flag = command.flags[name.slice(3)]
       if (inline !== undefined) return undefined
@@ -67,6 +69,13 @@ export function parseByManifest(command: ManifestCommand, line: string[], env: N
       const next = inline ?? own[++i]
       if (next === undefined || (inline === undefined && next.startsWith('-'))) return undefined
       value = next
+      const bounds = command.integerFlags?.[flag.name]
+      if (bounds) {
+        // As oclif's Flags.integer reads it; anything else is oclif's to refuse.
+        if (!/^-?\d+$/.test(next)) return undefined
+        value = Number.parseInt(next, 10)
+        if ((bounds.min !== undefined && value < bounds.min) || (bounds.max !== undefined && value > bounds.max)) return undefined
+      }
     }
     if (flag.name in flags) return undefined
     flags[flag.name] = value
@@ -74,14 +83,14 @@ export function parseByManifest(command: ManifestCommand, line: string[], env: N
 
   for (const flag of Object.values(command.flags)) {
     if (flag.name in flags || !flag.env || env[flag.env] === undefined) continue
-    if (flag.type !== 'option') return undefined
+    if (flag.type !== 'option' || command.integerFlags?.[flag.name]) return undefined
     flags[flag.name] = env[flag.env]
   }
   for (const flag of Object.values(command.flags)) {
     const given = flags[flag.name]
     if (given !== undefined && flag.exclusive?.some((other) => flags[other] !== undefined)) return undefined
     if (given === undefined && flag.default !== undefined) {
-      if (typeof flag.default !== (flag.type === 'boolean' ? 'boolean' : 'string')) return undefined
+      if (typeof flag.default !== (flag.type === 'boolean' ? 'boolean' : 'string') || command.integerFlags?.[flag.name]) return undefined
       flags[flag.name] = flag.default as string | boolean
     }
     const value = flags[flag.name]

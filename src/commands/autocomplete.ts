@@ -1,11 +1,12 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
+import {done} from '../cli/outcome.js'
 import {usageError} from '../errors.js'
 import {bashScript} from '../cli/completion/bash.js'
 import {fishScript} from '../cli/completion/fish.js'
 import {completionInstructions, SHELLS, type Shell} from '../cli/completion/instructions.js'
-import {type CommandDefinition, completionSpec} from '../cli/completion/spec.js'
+import {completionSpec} from '../cli/completion/spec.js'
 import {zshScript} from '../cli/completion/zsh.js'
 
 export default class Autocomplete extends BaseCommand {
@@ -25,12 +26,11 @@ export default class Autocomplete extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Autocomplete)
     const shell = args.shell as Shell | undefined
-    if (!flags.script) {
-      this.io().log(completionInstructions(shell))
-      return
-    }
-    if (!shell) throw usageError('name the shell: mxtok autocomplete --script bash (or zsh, fish)')
-    const spec = completionSpec(this.config.commands as unknown as CommandDefinition[])
-    this.io().log({bash: bashScript, zsh: zshScript, fish: fishScript}[shell](spec).trimEnd().split('\n'))
+    await this.act(flags, async (io) => {
+      if (!flags.script) io.log(completionInstructions(shell))
+      else if (!shell) throw usageError('name the shell: mxtok autocomplete --script bash (or zsh, fish)')
+      else io.log({bash: bashScript, zsh: zshScript, fish: fishScript}[shell](completionSpec(this.config.commands)).trimEnd().split('\n'))
+      return done(undefined)
+    })
   }
 }

@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {allowHttpFlag, storeFlag} from '../cli/shared-flags.js'
-import {create, type CreateJson} from '../cli/actions/create.js'
+import {create} from '../cli/actions/create.js'
 
 export type {CreateJson} from '../cli/actions/create.js'
 
@@ -30,7 +30,8 @@ export default class Create extends BaseCommand {
     store: storeFlag,
   }
 
-  async run(): Promise<CreateJson> {
-    return create(await this.parse(Create), this.io())
+  async run(): Promise<void> {
+    const input = await this.parse(Create)
+    await this.act(input.flags, (io) => create(input, io))
   }
 }

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {doctor, type DoctorJson} from '../cli/actions/doctor.js'
+import {doctor} from '../cli/actions/doctor.js'
 import {STORE_KINDS} from '../store/secret-store.js'
 
 export default class Doctor extends BaseCommand {
@@ -13,7 +13,8 @@ export default class Doctor extends BaseCommand {
     fix: Flags.boolean({description: 'log out and remove orphan tokens left by an interrupted run'}),
   }
 
-  async run(): Promise<DoctorJson> {
-    return doctor(await this.parse(Doctor), this.io())
+  async run(): Promise<void> {
+    const input = await this.parse(Doctor)
+    await this.act(input.flags, (io) => doctor(input, io))
   }
 }

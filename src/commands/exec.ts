@@ -22,7 +22,7 @@ export default class Exec extends BaseCommand {
     // parse() replaces this.argv with what it was given.
     const all = this.argv
     const dashes = all.indexOf('--')
-    const {args, argv} = await this.parse(Exec, dashes === -1 ? all : all.slice(0, dashes))
-    await exec({args, argv: argv as string[], rest: dashes === -1 ? undefined : all.slice(dashes + 1)}, this.io())
+    const {args, argv, flags} = await this.parse(Exec, dashes === -1 ? all : all.slice(0, dashes))
+    await this.act(flags, (io) => exec({args, argv: argv as string[], rest: dashes === -1 ? undefined : all.slice(dashes + 1)}, io))
   }
 }

@@ -26,7 +26,8 @@ export default class Import extends BaseCommand {
     store: storeFlag,
   }
 
-  async run(): Promise<ImportJson> {
-    return importToken(await this.parse(Import), this.io())
+  async run(): Promise<void> {
+    const input = await this.parse(Import)
+    await this.act(input.flags, (io) => importToken(input, io))
   }
 }

@@ -13,7 +13,8 @@ export default class List extends BaseCommand {
     offline: Flags.boolean({description: 'do not contact any server'}),
   }
 
-  async run(): Promise<ListJson> {
-    return list(await this.parse(List), this.io())
+  async run(): Promise<void> {
+    const input = await this.parse(List)
+    await this.act(input.flags, (io) => list(input, io))
   }
 }

@@ -2,7 +2,6 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {move} from '../cli/actions/move.js'
-import type {MoveResult} from '../core/move-session.js'
 import {STORE_KINDS} from '../store/secret-store.js'
 
 export default class Move extends BaseCommand {
@@ -18,7 +17,8 @@ export default class Move extends BaseCommand {
     to: Flags.string({description: 'the store to move the token to', options: [...STORE_KINDS], required: true}),
   }
 
-  async run(): Promise<MoveResult> {
-    return move(await this.parse(Move), this.io())
+  async run(): Promise<void> {
+    const input = await this.parse(Move)
+    await this.act(input.flags, (io) => move(input, io))
   }
 }

@@ -2,7 +2,8 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {allowHttpFlag} from '../cli/shared-flags.js'
 import {prune} from '../cli/actions/prune.js'
-import type {PruneResult} from '../core/prune-devices.js'
+
+const inactiveDays = {min: 1}
 
 export default class Prune extends BaseCommand {
   static summary = 'Delete devices of an account that no local session owns: orphans, or devices unused for N days'
@@ -17,14 +18,18 @@ export default class Prune extends BaseCommand {
     user: Flags.string({char: 'u', description: 'full Matrix ID (@alice:example.com), or a localpart with --homeserver', required: true}),
     homeserver: Flags.string({description: 'homeserver base URL; default: that of a local session of the user, else discovered'}),
     orphans: Flags.boolean({description: 'select devices named MXTOK… that no local session owns'}),
-    'inactive-days': Flags.integer({description: 'select devices last seen more than N days ago', min: 1}),
+    'inactive-days': Flags.integer({description: 'select devices last seen more than N days ago', ...inactiveDays}),
     'dry-run': Flags.boolean({description: 'only show what would be deleted'}),
     yes: Flags.boolean({char: 'y', description: 'delete without asking (needed when standard input is not a terminal)'}),
     'password-stdin': Flags.boolean({description: 'read the password from the first line of standard input'}),
     'allow-http': allowHttpFlag,
   }
 
-  async run(): Promise<PruneResult> {
-    return prune(await this.parse(Prune), this.io())
+  // oclif.manifest.json keeps a command's own static properties but no flag's bounds: the runner reads them here.
+  static integerFlags = {'inactive-days': inactiveDays}
+
+  async run(): Promise<void> {
+    const input = await this.parse(Prune)
+    await this.act(input.flags, (io) => prune(input, io))
   }
 }

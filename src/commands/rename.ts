@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {rename} from '../cli/actions/rename.js'
-import {MAX_DEVICE_NAME_LENGTH, type RenameResult} from '../core/rename-device.js'
+import {MAX_DEVICE_NAME_LENGTH} from '../core/rename-device.js'
 
 export default class Rename extends BaseCommand {
   static summary = 'Set the display name of a session\'s device'
@@ -17,7 +17,8 @@ export default class Rename extends BaseCommand {
     'device-name': Flags.string({description: `new display name of the device (at most ${MAX_DEVICE_NAME_LENGTH} characters)`, required: true}),
   }
 
-  async run(): Promise<RenameResult> {
-    return rename(await this.parse(Rename), this.io())
+  async run(): Promise<void> {
+    const input = await this.parse(Rename)
+    await this.act(input.flags, (io) => rename(input, io))
   }
 }

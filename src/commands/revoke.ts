@@ -2,7 +2,6 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {revoke} from '../cli/actions/revoke.js'
-import type {RevokeResult} from '../core/revoke-session.js'
 
 export default class Revoke extends BaseCommand {
   static summary = 'Log a session\'s token out on the server, then forget it'
@@ -17,7 +16,8 @@ export default class Revoke extends BaseCommand {
     'local-only': Flags.boolean({description: 'forget the session here without telling the server (the token may keep working)'}),
   }
 
-  async run(): Promise<RevokeResult> {
-    return revoke(await this.parse(Revoke), this.io())
+  async run(): Promise<void> {
+    const input = await this.parse(Revoke)
+    await this.act(input.flags, (io) => revoke(input, io))
   }
 }

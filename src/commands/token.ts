@@ -13,6 +13,7 @@ export default class Token extends BaseCommand {
   }
 
   async run(): Promise<void> {
-    await token(await this.parse(Token), this.io())
+    const input = await this.parse(Token)
+    await this.act(input.flags, (io) => token(input, io))
   }
 }

@@ -2,7 +2,6 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {verify} from '../cli/actions/verify.js'
-import type {VerifyResult} from '../core/verify-sessions.js'
 
 export default class Verify extends BaseCommand {
   static summary = 'Check that session tokens still work (GET /account/whoami)'
@@ -26,8 +25,8 @@ export default class Verify extends BaseCommand {
     }),
   }
 
-  async run(): Promise<VerifyResult[]> {
+  async run(): Promise<void> {
     const {argv, flags} = await this.parse(Verify)
-    return verify({argv: argv as string[], flags}, this.io())
+    await this.act(flags, (io) => verify({argv: argv as string[], flags}, io))
   }
 }

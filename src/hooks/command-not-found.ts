@@ -13,7 +13,7 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   const message = commands.includes(first)
     ? `unexpected argument ${rest.join(' ')}; see "mxtok ${first} --help"`
     : unknownCommandMessage(first, commands)
-  reportError(new MxtokError('usage', message), (opts.argv ?? []).includes('--json'))
+  process.exitCode = reportError(new MxtokError('usage', message), (opts.argv ?? []).includes('--json'))
 }
 
 export default hook

@@ -237,7 +237,7 @@ describe('mxtok doctor with a browser sign-in that was interrupted before a toke
     const oauth = {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: METADATA.token_endpoint}
     await deps.registry.update((_, pending) => void pending.set(ACCOUNT, {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', oauth}))
     const {io, stdout} = testIo(deps)
-    const report = await doctor({flags: {store: 'keychain'}}, io)
+    const {result: report} = await doctor({flags: {store: 'keychain'}}, io)
     const lines = stdout().split('\n')
     expect(report.orphans).toEqual([{kind: 'login', userId: USER, deviceId: DEVICE, store: 'keychain', homeserver: HS, issuer: ISSUER, fixed: false}])
     const warning = lines.find((l) => l.startsWith('WARN'))

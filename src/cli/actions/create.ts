@@ -4,6 +4,7 @@ import type {Session} from '../../registry/registry.js'
 import {storeLabel, type StoreKind} from '../../store/secret-store.js'
 import {interruptibleSleep, showDeviceCode} from '../device-code.js'
 import type {Io} from '../io.js'
+import {done, type Outcome} from '../outcome.js'
 import {readPassword} from '../password.js'
 
 export interface CreateInput {
@@ -19,7 +20,7 @@ export interface CreateJson {
   createdAt: string
 }
 
-export async function create({args, flags}: CreateInput, io: Io): Promise<CreateJson> {
+export async function create({args, flags}: CreateInput, io: Io): Promise<Outcome<CreateJson>> {
   const s = await createSession(
     {
       name: args.name,
@@ -43,7 +44,7 @@ export async function create({args, flags}: CreateInput, io: Io): Promise<Create
     },
     io.deps(),
   )
-  return showSession('Created', s, io)
+  return done(showSession('Created', s, io))
 }
 
 /** What create and import print, and answer with --json. */

@@ -2,6 +2,7 @@ import {runDoctor, type DoctorReport, type StoreCheck} from '../../core/doctor.j
 import {ExitCode} from '../../errors.js'
 import {storeLabel, type StoreKind} from '../../store/secret-store.js'
 import type {Io} from '../io.js'
+import {type Outcome} from '../outcome.js'
 
 export interface DoctorJson extends DoctorReport {
   stores: (StoreCheck & {configured: boolean; sessions: number})[]
@@ -12,7 +13,7 @@ export interface DoctorJson extends DoctorReport {
  * keychain), any other store that holds sessions, and the sessions' homeservers. A store nobody
  * uses is information: that it does not work here is no failure.
  */
-export async function doctor({flags}: {flags: {store: string; fix?: boolean}}, io: Io): Promise<DoctorJson> {
+export async function doctor({flags}: {flags: {store: string; fix?: boolean}}, io: Io): Promise<Outcome<DoctorJson>> {
   const deps = io.deps()
   const report = await runDoctor({configuredStore: flags.store as StoreKind, fix: flags.fix === true}, deps)
   const inStore = new Map<StoreKind, number>()
@@ -41,6 +42,5 @@ export async function doctor({flags}: {flags: {store: string; fix?: boolean}}, i
   }
   const storesWork = stores.every((s) => s.ok || !(s.configured || s.sessions > 0))
   const code = !storesWork ? ExitCode.keychain : report.homeservers.some((h) => !h.ok) ? ExitCode.homeserver : ExitCode.ok
-  if (code !== ExitCode.ok) process.exitCode = code
-  return {...report, stores, ok: code === ExitCode.ok}
+  return {result: {...report, stores, ok: code === ExitCode.ok}, exitCode: code}
 }

@@ -2,6 +2,7 @@ import {importSession} from '../../core/import-session.js'
 import {plainHttpAllowed} from '../../matrix/http.js'
 import type {StoreKind} from '../../store/secret-store.js'
 import type {Io} from '../io.js'
+import {done, type Outcome} from '../outcome.js'
 import {readTokenInput} from '../token-input.js'
 import {type CreateJson, showSession} from './create.js'
 
@@ -12,7 +13,7 @@ export interface ImportInput {
   flags: {'token-stdin'?: boolean; homeserver?: string; user?: string; 'allow-http'?: boolean; store: string}
 }
 
-export async function importToken({args, flags}: ImportInput, io: Io): Promise<ImportJson> {
+export async function importToken({args, flags}: ImportInput, io: Io): Promise<Outcome<ImportJson>> {
   const s = await importSession(
     {
       name: args.name,
@@ -24,5 +25,5 @@ export async function importToken({args, flags}: ImportInput, io: Io): Promise<I
     },
     io.deps(),
   )
-  return showSession('Imported', s, io)
+  return done(showSession('Imported', s, io))
 }

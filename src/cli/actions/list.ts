@@ -7,18 +7,19 @@ import {tableLayout} from '../../output/table.js'
 import type {Session} from '../../registry/registry.js'
 import {requestTimeoutMs} from '../default-deps.js'
 import type {Io} from '../io.js'
+import {done, type Outcome} from '../outcome.js'
 import {liveProgress} from '../live/progress.js'
 import {intercept, watchRequests} from '../live/watch-requests.js'
 
 export type ListJson = ReturnType<typeof listJson>
 
-export async function list({flags}: {flags: {offline?: boolean}}, io: Io): Promise<ListJson> {
+export async function list({flags}: {flags: {offline?: boolean}}, io: Io): Promise<Outcome<ListJson>> {
   const offline = flags.offline === true
   const live = offline ? undefined : io.live
   const report = live ? await listLive(io, live.columns) : await listSessions({offline}, io.deps())
   for (const problem of report.problems) io.warn(problem)
   if (!io.json && !live) io.log(renderList(report, offline, io))
-  return listJson(report)
+  return done(listJson(report))
 }
 
 /**

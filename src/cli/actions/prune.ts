@@ -5,13 +5,14 @@ import {sortNatural} from '../../output/natural-order.js'
 import {dash, formatTs, renderTable, type TableOptions} from '../../output/table.js'
 import {askYesNo} from '../confirm.js'
 import type {Io} from '../io.js'
+import {done, type Outcome} from '../outcome.js'
 import {readPassword} from '../password.js'
 
 export interface PruneInput {
   flags: {user: string; homeserver?: string; orphans?: boolean; 'inactive-days'?: number; 'dry-run'?: boolean; yes?: boolean; 'password-stdin'?: boolean; 'allow-http'?: boolean}
 }
 
-export async function prune({flags}: PruneInput, io: Io): Promise<PruneResult> {
+export async function prune({flags}: PruneInput, io: Io): Promise<Outcome<PruneResult>> {
   const json = io.json
   const result = await pruneDevices(
     {
@@ -39,7 +40,7 @@ export async function prune({flags}: PruneInput, io: Io): Promise<PruneResult> {
     else if (result.dryRun) io.log([...renderPlan(`Devices of ${result.userId} that prune would delete:`, result, io), `Dry run: ${devices(result.devices.length)} would be deleted; nothing was.`])
     else io.log(`Deleted ${devices(result.deleted.length)} of ${result.userId}.`)
   }
-  return result
+  return done(result)
 }
 
 const devices = (n: number) => `${n} device${n === 1 ? '' : 's'}`

@@ -6,6 +6,7 @@ import {prometheusLines} from '../../output/prometheus.js'
 import {renderTable, type TableLayout, tableLayout} from '../../output/table.js'
 import {requestTimeoutMs} from '../default-deps.js'
 import type {Io} from '../io.js'
+import {done, type Outcome} from '../outcome.js'
 import {type LiveProgress, liveProgress} from '../live/progress.js'
 import {watchRequests} from '../live/watch-requests.js'
 
@@ -17,7 +18,7 @@ export interface VerifyInput {
 const HEAD = ['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL']
 const row = (r: VerifyResult) => [r.name, r.status, r.userId, r.deviceId, r.error ?? '']
 
-export async function verify({argv, flags}: VerifyInput, io: Io): Promise<VerifyResult[]> {
+export async function verify({argv, flags}: VerifyInput, io: Io): Promise<Outcome<VerifyResult[]>> {
   const prometheus = flags?.format === 'prometheus'
   if (prometheus && io.json) throw usageError('--format prometheus and --json cannot be used together')
   const homeservers = new Map<string, string>()
@@ -58,6 +59,5 @@ export async function verify({argv, flags}: VerifyInput, io: Io): Promise<Verify
     if (report.results.length === 0) io.log('No sessions to verify.')
     else io.log(renderTable(HEAD, sortNatural(report.results, (r) => r.name).map(row), io))
   }
-  process.exitCode = report.exitCode
-  return report.results
+  return {result: report.results, exitCode: report.exitCode}
 }
