@@ -15,8 +15,8 @@ function sources(dir: string): string[] {
 
 /**
  * The layer a file belongs to: its top folder under root (store/secret-service is part of store), or,
- * for a file directly in root, the file itself (errors.ts is imported by every layer, fast-path.ts
- * imports most of them: as one node "." they would make cycles that are none).
+ * for a file directly in root, the file itself (errors.ts is imported by every layer: as one node "."
+ * with another root file it would make cycles that are none).
  */
 const layerOf = (root: string, file: string) => relative(root, file).split(/[\\/]/)[0]
 
