@@ -251,6 +251,7 @@ try {
     {name: 'node -e 0', measure: () => wallMs([node0], baseEnv)},
     {name: 'mxtok --version', measure: () => wallMs([{argv: mxtok('--version')}], envFor(dirs.offline))},
     {name: 'mxtok list --offline (20 sessions)', measure: () => wallMs([{argv: mxtok('list', '--offline')}], envFor(dirs.offline))},
+    {name: 'mxtok token NAME (keyring)', measure: () => wallMs([{argv: mxtok('token', one.sessions[0].name)}], envFor(dirs.one))},
     {name: 'mxtok verify, 1 session', measure: () => wallMs([{argv: mxtok('verify')}], envFor(dirs.one))},
     {name: 'mxtok verify, 100 sessions', measure: () => wallMs([{argv: mxtok('verify')}], envFor(dirs.hundred))},
     {name: 'curl: 100 whoami in one process', measure: () => wallMs([curlWhoamis], baseEnv)},
@@ -323,8 +324,9 @@ try {
   const peakMb = Math.max(...memoryMb)
   const figures: Figure[] = [
     baseline('node -e 0'),
-    ratio('mxtok --version', 'node -e 0', 2),
-    ratio('mxtok list --offline (20 sessions)', 'node -e 0', 2),
+    ratio('mxtok --version', 'node -e 0', 1.5),
+    ratio('mxtok list --offline (20 sessions)', 'node -e 0', 1.5),
+    ratio('mxtok token NAME (keyring)', 'node -e 0', 1.5),
     baseline('mxtok verify, 1 session'),
     ratio('mxtok verify, 100 sessions', 'mxtok verify, 1 session', 3),
     {...info('  the same, vs curl doing 100 whoami', ms('mxtok verify, 100 sessions'), 'ms'), vs: 'curl: 100 whoami in one process', ratio: ms('mxtok verify, 100 sessions') / ms('curl: 100 whoami in one process')},
