@@ -2,12 +2,13 @@ import {Command} from '@oclif/core/command'
 import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
 import {MxtokError} from '../errors.js'
+import {type CommonFlags, commandContext} from './command-context.js'
 import {closeHttp} from '../matrix/http.js'
 import type {Io} from './io.js'
 import type {Outcome} from './outcome.js'
 import {type CommandShape, describeParseError} from './parse-error.js'
 import {reportError} from './report-error.js'
-import {type RunFlags, runAction} from './run-action.js'
+import {runAction} from './run-action.js'
 
 /**
  * Shared by every command: one place turns any failure into one line and a documented exit code,
@@ -21,8 +22,8 @@ export abstract class BaseCommand extends Command {
   }
 
   /** Runs the command's action as the runner does (run-action.ts), with the flags parse() read. */
-  protected async act(flags: RunFlags, start: (io: Io) => Promise<Outcome>): Promise<void> {
-    await runAction(start, {...flags, json: this.jsonEnabled()})
+  protected async act(flags: CommonFlags, start: (io: Io) => Promise<Outcome>): Promise<void> {
+    await runAction(start, commandContext({...flags, json: this.jsonEnabled()}))
   }
 
   async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
