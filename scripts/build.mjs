@@ -15,16 +15,18 @@ const common = {bundle: true, format: 'esm', platform: 'node', target: 'node20',
 await build({...common, entryPoints: Object.fromEntries(commands), outdir: join(root, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]'})
 // CommonJS, like bin/run.cjs that requires them: they load in about 17 ms, where the ES module
 // loader and the chunks the commands share take 40-60 ms before anything runs. The runner holds
-// only what list --offline and completion need; the other commands are in line-actions.cjs, which
-// it requires when one runs: the plugin turns that import into a require() of the file, which
-// Node would otherwise load through the ES module loader.
-const lineActions = {
-  name: 'line-actions',
+// only the parser; it requires offline.cjs (list --offline, completion) or line-actions.cjs (the
+// other commands) as the line asks: the plugin turns those imports into a require() of the file,
+// which Node would otherwise load through the ES module loader.
+const parts = ['offline', 'line-actions']
+const separate = {
+  name: 'separate-files',
   setup: (b) => {
-    b.onResolve({filter: /\/line-actions\.js$/}, () => ({path: 'line-actions', namespace: 'line-actions'}))
-    b.onLoad({filter: /.*/, namespace: 'line-actions'}, () => ({contents: "module.exports = require('./line-actions.cjs')", loader: 'js'}))
-    b.onResolve({filter: /^\.\/line-actions\.cjs$/}, (a) => ({path: a.path, external: true}))
+    const own = new RegExp(`/(${parts.join('|')})\\.js$`)
+    b.onResolve({filter: own}, (a) => ({path: own.exec(a.path)[1], namespace: 'separate'}))
+    b.onLoad({filter: /.*/, namespace: 'separate'}, (a) => ({contents: `module.exports = require('./${a.path}.cjs')`, loader: 'js'}))
+    b.onResolve({filter: /^\.\/[\w-]+\.cjs$/}, (a) => ({path: a.path, external: true}))
   },
 }
-await build({...common, format: 'cjs', entryPoints: [join(root, 'src/cli/runner.ts')], outfile: join(root, 'dist/runner.cjs'), plugins: [lineActions]})
-await build({...common, format: 'cjs', entryPoints: [join(root, 'src/cli/line-actions.ts')], outfile: join(root, 'dist/line-actions.cjs')})
+await build({...common, format: 'cjs', entryPoints: [join(root, 'src/cli/runner.ts')], outfile: join(root, 'dist/runner.cjs'), plugins: [separate]})
+for (const part of parts) await build({...common, format: 'cjs', entryPoints: [join(root, `src/cli/${part}.ts`)], outfile: join(root, `dist/${part}.cjs`)})

@@ -22,7 +22,7 @@ describe('the npm package', () => {
     expect(mxtok('list', '--offline')).toContain('No sessions.')
     // Everyday commands run without oclif, from the manifest and the one-file runner the package ships.
     const installed = join(dir, 'prefix/lib/node_modules/mxtok')
-    for (const file of ['oclif.manifest.json', 'dist/runner.cjs', 'dist/line-actions.cjs']) expect(existsSync(join(installed, file)), file).toBe(true)
+    for (const file of ['oclif.manifest.json', 'dist/runner.cjs', 'dist/offline.cjs', 'dist/line-actions.cjs']) expect(existsSync(join(installed, file)), file).toBe(true)
     expect(mxtok('verify')).toContain('No sessions to verify.')
     // npm links the man page on a global install: man finds it beside the prefix's bin/.
     const man = execFileSync('man', ['mxtok'], {encoding: 'utf8', env: {PATH: `${join(dir, 'prefix/bin')}:${process.env.PATH}`, MANPATH: join(dir, 'prefix/share/man'), LANG: 'C.UTF-8', MANWIDTH: '80'}})
