@@ -1,5 +1,6 @@
-import type {Agent, ClientRequest, IncomingMessage, RequestOptions} from 'node:http'
+import type {Agent, AgentOptions, ClientRequest, ClientRequestArgs, IncomingMessage, RequestOptions} from 'node:http'
 import type {Socket} from 'node:net'
+import type {Duplex} from 'node:stream'
 import {MxtokError} from '../errors.js'
 import {isLoopbackHost} from './homeserver-url.js'
 import {openTunnel, proxyFor} from './proxy.js'
@@ -29,7 +30,11 @@ export interface RawAnswer {
 /** Thrown when an answer is larger than the request allows; it is not read further. */
 export class AnswerTooLarge extends Error {}
 
-type HttpModule = typeof import('node:http')
+/** What is used of node:http and node:https alike: both fit it as they are. */
+interface HttpModule {
+  Agent: new (options: AgentOptions) => Agent
+  request(url: URL, options: RequestOptions): ClientRequest
+}
 
 // node:http rather than fetch: undici, the global fetch's engine, costs 100-250 ms to load and
 // compile at every start of a command, which is more than a whole login takes.
@@ -39,7 +44,7 @@ const agents = new Map<string, Promise<Agent>>()
 function moduleFor(url: URL): Promise<HttpModule> {
   let m = modules.get(url.protocol)
   if (!m) {
-    m = url.protocol === 'https:' ? (import('node:https') as unknown as Promise<HttpModule>) : import('node:http')
+    m = url.protocol === 'https:' ? import('node:https') : import('node:http')
     modules.set(url.protocol, m)
   }
   return m
@@ -69,23 +74,25 @@ function agentFor(url: URL): Promise<Agent> {
   return agent
 }
 
-type CreateConnection = (options: RequestOptions & {host: string; port: number}, done: (error: Error | null, socket?: Socket) => void) => Socket | undefined
+type Connected = (error: Error | null, socket?: Duplex) => void
 
 function tunnelThrough(pool: Agent, proxy: URL, secure: boolean): void {
-  const direct = (pool as unknown as {createConnection: CreateConnection}).createConnection.bind(pool)
-  const viaProxy: CreateConnection = (options, done) => {
+  const direct = pool.createConnection.bind(pool)
+  const viaProxy = (options: ClientRequestArgs, done: Connected) => {
     openTunnel(proxy, String(options.host), Number(options.port)).then(
       (socket) => {
         if (!secure) return done(null, socket)
         // TLS to the homeserver runs inside the tunnel: the proxy sees neither token nor answer.
-        const tls = direct({...options, socket} as Parameters<CreateConnection>[0], done)
+        const inTunnel = {...options, socket}
+        const tls = direct(inTunnel, done)
         if (tls) done(null, tls)
       },
       (error: Error) => done(error),
     )
     return undefined
   }
-  ;(pool as unknown as {createConnection: CreateConnection}).createConnection = viaProxy
+  // The pool calls back with no socket on an error, which its declared callback type leaves out.
+  Object.assign(pool, {createConnection: viaProxy})
 }
 
 /** Closes idle keep-alive sockets, which would otherwise keep the process alive. */

@@ -6,7 +6,9 @@ import {createCipheriv, createDecipheriv, createPublicKey, diffieHellman, genera
 const PRIME_BYTES = 128
 
 // Node has generated 'dh' key pairs since 15; @types/node lacks the overload.
-const generateDhKeyPair = generateKeyPairSync as unknown as (type: 'dh', options: {group: string}) => KeyPairKeyObjectResult
+declare module 'crypto' {
+  function generateKeyPairSync(type: 'dh', options: {group: string}): KeyPairKeyObjectResult
+}
 
 export interface KeyAgreement {
   /** Our public value, big-endian: what OpenSession takes as input. */
@@ -25,7 +27,7 @@ export interface KeyAgreement {
  * that the group's prime is a safe prime every time (about 50 ms, more than all the rest of a read).
  */
 export function keyAgreement(): KeyAgreement {
-  const {privateKey, publicKey} = generateDhKeyPair('dh', {group: 'modp2'})
+  const {privateKey, publicKey} = generateKeyPairSync('dh', {group: 'modp2'})
   const spki = publicKey.export({format: 'der', type: 'spki'})
   // SubjectPublicKeyInfo: SEQUENCE { AlgorithmIdentifier (the group), BIT STRING { INTEGER y } }
   const outer = readTlv(spki, 0, 0x30)
