@@ -13,6 +13,7 @@ export default class Create extends BaseCommand {
     'printf %s "$BOT_PASSWORD" | <%= config.bin %> create bot --user @bot:example.com --password-stdin',
     '<%= config.bin %> create bridge --user bridgebot --homeserver https://matrix.example.com',
     '<%= config.bin %> create bot --user @bot:example.com --oauth   # approve the login in a browser',
+    '<%= config.bin %> create bot --user @bot:example.com --as admin --expires 90d   # no password: a server admin\'s login',
   ]
 
   static args = {
@@ -24,8 +25,13 @@ export default class Create extends BaseCommand {
     homeserver: Flags.string({description: 'homeserver base URL; default: discovered from the user ID\'s server'}),
     'device-name': Flags.string({description: 'display name of a new device [default: mxtok: NAME]'}),
     'device-id': Flags.string({description: 'use this device ID instead of the derived one'}),
-    'password-stdin': Flags.boolean({description: 'read the password from the first line of standard input', exclusive: ['oauth']}),
+    'password-stdin': Flags.boolean({description: 'read the password from the first line of standard input', exclusive: ['oauth', 'as']}),
     oauth: Flags.boolean({description: 'sign in through a browser with next-generation auth (OAuth 2.0), even where the server accepts passwords'}),
+    as: Flags.string({
+      description: 'log in as --user with this session of a Synapse server admin (admin API): no password, no device, an expiry',
+      exclusive: ['oauth', 'homeserver', 'device-id', 'device-name'],
+    }),
+    expires: Flags.string({description: 'with --as: how long the token lives, e.g. 12h, 30d, 2w, or "never" [default: 30d]', dependsOn: ['as']}),
     'allow-http': allowHttpFlag,
     store: storeFlag,
   }

@@ -22,6 +22,9 @@ export async function findSession(name: string, deps: Deps): Promise<Session> {
  * Store failures throw (exit 6); a refresh the server refuses throws RefreshRefused (exit 4).
  */
 export async function readToken(session: Session, deps: Deps, rejected?: string): Promise<string | null> {
+  if (session.expiresAt !== undefined && Date.parse(session.expiresAt) <= deps.now().getTime()) {
+    throw new MxtokError('tokenInvalid', `the token of session "${session.name}" expired at ${session.expiresAt}; create the session again`)
+  }
   const secret = await readSecret(session, deps)
   if (secret === null) return null
   const grant = oauthGrant(session)

@@ -1,3 +1,4 @@
+import {MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
 import type {Device} from '../matrix/client.js'
 import {DEVICE_ID_PREFIX} from '../matrix/device-id-prefix.js'
@@ -16,6 +17,10 @@ export interface ListedSession {
   displayName: string | null
   lastSeenIp: string | null
   lastSeenTs: number | null
+  /** An admin login's: the admin account that made it; its token is on no device. */
+  adminBy?: string
+  /** When the token dies, where that is known (ISO 8601). */
+  expiresAt?: string
 }
 
 export interface ListedDevice {
@@ -63,19 +68,9 @@ export async function listSessions(opts: {offline?: boolean}, deps: Deps): Promi
   }
 
   const owned = new Set(sessions.map((s) => `${accountKey(s)} ${s.deviceId}`))
-  const listed: ListedSession[] = sessions.map((s) => {
+  const listed = sessions.map((s) => {
     const devices = deviceById.get(accountKey(s))
-    const device = devices?.get(s.deviceId)
-    return {
-      name: s.name,
-      userId: s.userId,
-      deviceId: s.deviceId,
-      homeserver: s.homeserver,
-      onServer: devices ? Boolean(device) : null,
-      displayName: device?.displayName ?? null,
-      lastSeenIp: device?.lastSeenIp ?? null,
-      lastSeenTs: device?.lastSeenTs ?? null,
-    }
+    return listedSession(s, devices ? [devices.get(s.deviceId)] : undefined)
   })
   const others: ListedDevice[] = []
   for (const f of fetched) {
@@ -86,6 +81,24 @@ export async function listSessions(opts: {offline?: boolean}, deps: Deps): Promi
     }
   }
   return {sessions: listed, devices: others, problems}
+}
+
+/** A session as list shows it, beside its account's devices (the one it owns, or none), undefined when they are not known. */
+export function listedSession(s: Session, devices: (Device | undefined)[] | undefined): ListedSession {
+  const device = devices?.find((d) => d?.deviceId === s.deviceId)
+  return {
+    name: s.name,
+    userId: s.userId,
+    deviceId: s.deviceId,
+    homeserver: s.homeserver,
+    // An admin login's token is on no device, so the device list cannot say whether it lives.
+    onServer: s.auth === 'admin' || !devices ? null : Boolean(device),
+    displayName: device?.displayName ?? null,
+    lastSeenIp: device?.lastSeenIp ?? null,
+    lastSeenTs: device?.lastSeenTs ?? null,
+    ...(s.admin ? {adminBy: s.admin.by} : {}),
+    ...(s.expiresAt ? {expiresAt: s.expiresAt} : {}),
+  }
 }
 
 type AccountDevices = {userId: string; homeserver: string; devices: Device[]} | {problem: string}
@@ -104,6 +117,7 @@ async function accountDevices(group: Session[], deps: Deps): Promise<AccountDevi
     } catch (error) {
       last = (error as Error).message
       if (error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN') continue
+      if (error instanceof MxtokError && error.kind === 'tokenInvalid') continue
       break
     }
   }

@@ -6,7 +6,7 @@ import {storeLabel} from '../store/secret-store.js'
 import {findSession, prefetchTokens, readSecret, readToken, RefreshRefused} from './find-session.js'
 import {mapLimit} from './map-limit.js'
 
-export type VerifyStatus = 'valid' | 'revoked' | 'mismatch' | 'unreachable' | 'error'
+export type VerifyStatus = 'valid' | 'revoked' | 'expired' | 'mismatch' | 'unreachable' | 'error'
 
 export interface VerifyResult {
   name: string
@@ -14,7 +14,10 @@ export interface VerifyResult {
   userId: string
   deviceId: string
   error?: string
-  /** Only when asked for (`expiry`): when a valid OAuth session's stored access token expires, in ms since the epoch. */
+  /**
+   * When the token dies, in ms since the epoch: for a session whose expiry is recorded (an admin
+   * login's), always; for a valid OAuth session's access token only when asked for (`expiry`).
+   */
   expiresAt?: number
 }
 
@@ -74,7 +77,8 @@ async function chosen(names: string[], deps: Deps): Promise<Session[]> {
 }
 
 async function verifyOne(session: Session, deps: Deps): Promise<[VerifyResult, ExitCode]> {
-  const base = {name: session.name, userId: session.userId, deviceId: session.deviceId}
+  const recorded = session.expiresAt === undefined ? undefined : Date.parse(session.expiresAt)
+  const base = {name: session.name, userId: session.userId, deviceId: session.deviceId, ...(recorded === undefined ? {} : {expiresAt: recorded})}
   const fail = (status: VerifyStatus, error: string, code: ExitCode): [VerifyResult, ExitCode] => [{...base, status, error}, code]
   const explain = (error: unknown): [VerifyResult, ExitCode] => {
     if (error instanceof RefreshRefused) return fail('revoked', error.message, error.exitCode)
@@ -84,9 +88,13 @@ async function verifyOne(session: Session, deps: Deps): Promise<[VerifyResult, E
     if (error.isLocal) return fail('unreachable', error.message, ExitCode.homeserver)
     return fail('error', error.message, ExitCode.homeserver)
   }
+  // The server forgets an expired token soon enough; the recorded expiry says so without asking.
+  if (recorded !== undefined && recorded <= deps.now().getTime()) return fail('expired', `the token expired at ${session.expiresAt}; create the session again`, ExitCode.tokenInvalid)
+  // An admin login's token is on no device: its deviceId is only mxtok's key in the store.
+  const device = session.auth === 'admin' ? null : session.deviceId
   const check = async (token: string): Promise<[VerifyResult, ExitCode]> => {
     const who = await deps.client(session.homeserver).whoami(token)
-    if (who.userId === session.userId && who.deviceId === session.deviceId) return [{...base, status: 'valid'}, ExitCode.ok]
+    if (who.userId === session.userId && who.deviceId === device) return [{...base, status: 'valid'}, ExitCode.ok]
     return fail('mismatch', `the token belongs to ${who.userId}, device ${who.deviceId ?? '(none)'}`, ExitCode.tokenInvalid)
   }
   let token: string | null

@@ -102,6 +102,16 @@ export class MatrixClient {
     await this.send('POST', '/_matrix/client/v3/delete_devices', token, auth ? {devices: deviceIds, auth} : {devices: deviceIds})
   }
 
+  /**
+   * POST /_synapse/admin/v1/users/{userId}/login: a token for another user, made with a server
+   * admin's token. Synapse's admin API only: the token has no device, and dies at `validUntilMs`
+   * (never without it).
+   */
+  async adminLogin(adminToken: string, userId: string, validUntilMs?: number): Promise<string> {
+    const {body} = await this.send('POST', `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/login`, adminToken, validUntilMs === undefined ? {} : {valid_until_ms: validUntilMs})
+    return checked(stringField(body, 'access_token', this.baseUrl), isAccessToken, this.baseUrl, 'access_token')
+  }
+
   /** POST /v3/logout: kills the token and deletes its device with every token on it. */
   async logout(token: string): Promise<void> {
     await this.send('POST', '/_matrix/client/v3/logout', token, {})

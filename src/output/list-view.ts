@@ -7,7 +7,9 @@ export const NO_SESSIONS = 'No sessions. Create one with "mxtok create NAME --us
 
 export function sessionRow(s: ListedSession, offline: boolean): string[] {
   const onServer = s.onServer === null ? (offline ? '-' : 'unknown') : s.onServer ? 'yes' : 'NO'
-  return [s.name, s.userId, s.deviceId, onServer, dash(s.lastSeenIp), formatTs(s.lastSeenTs), s.homeserver]
+  // An admin login has no device: the column says so, and until when its token lives.
+  const device = s.adminBy === undefined ? s.deviceId : `none: admin login, ${s.expiresAt === undefined ? 'no expiry' : `expires ${formatTs(Date.parse(s.expiresAt))}`}`
+  return [s.name, s.userId, device, s.adminBy === undefined ? onServer : '-', dash(s.lastSeenIp), formatTs(s.lastSeenTs), s.homeserver]
 }
 
 /** The accounts' devices that no local session owns, as lines under their heading; none when there are none. */

@@ -18,8 +18,10 @@ export function sessionProblem(name: string, entry: unknown): string | undefined
   return (
     common(entry) ??
     (typeof entry.createdAt !== 'string' || Number.isNaN(Date.parse(entry.createdAt)) ? '"createdAt" is not a date' : undefined) ??
-    (entry.auth !== undefined && entry.auth !== 'oauth' ? '"auth" is neither missing nor "oauth"' : undefined) ??
-    (entry.auth === 'oauth' || entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined)
+    (entry.auth !== undefined && entry.auth !== 'oauth' && entry.auth !== 'admin' ? '"auth" is neither missing nor "oauth" nor "admin"' : undefined) ??
+    (entry.auth === 'oauth' || entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined) ??
+    (entry.auth === 'admin' && !(isObject(entry.admin) && typeof entry.admin.by === 'string' && isUserId(entry.admin.by)) ? '"admin.by" is not a Matrix user ID' : undefined) ??
+    (entry.expiresAt !== undefined && (typeof entry.expiresAt !== 'string' || Number.isNaN(Date.parse(entry.expiresAt))) ? '"expiresAt" is not a date' : undefined)
   )
 }
 

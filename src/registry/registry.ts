@@ -17,10 +17,17 @@ export interface Session {
   deviceId: string
   createdAt: string
   store: StoreKind
-  /** How the token was obtained: missing means a password login (or an imported token). */
-  auth?: 'oauth'
+  /**
+   * How the token was obtained: missing means a password login (or an imported token); 'admin' a
+   * server admin's login as this user, whose token has no device (`deviceId` is then mxtok's own key).
+   */
+  auth?: 'oauth' | 'admin'
   /** Where an OAuth session's tokens are refreshed and revoked; set when `auth` is 'oauth'. */
   oauth?: OAuthGrant
+  /** For an admin login: the admin account that made it, whose logging out everywhere ends it too. */
+  admin?: {by: string}
+  /** When the server stops accepting the token, if it said (ISO 8601); refreshing moves it on. */
+  expiresAt?: string
 }
 
 /** The non-secret half of an OAuth 2.0 session: which authorization server and client issued its tokens. */

@@ -1,3 +1,4 @@
+import {createAdminSession} from '../../core/create-admin-session.js'
 import {createSession} from '../../core/create-session.js'
 import {plainHttpAllowed} from '../../matrix/http.js'
 import type {Session} from '../../registry/registry.js'
@@ -9,7 +10,7 @@ import {readPassword} from '../password.js'
 
 export interface CreateInput {
   args: {name: string}
-  flags: {user: string; homeserver?: string; 'device-name'?: string; 'device-id'?: string; 'password-stdin'?: boolean; oauth?: boolean; 'allow-http'?: boolean; store: string}
+  flags: {user: string; homeserver?: string; 'device-name'?: string; 'device-id'?: string; 'password-stdin'?: boolean; oauth?: boolean; 'allow-http'?: boolean; store: string; as?: string; expires?: string}
 }
 
 export interface CreateJson {
@@ -18,9 +19,16 @@ export interface CreateJson {
   deviceId: string
   homeserver: string
   createdAt: string
+  /** An admin login's: who made it, and when its token dies (missing: never). */
+  adminBy?: string
+  expiresAt?: string
 }
 
 export async function create({args, flags}: CreateInput, io: Io): Promise<Outcome<CreateJson>> {
+  if (flags.as !== undefined) {
+    const s = await createAdminSession({name: args.name, user: flags.user, as: flags.as, expires: flags.expires, store: flags.store as StoreKind}, io.deps())
+    return done(showSession('Created', s, io))
+  }
   const s = await createSession(
     {
       name: args.name,
@@ -51,7 +59,16 @@ export async function create({args, flags}: CreateInput, io: Io): Promise<Outcom
 export function showSession(done: string, s: Session, io: Io): CreateJson {
   io.log(`${done} session "${s.name}" (token stored in the ${storeLabel(s.store)})`)
   io.log(`  user        ${s.userId}`)
-  io.log(`  device      ${s.deviceId}`)
+  io.log(s.auth === 'admin' ? `  device      none (admin login by ${s.admin?.by})` : `  device      ${s.deviceId}`)
   io.log(`  homeserver  ${s.homeserver}`)
-  return {name: s.name, userId: s.userId, deviceId: s.deviceId, homeserver: s.homeserver, createdAt: s.createdAt}
+  if (s.auth === 'admin') io.log(`  expires     ${s.expiresAt ?? 'never'}`)
+  return {
+    name: s.name,
+    userId: s.userId,
+    deviceId: s.deviceId,
+    homeserver: s.homeserver,
+    createdAt: s.createdAt,
+    ...(s.admin ? {adminBy: s.admin.by} : {}),
+    ...(s.expiresAt ? {expiresAt: s.expiresAt} : {}),
+  }
 }

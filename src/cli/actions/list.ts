@@ -1,5 +1,5 @@
 import type {Deps} from '../../core/deps.js'
-import {type ListedSession, listSessions} from '../../core/list-sessions.js'
+import {type ListedSession, listedSession, listSessions} from '../../core/list-sessions.js'
 import {decodeSecret} from '../../core/session-secret.js'
 import type {Device} from '../../matrix/client.js'
 import {listJson, NO_SESSIONS, renderList, renderOtherDevices, SESSION_HEAD, sessionRow} from '../../output/list-view.js'
@@ -37,11 +37,8 @@ async function listLive(io: Io, columns: number): Promise<Awaited<ReturnType<typ
   const printed = new Set<string>()
   // Which user a token belongs to, learnt as the store hands it out: a device list says only whose token asked for it.
   const owner = new Map<string, string>()
-  const layout = tableLayout(SESSION_HEAD, sessions.map((s) => sessionRow({...s, onServer: null, displayName: null, lastSeenIp: null, lastSeenTs: null}, false)), io)
-  const shown = (s: Session, devices: Device[]): ListedSession => {
-    const d = devices.find((x) => x.deviceId === s.deviceId)
-    return {name: s.name, userId: s.userId, deviceId: s.deviceId, homeserver: s.homeserver, onServer: Boolean(d), displayName: d?.displayName ?? null, lastSeenIp: d?.lastSeenIp ?? null, lastSeenTs: d?.lastSeenTs ?? null}
-  }
+  const layout = tableLayout(SESSION_HEAD, sessions.map((s) => sessionRow(listedSession(s, undefined), false)), io)
+  const shown = (s: Session, devices: Device[]): ListedSession => listedSession(s, devices)
   const onDevices = (homeserver: string, token: string, devices: Device[]) => {
     const userId = owner.get(token)
     const mine = sessions.filter((s) => s.userId === userId && s.homeserver === homeserver && !printed.has(s.name))

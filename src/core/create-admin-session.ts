@@ -1,0 +1,105 @@
+import {randomBytes} from 'node:crypto'
+import {MxtokError, usageError} from '../errors.js'
+import {base32} from '../matrix/device-id.js'
+import {MatrixError} from '../matrix/errors.js'
+import {parseLocalpart, parseUserId, type UserId} from '../matrix/user-id.js'
+import type {Session} from '../registry/registry.js'
+import type {StoreKind} from '../store/secret-store.js'
+import type {Deps} from './deps.js'
+import {parseDuration} from './duration.js'
+import {findSession, missingToken, readToken} from './find-session.js'
+import {journalledLogin} from './journalled-login.js'
+import {validateSessionName} from './session-name.js'
+
+export interface AdminCreateOptions {
+  name: string
+  /** A full user ID, or a localpart on the admin's own server. */
+  user: string
+  /** The session of a server admin whose token makes the login. */
+  as: string
+  /** A duration ("30d"), or "never"; default DEFAULT_ADMIN_EXPIRY. */
+  expires?: string
+  store?: StoreKind
+}
+
+export const DEFAULT_ADMIN_EXPIRY = '30d'
+
+/**
+ * Logs in as another user with a server admin's session, through Synapse's admin API: no password,
+ * and a token on no device that dies at its expiry (unless "never" is spelt out) or when the admin
+ * logs out everywhere. Journalled like any login, so that a run killed with the token in hand
+ * leaves an entry `mxtok doctor --fix` can log out.
+ */
+export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): Promise<Session> {
+  const name = validateSessionName(opts.name)
+  const expires = opts.expires ?? DEFAULT_ADMIN_EXPIRY
+  const lifetimeMs = expires === 'never' ? undefined : parseDuration(expires, '--expires')
+  const admin = await findSession(opts.as, deps)
+  const adminServer = parseUserId(admin.userId).serverName
+  const user: UserId = opts.user.startsWith('@') ? parseUserId(opts.user) : parseUserId(`@${parseLocalpart(opts.user)}:${adminServer}`)
+  if (user.serverName !== adminServer) throw usageError(`${user.full} is not on ${adminServer}, the server of "${admin.name}"; an admin can log in only as users of its own server`)
+  if (user.full === admin.userId) throw usageError(`"${admin.name}" is ${user.full} itself; create a session of your own account with a password instead`)
+
+  const store = deps.store(opts.store ?? 'keychain')
+  await store.check()
+  const adminToken = await readToken(admin, deps)
+  if (adminToken === null) throw missingToken(admin)
+  const client = deps.client(admin.homeserver)
+  const host = client.baseUrl.host
+  const createdAt = deps.now()
+  const expiresAt = lifetimeMs === undefined ? undefined : new Date(createdAt.getTime() + lifetimeMs)
+  const validUntilMs = expiresAt?.getTime()
+  // The token has no device: mxtok's key for it in the store is its own, made unique per login.
+  const deviceId = `ADMIN${base32(randomBytes(8)).slice(0, 12)}`
+
+  return journalledLogin<string>(
+    {
+      name,
+      homeserver: admin.homeserver,
+      store,
+      target: {who: user.full, deviceId},
+      async obtain(run) {
+        // A refusal made no token; a request cut off on the way might have.
+        const nothingMade = (error: unknown) => error instanceof MatrixError && (!error.isLocal || error.notSent)
+        let token: string
+        try {
+          token = await run.request(() => client.adminLogin(adminToken, user.full, validUntilMs), nothingMade)
+        } catch (error) {
+          throw explainRefusal(error, admin, user, host)
+        }
+        run.hold(token)
+        const session: Session = {
+          name,
+          userId: user.full,
+          homeserver: admin.homeserver,
+          deviceId,
+          createdAt: createdAt.toISOString(),
+          store: store.kind,
+          auth: 'admin',
+          admin: {by: admin.userId},
+          ...(expiresAt ? {expiresAt: expiresAt.toISOString()} : {}),
+        }
+        return {session, secret: token}
+      },
+      end: (token) => client.logout(token),
+      endFailed: (message) => `could not log out an admin login that mxtok could not keep (${message})`,
+      stranded: () => `an admin login as ${user.full} may have left a token nobody has${expiresAt ? `; it dies by itself at ${expiresAt.toISOString()}` : ''} ("mxtok doctor" lists it meanwhile)`,
+    },
+    deps,
+  )
+}
+
+/** Synapse's refusals, and a server without Synapse's admin API, as one line each. */
+function explainRefusal(error: unknown, admin: Session, user: UserId, host: string): unknown {
+  if (!(error instanceof MatrixError) || error.isLocal) return error
+  if (error.errcode === 'M_FORBIDDEN') {
+    return new MxtokError('loginRefused', `${host} refused the admin login: ${admin.userId} (session "${admin.name}") is not a server admin; use a session of an admin account`, {cause: error})
+  }
+  if (error.errcode === 'M_NOT_FOUND' && error.status === 404) {
+    return new MxtokError('usage', `${host} has no user ${user.full}; check the user ID`, {cause: error})
+  }
+  if (error.status === 404 || error.status === 405 || error.errcode === 'M_UNRECOGNIZED') {
+    return new MxtokError('homeserver', `${host} has no Synapse admin API (POST /_synapse/admin/v1/users/…/login), so it cannot make admin logins; log in as ${user.full} with its password instead`, {cause: error})
+  }
+  return error
+}

@@ -1,0 +1,143 @@
+// Admin logins (create --as): a server admin's session makes a token for another user, through
+// Synapse's admin API, against each homeserver the test set-up starts.
+import {execFileSync} from 'node:child_process'
+import {join} from 'node:path'
+import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
+import {rawWhoami, registerUser, synapseVenvDir} from '../support/synapse.js'
+import {userDevices} from '../support/synapse-db.js'
+
+const homeservers = inject('homeservers')
+const keyringEnv = inject('keyringEnv')
+const PASSWORD = 'admin-login-password-do-not-leak'
+const DAY_MS = 86_400_000
+
+/** The expiry Synapse itself holds for a token, in ms since the epoch (null: none). */
+function tokenValidUntil(synapseDir: string, token: string): number | null {
+  const query = `
+import sqlite3, sys, json
+db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
+print(json.dumps(db.execute('SELECT valid_until_ms, device_id FROM access_tokens WHERE token = ?', (sys.argv[2],)).fetchall()))
+`
+  const rows = JSON.parse(execFileSync(join(synapseVenvDir(), 'bin', 'python'), ['-c', query, join(synapseDir, 'homeserver.db'), token], {encoding: 'utf8'})) as [number | null, string | null][]
+  expect(rows).toHaveLength(1)
+  expect(rows[0][1]).toBeNull()
+  return rows[0][0]
+}
+
+describe.each(homeservers)('on $kind', (server) => {
+  const secrets = new Set<string>([PASSWORD])
+  let configDir: string
+  let adminId: string
+  let botId: string
+  let plainId: string
+  const {mxtok} = mxtokRunner(keyringEnv, () => configDir, secrets)
+
+  async function token(name: string): Promise<string> {
+    const r = await mxtok(['token', name])
+    expect(r.code, r.stderr).toBe(0)
+    const t = r.stdout.trim()
+    secrets.add(t)
+    return t
+  }
+
+  beforeAll(async () => {
+    const tag = `${server.kind}${process.pid}`
+    adminId = await registerUser(server, `opsadmin${tag}`, PASSWORD, true)
+    botId = await registerUser(server, `opsbot${tag}`, PASSWORD)
+    plainId = await registerUser(server, `opsplain${tag}`, PASSWORD)
+    configDir = tempDir('mxtok-admin-')
+    for (const [name, user] of [['admin', adminId], ['plain', plainId]]) {
+      const r = await mxtok(['create', name, '--user', user, '--homeserver', server.baseUrl, '--password-stdin'], {}, `${PASSWORD}\n`)
+      expect(r.code, r.stderr).toBe(0)
+    }
+  })
+
+  if (server.kind === 'dendrite') {
+    it('says in one line that the server has no Synapse admin API, and keeps nothing', async () => {
+      const r = await mxtok(['create', 'bot', '--user', botId, '--as', 'admin'])
+      expect(r.code, r.stderr).toBe(5)
+      expectOneLineError(r)
+      expect(r.stderr).toMatch(/has no Synapse admin API/)
+      const list = await mxtok(['list', '--offline', '--json'])
+      expect((JSON.parse(list.stdout) as {sessions: {name: string}[]}).sessions.map((s) => s.name).sort()).toEqual(['admin', 'plain'])
+    })
+    return
+  }
+
+  it('makes a token on no device that expires in 30 days by default, without a password', async () => {
+    const before = Date.now()
+    const devicesBefore = userDevices(server.dir, botId)
+    // No standard input and no MXTOK_PASSWORD: a password prompt would fail the run.
+    const r = await mxtok(['create', 'bot', '--user', botId, '--as', 'admin', '--json'], {}, '')
+    expect(r.code, r.stderr).toBe(0)
+    const created = JSON.parse(r.stdout) as {userId: string; adminBy: string; expiresAt: string}
+    expect(created).toMatchObject({userId: botId, adminBy: adminId})
+    const expiresAt = Date.parse(created.expiresAt)
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 30 * DAY_MS)
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 30 * DAY_MS)
+
+    const t = await token('bot')
+    const who = await rawWhoami(server.baseUrl, t)
+    expect(who.status).toBe(200)
+    expect(who.body).toMatchObject({user_id: botId})
+    expect((who.body as {device_id?: string}).device_id).toBeUndefined()
+    // What the server holds: the same expiry, no device, and the user's devices unchanged.
+    expect(tokenValidUntil(server.dir, t)).toBe(expiresAt)
+    expect(userDevices(server.dir, botId)).toEqual(devicesBefore)
+  })
+
+  it('lists the admin login with its maker and expiry, and verify finds it valid', async () => {
+    const list = await mxtok(['list', '--json'])
+    expect(list.code, list.stderr).toBe(0)
+    const bot = (JSON.parse(list.stdout) as {sessions: {name: string; adminBy?: string; expiresAt?: string; onServer: boolean | null}[]}).sessions.find((s) => s.name === 'bot')
+    expect(bot).toMatchObject({adminBy: adminId, onServer: null})
+    expect(bot?.expiresAt).toMatch(/^\d{4}-/)
+    const text = await mxtok(['list'])
+    expect(text.stdout).toMatch(/none: admin login, expires \d{4}-\d\d-\d\d/)
+
+    const v = await mxtok(['verify', 'bot', '--json'])
+    expect(v.code, v.stderr).toBe(0)
+    expect(JSON.parse(v.stdout)).toMatchObject([{name: 'bot', status: 'valid', expiresAt: Date.parse(bot!.expiresAt!)}])
+  })
+
+  it('revokes the admin login with /logout, leaving the admin session alive', async () => {
+    const t = await token('bot')
+    const admin = await token('admin')
+    const r = await mxtok(['revoke', 'bot'])
+    expect(r.code, r.stderr).toBe(0)
+    expect((await rawWhoami(server.baseUrl, t)).status).toBe(401)
+    expect((await rawWhoami(server.baseUrl, admin)).status).toBe(200)
+  })
+
+  it('takes --expires, keeps "never" without an expiry, and calls a token past its expiry expired', async () => {
+    const never = await mxtok(['create', 'forever', '--user', botId, '--as', 'admin', '--expires', 'never', '--json'])
+    expect(never.code, never.stderr).toBe(0)
+    expect(JSON.parse(never.stdout).expiresAt).toBeUndefined()
+    expect(tokenValidUntil(server.dir, await token('forever'))).toBeNull()
+
+    const short = await mxtok(['create', 'short', '--user', botId, '--as', 'admin', '--expires', '1s'])
+    expect(short.code, short.stderr).toBe(0)
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    const v = await mxtok(['verify', 'short', '--json'])
+    expect(v.code).toBe(4)
+    expect(JSON.parse(v.stdout)).toMatchObject([{name: 'short', status: 'expired'}])
+    const t = await mxtok(['token', 'short'])
+    expect(t.code).toBe(4)
+    expectOneLineError(t)
+    expect(t.stderr).toMatch(/expired at .*create the session again/)
+
+    const bad = await mxtok(['create', 'x', '--user', botId, '--as', 'admin', '--expires', 'soon'])
+    expect(bad.code).toBe(2)
+    expectOneLineError(bad)
+  })
+
+  it('refuses a session of an account that is not a server admin in one line (exit 3)', async () => {
+    const r = await mxtok(['create', 'bot2', '--user', botId, '--as', 'plain'])
+    expect(r.code, r.stderr).toBe(3)
+    expectOneLineError(r)
+    expect(r.stderr).toContain(`${plainId} (session "plain") is not a server admin`)
+    const list = await mxtok(['list', '--offline', '--json'])
+    expect((JSON.parse(list.stdout) as {sessions: {name: string}[]}).sessions.map((s) => s.name)).not.toContain('bot2')
+  })
+})
