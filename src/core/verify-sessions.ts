@@ -6,7 +6,7 @@ import {storeLabel} from '../store/secret-store.js'
 import {findSession, prefetchTokens, readSecret, readToken, RefreshRefused} from './find-session.js'
 import {mapLimit} from './map-limit.js'
 
-export type VerifyStatus = 'valid' | 'revoked' | 'expired' | 'mismatch' | 'unreachable' | 'error'
+export type VerifyStatus = 'valid' | 'expiring' | 'revoked' | 'expired' | 'mismatch' | 'unreachable' | 'error'
 
 export interface VerifyResult {
   name: string
@@ -15,10 +15,10 @@ export interface VerifyResult {
   deviceId: string
   error?: string
   /**
-   * When the token dies, in ms since the epoch: for a session whose expiry is recorded (an admin
-   * login's), always; for a valid OAuth session's access token only when asked for (`expiry`).
+   * When the token dies (ISO 8601): for a session whose expiry is recorded (an admin login's),
+   * always; for a valid OAuth session's access token only when asked for (`expiry`).
    */
-  expiresAt?: number
+  expiresAt?: string
 }
 
 /** For showing progress: each callback fires as soon as its event happens. */
@@ -30,6 +30,8 @@ export interface VerifyWatch {
   onResult?(result: VerifyResult, session: Session): void
   /** Read each valid OAuth session's expiry too (one more store read each). */
   expiry?: boolean
+  /** A valid session whose recorded expiry falls within this many ms from now counts as `expiring` (exit 4). */
+  expiringWithinMs?: number
 }
 
 export interface VerifyReport {
@@ -51,7 +53,13 @@ export async function verifySessions(names: string[], deps: Deps, watch: VerifyW
     if (watch.expiry && outcome[0].status === 'valid' && s.auth === 'oauth') {
       // A store that answered a moment ago; if it fails now, the expiry is simply not known.
       const expiresAt = await readSecret(s, deps).then((secret) => secret?.expiresAt, () => null)
-      if (typeof expiresAt === 'number') outcome[0].expiresAt = expiresAt
+      if (typeof expiresAt === 'number') outcome[0].expiresAt = new Date(expiresAt).toISOString()
+    }
+    if (watch.expiringWithinMs !== undefined && outcome[0].status === 'valid' && s.expiresAt !== undefined) {
+      if (Date.parse(s.expiresAt) - deps.now().getTime() <= watch.expiringWithinMs) {
+        outcome[0] = {...outcome[0], status: 'expiring', error: `the token expires at ${s.expiresAt}; create the session again before then`}
+        outcome[1] = ExitCode.tokenInvalid
+      }
     }
     watch.onResult?.(outcome[0], s)
     return outcome
@@ -78,7 +86,7 @@ async function chosen(names: string[], deps: Deps): Promise<Session[]> {
 
 async function verifyOne(session: Session, deps: Deps): Promise<[VerifyResult, ExitCode]> {
   const recorded = session.expiresAt === undefined ? undefined : Date.parse(session.expiresAt)
-  const base = {name: session.name, userId: session.userId, deviceId: session.deviceId, ...(recorded === undefined ? {} : {expiresAt: recorded})}
+  const base = {name: session.name, userId: session.userId, deviceId: session.deviceId, ...(recorded === undefined ? {} : {expiresAt: session.expiresAt})}
   const fail = (status: VerifyStatus, error: string, code: ExitCode): [VerifyResult, ExitCode] => [{...base, status, error}, code]
   const explain = (error: unknown): [VerifyResult, ExitCode] => {
     if (error instanceof RefreshRefused) return fail('revoked', error.message, error.exitCode)

@@ -62,6 +62,15 @@ describe.each(homeservers)('on $kind', (server) => {
       const list = await mxtok(['list', '--offline', '--json'])
       expect((JSON.parse(list.stdout) as {sessions: {name: string}[]}).sessions.map((s) => s.name).sort()).toEqual(['admin', 'plain'])
     })
+
+    it('has no expiry to warn of for password sessions', async () => {
+      const v = await mxtok(['verify', '--expiring-within', '3650d', '--json'])
+      expect(v.code, v.stderr).toBe(0)
+      expect(JSON.parse(v.stdout)).toEqual([
+        {name: 'admin', status: 'valid', userId: adminId, deviceId: expect.any(String)},
+        {name: 'plain', status: 'valid', userId: plainId, deviceId: expect.any(String)},
+      ])
+    })
     return
   }
 
@@ -98,7 +107,9 @@ describe.each(homeservers)('on $kind', (server) => {
 
     const v = await mxtok(['verify', 'bot', '--json'])
     expect(v.code, v.stderr).toBe(0)
-    expect(JSON.parse(v.stdout)).toMatchObject([{name: 'bot', status: 'valid', expiresAt: Date.parse(bot!.expiresAt!)}])
+    expect(JSON.parse(v.stdout)).toMatchObject([{name: 'bot', status: 'valid', expiresAt: bot!.expiresAt}])
+    const table = await mxtok(['verify', 'bot'])
+    expect(table.stdout).toMatch(/bot +valid .* expires \d{4}-\d\d-\d\d \d\d:\d\d/)
   })
 
   it('revokes the admin login with /logout, leaving the admin session alive', async () => {
@@ -128,6 +139,25 @@ describe.each(homeservers)('on $kind', (server) => {
     expect(t.stderr).toMatch(/expired at .*create the session again/)
 
     const bad = await mxtok(['create', 'x', '--user', botId, '--as', 'admin', '--expires', 'soon'])
+    expect(bad.code).toBe(2)
+    expectOneLineError(bad)
+  })
+
+  it('verify --expiring-within exits 4 naming the sessions dead by then, and only those', async () => {
+    for (const [name, expires] of [['soon', '2d'], ['later', '30d']]) {
+      const r = await mxtok(['create', name, '--user', botId, '--as', 'admin', '--expires', expires])
+      expect(r.code, r.stderr).toBe(0)
+    }
+    const week = await mxtok(['verify', 'soon', 'later', 'admin', '--expiring-within', '7d', '--json'])
+    expect(week.code, week.stderr).toBe(4)
+    const results = JSON.parse(week.stdout) as {name: string; status: string}[]
+    expect(Object.fromEntries(results.map((r) => [r.name, r.status]))).toEqual({soon: 'expiring', later: 'valid', admin: 'valid'})
+    const text = await mxtok(['verify', 'soon', 'later', '--expiring-within', '7d'])
+    expect(text.code).toBe(4)
+    expect(text.stdout).toMatch(/soon +expiring .*expires at/)
+    const hour = await mxtok(['verify', 'soon', 'later', 'admin', '--expiring-within', '1h'])
+    expect(hour.code, hour.stdout).toBe(0)
+    const bad = await mxtok(['verify', '--expiring-within', 'a week'])
     expect(bad.code).toBe(2)
     expectOneLineError(bad)
   })

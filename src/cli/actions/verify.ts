@@ -1,9 +1,10 @@
 import type {Session} from '../../registry/registry.js'
 import {verifySessions, type VerifyResult} from '../../core/verify-sessions.js'
+import {parseDuration} from '../../core/duration.js'
 import {usageError} from '../../errors.js'
 import {sortNatural} from '../../output/natural-order.js'
 import {prometheusLines} from '../../output/prometheus.js'
-import {renderTable, type TableLayout, tableLayout} from '../../output/table.js'
+import {formatTs, renderTable, type TableLayout, tableLayout} from '../../output/table.js'
 import {requestTimeoutMs} from '../default-deps.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
@@ -12,14 +13,16 @@ import {watchRequests} from '../live/watch-requests.js'
 
 export interface VerifyInput {
   argv: string[]
-  flags?: {format?: string}
+  flags?: {format?: string; 'expiring-within'?: string}
 }
 
 const HEAD = ['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL']
-const row = (r: VerifyResult) => [r.name, r.status, r.userId, r.deviceId, r.error ?? '']
+const row = (r: VerifyResult) => [r.name, r.status, r.userId, r.deviceId, r.error ?? (r.expiresAt === undefined ? '' : `expires ${formatTs(Date.parse(r.expiresAt))}`)]
 
 export async function verify({argv, flags}: VerifyInput, io: Io): Promise<Outcome<VerifyResult[]>> {
   const prometheus = flags?.format === 'prometheus'
+  const within = flags?.['expiring-within']
+  const expiringWithinMs = within === undefined ? undefined : parseDuration(within, '--expiring-within')
   if (prometheus && io.json) throw usageError('--format prometheus and --json cannot be used together')
   const homeservers = new Map<string, string>()
   let deps = io.deps()
@@ -39,6 +42,7 @@ export async function verify({argv, flags}: VerifyInput, io: Io): Promise<Outcom
   try {
     report = await verifySessions(argv, deps, {
       expiry: prometheus,
+      expiringWithinMs,
       onStart: (sessions) => {
         for (const s of sessions) homeservers.set(s.name, s.homeserver)
         startLive(sessions)
