@@ -1,12 +1,12 @@
 import {randomBytes} from 'node:crypto'
-import {MxtokError, usageError} from '../errors.js'
+import {usageError} from '../errors.js'
 import {base32} from '../matrix/device-id.js'
 import {MatrixError} from '../matrix/errors.js'
-import {parseLocalpart, parseUserId, type UserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
 import type {StoreKind} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 import {parseDuration} from './duration.js'
+import {adminApiRefusal, adminTarget} from './admin-api.js'
 import {findSession, missingToken, readToken} from './find-session.js'
 import {journalledLogin} from './journalled-login.js'
 import {validateSessionName} from './session-name.js'
@@ -35,9 +35,7 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
   const expires = opts.expires ?? DEFAULT_ADMIN_EXPIRY
   const lifetimeMs = expires === 'never' ? undefined : parseDuration(expires, '--expires')
   const admin = await findSession(opts.as, deps)
-  const adminServer = parseUserId(admin.userId).serverName
-  const user: UserId = opts.user.startsWith('@') ? parseUserId(opts.user) : parseUserId(`@${parseLocalpart(opts.user)}:${adminServer}`)
-  if (user.serverName !== adminServer) throw usageError(`${user.full} is not on ${adminServer}, the server of "${admin.name}"; an admin can log in only as users of its own server`)
+  const user = adminTarget(admin, opts.user)
   if (user.full === admin.userId) throw usageError(`"${admin.name}" is ${user.full} itself; create a session of your own account with a password instead`)
 
   const store = deps.store(opts.store ?? 'keychain')
@@ -65,7 +63,7 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
         try {
           token = await run.request(() => client.adminLogin(adminToken, user.full, validUntilMs), nothingMade)
         } catch (error) {
-          throw explainRefusal(error, admin, user, host)
+          throw adminApiRefusal(error, admin, user, host, 'make admin logins')
         }
         run.hold(token)
         const session: Session = {
@@ -87,19 +85,4 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
     },
     deps,
   )
-}
-
-/** Synapse's refusals, and a server without Synapse's admin API, as one line each. */
-function explainRefusal(error: unknown, admin: Session, user: UserId, host: string): unknown {
-  if (!(error instanceof MatrixError) || error.isLocal) return error
-  if (error.errcode === 'M_FORBIDDEN') {
-    return new MxtokError('loginRefused', `${host} refused the admin login: ${admin.userId} (session "${admin.name}") is not a server admin; use a session of an admin account`, {cause: error})
-  }
-  if (error.errcode === 'M_NOT_FOUND' && error.status === 404) {
-    return new MxtokError('usage', `${host} has no user ${user.full}; check the user ID`, {cause: error})
-  }
-  if (error.status === 404 || error.status === 405 || error.errcode === 'M_UNRECOGNIZED') {
-    return new MxtokError('homeserver', `${host} has no Synapse admin API (POST /_synapse/admin/v1/users/…/login), so it cannot make admin logins; log in as ${user.full} with its password instead`, {cause: error})
-  }
-  return error
 }

@@ -9,7 +9,8 @@ import {acceptsPassword, passwordAuth, uiaChallenge} from '../matrix/uia.js'
 import {parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
 import type {Deps} from './deps.js'
-import {readToken} from './find-session.js'
+import {adminApiRefusal, adminTarget} from './admin-api.js'
+import {findSession, missingToken, readToken} from './find-session.js'
 import {loginOrExplain} from './login.js'
 
 export interface PruneOptions {
@@ -20,6 +21,10 @@ export interface PruneOptions {
   orphans?: boolean
   /** Select devices last seen longer ago than this; a device never seen is not selected (its age is unknown). */
   inactiveDays?: number
+  /** Keep this many of the most recently seen devices that no local session owns, selecting the rest. */
+  keep?: number
+  /** Work through Synapse's admin API with this session of a server admin: no password, no User-Interactive Auth. */
+  as?: string
   dryRun?: boolean
   /** Asked at most once, and only when a login or the deletion needs it. */
   password: () => Promise<string>
@@ -64,10 +69,12 @@ export const PENDING_GRACE_MS = 10 * 60 * 1000
  * one, and otherwise logs in with a temporary device that it always logs out again.
  */
 export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<PruneResult> {
-  if (!opts.orphans && opts.inactiveDays === undefined) throw usageError('say which devices to delete: --orphans, --inactive-days N, or both')
+  if (!opts.orphans && opts.inactiveDays === undefined && opts.keep === undefined) throw usageError('say which devices to delete: --orphans, --inactive-days N, --keep N, or a combination')
   if (opts.inactiveDays !== undefined && !(Number.isInteger(opts.inactiveDays) && opts.inactiveDays >= 1)) {
     throw usageError(`--inactive-days must be a whole number of days, 1 or more (got ${opts.inactiveDays})`)
   }
+  if (opts.keep !== undefined && !(Number.isInteger(opts.keep) && opts.keep >= 0)) throw usageError(`--keep must be a whole number, 0 or more (got ${opts.keep})`)
+  if (opts.as !== undefined) return pruneAsAdmin({...opts, as: opts.as}, deps)
   const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver, {allowHttp: opts.allowHttp})
   const user = resolveUserId(opts.user, homeserverUrl?.host)
   let asked: Promise<string> | undefined
@@ -79,38 +86,84 @@ export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<Prun
   try {
     const devices = live?.devices ?? (await access.client.devices(access.token))
     // By the user ID the server confirmed: a localpart given with --homeserver may have been completed wrongly.
-    const owned = new Set(sessions.filter((s) => s.userId === access.user.full).map((s) => s.deviceId))
+    const owned = await ownedDevices(sessions, access.user.full, deps)
     owned.add(access.deviceId)
-    // A create running right now has journalled its device: spare it until it is clearly abandoned.
-    for (const p of await deps.registry.pending()) {
-      if (p.userId === access.user.full && deps.now().getTime() - Date.parse(p.since) < PENDING_GRACE_MS) owned.add(p.deviceId)
-    }
-    const cutoff = opts.inactiveDays === undefined ? undefined : deps.now().getTime() - opts.inactiveDays * DAY_MS
-    // Each selector narrows: --orphans --inactive-days 30 means orphans unused for 30 days.
-    const selected = devices.filter(
-      (d) =>
-        !owned.has(d.deviceId) &&
-        (!opts.orphans || d.deviceId.startsWith(DEVICE_ID_PREFIX)) &&
-        (cutoff === undefined || (d.lastSeenTs !== null && d.lastSeenTs < cutoff)),
-    )
-    const plan: PrunePlan = {userId: access.user.full, homeserver: access.homeserver, devices: selected}
-    if (opts.dryRun || selected.length === 0) return {...plan, dryRun: Boolean(opts.dryRun), deleted: []}
-    if (!(await opts.confirm(plan))) throw usageError('cancelled: nothing was deleted')
-
-    const deleted: string[] = []
-    for (let i = 0; i < selected.length; i += DELETE_BATCH_SIZE) {
-      const batch = selected.slice(i, i + DELETE_BATCH_SIZE).map((d) => d.deviceId)
-      try {
-        await deleteWithPassword(access, batch, password)
-      } catch (error) {
-        throw deleted.length === 0 ? error : partly(error, deleted.length, selected.length)
-      }
-      deleted.push(...batch)
-    }
-    return {...plan, dryRun: false, deleted}
+    const plan: PrunePlan = {userId: access.user.full, homeserver: access.homeserver, devices: selectDevices(devices, owned, opts, deps.now())}
+    return await deleteSelected(plan, opts, (batch) => deleteWithPassword(access, batch, password))
   } finally {
     if (access.temporary) await logoutTemporary(access, deps)
   }
+}
+
+/**
+ * The admin way: the user's devices are listed and deleted through Synapse's admin API with the
+ * token of a server admin's session, on that session's homeserver; the same selection and
+ * confirmation, and the devices of local sessions of that user are spared all the same.
+ */
+async function pruneAsAdmin(opts: PruneOptions & {as: string}, deps: Deps): Promise<PruneResult> {
+  if (opts.homeserver !== undefined) throw usageError('--as works on the homeserver of the admin session; leave out --homeserver')
+  const admin = await findSession(opts.as, deps)
+  const user = adminTarget(admin, opts.user)
+  const token = await readToken(admin, deps)
+  if (token === null) throw missingToken(admin)
+  const client = deps.client(admin.homeserver)
+  const refused = (error: unknown) => adminApiRefusal(error, admin, user, client.baseUrl.host, 'list or delete the devices of another user')
+  const devices = await client.adminDevices(token, user.full).catch((error) => {
+    throw refused(error)
+  })
+  const owned = await ownedDevices(await deps.registry.list(), user.full, deps)
+  const plan: PrunePlan = {userId: user.full, homeserver: admin.homeserver, devices: selectDevices(devices, owned, opts, deps.now())}
+  return deleteSelected(plan, opts, (batch) =>
+    client.adminDeleteDevices(token, user.full, batch).catch((error) => {
+      throw refused(error)
+    }),
+  )
+}
+
+/** The devices of the user that prune never deletes: those of local sessions, and those a create running right now has journalled. */
+async function ownedDevices(sessions: Session[], userId: string, deps: Deps): Promise<Set<string>> {
+  const owned = new Set(sessions.filter((s) => s.userId === userId).map((s) => s.deviceId))
+  // A create running right now has journalled its device: spare it until it is clearly abandoned.
+  for (const p of await deps.registry.pending()) {
+    if (p.userId === userId && deps.now().getTime() - Date.parse(p.since) < PENDING_GRACE_MS) owned.add(p.deviceId)
+  }
+  return owned
+}
+
+/**
+ * Each selector narrows: --orphans --inactive-days 30 means orphans unused for 30 days, and --keep N
+ * spares the N most recently seen of the devices no local session owns (a device never seen counts
+ * as the oldest), whatever else is asked.
+ */
+export function selectDevices(devices: Device[], owned: Set<string>, opts: Pick<PruneOptions, 'orphans' | 'inactiveDays' | 'keep'>, now: Date): Device[] {
+  const candidates = devices.filter((d) => !owned.has(d.deviceId))
+  const newestFirst = [...candidates].sort((a, b) => (b.lastSeenTs ?? -Infinity) - (a.lastSeenTs ?? -Infinity) || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0))
+  const kept = new Set(newestFirst.slice(0, opts.keep ?? 0).map((d) => d.deviceId))
+  const cutoff = opts.inactiveDays === undefined ? undefined : now.getTime() - opts.inactiveDays * DAY_MS
+  return candidates.filter(
+    (d) =>
+      !kept.has(d.deviceId) &&
+      (!opts.orphans || d.deviceId.startsWith(DEVICE_ID_PREFIX)) &&
+      (cutoff === undefined || (d.lastSeenTs !== null && d.lastSeenTs < cutoff)),
+  )
+}
+
+/** Shows the plan (dry run), or confirms it and deletes in batches, saying how far it got if a batch fails. */
+async function deleteSelected(plan: PrunePlan, opts: PruneOptions, remove: (batch: string[]) => Promise<void>): Promise<PruneResult> {
+  const selected = plan.devices
+  if (opts.dryRun || selected.length === 0) return {...plan, dryRun: Boolean(opts.dryRun), deleted: []}
+  if (!(await opts.confirm(plan))) throw usageError('cancelled: nothing was deleted')
+  const deleted: string[] = []
+  for (let i = 0; i < selected.length; i += DELETE_BATCH_SIZE) {
+    const batch = selected.slice(i, i + DELETE_BATCH_SIZE).map((d) => d.deviceId)
+    try {
+      await remove(batch)
+    } catch (error) {
+      throw deleted.length === 0 ? error : partly(error, deleted.length, selected.length)
+    }
+    deleted.push(...batch)
+  }
+  return {...plan, dryRun: false, deleted}
 }
 
 /** The first local session of the account whose token still works, with the device list it fetched. */

@@ -76,17 +76,18 @@ export class MatrixClient {
   /** GET /v3/devices */
   async devices(token: string): Promise<Device[]> {
     const {body} = await this.send('GET', '/_matrix/client/v3/devices', token)
-    const devices = field(body, 'devices', this.baseUrl)
-    if (!Array.isArray(devices)) throw malformed(this.baseUrl, 'devices')
-    return devices.map((d) => {
-      if (!d || typeof d !== 'object' || typeof d.device_id !== 'string') throw malformed(this.baseUrl, 'devices[].device_id')
-      return {
-        deviceId: d.device_id,
-        displayName: typeof d.display_name === 'string' ? d.display_name : null,
-        lastSeenIp: typeof d.last_seen_ip === 'string' ? d.last_seen_ip : null,
-        lastSeenTs: typeof d.last_seen_ts === 'number' ? d.last_seen_ts : null,
-      }
-    })
+    return this.parseDevices(body)
+  }
+
+  /** GET /_synapse/admin/v2/users/{userId}/devices: another user's devices, with a server admin's token (Synapse only). */
+  async adminDevices(adminToken: string, userId: string): Promise<Device[]> {
+    const {body} = await this.send('GET', `/_synapse/admin/v2/users/${encodeURIComponent(userId)}/devices`, adminToken)
+    return this.parseDevices(body)
+  }
+
+  /** POST /_synapse/admin/v2/users/{userId}/delete_devices: deletes them with every token on them, no User-Interactive Auth (Synapse only). */
+  async adminDeleteDevices(adminToken: string, userId: string, deviceIds: string[]): Promise<void> {
+    await this.send('POST', `/_synapse/admin/v2/users/${encodeURIComponent(userId)}/delete_devices`, adminToken, {devices: deviceIds})
   }
 
   /** PUT /v3/devices/{deviceId}: sets the device's display name. */
@@ -115,6 +116,20 @@ export class MatrixClient {
   /** POST /v3/logout: kills the token and deletes its device with every token on it. */
   async logout(token: string): Promise<void> {
     await this.send('POST', '/_matrix/client/v3/logout', token, {})
+  }
+
+  private parseDevices(body: unknown): Device[] {
+    const devices = field(body, 'devices', this.baseUrl)
+    if (!Array.isArray(devices)) throw malformed(this.baseUrl, 'devices')
+    return devices.map((d) => {
+      if (!d || typeof d !== 'object' || typeof d.device_id !== 'string') throw malformed(this.baseUrl, 'devices[].device_id')
+      return {
+        deviceId: d.device_id,
+        displayName: typeof d.display_name === 'string' ? d.display_name : null,
+        lastSeenIp: typeof d.last_seen_ip === 'string' ? d.last_seen_ip : null,
+        lastSeenTs: typeof d.last_seen_ts === 'number' ? d.last_seen_ts : null,
+      }
+    })
   }
 
   private send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, token?: string, body?: unknown) {

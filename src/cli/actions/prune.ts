@@ -9,7 +9,7 @@ import {done, type Outcome} from '../outcome.js'
 import {readPassword} from '../password.js'
 
 export interface PruneInput {
-  flags: {user: string; homeserver?: string; orphans?: boolean; 'inactive-days'?: number; 'dry-run'?: boolean; yes?: boolean; 'password-stdin'?: boolean; 'allow-http'?: boolean}
+  flags: {user: string; homeserver?: string; orphans?: boolean; 'inactive-days'?: number; keep?: number; as?: string; 'dry-run'?: boolean; yes?: boolean; 'password-stdin'?: boolean; 'allow-http'?: boolean}
 }
 
 export async function prune({flags}: PruneInput, io: Io): Promise<Outcome<PruneResult>> {
@@ -21,6 +21,8 @@ export async function prune({flags}: PruneInput, io: Io): Promise<Outcome<PruneR
       allowHttp: flags['allow-http'] || plainHttpAllowed(io.env),
       orphans: flags.orphans,
       inactiveDays: flags['inactive-days'],
+      keep: flags.keep,
+      as: flags.as,
       dryRun: flags['dry-run'],
       password: () =>
         readPassword({passwordStdin: flags['password-stdin'] === true, env: io.env, stdin: io.stdin, stderr: io.stderr, prompt: `Password for ${flags.user}: `}),

@@ -1,10 +1,11 @@
-// Admin logins (create --as): a server admin's session makes a token for another user, through
-// Synapse's admin API, against each homeserver the test set-up starts.
+// A server admin's session at work through Synapse's admin API, against each homeserver the test
+// set-up starts: admin logins (create --as) and another user's devices pruned (prune --as), and
+// prune --keep for the account's own devices.
 import {execFileSync} from 'node:child_process'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
-import {rawWhoami, registerUser, synapseVenvDir} from '../support/synapse.js'
+import {rawLogin, rawWhoami, registerUser, synapseVenvDir} from '../support/synapse.js'
 import {userDevices} from '../support/synapse-db.js'
 
 const homeservers = inject('homeservers')
@@ -41,6 +42,43 @@ describe.each(homeservers)('on $kind', (server) => {
     return t
   }
 
+  /** Logs in to each device in turn and uses it at once, so that each is seen later than the one before. */
+  async function seenInOrder(user: string, deviceIds: string[]): Promise<void> {
+    for (const id of deviceIds) {
+      const l = await rawLogin(server.baseUrl, user, PASSWORD, id)
+      secrets.add(l.access_token)
+      expect((await rawWhoami(server.baseUrl, l.access_token)).status).toBe(200)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
+  /** The account's device IDs as the server lists them, asked with a session's token. */
+  async function serverDevices(session: string): Promise<string[]> {
+    const res = await fetch(`${server.baseUrl}/_matrix/client/v3/devices`, {headers: {authorization: `Bearer ${await token(session)}`}})
+    expect(res.status).toBe(200)
+    return ((await res.json()) as {devices: {device_id: string}[]}).devices.map((d) => d.device_id).sort()
+  }
+
+  const deviceOf = async (name: string) => {
+    const list = await mxtok(['list', '--offline', '--json'])
+    return (JSON.parse(list.stdout) as {sessions: {name: string; deviceId: string}[]}).sessions.find((s) => s.name === name)!.deviceId
+  }
+
+  it('prune --keep N keeps the N most recently seen devices of the own account, and those of local sessions', async () => {
+    const keeper = await registerUser(server, `opskeep${server.kind}${process.pid}`, PASSWORD)
+    const c = await mxtok(['create', 'keeper', '--user', keeper, '--homeserver', server.baseUrl, '--password-stdin'], {}, `${PASSWORD}\n`)
+    expect(c.code, c.stderr).toBe(0)
+    await seenInOrder(keeper, ['KEEPOLD1', 'KEEPOLD2', 'KEEPNEW1', 'KEEPNEW2'])
+    const own = await deviceOf('keeper')
+    const before = await serverDevices('keeper')
+    const r = await mxtok(['prune', '--user', keeper, '--keep', '2', '--yes', '--password-stdin', '--json'], {}, `${PASSWORD}\n`)
+    expect(r.code, r.stderr).toBe(0)
+    const after = await serverDevices('keeper')
+    expect(after).toEqual([own, 'KEEPNEW1', 'KEEPNEW2'].sort())
+    expect((JSON.parse(r.stdout) as {deleted: string[]}).deleted.sort()).toEqual(before.filter((d) => !after.includes(d)).sort())
+    expect(before).toEqual(expect.arrayContaining(['KEEPOLD1', 'KEEPOLD2']))
+  })
+
   beforeAll(async () => {
     const tag = `${server.kind}${process.pid}`
     adminId = await registerUser(server, `opsadmin${tag}`, PASSWORD, true)
@@ -60,7 +98,16 @@ describe.each(homeservers)('on $kind', (server) => {
       expectOneLineError(r)
       expect(r.stderr).toMatch(/has no Synapse admin API/)
       const list = await mxtok(['list', '--offline', '--json'])
-      expect((JSON.parse(list.stdout) as {sessions: {name: string}[]}).sessions.map((s) => s.name).sort()).toEqual(['admin', 'plain'])
+      expect((JSON.parse(list.stdout) as {sessions: {name: string}[]}).sessions.map((s) => s.name)).not.toContain('bot')
+    })
+
+    it('prune --as says in one line that the server has no Synapse admin API, and deletes nothing', async () => {
+      const before = await serverDevices('plain')
+      const r = await mxtok(['prune', '--user', plainId, '--as', 'admin', '--orphans', '--yes'])
+      expect(r.code, r.stderr).toBe(5)
+      expectOneLineError(r)
+      expect(r.stderr).toMatch(/has no Synapse admin API/)
+      expect(await serverDevices('plain')).toEqual(before)
     })
 
     it('has no expiry to warn of for password sessions', async () => {
@@ -68,6 +115,7 @@ describe.each(homeservers)('on $kind', (server) => {
       expect(v.code, v.stderr).toBe(0)
       expect(JSON.parse(v.stdout)).toEqual([
         {name: 'admin', status: 'valid', userId: adminId, deviceId: expect.any(String)},
+        {name: 'keeper', status: 'valid', userId: expect.any(String), deviceId: expect.any(String)},
         {name: 'plain', status: 'valid', userId: plainId, deviceId: expect.any(String)},
       ])
     })
@@ -169,5 +217,44 @@ describe.each(homeservers)('on $kind', (server) => {
     expect(r.stderr).toContain(`${plainId} (session "plain") is not a server admin`)
     const list = await mxtok(['list', '--offline', '--json'])
     expect((JSON.parse(list.stdout) as {sessions: {name: string}[]}).sessions.map((s) => s.name)).not.toContain('bot2')
+  })
+
+  it('prune --as deletes another user\'s devices through the admin API, with no password, sparing local sessions and the --keep newest', async () => {
+    const victim = await registerUser(server, `opsvictim${server.kind}${process.pid}`, PASSWORD)
+    const c = await mxtok(['create', 'victim', '--user', victim, '--homeserver', server.baseUrl, '--password-stdin'], {}, `${PASSWORD}\n`)
+    expect(c.code, c.stderr).toBe(0)
+    await seenInOrder(victim, ['VICOLD1', 'VICOLD2', 'VICNEW1', 'VICNEW2'])
+    const own = await deviceOf('victim')
+    const before = userDevices(server.dir, victim)
+    const expected = before.filter((d) => ![own, 'VICNEW1', 'VICNEW2'].includes(d)).sort()
+    expect(expected).toEqual(expect.arrayContaining(['VICOLD1', 'VICOLD2']))
+
+    const dry = await mxtok(['prune', '--user', victim, '--as', 'admin', '--keep', '2', '--dry-run', '--json'], {}, '')
+    expect(dry.code, dry.stderr).toBe(0)
+    expect((JSON.parse(dry.stdout) as {devices: {deviceId: string}[]}).devices.map((d) => d.deviceId).sort()).toEqual(expected)
+    expect(userDevices(server.dir, victim)).toEqual(before)
+
+    // Not on a terminal and without --yes: nothing is deleted.
+    const unasked = await mxtok(['prune', '--user', victim, '--as', 'admin', '--keep', '2'], {}, '')
+    expect(unasked.code).toBe(2)
+    expectOneLineError(unasked)
+    expect(userDevices(server.dir, victim)).toEqual(before)
+
+    // No standard input and no MXTOK_PASSWORD: asking for a password would fail the run.
+    const r = await mxtok(['prune', '--user', victim, '--as', 'admin', '--keep', '2', '--yes', '--json'], {}, '')
+    expect(r.code, r.stderr).toBe(0)
+    expect((JSON.parse(r.stdout) as {deleted: string[]}).deleted.sort()).toEqual(expected)
+    expect(userDevices(server.dir, victim)).toEqual([own, 'VICNEW1', 'VICNEW2'].sort())
+    const v = await mxtok(['verify', 'victim'])
+    expect(v.code, v.stdout).toBe(0)
+  })
+
+  it('prune --as with a session that is not a server admin fails in one line (exit 3), deleting nothing', async () => {
+    const before = userDevices(server.dir, botId)
+    const r = await mxtok(['prune', '--user', botId, '--as', 'plain', '--orphans', '--yes'])
+    expect(r.code, r.stderr).toBe(3)
+    expectOneLineError(r)
+    expect(r.stderr).toContain('is not a server admin')
+    expect(userDevices(server.dir, botId)).toEqual(before)
   })
 })
