@@ -9,7 +9,7 @@ import type {SecretStore} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 import {assertDeviceFree, DEVICE_TAKEN, journalledLogin, type LoginRun} from './journalled-login.js'
 import {endTokens, retireReplaced} from './revoke-session.js'
-import {decodeSecret, encodeOAuthSecret} from './session-secret.js'
+import {decodeSecret, encodeTokenPair} from './session-secret.js'
 
 /** What the user needs to approve the login in a browser: meant to be shown, unlike the device code. */
 export interface DeviceCodePrompt {
@@ -132,7 +132,7 @@ export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): 
           throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} gave the session device ${who.deviceId ?? '(none)'} instead of the requested ${deviceId}, so mxtok cannot manage it (the new session was revoked)`})
         }
         const session: Session = {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: deps.now().toISOString(), store: store.kind, auth: 'oauth', oauth: grant}
-        return {session, secret: encodeOAuthSecret({...tokens, refreshToken: tokens.refreshToken}, deps.now())}
+        return {session, secret: encodeTokenPair({...tokens, refreshToken: tokens.refreshToken}, deps.now())}
       },
       end: (tokens) => endTokens(hsKey, grant, {accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: null}, deps),
       endFailed: (message) => `could not revoke a session that mxtok could not keep (${message})`,

@@ -10,6 +10,7 @@ import type {Deps} from './deps.js'
 import {journalledLogin, type LoginRun, type LoginTarget} from './journalled-login.js'
 import {loginOrExplain} from './login.js'
 import {probeDeviceId} from './probe-device.js'
+import {encodeTokenPair} from './session-secret.js'
 
 export interface PasswordCreateOptions {
   name: string
@@ -44,11 +45,16 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
     await client.logout(token)
     run.hold(undefined)
   }
+  // Set once a login answer says its token expires: the server expires every token, so the kept
+  // one must come with a refresh token, or the session dies within minutes.
+  let expiring = false
   const login = async (run: LoginRun<string>, t: LoginTarget, temporary = false) => {
     const displayName = temporary ? 'mxtok create (temporary)' : (opts.deviceName ?? `mxtok: ${name}`)
     // A refusal, or a request that never left, made no token.
     const nothingMade = (error: unknown) => error instanceof MxtokError || (error instanceof MatrixError && (!error.isLocal || error.notSent))
-    const result = await run.request(() => loginOrExplain(client, {user: t.who, password, deviceId: t.deviceId, displayName}), nothingMade)
+    const refreshToken = expiring && !temporary
+    const result = await run.request(() => loginOrExplain(client, {user: t.who, password, deviceId: t.deviceId, displayName, refreshToken}), nothingMade)
+    if (result.expiresInMs !== null) expiring = true
     run.hold(result.accessToken)
     if (result.deviceId !== t.deviceId) {
       // If this logout fails, the token stays held and the clean-up tries once more.
@@ -60,7 +66,7 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
       await logout(run, result.accessToken).catch(() => {})
       throw wrongAnswer(homeserver, `logged in as ${user.full} instead of ${t.who} (the new token was logged out)`)
     }
-    return {token: result.accessToken, user}
+    return {token: result.accessToken, user, result}
   }
 
   return journalledLogin<string>(
@@ -92,7 +98,14 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
           throw error instanceof MatrixError ? error.withContext(` (while resetting device ${deviceId}: run create again to finish)`) : error
         })
         const fresh = await login(run, target)
-        return {session: {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: deps.now().toISOString(), store: store.kind}, secret: fresh.token}
+        const now = deps.now()
+        const session: Session = {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: now.toISOString(), store: store.kind}
+        const {refreshToken, expiresInMs} = fresh.result
+        // Renewable: kept as a pair, refreshed when due like an OAuth session's.
+        if (refreshToken !== null) return {session, secret: encodeTokenPair({accessToken: fresh.token, refreshToken, expiresInS: expiresInMs === null ? null : expiresInMs / 1000}, now)}
+        // A server that expires the token and gives no refresh token: the session's end is known.
+        if (expiresInMs !== null) session.expiresAt = new Date(now.getTime() + expiresInMs).toISOString()
+        return {session, secret: fresh.token}
       },
       end: (token) => client.logout(token),
       endFailed: (message) => `could not log out a token that mxtok could not keep (${message})`,

@@ -4,7 +4,7 @@ import {isEndedSession} from '../matrix/oauth-client.js'
 import type {OAuthGrant, Session} from '../registry/registry.js'
 import {secretAccount, storeLabel} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
-import {decodeSecret, encodeOAuthSecret, type StoredSecret} from './session-secret.js'
+import {decodeSecret, encodeTokenPair, type StoredSecret} from './session-secret.js'
 
 /** An OAuth access token this close to its end is refreshed before use, so it does not die in the hands of its user. */
 export const REFRESH_MARGIN_MS = 60_000
@@ -17,7 +17,8 @@ export async function findSession(name: string, deps: Deps): Promise<Session> {
 
 /**
  * The one place a session's access token is read for use (token, exec, verify, list and the rest):
- * an OAuth token that expires within REFRESH_MARGIN_MS, or that the server has just refused
+ * a token kept with a refresh token (an OAuth session's, or a password session's on a server that
+ * expires tokens) that expires within REFRESH_MARGIN_MS, or that the server has just refused
  * (`rejected`), is refreshed first and the new pair stored. null when the store holds nothing.
  * Store failures throw (exit 6); a refresh the server refuses throws RefreshRefused (exit 4).
  */
@@ -28,7 +29,7 @@ export async function readToken(session: Session, deps: Deps, rejected?: string)
   const secret = await readSecret(session, deps)
   if (secret === null) return null
   const grant = oauthGrant(session)
-  if (!grant) return secret.accessToken
+  if (!grant && secret.refreshToken === null) return secret.accessToken
   const expiring = secret.expiresAt !== null && secret.expiresAt - deps.now().getTime() < REFRESH_MARGIN_MS
   if (!expiring && secret.accessToken !== rejected) return secret.accessToken
   return refreshUnderLock(session, grant, secret.accessToken, deps)
@@ -59,7 +60,9 @@ export class RefreshRefused extends MxtokError {
     const host = new URL(session.homeserver).host
     super(
       'tokenInvalid',
-      cause.errcode === 'invalid_client'
+      session.auth !== 'oauth'
+        ? `${host} no longer accepts the refresh token of session "${session.name}" (${cause.errcode}): the session was logged out there; create it again`
+        : cause.errcode === 'invalid_client'
         ? `the sign-in service of ${host} no longer knows the client of session "${session.name}" (invalid_client), so its tokens are dead; create it again`
         : `the sign-in service of ${host} no longer accepts the refresh token of session "${session.name}" (${cause.errcode}): the session was ended there; create it again`,
       {cause},
@@ -69,12 +72,13 @@ export class RefreshRefused extends MxtokError {
 }
 
 /**
+ * Through the OAuth grant's token endpoint, or without one the homeserver's POST /v3/refresh.
  * Under the registry lock, so that concurrent runs refresh one after another: refresh tokens rotate,
  * and the server revokes the previous access token at each refresh, so two runs refreshing the same
  * pair would each kill the other's token. The stored pair is re-read inside the lock; when it no
  * longer holds `seen`, another run has refreshed it already and its token is the live one.
  */
-async function refreshUnderLock(session: Session, grant: OAuthGrant, seen: string, deps: Deps): Promise<string> {
+async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined, seen: string, deps: Deps): Promise<string> {
   const account = secretAccount(session.userId, session.deviceId)
   const store = deps.store(session.store)
   return deps.registry.update(async (sessions) => {
@@ -88,14 +92,16 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant, seen: strin
     if (stored.accessToken !== seen || stored.refreshToken === null) return stored.accessToken
     let tokens
     try {
-      tokens = await deps.oauth(session.homeserver).refresh(grant.tokenEndpoint, grant.clientId, stored.refreshToken)
+      tokens = grant
+        ? await deps.oauth(session.homeserver).refresh(grant.tokenEndpoint, grant.clientId, stored.refreshToken)
+        : await deps.client(session.homeserver).refresh(stored.refreshToken)
     } catch (error) {
-      if (isEndedSession(error)) throw new RefreshRefused(session, error)
+      if (isEndedSession(error) || (!grant && error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN')) throw new RefreshRefused(session, error as MatrixError)
       throw error
     }
     // If this write fails the new pair is lost, but the old refresh token still works once: the
     // server accepts a refresh token again while the pair it was exchanged for has not been used.
-    await store.set(account, encodeOAuthSecret({...tokens, refreshToken: tokens.refreshToken ?? stored.refreshToken}, deps.now()))
+    await store.set(account, encodeTokenPair({...tokens, refreshToken: tokens.refreshToken ?? stored.refreshToken}, deps.now()))
     return tokens.accessToken
   })
 }

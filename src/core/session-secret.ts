@@ -5,19 +5,20 @@ import type {TokenSet} from '../matrix/oauth-client.js'
 /** A session's store entry, decoded. */
 export interface StoredSecret {
   accessToken: string
-  /** OAuth sessions only. */
+  /** OAuth sessions, and password sessions on servers that expire access tokens. */
   refreshToken: string | null
   /** Milliseconds since the epoch; null when the token has no known end (a password login's). */
   expiresAt: number | null
 }
 
 /**
- * A password session keeps its bare token, as it always has. An OAuth session keeps one JSON object,
+ * A password session keeps its bare token, as it always has. An OAuth session, and a password
+ * session on a server that expires access tokens, keeps one JSON object,
  * {access_token, refresh_token, expires_at}, written with one store.set so that the pair never tears:
  * the refresh token rotates with every refresh, and a new access token without its refresh token
  * would be a session that dies at its first expiry. No Matrix access token starts with "{".
  */
-export function encodeOAuthSecret(tokens: TokenSet & {refreshToken: string}, now: Date): string {
+export function encodeTokenPair(tokens: TokenSet & {refreshToken: string}, now: Date): string {
   const expiresAt = tokens.expiresInS === null ? null : new Date(now.getTime() + tokens.expiresInS * 1000).toISOString()
   return JSON.stringify({access_token: tokens.accessToken, refresh_token: tokens.refreshToken, expires_at: expiresAt})
 }

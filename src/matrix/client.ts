@@ -7,6 +7,17 @@ export interface LoginResult {
   userId: string
   accessToken: string
   deviceId: string
+  /** Given when asked for (and the server hands them out). */
+  refreshToken: string | null
+  /** How long the access token lives; null when it does not expire. */
+  expiresInMs: number | null
+}
+
+/** What POST /v3/refresh answers: a new access token, the refresh token that replaces the old one (if it rotates), and the new token's life. */
+export interface RefreshedTokens {
+  accessToken: string
+  refreshToken: string | null
+  expiresInS: number | null
 }
 
 export interface Whoami {
@@ -26,6 +37,8 @@ export interface PasswordLogin {
   password: string
   deviceId: string
   displayName: string
+  /** Asks for a refresh token: only where the server expires access tokens, since the access token then expires whatever is asked. */
+  refreshToken?: boolean
 }
 
 /** One method per Client-Server API endpoint mxtok uses; nothing else. */
@@ -55,12 +68,22 @@ export class MatrixClient {
       password: req.password,
       device_id: req.deviceId,
       initial_device_display_name: req.displayName,
+      ...(req.refreshToken ? {refresh_token: true} : {}),
     })
+    const {refreshToken, expiresInS} = this.tokenLife(body)
     return {
       userId: stringField(body, 'user_id', this.baseUrl),
       accessToken: checked(stringField(body, 'access_token', this.baseUrl), isAccessToken, this.baseUrl, 'access_token'),
       deviceId: checked(stringField(body, 'device_id', this.baseUrl), isDeviceId, this.baseUrl, 'device_id'),
+      refreshToken,
+      expiresInMs: expiresInS === null ? null : expiresInS * 1000,
     }
+  }
+
+  /** POST /v3/refresh: a new access token for a refresh token; the old refresh token stops working once the new pair is used. */
+  async refresh(refreshToken: string): Promise<RefreshedTokens> {
+    const {body} = await this.send('POST', '/_matrix/client/v3/refresh', undefined, {refresh_token: refreshToken})
+    return {accessToken: checked(stringField(body, 'access_token', this.baseUrl), isAccessToken, this.baseUrl, 'access_token'), ...this.tokenLife(body)}
   }
 
   /** GET /v3/account/whoami */
@@ -116,6 +139,14 @@ export class MatrixClient {
   /** POST /v3/logout: kills the token and deletes its device with every token on it. */
   async logout(token: string): Promise<void> {
     await this.send('POST', '/_matrix/client/v3/logout', token, {})
+  }
+
+  private tokenLife(body: unknown): {refreshToken: string | null; expiresInS: number | null} {
+    const {refresh_token: refresh, expires_in_ms: expires} = body as Record<string, unknown>
+    return {
+      refreshToken: typeof refresh === 'string' && isAccessToken(refresh) ? refresh : null,
+      expiresInS: typeof expires === 'number' && Number.isFinite(expires) && expires > 0 ? expires / 1000 : null,
+    }
   }
 
   private parseDevices(body: unknown): Device[] {

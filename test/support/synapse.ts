@@ -136,7 +136,7 @@ export interface MasDelegation {
   secret: string
 }
 
-function homeserverConfig(dir: string, port: number, generated: string, mas?: MasDelegation): Record<string, unknown> {
+function homeserverConfig(dir: string, port: number, generated: string, mas?: MasDelegation, tokenLifetime?: string): Record<string, unknown> {
   return {
     server_name: SERVER_NAME,
     pid_file: join(dir, 'homeserver.pid'),
@@ -173,6 +173,8 @@ function homeserverConfig(dir: string, port: number, generated: string, mas?: Ma
     rc_joins: {local: highRateLimit(), remote: highRateLimit()},
     rc_3pid_validation: highRateLimit(),
     // Synapse refuses to start in MAS mode while password logins are on.
+    // A server that expires every access token, those of a client that asks for no refresh token too.
+    ...(tokenLifetime ? {nonrefreshable_access_token_lifetime: tokenLifetime, refreshable_access_token_lifetime: tokenLifetime} : {}),
     ...(mas ? {matrix_authentication_service: {enabled: true, endpoint: mas.endpoint, secret: mas.secret}, password_config: {enabled: false}} : {}),
   }
 }
@@ -222,9 +224,10 @@ async function waitForHealth(baseUrl: string, child: ChildProcess, timeoutMs: nu
  * Starts a fresh homeserver named "localhost" on 127.0.0.1 and a free port.
  * With `dir`, that directory holds config, database and logs and is kept after stop();
  * otherwise a new temporary directory is used and removed by stop(). With `mas`, it runs in its
- * MAS mode in front of that sign-in service.
+ * MAS mode in front of that sign-in service. With `tokenLifetime` (Synapse's duration, e.g. "4s"),
+ * every access token it hands out expires after that long.
  */
-export async function startSynapse(opts: {dir?: string; mas?: MasDelegation} = {}): Promise<SynapseServer> {
+export async function startSynapse(opts: {dir?: string; mas?: MasDelegation; tokenLifetime?: string} = {}): Promise<SynapseServer> {
   const python = synapsePython()
   const ownDir = opts.dir === undefined
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'mxtok-synapse-')))
@@ -254,7 +257,7 @@ export async function startSynapse(opts: {dir?: string; mas?: MasDelegation} = {
     )
     const generated = await readFile(generatedPath, 'utf8')
     const port = await freePort()
-    const config = homeserverConfig(dir, port, generated, opts.mas)
+    const config = homeserverConfig(dir, port, generated, opts.mas, opts.tokenLifetime)
     await writeFile(join(dir, 'log.config'), asYaml(logConfig(dir)))
     await writeFile(configPath, asYaml(config), {mode: 0o600})
 
