@@ -18,7 +18,7 @@ const lineActions: Record<string, Start> = {
     (await import('./actions/create.js')).create(
       {
         args: name(l),
-        flags: {user: given(l.flags.user), homeserver: text(l.flags.homeserver), 'device-name': text(l.flags['device-name']), 'device-id': text(l.flags['device-id']), 'password-stdin': on(l.flags['password-stdin']), oauth: on(l.flags.oauth), 'allow-http': on(l.flags['allow-http']), store: given(l.flags.store)},
+        flags: {user: given(l.flags.user), homeserver: text(l.flags.homeserver), 'device-name': text(l.flags['device-name']), 'device-id': text(l.flags['device-id']), 'password-stdin': on(l.flags['password-stdin']), oauth: on(l.flags.oauth), 'allow-http': on(l.flags['allow-http']), store: given(l.flags.store), as: text(l.flags.as), expires: text(l.flags.expires)},
       },
       io,
     ),
@@ -33,13 +33,14 @@ const lineActions: Record<string, Start> = {
   move: async (l, io) => (await import('./actions/move.js')).move({args: name(l), flags: {to: given(l.flags.to)}}, io),
   prune: async (l, io) => {
     const days = l.flags['inactive-days']
-    const flags = {user: given(l.flags.user), homeserver: text(l.flags.homeserver), orphans: on(l.flags.orphans), 'inactive-days': typeof days === 'number' ? days : undefined}
+    const keep = l.flags.keep
+    const flags = {user: given(l.flags.user), homeserver: text(l.flags.homeserver), orphans: on(l.flags.orphans), 'inactive-days': typeof days === 'number' ? days : undefined, keep: typeof keep === 'number' ? keep : undefined, as: text(l.flags.as)}
     return (await import('./actions/prune.js')).prune({flags: {...flags, 'dry-run': on(l.flags['dry-run']), yes: on(l.flags.yes), 'password-stdin': on(l.flags['password-stdin']), 'allow-http': on(l.flags['allow-http'])}}, io)
   },
   rename: async (l, io) => (await import('./actions/rename.js')).rename({args: name(l), flags: {'device-name': given(l.flags['device-name'])}}, io),
   revoke: async (l, io) => (await import('./actions/revoke.js')).revoke({args: name(l), flags: {'local-only': on(l.flags['local-only'])}}, io),
   token: async (l, io) => (await import('./actions/token.js')).token({args: name(l)}, io),
-  verify: async (l, io) => (await import('./actions/verify.js')).verify({argv: l.argv, flags: {format: text(l.flags.format)}}, io),
+  verify: async (l, io) => (await import('./actions/verify.js')).verify({argv: l.argv, flags: {format: text(l.flags.format), 'expiring-within': text(l.flags['expiring-within'])}}, io),
 }
 
 
