@@ -56,6 +56,7 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
       homeserver: admin.homeserver,
       store,
       target: {who: user.full, deviceId},
+      admin: {by: admin.userId, session: admin.name, ...(expiresAt ? {expiresAt: expiresAt.toISOString()} : {})},
       async obtain(run) {
         // A refusal made no token; a request cut off on the way might have.
         const nothingMade = (error: unknown) => error instanceof MatrixError && (!error.isLocal || error.notSent)

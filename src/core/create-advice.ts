@@ -20,5 +20,12 @@ export function createAgainCommand(p: PendingLogin & {name: string}): string {
   return args.map(shellWord).join(' ')
 }
 
+/** The command that makes a new admin login in place of one that was interrupted. */
+export function adminCreateCommand(p: PendingLogin & {name: string}, adminSession: string): string {
+  const args = ['mxtok', 'create', p.name, '--user', p.userId, '--as', adminSession]
+  if (p.store !== 'keychain') args.push('--store', p.store)
+  return args.map(shellWord).join(' ')
+}
+
 // Historical user IDs may hold any printable ASCII: quoted, the command can still be pasted.
 const shellWord = (word: string) => (/^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)

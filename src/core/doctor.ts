@@ -1,7 +1,7 @@
 import {MatrixError} from '../matrix/errors.js'
 import type {OAuthGrant, PendingLogin} from '../registry/registry.js'
 import {secretAccount, STORE_KINDS, type StoreKind} from '../store/secret-store.js'
-import {createAgainCommand} from './create-advice.js'
+import {adminCreateCommand, createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {endTokens} from './revoke-session.js'
 import {decodeSecret} from './session-secret.js'
@@ -38,6 +38,8 @@ export interface Orphan {
   sessionExists?: boolean
   /** What to run about it: for an interrupted password create, that create again. */
   advice?: string
+  /** An interrupted admin login: its token, if one was made, is on no device and ends by itself. */
+  admin?: {by: string; expiresAt?: string}
   /** With --fix: the token was logged out and removed, or the stale entry cleared. */
   fixed: boolean
 }
@@ -100,6 +102,10 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
     }
     if (owned.has(`${p.store} ${account}`) || !working.has(p.store)) continue
     const token = await deps.store(p.store).get(account)
+    if (token === null && p.admin) {
+      found.push(interruptedAdminLogin(p, p.admin))
+      continue
+    }
     if (token === null && !p.oauth) {
       found.push(interruptedCreate(p, false))
       continue
@@ -122,6 +128,16 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
     }
   }
   return found
+}
+
+/**
+ * An admin login journalled by a create that never finished. Nothing can end its token, if one was
+ * made: it is on no device, and only the admin's logging out everywhere reaches it before it expires.
+ */
+function interruptedAdminLogin(p: PendingLogin, admin: NonNullable<PendingLogin['admin']>): Orphan {
+  const orphan: Orphan = {kind: 'login', userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, admin: {by: admin.by, ...(admin.expiresAt ? {expiresAt: admin.expiresAt} : {})}, fixed: false}
+  if (p.name === undefined) return orphan
+  return {...orphan, name: p.name, advice: adminCreateCommand({...p, name: p.name}, admin.session)}
 }
 
 /**

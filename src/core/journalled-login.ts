@@ -40,6 +40,8 @@ export interface LoginPlan<Live> {
   probe?: boolean
   /** For a device grant: journalled so that `mxtok doctor --fix` can revoke what a killed run left. */
   oauth?: OAuthGrant
+  /** For an admin login: journalled so that `mxtok doctor` can say when its deviceless token ends. */
+  admin?: PendingLogin['admin']
   obtain(run: LoginRun<Live>): Promise<Obtained>
   end(live: Live): Promise<void>
   /** Finishes the warning when `end` failed, given its error's message. */
@@ -70,6 +72,7 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
     store: store.kind,
     since: deps.now().toISOString(),
     ...(plan.oauth ? {oauth: plan.oauth} : {}),
+    ...(plan.admin ? {admin: plan.admin} : {}),
   })
   const account = (t: LoginTarget) => secretAccount(t.who, t.deviceId)
   const journal = (add: LoginTarget | undefined, remove?: LoginTarget) =>

@@ -34,8 +34,16 @@ export function pendingProblem(entry: unknown): string | undefined {
     common(byLocalpart ? {...entry, userId: `@${entry.userId}:localhost`} : entry) ??
     (entry.name !== undefined && (typeof entry.name !== 'string' || !SESSION_NAME.test(entry.name)) ? '"name" is not a session name' : undefined) ??
     (typeof entry.since !== 'string' ? '"since" is not a date' : undefined) ??
-    (entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined)
+    (entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined) ??
+    (entry.admin !== undefined ? adminProblem(entry.admin) : undefined)
   )
+}
+
+function adminProblem(admin: unknown): string | undefined {
+  if (!isObject(admin) || typeof admin.by !== 'string' || !isUserId(admin.by)) return '"admin.by" is not a Matrix user ID'
+  if (typeof admin.session !== 'string' || !SESSION_NAME.test(admin.session)) return '"admin.session" is not a session name'
+  if (admin.expiresAt !== undefined && (typeof admin.expiresAt !== 'string' || Number.isNaN(Date.parse(admin.expiresAt)))) return '"admin.expiresAt" is not a date'
+  return undefined
 }
 
 function common(entry: Fields): string | undefined {

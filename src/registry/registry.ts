@@ -54,6 +54,11 @@ export interface PendingLogin {
   since: string
   /** For a device grant under way: what `mxtok doctor --fix` needs to revoke a token it left behind. */
   oauth?: OAuthGrant
+  /**
+   * For an admin login under way: its token would be on no device, so nothing can find it; it ends
+   * at `expiresAt` (never, without one) or when `by` logs out everywhere. `session` is the admin's.
+   */
+  admin?: {by: string; session: string; expiresAt?: string}
 }
 
 interface RegistryFile {

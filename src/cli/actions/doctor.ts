@@ -33,6 +33,8 @@ export async function doctor({flags}: {flags: {store: string; fix?: boolean}}, i
     const what =
       o.kind === 'token'
         ? `orphan token of ${o.userId} device ${o.deviceId} in the ${storeLabel(o.store)}, held by no session`
+        : o.admin
+          ? `admin login${o.name ? ` of session "${o.name}"` : ''} was interrupted: a token of ${o.userId} on no device may exist that nobody holds; it ends by itself ${o.admin.expiresAt ? `at ${o.admin.expiresAt}` : 'never'}, or when ${o.admin.by} logs out everywhere${o.advice ? `; run "${o.advice}" for a new one` : ''}`
         : o.issuer
           ? `interrupted sign-in of ${o.userId} device ${o.deviceId}: if it was approved, that session may still be live; end it in the list of sessions of your account at ${o.issuer}`
           : o.advice
