@@ -58,7 +58,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const synapseStart = timed(startSynapse)
   // The well-known names the Synapse, so it starts once Synapse has its port.
   const wellKnownStart = synapseStart.then(({service}) => timed(() => startWellKnown(service.baseUrl)))
-  const results = await Promise.allSettled([timed(startKeyring), synapseStart, timed(startDendrite), wellKnownStart, timed(startMasStack)])
+  const results = await Promise.allSettled([timed(() => startKeyring({restartOnCrash: true})), synapseStart, timed(startDendrite), wellKnownStart, timed(startMasStack)])
   const running = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.service as Service] : []))
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
   if (failures.length > 0) {

@@ -15,9 +15,10 @@ export interface KeyAgreement {
   publicValue: Buffer
   /**
    * The AES-128 key shared with the holder of `peer`, the service's public value; undefined when
-   * the shared secret begins with a zero byte, where services disagree: libsecret and gnome-keyring
-   * pad it to the prime's length before the HKDF, KWallet does not, so one session in 256 would
-   * decrypt to nothing there. The caller then agrees on a key afresh.
+   * the shared secret begins with a zero byte: libsecret and gnome-keyring pad it to the prime's
+   * length before the HKDF, and a service that derives from it unpadded would decrypt to nothing.
+   * KWallet failed about one session in a few hundred here until such keys were agreed afresh,
+   * which costs the caller one more OpenSession, one time in 256.
    */
   sessionKey(peer: Buffer): Buffer | undefined
 }
