@@ -11,17 +11,7 @@ import {KeychainStore} from '../store/keychain-store.js'
 import type {SecretStore, StoreKind} from '../store/secret-store.js'
 import {warnLine} from './io.js'
 import {passphraseSource} from './passphrase.js'
-
-// Node's timers take at most 2^31-1 ms (about 24.8 days); a longer one fires at once, with a warning.
-const MAX_TIMER_MS = 2 ** 31 - 1
-
-function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const value = Number(env[name])
-  return Number.isFinite(value) && value > 0 ? Math.min(value * 1000, MAX_TIMER_MS) : fallback
-}
-
-/** How long a request to a homeserver may take in all: MXTOK_TIMEOUT seconds, default 30. */
-export const requestTimeoutMs = (env: NodeJS.ProcessEnv) => seconds(env, 'MXTOK_TIMEOUT', 30_000)
+import {requestTimeoutMs, seconds} from './timeouts.js'
 
 /** The real dependencies of a command run, configured from the environment. */
 export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => void): Deps {
