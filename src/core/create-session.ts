@@ -1,4 +1,5 @@
 import {usageError} from '../errors.js'
+import {isDeviceId} from '../matrix/device-id.js'
 import {parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {parseLocalpart, parseUserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
@@ -26,8 +27,6 @@ export interface CreateOptions {
   sleep?: (ms: number) => Promise<void>
 }
 
-const DEVICE_ID = /^[A-Za-z0-9._~-]{1,255}$/
-
 /**
  * Logs in with the session's device ID and keeps the token: through OAuth 2.0 when the server offers
  * no password login, or with --oauth (create-oauth-session.ts); else with the password
@@ -36,7 +35,7 @@ const DEVICE_ID = /^[A-Za-z0-9._~-]{1,255}$/
  */
 export async function createSession(opts: CreateOptions, deps: Deps): Promise<Session> {
   const name = validateSessionName(opts.name)
-  if (opts.deviceId !== undefined && !DEVICE_ID.test(opts.deviceId)) {
+  if (opts.deviceId !== undefined && !isDeviceId(opts.deviceId)) {
     throw usageError(`--device-id "${opts.deviceId}" is not valid: use 1-255 letters, digits, ".", "_", "~" or "-"`)
   }
   const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver, {allowHttp: opts.allowHttp})
