@@ -46,8 +46,13 @@ export interface ListReport {
 
 export const LIST_CONCURRENCY = 8
 
+/** For showing rows early: fires as soon as an account's devices are known, with its sessions as listed. */
+export interface ListWatch {
+  onAccount?(sessions: ListedSession[]): void
+}
+
 /** The local sessions beside their accounts' device lists: one GET /devices per account. */
-export async function listSessions(opts: {offline?: boolean}, deps: Deps): Promise<ListReport> {
+export async function listSessions(opts: {offline?: boolean}, deps: Deps, watch: ListWatch = {}): Promise<ListReport> {
   const sessions = await deps.registry.list()
   // Grouping and matching stay linear: an account of a busy bridge can hold hundreds of sessions.
   // Keyed by homeserver and user: the same user ID on two homeservers is two accounts.
@@ -59,7 +64,13 @@ export async function listSessions(opts: {offline?: boolean}, deps: Deps): Promi
     else accounts.set(key, [s])
   }
   if (!opts.offline) deps.warmUp?.([...new Set(sessions.map((s) => s.homeserver))])
-  const fetched = opts.offline ? [] : await mapLimit([...accounts.values()], LIST_CONCURRENCY, (group) => accountDevices(group, deps))
+  const fetched = opts.offline
+    ? []
+    : await mapLimit([...accounts.values()], LIST_CONCURRENCY, async (group) => {
+        const f = await accountDevices(group, deps)
+        if ('devices' in f) watch.onAccount?.(group.map((s) => listedSession(s, f.devices)))
+        return f
+      })
   const deviceById = new Map<string, Map<string, Device>>()
   const problems: string[] = []
   for (const f of fetched) {

@@ -1,5 +1,5 @@
 import type {Deps} from '../../core/deps.js'
-import type {Device, MatrixClient} from '../../matrix/client.js'
+import type {MatrixClient} from '../../matrix/client.js'
 
 /** Requests under way, by homeserver host: when each began. */
 export type InFlight = Map<string, number[]>
@@ -10,7 +10,7 @@ const WATCHED = new Set<PropertyKey>(['versions', 'whoami', 'devices', 'login', 
  * `target` with `replace`'s methods in place of its own; every other member is the target's, its
  * methods bound to it, so that the target's own state stays where it is.
  */
-export function intercept<T extends object>(target: T, replace: (name: PropertyKey, original: (...args: unknown[]) => unknown) => ((...args: unknown[]) => unknown) | undefined): T {
+function intercept<T extends object>(target: T, replace: (name: PropertyKey, original: (...args: unknown[]) => unknown) => ((...args: unknown[]) => unknown) | undefined): T {
   return new Proxy(target, {
     get(t, name) {
       const value = Reflect.get(t, name, t) as unknown
@@ -23,10 +23,9 @@ export function intercept<T extends object>(target: T, replace: (name: PropertyK
 
 /**
  * The same dependencies, with each homeserver request recorded while it is under way, so that a
- * status line can say which server a command is waiting for and for how long. `onDevices` sees
- * each device list as it arrives, with the homeserver and the token it was asked with.
+ * status line can say which server a command is waiting for and for how long.
  */
-export function watchRequests(deps: Deps, now: () => number, onDevices?: (homeserver: string, token: string, devices: Device[]) => void) {
+export function watchRequests(deps: Deps, now: () => number) {
   const inFlight: InFlight = new Map()
   const client = (homeserver: string | URL): MatrixClient => {
     const host = new URL(homeserver).host
@@ -38,9 +37,7 @@ export function watchRequests(deps: Deps, now: () => number, onDevices?: (homese
         list.push(started)
         inFlight.set(host, list)
         try {
-          const result = await original(...args)
-          if (name === 'devices') onDevices?.(String(homeserver).replace(/\/$/, ''), args[0] as string, result as Device[])
-          return result
+          return await original(...args)
         } finally {
           list.splice(list.indexOf(started), 1)
           if (list.length === 0) inFlight.delete(host)
