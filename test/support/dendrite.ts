@@ -1,13 +1,13 @@
 // A real Dendrite homeserver for integration tests: the second implementation mxtok is checked
 // against, built by scripts/test-deps.sh into the same cache as the Synapse virtualenv.
-import {spawn, type ChildProcess} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {exited, killOnExit, terminate} from './child-process.js'
-import {freePort, OutputTail, pinnedVersion, runToCompletion, synapseVenvDir} from './synapse.js'
+import {exited, terminate} from './child-process.js'
+import {freePort, pinnedVersion, runToCompletion, spawnServer, synapseVenvDir} from './synapse.js'
 
 export interface DendriteServer {
   baseUrl: string
@@ -111,17 +111,9 @@ export async function startDendrite(): Promise<DendriteServer> {
 
     const port = await freePort()
     const baseUrl = `http://127.0.0.1:${port}`
-    const output = new OutputTail()
     const started = performance.now()
-    const server = spawn(join(bin, 'dendrite'), ['--config', configPath, '--http-bind-address', `127.0.0.1:${port}`], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const {server, output, spawnFailed} = spawnServer(join(bin, 'dendrite'), ['--config', configPath, '--http-bind-address', `127.0.0.1:${port}`], {cwd: dir})
     child = server
-    killOnExit(server)
-    server.stdout?.on('data', (c) => output.append(c))
-    server.stderr?.on('data', (c) => output.append(c))
-    const spawnFailed = new Promise<never>((_, reject) => server.once('error', reject))
     try {
       await Promise.race([waitForVersions(baseUrl, server, READY_TIMEOUT_MS), spawnFailed])
     } catch (err) {

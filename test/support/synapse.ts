@@ -101,6 +101,19 @@ export class OutputTail {
   }
 }
 
+/**
+ * A homeserver process of a test run: its output kept for explaining a failure, killed if the test
+ * process exits, and a promise that rejects if it could not be started at all.
+ */
+export function spawnServer(command: string, args: string[], opts: {cwd: string; env?: NodeJS.ProcessEnv}): {server: ChildProcess; output: OutputTail; spawnFailed: Promise<never>} {
+  const output = new OutputTail()
+  const server = spawn(command, args, {cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env})
+  killOnExit(server)
+  server.stdout?.on('data', (c) => output.append(c))
+  server.stderr?.on('data', (c) => output.append(c))
+  return {server, output, spawnFailed: new Promise<never>((_, reject) => server.once('error', reject))}
+}
+
 export function runToCompletion(command: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {cwd, stdio: ['ignore', 'pipe', 'pipe']})
@@ -262,17 +275,8 @@ export async function startSynapse(opts: {dir?: string; mas?: MasDelegation; tok
     await writeFile(configPath, asYaml(config), {mode: 0o600})
 
     const baseUrl = `http://127.0.0.1:${port}`
-    const output = new OutputTail()
-    const server = spawn(python, ['-m', 'synapse.app.homeserver', '-c', configPath], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {...process.env, PYTHONUNBUFFERED: '1'},
-    })
+    const {server, output, spawnFailed} = spawnServer(python, ['-m', 'synapse.app.homeserver', '-c', configPath], {cwd: dir, env: {...process.env, PYTHONUNBUFFERED: '1'}})
     child = server
-    killOnExit(server)
-    server.stdout?.on('data', (c) => output.append(c))
-    server.stderr?.on('data', (c) => output.append(c))
-    const spawnFailed = new Promise<never>((_, reject) => server.once('error', reject))
 
     try {
       await Promise.race([waitForHealth(baseUrl, server, HEALTH_TIMEOUT_MS), spawnFailed])
