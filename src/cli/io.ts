@@ -43,23 +43,44 @@ export interface Streams {
 
 const terminalWidth = (stream: {isTTY?: boolean; columns?: number}) => (stream.isTTY ? stream.columns || 80 : undefined)
 
-/** An Io over these streams; the dependencies are the caller's, made when asked for. */
+/**
+ * An Io over these streams; the dependencies are the caller's, made when asked for. stdin and
+ * stderr are read from `streams` only when used: the process's each cost about a millisecond to
+ * make, which shows in `token` and `list --offline`, and most runs use neither.
+ */
 export function streamIo(streams: Streams, opts: {json: boolean; deps: () => Deps}): Io {
-  const {stdin, stdout, stderr, env} = streams
+  const {stdout, env} = streams
   return {
     json: opts.json,
     env,
-    stdin,
-    stderr,
+    get stdin() {
+      return streams.stdin
+    },
+    get stderr() {
+      return streams.stderr
+    },
     pretty: Boolean(stdout.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb',
     width: terminalWidth(stdout),
-    live: !opts.json && stdout.isTTY && stderr.isTTY && env.TERM !== 'dumb' ? {columns: terminalWidth(stderr)!} : undefined,
+    live: !opts.json && stdout.isTTY && streams.stderr.isTTY && env.TERM !== 'dumb' ? {columns: terminalWidth(streams.stderr)!} : undefined,
     log: (text) => void (opts.json || writeLines(stdout, typeof text === 'string' ? [text] : text)),
-    warn: (message) => warnLine(message, stderr),
+    warn: (message) => warnLine(message, streams.stderr),
     printToken: (token) => writeLines(stdout, [token]),
     deps: opts.deps,
   }
 }
 
-export const processIo = (opts: {json: boolean; deps: () => Deps}): Io =>
-  streamIo({stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env}, opts)
+/** The process's streams, each made when first used. */
+const processStreams: Streams = {
+  get stdin() {
+    return process.stdin
+  },
+  get stdout() {
+    return process.stdout
+  },
+  get stderr() {
+    return process.stderr
+  },
+  env: process.env,
+}
+
+export const processIo = (opts: {json: boolean; deps: () => Deps}): Io => streamIo(processStreams, opts)
