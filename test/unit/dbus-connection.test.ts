@@ -9,12 +9,16 @@ import {decodeMessage, encodeMessage, messageSize, MessageType, type Message} fr
 type Handler = (call: Message, bus: {reply: (to: Message, m: Partial<Message>) => void; send: (m: Partial<Message>) => void}) => void
 
 const servers: Server[] = []
+const OK = 'OK 0123456789abcdef0123456789abcdef\r\n'
 afterEach(() => {
   for (const s of servers.splice(0)) s.close()
 })
 
-/** A bus of a few lines: EXTERNAL accepted (or refused), Hello answered, every other call to `handle`. */
-function fakeBus(handle: Handler, opts: {auth?: string; onHello?: () => void} = {}): string {
+/**
+ * A bus of a few lines: EXTERNAL accepted (or refused), Hello answered, every other call to `handle`.
+ * `okWithHello`: the OK to AUTH comes only with the answer to Hello, in one write, as a bus may send them.
+ */
+function fakeBus(handle: Handler, opts: {auth?: string; onHello?: () => void; okWithHello?: boolean} = {}): string {
   const path = join(mkdtempSync(join(tmpdir(), 'mxtok-fakebus-')), 'bus')
   let serial = 1000
   const server = createServer((socket: Socket) => {
@@ -30,7 +34,7 @@ function fakeBus(handle: Handler, opts: {auth?: string; onHello?: () => void} = 
         if (end < 0) return
         const line = input.toString('latin1', 0, end)
         input = input.subarray(end + 2)
-        if (line.startsWith('\0AUTH EXTERNAL ')) socket.write(opts.auth ?? 'OK 0123456789abcdef0123456789abcdef\r\n')
+        if (line.startsWith('\0AUTH EXTERNAL ') && !opts.okWithHello) socket.write(opts.auth ?? OK)
         if (line === 'BEGIN') authenticated = true
       }
       for (let size = messageSize(input); size !== undefined && input.length >= size; size = messageSize(input)) {
@@ -41,7 +45,8 @@ function fakeBus(handle: Handler, opts: {auth?: string; onHello?: () => void} = 
         if (call.member === 'Hello') {
           said = true
           opts.onHello?.()
-          reply(call, {signature: 's', body: [':1.7']})
+          const hello = encodeMessage({type: MessageType.methodReturn, serial: ++serial, replySerial: call.serial, signature: 's', body: [':1.7']})
+          socket.write(opts.okWithHello ? Buffer.concat([Buffer.from(OK), hello]) : hello)
         }
         else handle(call, {reply, send})
       }
@@ -67,6 +72,15 @@ describe('DBusConnection', () => {
     expect(await conn.open()).toBe(':1.7')
     const replies = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((x) => conn.call(call('Echo', [x]))))
     expect(replies.map((r) => r.body![0])).toEqual(['echo a', 'echo b', 'echo c', 'echo d', 'echo e'])
+    conn.close()
+  })
+
+  it('sends AUTH, BEGIN and Hello without waiting for the OK, and reads replies that come in one piece with it', async () => {
+    // On the old handshake, which waited for OK before BEGIN, this bus and the client waited on each other.
+    const conn = new DBusConnection(fakeBus((m, bus) => bus.reply(m, {signature: 's', body: ['ok']}), {okWithHello: true}))
+    const answered = conn.call(call('Echo', ['x']))
+    expect(await conn.within(1000, 'the handshake waited on the bus', () => conn.open())).toBe(':1.7')
+    expect((await answered).body).toEqual(['ok'])
     conn.close()
   })
 

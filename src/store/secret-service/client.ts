@@ -94,16 +94,18 @@ export class SecretServiceClient {
       promise.catch(() => {})
       return {promise, ...settle}
     })
-    const all = this.work(
-      (connection, session) =>
+    // The searches need no session: they go out with the key exchange, not after it.
+    const all = this.plain(
+      (connection, opened) =>
         new Promise<void>((resolve, reject) => {
+          const session = this.openSession(connection, opened)
           let next = 0
           let searching = 0
           let reading = 0
           let found: {index: number; item: string}[] = []
           const read = (batch: {index: number; item: string}[]) => {
             reading++
-            readSecrets(connection, session, batch.map((f) => f.item)).then((secrets) => {
+            session.then((s) => readSecrets(connection, s, batch.map((f) => f.item))).then((secrets) => {
               for (const {index, item} of batch) {
                 const secret = secrets.get(item)
                 answers[index].resolve(secret === undefined ? {found: 'unclear'} : {found: 'one', secret})
@@ -224,7 +226,7 @@ export class SecretServiceClient {
 
   /** Deletes every item with these attributes; not done when any of them is locked. */
   remove(attributes: Record<string, string>): Promise<SecretChange> {
-    return this.work(async (connection) => {
+    return this.plain(async (connection) => {
       const [unlocked, locked] = await searchItems(connection, attributes)
       if (locked.length > 0) return {done: false}
       for (const item of unlocked) {
