@@ -1,4 +1,4 @@
-import {stat} from 'node:fs/promises'
+import {statSync} from 'node:fs'
 import {MxtokError} from '../errors.js'
 
 /**
@@ -7,14 +7,16 @@ import {MxtokError} from '../errors.js'
  * the config directory and the registry must belong to this user (or root) and be writable by
  * nobody else. Not on Windows, whose permissions are not mode bits.
  */
-export async function assertPrivate(paths: string[]): Promise<void> {
+export function assertPrivate(paths: string[]): void {
   const uid = process.getuid?.()
   if (uid === undefined) return
   for (const path of paths) {
-    const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined
-      throw new MxtokError('config', `cannot read ${path} (${error.code ?? error.message}); check its permissions`, {cause: error})
-    })
+    let info
+    try {
+      info = statSync(path, {throwIfNoEntry: false})
+    } catch (error) {
+      throw new MxtokError('config', `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check its permissions`, {cause: error})
+    }
     if (!info) continue
     if (info.uid !== uid && info.uid !== 0) {
       throw new MxtokError('config', `refusing to use ${path}: it belongs to another user (uid ${info.uid}), who could redirect your tokens; if it is yours, fix it with: chown ${uid} ${path}`)
