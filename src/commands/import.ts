@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {allowHttpFlag, storeFlag} from '../cli/shared-flags.js'
-import {importToken, type ImportJson} from '../cli/actions/import.js'
+import {importToken} from '../cli/actions/import.js'
 
 export type {ImportJson} from '../cli/actions/import.js'
 

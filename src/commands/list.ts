@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {list, type ListJson} from '../cli/actions/list.js'
+import {list} from '../cli/actions/list.js'
 
 export type {ListJson} from '../cli/actions/list.js'
 

@@ -4,7 +4,7 @@ import {MatrixError} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {parseAnsweredUserId, resolveUserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
-import {secretAccount, storeLabel, type StoreKind} from '../store/secret-store.js'
+import type {StoreKind} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 import {assertDeviceFree, recordSession, retireReplacedSession} from './journalled-login.js'
 import {validateSessionName} from './session-name.js'
@@ -63,11 +63,6 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
   const check = (sessions: Map<string, Session>) => assertDeviceFree(sessions.values(), name, session.homeserver, {who: user.full, deviceId}, 'use that session, or revoke it first')
   const {old} = await recordSession(store, {session, secret: token}, {check}, deps)
   // The same device in another store: its token there is likely this very token, so it is only forgotten.
-  await retireReplacedSession(old, null, session, async (previous) => {
-    if (previous.store === store.kind) return
-    await deps.store(previous.store).delete(secretAccount(user.full, deviceId)).catch((error: Error) => {
-      deps.warn(`the replaced token of "${name}" could not be removed from the ${storeLabel(previous.store)} (${error.message})`)
-    })
-  }, deps)
+  await retireReplacedSession(old, null, session, undefined, deps)
   return session
 }

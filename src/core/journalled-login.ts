@@ -1,6 +1,6 @@
 import {usageError} from '../errors.js'
 import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
-import {secretAccount, type SecretStore} from '../store/secret-store.js'
+import {secretAccount, type SecretStore, storeLabel} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 import {retireReplaced} from './revoke-session.js'
 
@@ -157,7 +157,9 @@ export async function recordSession(
 
 /**
  * Ends what the new session replaced: a session on another device would otherwise live on, held
- * by nobody; one on the same device is the caller's to judge (`sameDevice`).
+ * by nobody; one on the same device is the caller's to judge (`sameDevice`). Without a judge, the
+ * old token is the new one or died with the device's reset, and a copy of it left in another store
+ * is only removed.
  */
 export async function retireReplacedSession(
   old: Session | undefined,
@@ -167,8 +169,14 @@ export async function retireReplacedSession(
   deps: Deps,
 ): Promise<void> {
   if (!old) return
-  if (secretAccount(old.userId, old.deviceId) !== secretAccount(session.userId, session.deviceId)) await retireReplaced(old, deps)
-  else await sameDevice?.(old, oldSecret)
+  const account = secretAccount(session.userId, session.deviceId)
+  if (secretAccount(old.userId, old.deviceId) !== account) await retireReplaced(old, deps)
+  else if (sameDevice) await sameDevice(old, oldSecret)
+  else if (old.store !== session.store) {
+    await deps.store(old.store).delete(account).catch((error: Error) => {
+      deps.warn(`the replaced token of "${session.name}" could not be removed from the ${storeLabel(old.store)} (${error.message})`)
+    })
+  }
 }
 
 /** What to do about a device that another session holds, when logging in to it anew. */

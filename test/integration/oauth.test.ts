@@ -1,6 +1,4 @@
 import {execFileSync} from 'node:child_process'
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {json, startBadHomeserver, type BadHomeserver} from '../support/bad-homeserver.js'
@@ -96,7 +94,6 @@ async function mxtok(args: string[], env: Record<string, string> = {}): Promise<
   return r
 }
 
-const registry = () => JSON.parse(readFileSync(join(configDir, 'sessions.json'), 'utf8'))
 
 function keychainItem(): string {
   return execFileSync('secret-tool', ['lookup', 'service', 'mxtok', 'username', `${USER}/${DEVICE}`], {env: {...process.env, ...keyringEnv}, encoding: 'utf8'})

@@ -21,7 +21,6 @@ let configDir: string
 let userId: string
 let proxy: ConnectProxy | undefined
 const {mxtok} = mxtokRunner(keyringEnv, () => configDir, secrets)
-const synapseHost = new URL(synapse.baseUrl).host
 
 beforeAll(async () => {
   userId = await registerUser(synapse, 'proxied', PASSWORD)

@@ -71,6 +71,19 @@ describe('the encrypted file store', () => {
     expect((await rawWhoami(synapse.baseUrl, t)).status).toBe(401)
   })
 
+  it('create again into the other store leaves no copy of the old token behind in the first', async () => {
+    const first = await mxtok(['create', 'switchbot', '--user', userId, '--homeserver', synapse.baseUrl])
+    expect(first.code, first.stderr).toBe(0)
+    const old = await token('switchbot')
+    expect(inKeychain('switchbot')).toBe(old)
+    const again = await mxtok(['create', 'switchbot', '--user', userId, '--homeserver', synapse.baseUrl, '--store', 'file'], {MXTOK_PASSPHRASE: PASSPHRASE})
+    expect(again.code, again.stderr).toBe(0)
+    const fresh = await token('switchbot', {MXTOK_PASSPHRASE: PASSPHRASE})
+    expect((await rawWhoami(synapse.baseUrl, fresh)).status).toBe(200)
+    expect((await rawWhoami(synapse.baseUrl, old)).status).toBe(401)
+    expect(inKeychain('switchbot')).toBe('')
+  })
+
   it('MXTOK_STORE=file chooses the file store without a keychain in sight', async () => {
     const env = {MXTOK_STORE: 'file', MXTOK_PASSPHRASE: PASSPHRASE, DBUS_SESSION_BUS_ADDRESS: undefined}
     const c = await mxtok(['create', 'headless', '--user', userId, '--homeserver', synapse.baseUrl], env)

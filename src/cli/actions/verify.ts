@@ -7,7 +7,7 @@ import {prometheusLines} from '../../output/prometheus.js'
 import {formatTs, renderTable, type TableLayout, tableLayout} from '../../output/table.js'
 import {requestTimeoutMs} from '../timeouts.js'
 import type {Io} from '../io.js'
-import {done, type Outcome} from '../outcome.js'
+import type {Outcome} from '../outcome.js'
 import {type LiveProgress, liveProgress} from '../live/progress.js'
 import {watchRequests} from '../live/watch-requests.js'
 
