@@ -8,6 +8,7 @@ import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {acceptsPassword, passwordAuth, uiaChallenge} from '../matrix/uia.js'
 import {parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
+import {secretAccount} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 import {adminApiRefusal, adminTarget} from './admin-api.js'
 import {findSession, missingToken, readToken} from './find-session.js'
@@ -89,7 +90,7 @@ export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<Prun
     const owned = await ownedDevices(sessions, access.user.full, deps)
     owned.add(access.deviceId)
     const plan: PrunePlan = {userId: access.user.full, homeserver: access.homeserver, devices: selectDevices(devices, owned, opts, deps.now())}
-    return await deleteSelected(plan, opts, (batch) => deleteWithPassword(access, batch, password))
+    return await deleteSelected(plan, opts, (batch) => deleteWithPassword(access, batch, password), deps)
   } finally {
     if (access.temporary) await logoutTemporary(access, deps)
   }
@@ -113,10 +114,14 @@ async function pruneAsAdmin(opts: PruneOptions & {as: string}, deps: Deps): Prom
   })
   const owned = await ownedDevices(await deps.registry.list(), user.full, deps)
   const plan: PrunePlan = {userId: user.full, homeserver: admin.homeserver, devices: selectDevices(devices, owned, opts, deps.now())}
-  return deleteSelected(plan, opts, (batch) =>
-    client.adminDeleteDevices(token, user.full, batch).catch((error) => {
-      throw refused(error)
-    }),
+  return deleteSelected(
+    plan,
+    opts,
+    (batch) =>
+      client.adminDeleteDevices(token, user.full, batch).catch((error) => {
+        throw refused(error)
+      }),
+    deps,
   )
 }
 
@@ -148,22 +153,41 @@ export function selectDevices(devices: Device[], owned: Set<string>, opts: Pick<
   )
 }
 
-/** Shows the plan (dry run), or confirms it and deletes in batches, saying how far it got if a batch fails. */
-async function deleteSelected(plan: PrunePlan, opts: PruneOptions, remove: (batch: string[]) => Promise<void>): Promise<PruneResult> {
+/**
+ * Shows the plan (dry run), or confirms it and deletes in batches, saying how far it got if a batch
+ * fails. The journal entries of abandoned creates on deleted devices go too: their tokens died with
+ * the devices, and doctor would otherwise go on naming them.
+ */
+async function deleteSelected(plan: PrunePlan, opts: PruneOptions, remove: (batch: string[]) => Promise<void>, deps: Deps): Promise<PruneResult> {
   const selected = plan.devices
   if (opts.dryRun || selected.length === 0) return {...plan, dryRun: Boolean(opts.dryRun), deleted: []}
   if (!(await opts.confirm(plan))) throw usageError('cancelled: nothing was deleted')
   const deleted: string[] = []
+  const forgetJournal = () => forgetJournalled(plan.userId, deleted, deps)
   for (let i = 0; i < selected.length; i += DELETE_BATCH_SIZE) {
     const batch = selected.slice(i, i + DELETE_BATCH_SIZE).map((d) => d.deviceId)
     try {
       await remove(batch)
     } catch (error) {
-      throw deleted.length === 0 ? error : partly(error, deleted.length, selected.length)
+      if (deleted.length === 0) throw error
+      await forgetJournal()
+      throw partly(error, deleted.length, selected.length)
     }
     deleted.push(...batch)
   }
+  await forgetJournal()
   return {...plan, dryRun: false, deleted}
+}
+
+/** Drops the journal entries of these devices, if any; a failure to is only a warning, the devices being gone. */
+async function forgetJournalled(userId: string, deviceIds: string[], deps: Deps): Promise<void> {
+  const gone = new Set(deviceIds.map((id) => secretAccount(userId, id)))
+  try {
+    if (!(await deps.registry.pending()).some((p) => gone.has(secretAccount(p.userId, p.deviceId)))) return
+    await deps.registry.update((_, pending) => gone.forEach((account) => pending.delete(account)))
+  } catch (error) {
+    deps.warn(`the devices were deleted, but their entries in ${deps.registry.path} could not be cleared (${(error as Error).message}); "mxtok doctor" may still name them`)
+  }
 }
 
 /** The first local session of the account whose token still works, with the device list it fetched. */

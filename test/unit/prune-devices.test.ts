@@ -86,6 +86,8 @@ describe('pruneDevices with a live local session', () => {
     const result = await prune(deps, p)
     scope.done()
     expect(result.deleted).toEqual(['MXTOKORPHAN0002'])
+    // The abandoned create's journal goes with its device, or doctor would go on naming it.
+    expect((await deps.registry.pending()).map((e) => e.deviceId)).toEqual(['MXTOKORPHAN0001'])
   })
 
   it('--inactive-days selects devices last seen before the cutoff, never one never seen nor a local session\'s', async () => {
