@@ -1,6 +1,7 @@
 import {usageError} from '../errors.js'
 import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
 import {secretAccount, type SecretStore, storeLabel} from '../store/secret-store.js'
+import {isAccount} from '../matrix/user-id.js'
 import type {Deps} from './deps.js'
 import {retireReplaced} from './revoke-session.js'
 
@@ -187,7 +188,7 @@ export const DEVICE_TAKEN = 'revoke that session first or choose another --devic
  * before the server has named the account: then any session of that localpart on this homeserver counts.
  */
 export function assertDeviceFree(sessions: Iterable<Session>, name: string, homeserver: string, t: LoginTarget, remedy: string): void {
-  const same = (s: Session) => (t.who.startsWith('@') ? s.userId === t.who : s.homeserver === homeserver && s.userId.slice(1, s.userId.indexOf(':')) === t.who)
+  const same = (s: Session) => isAccount(s.userId, t.who) && (t.who.startsWith('@') || s.homeserver === homeserver)
   for (const s of sessions) {
     if (s.name !== name && s.deviceId === t.deviceId && same(s)) throw usageError(`device ${t.deviceId} of ${t.who} already belongs to session "${s.name}"; ${remedy}`)
   }

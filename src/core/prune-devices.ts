@@ -6,7 +6,7 @@ import {DEVICE_ID_PREFIX} from '../matrix/device-id-prefix.js'
 import {LocalErrcode, MatrixError} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {acceptsPassword, passwordAuth, uiaChallenge} from '../matrix/uia.js'
-import {parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
+import {isAccount, parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
 import {secretAccount} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
@@ -82,7 +82,7 @@ export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<Prun
   const password = () => (asked ??= opts.password())
 
   const sessions = await deps.registry.list()
-  const live = await liveSession(sessions, user, homeserverUrl, deps)
+  const live = await liveSession(sessions, opts.user, homeserverUrl, deps)
   const access = live ?? (await temporaryLogin(opts.user, user, homeserverUrl ?? recordedHomeserver(sessions, user) ?? (await deps.discover(user)), password, deps))
   try {
     const devices = live?.devices ?? (await access.client.devices(access.token))
@@ -190,11 +190,18 @@ async function forgetJournalled(userId: string, deviceIds: string[], deps: Deps)
   }
 }
 
-/** The first local session of the account whose token still works, with the device list it fetched. */
-async function liveSession(sessions: Session[], user: UserId, homeserverUrl: URL | undefined, deps: Deps): Promise<(Access & {devices: Device[]}) | undefined> {
+/**
+ * The first local session of the account whose token still works, with the device list it fetched.
+ * A localpart (given with --homeserver) matches the sessions of that localpart on that homeserver:
+ * their IDs are the server's, which completing it with the homeserver's host may not give.
+ */
+async function liveSession(sessions: Session[], given: string, homeserverUrl: URL | undefined, deps: Deps): Promise<(Access & {devices: Device[]}) | undefined> {
   // A token goes only to the server its session was created on.
-  const candidates = sessions.filter((s) => s.userId === user.full && (!homeserverUrl || s.homeserver === homeserverKey(homeserverUrl)))
+  const candidates = sessions.filter((s) => isAccount(s.userId, given) && (!homeserverUrl || s.homeserver === homeserverKey(homeserverUrl)))
+  // Two accounts of that localpart: the login of a temporary device will say which one it is.
+  if (new Set(candidates.map((s) => s.userId)).size > 1) return undefined
   for (const session of candidates) {
+    const user = parseUserId(session.userId)
     const token = await tokenOf(session, deps)
     if (token === null) continue
     const client = deps.client(session.homeserver)

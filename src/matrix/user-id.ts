@@ -61,6 +61,12 @@ export function parseLocalpart(text: string): string {
   return text
 }
 
+/**
+ * Whether `userId` (a valid full ID, as the server wrote it) is the account that `who` names: the
+ * same full ID, or, for a bare localpart, the same localpart on whatever server.
+ */
+export const isAccount = (userId: string, who: string): boolean => (who.startsWith('@') ? userId === who : userId.slice(1, userId.indexOf(':')) === who)
+
 /** A full ID as given, or a localpart completed with the homeserver's server name. */
 export function resolveUserId(user: string, serverName?: string): UserId {
   if (user.startsWith('@')) return parseUserId(user)

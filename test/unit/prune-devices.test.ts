@@ -90,6 +90,31 @@ describe('pruneDevices with a live local session', () => {
     expect((await deps.registry.pending()).map((e) => e.deviceId)).toEqual(['MXTOKORPHAN0001'])
   })
 
+  it('given a localpart and a homeserver serving another server name, uses the local session of that account', async () => {
+    // example.org delegates to hs.example: the ID is not @bot:hs.example, and no login is needed to find that out.
+    const delegated = '@bot:example.org'
+    const deps = unitDeps()
+    await deps.registry.update((sessions) => {
+      sessions.set('keeper', {name: 'keeper', userId: delegated, homeserver: HS, deviceId: KEEPER, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'})
+    })
+    deps.memory.items.set(secretAccount(delegated, KEEPER), 'syt_keeper')
+    const p = prompts()
+    const asDelegated = (body: {devices: string[]; auth?: {identifier?: {user?: string}}}) => body.auth?.identifier?.user === delegated
+    const scope = nock(HS)
+      .get('/_matrix/client/v3/devices')
+      .matchHeader('authorization', 'Bearer syt_keeper')
+      .reply(200, {devices: DEVICES})
+      .post(DELETE, withoutAuth(['MXTOKORPHAN0001', 'MXTOKORPHAN0002']))
+      .reply(401, CHALLENGE)
+      .post(DELETE, asDelegated)
+      .matchHeader('authorization', 'Bearer syt_keeper')
+      .reply(200, {})
+    const result = await prune(deps, p, {user: 'bot'})
+    scope.done()
+    expect(result).toMatchObject({userId: delegated, deleted: ['MXTOKORPHAN0001', 'MXTOKORPHAN0002']})
+    expect(p.asked).toEqual(['confirm', 'password'])
+  })
+
   it('--inactive-days selects devices last seen before the cutoff, never one never seen nor a local session\'s', async () => {
     const deps = await withKeeper()
     nock(HS).get('/_matrix/client/v3/devices').reply(200, {devices: DEVICES})
