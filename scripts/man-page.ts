@@ -31,7 +31,7 @@ const EXIT: Record<keyof typeof ExitCode, string> = {
   tokenInvalid: "a session's token is not valid: revoked, of another device, or missing from the store",
   homeserver: 'a homeserver unreachable, or answering something unexpected',
   keychain: 'the secret store cannot be used: keychain missing, locked or not answering; file store passphrase wrong or missing',
-  config: 'the registry (sessions.json) or its directory cannot be used: damaged, of an unknown format, or writable by other users',
+  config: 'the registry (sessions.json) or its directory cannot be used: damaged, of an unknown format, writable by other users, or locked by another mxtok for over 15 s',
   disk: 'the config directory cannot be written: no space left, a read-only file system, no permission',
   commandNotExecutable: 'exec only: the command was found but could not be run',
   commandNotFound: 'exec only: the command was not found',

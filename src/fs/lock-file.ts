@@ -26,7 +26,8 @@ let attempts = 0
 /**
  * Runs `fn` while holding an exclusive lock file, so that concurrent mxtok processes apply their
  * registry changes one after another. A lock without a live holder (see staleLock) is taken over;
- * one that cannot be written is reported as such (exit 7), leaving nothing behind.
+ * one that cannot be written is reported as such (exit 8), leaving nothing behind, and one held
+ * past the timeout makes the registry unusable for now (exit 7), which is no bug.
  */
 export async function withLockFile<T>(path: string, fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -38,7 +39,7 @@ export async function withLockFile<T>(path: string, fn: () => Promise<T>, timeou
       const seen = await staleLock(path)
       if (seen === 'gone' || (seen && (await removeStale(path, seen)))) continue
       if (Date.now() > deadline) {
-        throw new MxtokError('unexpected', `another mxtok process holds ${path}; wait for it, or delete the file if no mxtok is running`)
+        throw new MxtokError('config', `another mxtok process holds ${path}; wait for it, or delete the file if no mxtok is running`)
       }
       await sleep(delay)
     }

@@ -11,7 +11,7 @@ const REASONS: Record<string, (dir: string) => string> = {
 }
 
 /**
- * A failure to write `path` as the error a person reads (exit 7), when it is one they can act on;
+ * A failure to write `path` as the error a person reads (exit 8), when it is one they can act on;
  * any other error is returned as it is.
  */
 export function cannotWrite(path: string, error: unknown): unknown {
