@@ -31,6 +31,14 @@ describe('renameDevice', () => {
     scope.done()
   })
 
+  it('refuses a session of an admin login, whose token has no device, before reading the token or asking the server', async () => {
+    const deps = unitDeps()
+    await deps.registry.update((sessions) => {
+      sessions.set('as-bot', {name: 'as-bot', userId: USER, homeserver: HS, deviceId: 'MXTOKADMIN00001', createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain', auth: 'admin', admin: {by: '@admin:hs.example'}})
+    })
+    await expect(renameDevice({name: 'as-bot', deviceName: 'bridge'}, deps)).rejects.toMatchObject({kind: 'usage', message: 'session "as-bot" is an admin login as @bot:hs.example (by @admin:hs.example), whose token is on no device: there is nothing to rename'})
+  })
+
   it('counts the length in characters as Synapse does, and refuses more than 100 before any request', async () => {
     const deps = await withSession()
     const scope = nock(HS).put(/.*/).reply(200, {})
