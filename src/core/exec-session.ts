@@ -27,13 +27,17 @@ export async function execSession(opts: ExecOptions, deps: Deps): Promise<number
   const session = await findSession(opts.name, deps)
   const token = await readToken(session, deps)
   if (token === null) throw missingToken(session)
-  return run(opts.spawn ?? spawn, opts.command, {
+  const env: NodeJS.ProcessEnv = {
     ...withoutOwnVariables(opts.env),
     MATRIX_HOMESERVER_URL: session.homeserver,
     MATRIX_USER_ID: session.userId,
     MATRIX_DEVICE_ID: session.deviceId,
     MATRIX_ACCESS_TOKEN: token,
-  })
+  }
+  // An admin login's token is on no device: the session's device ID is only mxtok's key for it,
+  // and one inherited from elsewhere would be another token's.
+  if (session.auth === 'admin') delete env.MATRIX_DEVICE_ID
+  return run(opts.spawn ?? spawn, opts.command, env)
 }
 
 /**

@@ -41,6 +41,20 @@ describe('execSession', () => {
     expect(JSON.stringify(seen.argv)).not.toContain(TOKEN)
   })
 
+  it('gives a session of an admin login, whose token is on no device, no device ID, not even one inherited', async () => {
+    const deps = unitDeps()
+    await deps.registry.update((sessions) => {
+      sessions.set('as-bot', {name: 'as-bot', userId: USER, homeserver: 'https://hs.example', deviceId: DEVICE, createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain', auth: 'admin', admin: {by: '@admin:hs.example'}})
+    })
+    deps.memory.items.set(secretAccount(USER, DEVICE), TOKEN)
+    const out = join(tempDir('mxtok-exec-'), 'env.json')
+    const script = `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.env))`
+    expect(await execSession({name: 'as-bot', command: node(script), env: {PATH: process.env.PATH, MATRIX_DEVICE_ID: 'FROMPARENT'}}, deps)).toBe(0)
+    const seen = JSON.parse(readFileSync(out, 'utf8'))
+    expect(seen).toMatchObject({MATRIX_USER_ID: USER, MATRIX_ACCESS_TOKEN: TOKEN})
+    expect(seen).not.toHaveProperty('MATRIX_DEVICE_ID')
+  })
+
   it('turns a death by signal into 128 + the signal number', async () => {
     const deps = await withSession()
     expect(await execSession({name: 'bot', command: node(`process.kill(process.pid, 'SIGKILL')`), env: process.env}, deps)).toBe(137)
