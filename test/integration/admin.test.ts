@@ -32,15 +32,8 @@ describe.each(homeservers)('on $kind', (server) => {
   let adminId: string
   let botId: string
   let plainId: string
-  const {mxtok} = mxtokRunner(keyringEnv, () => configDir, secrets)
+  const {mxtok, token} = mxtokRunner(keyringEnv, () => configDir, secrets)
 
-  async function token(name: string): Promise<string> {
-    const r = await mxtok(['token', name])
-    expect(r.code, r.stderr).toBe(0)
-    const t = r.stdout.trim()
-    secrets.add(t)
-    return t
-  }
 
   /** Logs in to each device in turn and uses it at once, so that each is seen later than the one before. */
   async function seenInOrder(user: string, deviceIds: string[]): Promise<void> {

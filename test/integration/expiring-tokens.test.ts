@@ -29,15 +29,8 @@ describe('a password session on a server that expires every token', () => {
   let server: SynapseServer
   let userId: string
   let deviceId: string
-  const {mxtok} = mxtokRunner(keyringEnv, () => configDir, secrets)
+  const {mxtok, token} = mxtokRunner(keyringEnv, () => configDir, secrets)
 
-  async function token(name: string): Promise<string> {
-    const r = await mxtok(['token', name])
-    expect(r.code, r.stderr).toBe(0)
-    const t = r.stdout.trim()
-    secrets.add(t)
-    return t
-  }
 
   beforeAll(async () => {
     server = await startSynapse({tokenLifetime: `${LIFETIME_MS / 1000}s`})

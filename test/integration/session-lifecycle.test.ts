@@ -19,20 +19,13 @@ describe.each(homeservers)('on $kind', (server) => {
   let userId: string
   let configDir: string
 
-  const {mxtok} = mxtokRunner(keyringEnv, () => configDir, secrets)
+  const {mxtok, token} = mxtokRunner(keyringEnv, () => configDir, secrets)
 
   async function create(name: string, more: string[] = [], extra: Record<string, string | undefined> = {}) {
     const r = await mxtok(['create', name, '--user', userId, '--homeserver', server.baseUrl, '--password-stdin', '--json', ...more], extra, `${PASSWORD}\n`)
     return r
   }
 
-  async function token(name: string, extra: Record<string, string | undefined> = {}): Promise<string> {
-    const r = await mxtok(['token', name], extra)
-    expect(r.code, r.stderr).toBe(0)
-    const t = r.stdout.trim()
-    secrets.add(t)
-    return t
-  }
 
   function secretTool(...args: string[]): string {
     try {

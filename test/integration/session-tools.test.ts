@@ -18,7 +18,7 @@ describe.each(homeservers)('on $kind', (server) => {
   let userId: string
   let configDir: string
 
-  const {env, mxtok} = mxtokRunner(keyringEnv, () => configDir, secrets)
+  const {env, mxtok, token} = mxtokRunner(keyringEnv, () => configDir, secrets)
 
   async function create(name: string, user = userId, extra: Record<string, string | undefined> = {}) {
     const r = await mxtok(['create', name, '--user', user, '--homeserver', server.baseUrl, '--password-stdin', '--json'], extra, `${PASSWORD}\n`)
@@ -26,13 +26,6 @@ describe.each(homeservers)('on $kind', (server) => {
     return JSON.parse(r.stdout) as {deviceId: string}
   }
 
-  async function token(name: string, extra: Record<string, string | undefined> = {}): Promise<string> {
-    const r = await mxtok(['token', name], extra)
-    expect(r.code, r.stderr).toBe(0)
-    const t = r.stdout.trim()
-    secrets.add(t)
-    return t
-  }
 
   async function login(user: string, deviceId?: string) {
     const l = await rawLogin(server.baseUrl, user, PASSWORD, deviceId)

@@ -73,5 +73,13 @@ export function mxtokRunner(keyringEnv: Env, configDir: () => string, secrets: S
     expectNoSecrets(r, secrets, {stdoutToo: args[0] !== 'token'})
     return r
   }
-  return {env, mxtok}
+  /** A session's token, which from then on counts among the secrets that no other output may show. */
+  const token = async (name: string, extra: Env = {}): Promise<string> => {
+    const r = await mxtok(['token', name], extra)
+    expect(r.code, r.stderr).toBe(0)
+    const t = r.stdout.trim()
+    secrets.add(t)
+    return t
+  }
+  return {env, mxtok, token}
 }
