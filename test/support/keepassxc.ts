@@ -1,8 +1,7 @@
 // KeePassXC as the Secret Service, headless, on a private bus: a database made from a KeePass XML
 // file whose root group is exposed as the collection, and a config that asks nothing of a user.
-import type {ChildProcess} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
-import {mkdir, rm, writeFile} from 'node:fs/promises'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {terminate} from './child-process.js'
 import type {SecretServiceUnderTest} from './secret-services.js'
@@ -12,15 +11,13 @@ import {
   checkBinaries,
   defaultCollection,
   defaultCollectionLocked,
-  keyringChildEnv,
+  inDesktopHome,
   mustCall,
   probeWithSecretTool,
   run,
   SECRETS_BUS_NAME,
   spawnDaemon,
-  startPrivateBus,
   waitUntil,
-  type PrivateBus,
 } from './private-bus.js'
 
 const PASSWORD = 'mxtok-test-keepassxc-password'
@@ -89,38 +86,18 @@ UnlockBeforeSearch=${unlockBeforeSearch}
 export async function startKeePassXC(opts: KeePassXCOptions = {}): Promise<SecretServiceUnderTest> {
   await checkBinaries('the test KeePassXC', REQUIRED)
   const began = Date.now()
-  let bus: PrivateBus | undefined
-  let daemon: ChildProcess | undefined
-  const stopAll = async () => {
-    // SIGTERM saves the database; it is ignored while a dialog is open, hence the short grace.
-    if (daemon) await terminate(daemon, 2_000)
-    if (bus) await terminate(bus.bus, 5_000)
-    if (bus) await rm(bus.root, {recursive: true, force: true})
-  }
-  try {
-    bus = await startPrivateBus('mxtok-keepassxc-')
+  return inDesktopHome('mxtok-keepassxc-', {}, async ({bus, env, childEnv, track, stop}) => {
     const {root} = bus
-    for (const dir of ['tmp', 'config', 'data', 'cache']) await mkdir(join(root, dir), {mode: 0o700})
     const database = join(root, 'test.kdbx')
     const xml = join(root, 'test.xml')
     await writeFile(xml, databaseXml(randomUUID()))
-    const env: Record<string, string> = {DBUS_SESSION_BUS_ADDRESS: bus.address, XDG_RUNTIME_DIR: bus.runtimeDir}
-    const childEnv = {
-      ...keyringChildEnv(env),
-      HOME: root,
-      TMPDIR: join(root, 'tmp'),
-      XDG_CONFIG_HOME: join(root, 'config'),
-      XDG_DATA_HOME: join(root, 'data'),
-      XDG_CACHE_HOME: join(root, 'cache'),
-      QT_QPA_PLATFORM: 'offscreen',
-    }
     const imported = await run('keepassxc-cli', ['import', '-q', '-p', xml, database], childEnv, `${PASSWORD}\n${PASSWORD}\n`)
     if (imported.code !== 0) throw new Error(`keepassxc-cli import failed (${imported.code}): ${imported.stderr.trim()}`)
     const ini = join(root, 'config', 'keepassxc.ini')
     await writeFile(ini, config(opts.unlockBeforeSearch ?? true))
 
     const started = spawnDaemon('keepassxc', ['--config', ini, '--localconfig', join(root, 'config', 'local.ini'), '--pw-stdin', database], childEnv, `${PASSWORD}\n`)
-    daemon = started.child
+    track(started.child)
     const pid = started.child.pid
     // Ours, not another KeePassXC's, and past the moment it shows the collection locked: a write
     // then would open a hidden dialog that never completes.
@@ -150,14 +127,11 @@ export async function startKeePassXC(opts: KeePassXCOptions = {}): Promise<Secre
         await terminate(keepassxc, 2_000)
       },
       stop() {
-        stopped ??= stopAll()
+        stopped ??= stop()
         return stopped
       },
     }
-  } catch (error) {
-    await stopAll()
-    throw error
-  }
+  })
 }
 
 async function ownerPid(env: NodeJS.ProcessEnv): Promise<number | undefined> {

@@ -1,8 +1,7 @@
 // KWallet (kwalletd5 with its Secret Service bridge) as the Secret Service, headless, on a private
 // bus. Its wallet is created and opened through pamOpen, the call a PAM login makes, which shows no
 // dialog: with any other way in, kwalletd5 asks for the wallet password in a window.
-import type {ChildProcess} from 'node:child_process'
-import {mkdir, rm, writeFile} from 'node:fs/promises'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {terminate} from './child-process.js'
 import type {SecretServiceUnderTest} from './secret-services.js'
@@ -11,16 +10,14 @@ import {
   checkBinaries,
   defaultCollection,
   defaultCollectionLocked,
-  keyringChildEnv,
+  inDesktopHome,
   mustCall,
   nameOwned,
   probeWithSecretTool,
   SECRETS_BUS_NAME,
   SECRETS_PATH,
   spawnDaemon,
-  startPrivateBus,
   waitUntil,
-  type PrivateBus,
 } from './private-bus.js'
 
 const REQUIRED = [
@@ -58,35 +55,15 @@ apiEnabled=true
 export async function startKWallet(opts: KWalletOptions = {}): Promise<SecretServiceUnderTest> {
   await checkBinaries('the test KWallet', REQUIRED)
   const began = Date.now()
-  let bus: PrivateBus | undefined
-  let daemon: ChildProcess | undefined
-  const stopAll = async () => {
-    if (daemon) await terminate(daemon, 2_000)
-    if (bus) await terminate(bus.bus, 5_000)
-    if (bus) await rm(bus.root, {recursive: true, force: true})
-  }
-  try {
-    bus = await startPrivateBus('mxtok-kwallet-')
-    const {root} = bus
-    for (const dir of ['config', 'data', 'cache']) await mkdir(join(root, dir), {mode: 0o700})
-    await writeFile(join(root, 'config', 'kwalletrc'), KWALLETRC)
-    const env: Record<string, string> = {DBUS_SESSION_BUS_ADDRESS: bus.address, XDG_RUNTIME_DIR: bus.runtimeDir}
-    const childEnv: NodeJS.ProcessEnv = {
-      ...keyringChildEnv(env),
-      HOME: root,
-      XDG_CONFIG_HOME: join(root, 'config'),
-      XDG_DATA_HOME: join(root, 'data'),
-      XDG_CACHE_HOME: join(root, 'cache'),
-      QT_QPA_PLATFORM: 'offscreen',
-      ...(opts.withoutQcaPlugins ? {QCA_NO_PLUGINS: '1'} : {}),
-    }
-    const pamOpen = () => callOnBus(bus!.address, {destination: KWALLETD, path: KWALLETD_PATH, interface: 'org.kde.KWallet', member: 'pamOpen', signature: 'sayi', body: [WALLET, PAM_HASH, 0]})
-    const close = () => callOnBus(bus!.address, {destination: KWALLETD, path: KWALLETD_PATH, interface: 'org.kde.KWallet', member: 'close', signature: 'sb', body: [WALLET, true]})
+  return inDesktopHome('mxtok-kwallet-', opts.withoutQcaPlugins ? {QCA_NO_PLUGINS: '1'} : {}, async ({bus, env, childEnv, track, stop: stopAll}) => {
+    await writeFile(join(bus.root, 'config', 'kwalletrc'), KWALLETRC)
+    const pamOpen = () => callOnBus(bus.address, {destination: KWALLETD, path: KWALLETD_PATH, interface: 'org.kde.KWallet', member: 'pamOpen', signature: 'sayi', body: [WALLET, PAM_HASH, 0]})
+    const close = () => callOnBus(bus.address, {destination: KWALLETD, path: KWALLETD_PATH, interface: 'org.kde.KWallet', member: 'close', signature: 'sb', body: [WALLET, true]})
 
     // The Secret Service side makes collections only of the wallets there are when it starts: a
     // first run creates the wallet, the second serves it.
     const first = spawnDaemon('kwalletd5', [], childEnv)
-    daemon = first.child
+    track(first.child)
     await waitUntil('kwalletd5 did not take its name', () => nameOwned(childEnv, KWALLETD), first.died)
     await pamOpen()
     await close()
@@ -94,15 +71,15 @@ export async function startKWallet(opts: KWalletOptions = {}): Promise<SecretSer
 
     const serve = async () => {
       const started = spawnDaemon('kwalletd5', [], childEnv)
-      daemon = started.child
+      track(started.child)
       await waitUntil('kwalletd5 did not take org.freedesktop.secrets', () => nameOwned(childEnv, SECRETS_BUS_NAME), started.died)
       await pamOpen()
       // Open as a wallet, the collection still says locked until unlocked through the Secret
       // Service; its prompt then completes without a window.
       const collection = await defaultCollection(childEnv)
       if (!collection) throw new Error('KWallet has no default collection')
-      const [, prompt] = await callOnBus(bus!.address, {destination: SECRETS_BUS_NAME, path: SECRETS_PATH, interface: 'org.freedesktop.Secret.Service', member: 'Unlock', signature: 'ao', body: [[collection]]})
-      if (prompt !== '/') await callOnBus(bus!.address, {destination: SECRETS_BUS_NAME, path: prompt as string, interface: 'org.freedesktop.Secret.Prompt', member: 'Prompt', signature: 's', body: ['']})
+      const [, prompt] = await callOnBus(bus.address, {destination: SECRETS_BUS_NAME, path: SECRETS_PATH, interface: 'org.freedesktop.Secret.Service', member: 'Unlock', signature: 'ao', body: [[collection]]})
+      if (prompt !== '/') await callOnBus(bus.address, {destination: SECRETS_BUS_NAME, path: prompt as string, interface: 'org.freedesktop.Secret.Prompt', member: 'Prompt', signature: 's', body: ['']})
       await waitUntil('KWallet did not unlock', async () => !(await defaultCollectionLocked(childEnv)), started.died)
       return started
     }
@@ -142,8 +119,5 @@ export async function startKWallet(opts: KWalletOptions = {}): Promise<SecretSer
         return stopped
       },
     }
-  } catch (error) {
-    await stopAll()
-    throw error
-  }
+  })
 }

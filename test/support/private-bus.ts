@@ -2,12 +2,12 @@
 // tools run with a deadline, and a look at the service from outside through dbus-send.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {constants as fsConstants} from 'node:fs'
-import {access, chmod, mkdir, mkdtemp, writeFile} from 'node:fs/promises'
+import {access, chmod, mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {delimiter, join} from 'node:path'
 import {DBusConnection, unixSocketPath, type MethodCall} from '../../src/store/secret-service/dbus-connection.js'
 import type {DBusValue} from '../../src/store/secret-service/dbus-wire.js'
-import {killOnExit} from './child-process.js'
+import {killOnExit, terminate} from './child-process.js'
 
 export const SECRETS_BUS_NAME = 'org.freedesktop.secrets'
 export const SECRETS_PATH = '/org/freedesktop/secrets'
@@ -188,6 +188,51 @@ export async function startPrivateBus(prefix: string): Promise<PrivateBus> {
     bus.once('exit', (code, signal) => fail(`exited (${signal ?? `exit ${code}`})`))
   })
   return {root, runtimeDir, address, bus}
+}
+
+/** A private bus, and a home of its own for a desktop's Secret Service run with Qt's offscreen platform. */
+export interface DesktopHome {
+  bus: PrivateBus
+  /** What mxtok is given to reach the service: the bus and its runtime directory. */
+  env: Record<string, string>
+  /** What the service and the tools that look at it run with: HOME, TMPDIR and XDG_* inside the root. */
+  childEnv: NodeJS.ProcessEnv
+  /** The daemon serving from now on, which stop() ends before the bus. */
+  track(daemon: ChildProcess): void
+  /** Ends the daemon, then the bus, and removes the root. */
+  stop(): Promise<void>
+}
+
+/** Runs `start` in a fresh DesktopHome; when it fails, whatever it started is stopped. */
+export async function inDesktopHome<T>(prefix: string, extraEnv: NodeJS.ProcessEnv, start: (home: DesktopHome) => Promise<T>): Promise<T> {
+  let bus: PrivateBus | undefined
+  let daemon: ChildProcess | undefined
+  const stop = async () => {
+    // SIGTERM saves a daemon's data; it is ignored while a dialog is open, hence the short grace.
+    if (daemon) await terminate(daemon, 2_000)
+    if (bus) await terminate(bus.bus, 5_000)
+    if (bus) await rm(bus.root, {recursive: true, force: true})
+  }
+  try {
+    bus = await startPrivateBus(prefix)
+    const {root} = bus
+    for (const dir of ['tmp', 'config', 'data', 'cache']) await mkdir(join(root, dir), {mode: 0o700})
+    const env: Record<string, string> = {DBUS_SESSION_BUS_ADDRESS: bus.address, XDG_RUNTIME_DIR: bus.runtimeDir}
+    const childEnv: NodeJS.ProcessEnv = {
+      ...keyringChildEnv(env),
+      HOME: root,
+      TMPDIR: join(root, 'tmp'),
+      XDG_CONFIG_HOME: join(root, 'config'),
+      XDG_DATA_HOME: join(root, 'data'),
+      XDG_CACHE_HOME: join(root, 'cache'),
+      QT_QPA_PLATFORM: 'offscreen',
+      ...extraEnv,
+    }
+    return await start({bus, env, childEnv, track: (child) => void (daemon = child), stop})
+  } catch (error) {
+    await stop()
+    throw error
+  }
 }
 
 /** A daemon of the service under test, its output kept for the error that says why it died. */
