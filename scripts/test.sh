@@ -4,4 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/prepare.sh
-exec node_modules/.bin/vitest run "$@"
+# A run makes several hundred temporary directories (config dirs, buses, keyrings, servers): all
+# go under one, removed at the end, so that runs do not pile up in /tmp.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mxtok-test-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+TMPDIR=$tmp node_modules/.bin/vitest run "$@"
