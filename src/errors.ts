@@ -10,7 +10,8 @@ export const ExitCode = {
   tokenInvalid: 4,
   homeserver: 5,
   keychain: 6,
-  // The registry or its directory: damaged, of an unknown format, writable by other users, or locked by another run past the timeout.
+  // The registry or its directory: damaged, of an unknown format, writable by other users, or
+  // locked by another run past the timeout.
   config: 7,
   // The config directory cannot be written (full, read-only, not ours): not a bug, and nothing the server or store did.
   disk: 8,
