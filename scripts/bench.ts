@@ -346,9 +346,12 @@ try {
     info('  Synapse alone: 100 whoami, 16 at a time', ms('Synapse alone: 100 whoami, 16 at a time'), 'ms'),
     baseline('mxtok list, 1 session'),
     ratio('mxtok list, 100 sessions / 5 accounts', 'mxtok list, 1 session', 3),
-    baseline('node -e 0 + curl POST /login'),
-    ratio('mxtok create', 'node -e 0 + curl POST /login', 2),
-    {...info('  the same, vs curl doing what create does', ms('mxtok create'), 'ms'), vs: 'node -e 0 + curl login, logout, login', ratio: ms('mxtok create') / ms('node -e 0 + curl login, logout, login')},
+    // create logs in, logs out and logs in again, so that on Synapse (element-hq/synapse#6616) its
+    // token is the only one on the device: the goal is set against curl doing the same three
+    // requests, and the seed's one login is shown beside it.
+    baseline('node -e 0 + curl login, logout, login'),
+    ratio('mxtok create', 'node -e 0 + curl login, logout, login', 2),
+    {...info('  the same, vs the seed\'s one curl login', ms('mxtok create'), 'ms'), vs: 'node -e 0 + curl POST /login', ratio: ms('mxtok create') / ms('node -e 0 + curl POST /login')},
     info('registry load, 1 session', ms('registry load, 1 session'), 'ms'),
     {name: 'registry load, 1,000 sessions', value: ms('registry load, 1,000 sessions'), unit: 'ms', goal: '< 50 ms', met: ms('registry load, 1,000 sessions') < 50},
     {name: 'peak RSS, verify of 1,000 sessions', value: peakMb, unit: 'MB', goal: '< 150 MB', met: peakMb < 150},
