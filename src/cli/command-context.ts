@@ -1,4 +1,5 @@
 import {closeHttp} from '../matrix/http.js'
+import {settleBusCalls} from '../store/secret-service/index.js'
 import {commandDeps} from './default-deps.js'
 import type {RunContext} from './run-action.js'
 
@@ -16,5 +17,10 @@ export interface CommonFlags {
 export const commandContext = (flags: CommonFlags): RunContext => ({
   json: flags.json === true,
   deps: () => commandDeps(flags.verbose === true, flags['allow-http'] === true),
-  finish: closeHttp,
+  // Calls to the Secret Service left under way would be answered to nobody, which gnome-keyring
+  // may not survive (see settleBusCalls); a command normally leaves none.
+  finish: async () => {
+    await settleBusCalls(1000)
+    await closeHttp()
+  },
 })

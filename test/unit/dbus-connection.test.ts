@@ -3,7 +3,7 @@ import {createServer, type Server, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {BusFailure, DBusConnection, DBusError, unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
+import {BusFailure, DBusConnection, DBusError, settleBusCalls, unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
 import {decodeMessage, encodeMessage, messageSize, MessageType, type Message} from '../../src/store/secret-service/dbus-wire.js'
 
 type Handler = (call: Message, bus: {reply: (to: Message, m: Partial<Message>) => void; send: (m: Partial<Message>) => void}) => void
@@ -155,6 +155,29 @@ describe('DBusConnection', () => {
     })
     expect(replies).toHaveLength(10)
     conn.close()
+  })
+
+  it('lets a finished command wait for the answers to its calls under way, for a bounded time', async () => {
+    let answered = false
+    const conn = new DBusConnection(
+      fakeBus((m, bus) => {
+        if (m.member === 'Slow') setTimeout(() => ((answered = true), bus.reply(m, {signature: 's', body: ['late']})), 150)
+      }),
+    )
+    await conn.open()
+    const slow = conn.call(call('Slow'))
+    const started = Date.now()
+    await settleBusCalls(2000)
+    expect(answered).toBe(true)
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect((await slow).body).toEqual(['late'])
+    // An answer that never comes holds the end back only as long as asked.
+    void conn.call(call('Never')).catch(() => {})
+    const again = Date.now()
+    await settleBusCalls(100)
+    expect(Date.now() - again).toBeGreaterThanOrEqual(90)
+    conn.close()
+    await settleBusCalls(5000)
   })
 
   it('says when the bus refuses us, cannot be reached, or is silent from the start', async () => {

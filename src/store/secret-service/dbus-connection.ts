@@ -63,6 +63,63 @@ const MAX_IN_FLIGHT = 64
 type Waiter<T> = {resolve: (value: T) => void; reject: (error: Error) => void}
 
 /**
+ * gnome-keyring up to 50 at least handles a call whose client has gone only after it has forgotten
+ * the client, and aborts (gkd_secret_service_get_pkcs11_session: assertion 'client' failed;
+ * upstream #190): a client that ends with calls unanswered can take the user's keyring down. So
+ * while calls are under way, a signal that ends the process (Ctrl-C, a service manager's stop, a
+ * closed terminal) first lets them be answered, for at most this long, sending nothing new, and
+ * then ends the process by that signal as if it had come at once; a second one ends it there and
+ * then. Only kill -9 is beyond this.
+ */
+const SIGNAL_GRACE_MS = 1000
+const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+/** Open connections, and those of them with calls under way. */
+const open = new Set<DBusConnection>()
+const busy = new Set<DBusConnection>()
+const idleWaiters = new Set<() => void>()
+let interrupted: NodeJS.Signals | undefined
+
+// Listening from the first connection to the last, not only while calls are under way: a signal
+// caught while a listener is there and handed over once it is gone would be lost.
+function listen(on: boolean): void {
+  for (const s of ENDING_SIGNALS) process[on ? 'on' : 'off'](s, onEndingSignal)
+}
+
+function setBusy(connection: DBusConnection, isBusy: boolean): void {
+  if (isBusy) busy.add(connection)
+  else busy.delete(connection)
+  if (busy.size > 0) return
+  for (const idle of idleWaiters) idle()
+  if (interrupted) process.kill(process.pid, interrupted)
+}
+
+function onEndingSignal(signal: NodeJS.Signals): void {
+  // Nothing under way, and another part of mxtok handles this signal (exec passes it on): its own.
+  if (busy.size === 0 && process.listenerCount(signal) > 1) return
+  listen(false)
+  interrupted = signal
+  if (busy.size === 0) process.kill(process.pid, signal)
+  else setTimeout(() => process.kill(process.pid, signal), SIGNAL_GRACE_MS)
+}
+
+/**
+ * Resolves once no connection has a call under way, or after `ms`: a command that is done waits
+ * here before the process ends, so that nothing it asked is left unanswered (see SIGNAL_GRACE_MS).
+ */
+export function settleBusCalls(ms: number): Promise<void> {
+  if (busy.size === 0) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      idleWaiters.delete(done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    idleWaiters.add(done)
+  })
+}
+
+/**
  * A client connection to a bus over a Unix socket, with any number of calls under way at once,
  * each answered by serial. It keeps the process alive only while a call is under way.
  */
@@ -93,6 +150,8 @@ export class DBusConnection {
   constructor(socketPath: string) {
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject))
     this.failed.catch(() => {})
+    if (open.size === 0) listen(true)
+    open.add(this)
     this.socket = connect({path: socketPath})
     this.socket.unref()
     this.socket.on('connect', () => (this.connected = true))
@@ -130,6 +189,8 @@ export class DBusConnection {
 
   private async send(c: MethodCall, place: 'first' | 'last'): Promise<Message> {
     if (this.failure) throw this.failure
+    // The process is ending by a signal once the calls under way are answered: nothing new goes out.
+    if (interrupted) return new Promise(() => {})
     const serial = ++this.serial
     const bytes = encodeMessage({type: MessageType.methodCall, serial, ...c})
     return new Promise((resolve, reject) => {
@@ -201,6 +262,9 @@ export class DBusConnection {
     this.pending.clear()
     this.queue.length = 0
     this.socket.destroy()
+    setBusy(this, false)
+    open.delete(this)
+    if (open.size === 0 && !interrupted) listen(false)
     return failure
   }
 
@@ -209,7 +273,7 @@ export class DBusConnection {
   }
 
   private flush(): void {
-    if (!this.begun || this.queue.length === 0) return
+    if (!this.begun || this.queue.length === 0 || interrupted) return
     this.socket.cork()
     while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
       this.socket.write(this.queue.shift()!)
@@ -219,6 +283,7 @@ export class DBusConnection {
   }
 
   private holdProcess(): void {
+    setBusy(this, !this.failure && this.pending.size > 0)
     if (this.failure) return
     if (this.pending.size > 0 || this.signalWaiters.size > 0) this.socket.ref()
     else this.socket.unref()
