@@ -45,44 +45,17 @@ export async function startRelay(busAddress: string): Promise<Relay> {
     relay.connections++
     const upstream = connect(target)
     sockets.add(client).add(upstream)
-    let input = Buffer.alloc(0)
-    let begun = false
     const pending = new Map<number, Message>()
-    client.on('data', (chunk) => {
-      seen.push(chunk)
-      upstream.write(chunk)
-      input = Buffer.concat([input, chunk])
-      if (!begun) {
-        const at = input.indexOf('BEGIN\r\n')
-        if (at < 0) return
-        begun = true
-        input = input.subarray(at + 7)
-      }
-      for (let size = messageSize(input); size !== undefined && input.length >= size; size = messageSize(input)) {
-        const call = decodeMessage(input.subarray(0, size))
-        relay.calls.push(call)
-        if (call.type === MessageType.methodCall && !((call.flags ?? 0) & NO_REPLY_EXPECTED)) pending.set(call.serial, call)
-        input = input.subarray(size)
-      }
+    // What the client sends after BEGIN, and the bus after its one-line answer to AUTH, is messages.
+    relayed(client, upstream, seen, 'BEGIN\r\n', (bytes) => {
+      const call = decodeMessage(bytes)
+      relay.calls.push(call)
+      if (call.type === MessageType.methodCall && !((call.flags ?? 0) & NO_REPLY_EXPECTED)) pending.set(call.serial, call)
     })
-    // The bus's answer to AUTH, one line, then messages: replies strike their calls off.
-    let output = Buffer.alloc(0)
-    let authenticated = false
-    upstream.on('data', (chunk) => {
-      seen.push(chunk)
-      client.write(chunk)
-      output = Buffer.concat([output, chunk])
-      if (!authenticated) {
-        const end = output.indexOf('\r\n')
-        if (end < 0) return
-        authenticated = true
-        output = output.subarray(end + 2)
-      }
-      for (let size = messageSize(output); size !== undefined && output.length >= size; size = messageSize(output)) {
-        const header = decodeHeader(output.subarray(0, size))
-        if (header.replySerial !== undefined) pending.delete(header.replySerial)
-        output = output.subarray(size)
-      }
+    // Replies strike their calls off.
+    relayed(upstream, client, seen, '\r\n', (bytes) => {
+      const header = decodeHeader(bytes)
+      if (header.replySerial !== undefined) pending.delete(header.replySerial)
     })
     client.on('close', () => {
       relay.unanswered.push(...pending.values())
@@ -95,6 +68,27 @@ export async function startRelay(busAddress: string): Promise<Relay> {
   })
   await new Promise<void>((done) => server.listen(path, done))
   return relay
+}
+
+/** Passes what `from` sends to `to`, keeping it in `seen`, and each whole message of it, once past `authEnd`, to `message`. */
+function relayed(from: Socket, to: Socket, seen: Buffer[], authEnd: string, message: (bytes: Buffer) => void): void {
+  let input = Buffer.alloc(0)
+  let authenticated = false
+  from.on('data', (chunk: Buffer) => {
+    seen.push(chunk)
+    to.write(chunk)
+    input = Buffer.concat([input, chunk])
+    if (!authenticated) {
+      const at = input.indexOf(authEnd)
+      if (at < 0) return
+      authenticated = true
+      input = input.subarray(at + authEnd.length)
+    }
+    for (let size = messageSize(input); size !== undefined && input.length >= size; size = messageSize(input)) {
+      message(input.subarray(0, size))
+      input = input.subarray(size)
+    }
+  })
 }
 
 /** The header flag of a call that wants no answer. */
