@@ -41,6 +41,16 @@ def main():
     def emit(obj):
         sys.stdout.write(json.dumps(obj) + '\n')
         sys.stdout.flush()
+    def relay(fd):
+        # What the terminal has for us, reported; at its end (or an error) it is watched no more.
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b''
+        if data:
+            emit({'fd': masters[fd], 't': round((time.monotonic() - start) * 1000), 'b64': base64.b64encode(data).decode()})
+        else:
+            del masters[fd]
     while masters:
         watch = list(masters) + ([0] if stdin_open else [])
         ready, _, _ = select.select(watch, [], [], 0.05)
@@ -52,14 +62,7 @@ def main():
                 else:
                     stdin_open = False
                 continue
-            try:
-                data = os.read(fd, 65536)
-            except OSError:
-                data = b''
-            if data:
-                emit({'fd': masters[fd], 't': round((time.monotonic() - start) * 1000), 'b64': base64.b64encode(data).decode()})
-            else:
-                del masters[fd]
+            relay(fd)
         if status is None:
             done, st = os.waitpid(pid, os.WNOHANG)
             if done:
@@ -69,14 +72,7 @@ def main():
                 while masters and time.monotonic() < deadline:
                     ready, _, _ = select.select(list(masters), [], [], 0.05)
                     for fd in ready:
-                        try:
-                            data = os.read(fd, 65536)
-                        except OSError:
-                            data = b''
-                        if data:
-                            emit({'fd': masters[fd], 't': round((time.monotonic() - start) * 1000), 'b64': base64.b64encode(data).decode()})
-                        else:
-                            del masters[fd]
+                        relay(fd)
                 break
     if status is None:
         _, status = os.waitpid(pid, 0)
