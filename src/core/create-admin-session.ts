@@ -1,14 +1,13 @@
 import {randomBytes} from 'node:crypto'
 import {usageError} from '../errors.js'
 import {base32} from '../matrix/device-id.js'
-import {MatrixError} from '../matrix/errors.js'
 import type {Session} from '../registry/registry.js'
 import type {StoreKind} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 import {parseDuration} from './duration.js'
 import {adminApiRefusal, adminTarget} from './admin-api.js'
 import {findSession, missingToken, readToken} from './find-session.js'
-import {journalledLogin} from './journalled-login.js'
+import {journalledLogin, madeNothing} from './journalled-login.js'
 import {validateSessionName} from './session-name.js'
 
 export interface AdminCreateOptions {
@@ -58,11 +57,9 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
       target: {who: user.full, deviceId},
       admin: {by: admin.userId, session: admin.name, ...(expiresAt ? {expiresAt: expiresAt.toISOString()} : {})},
       async obtain(run) {
-        // A refusal made no token; a request cut off on the way might have.
-        const nothingMade = (error: unknown) => error instanceof MatrixError && (!error.isLocal || error.notSent)
         let token: string
         try {
-          token = await run.request(() => client.adminLogin(adminToken, user.full, validUntilMs), nothingMade)
+          token = await run.request(() => client.adminLogin(adminToken, user.full, validUntilMs), madeNothing)
         } catch (error) {
           throw adminApiRefusal(error, admin, user, host, 'make admin logins')
         }

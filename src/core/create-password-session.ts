@@ -1,4 +1,3 @@
-import {MxtokError} from '../errors.js'
 import {deriveDeviceId} from '../matrix/device-id.js'
 import {LocalErrcode, MatrixError} from '../matrix/errors.js'
 import {homeserverKey} from '../matrix/homeserver-url.js'
@@ -7,7 +6,7 @@ import type {Session} from '../registry/registry.js'
 import type {SecretStore} from '../store/secret-store.js'
 import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
-import {journalledLogin, type LoginRun, type LoginTarget} from './journalled-login.js'
+import {journalledLogin, madeNothing, type LoginRun, type LoginTarget} from './journalled-login.js'
 import {loginOrExplain} from './login.js'
 import {probeDeviceId} from './probe-device.js'
 import {encodeTokenPair} from './session-secret.js'
@@ -50,10 +49,8 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
   let expiring = false
   const login = async (run: LoginRun<string>, t: LoginTarget, temporary = false) => {
     const displayName = temporary ? 'mxtok create (temporary)' : (opts.deviceName ?? `mxtok: ${name}`)
-    // A refusal, or a request that never left, made no token.
-    const nothingMade = (error: unknown) => error instanceof MxtokError || (error instanceof MatrixError && (!error.isLocal || error.notSent))
     const refreshToken = expiring && !temporary
-    const result = await run.request(() => loginOrExplain(client, {user: t.who, password, deviceId: t.deviceId, displayName, refreshToken}), nothingMade)
+    const result = await run.request(() => loginOrExplain(client, {user: t.who, password, deviceId: t.deviceId, displayName, refreshToken}), madeNothing)
     if (result.expiresInMs !== null) expiring = true
     run.hold(result.accessToken)
     if (result.deviceId !== t.deviceId) {

@@ -1,4 +1,5 @@
-import {usageError} from '../errors.js'
+import {MxtokError, usageError} from '../errors.js'
+import {MatrixError} from '../matrix/errors.js'
 import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
 import {secretAccount, type SecretStore, storeLabel} from '../store/secret-store.js'
 import {isAccount} from '../matrix/user-id.js'
@@ -19,6 +20,12 @@ export interface Obtained {
   session: Session
   secret: string
 }
+
+/**
+ * For LoginRun.request: a login that failed this way made no token. The server refused it, or the
+ * request never left (mxtok's own refusals, such as plain http, come before any request).
+ */
+export const madeNothing = (error: unknown) => error instanceof MxtokError || (error instanceof MatrixError && (!error.isLocal || error.notSent))
 
 /** What a login can do while its device is journalled. */
 export interface LoginRun<Live> {
