@@ -3,7 +3,7 @@ import {MxtokError, usageError} from '../errors.js'
 import type {Device, MatrixClient} from '../matrix/client.js'
 import {base32} from '../matrix/device-id.js'
 import {DEVICE_ID_PREFIX} from '../matrix/device-id-prefix.js'
-import {LocalErrcode, MatrixError} from '../matrix/errors.js'
+import {LocalErrcode, MatrixError, withContext} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {acceptsPassword, passwordAuth, uiaChallenge} from '../matrix/uia.js'
 import {isAccount, parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
@@ -300,6 +300,5 @@ function explainDeleteFailure(error: unknown, host: string): unknown {
 }
 
 function partly(error: unknown, done: number, total: number): unknown {
-  const suffix = ` (${done} of ${total} devices were deleted before this; run prune again for the rest)`
-  return error instanceof MxtokError || error instanceof MatrixError ? error.withContext(suffix) : error
+  return withContext(error, ` (${done} of ${total} devices were deleted before this; run prune again for the rest)`)
 }

@@ -1,5 +1,5 @@
 import {MxtokError} from '../errors.js'
-import {MatrixError} from '../matrix/errors.js'
+import {MatrixError, withContext} from '../matrix/errors.js'
 import {isEndedSession} from '../matrix/oauth-client.js'
 import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
 import {secretAccount, storeLabel} from '../store/secret-store.js'
@@ -90,7 +90,7 @@ async function endAcceptingDead(session: Session, secret: StoredSecret, deps: De
 /** A revoke that failed on the server keeps the session: the error says so, and what to do. */
 function keptAfter(session: Session, error: unknown): unknown {
   const kept = `session "${session.name}" was kept — try again, or use --local-only to forget it while its token may still work`
-  return error instanceof MxtokError || error instanceof MatrixError ? error.withContext(`; ${kept}`) : error
+  return withContext(error, `; ${kept}`)
 }
 
 /** A create of this session's device that never finished: its journal entry, if one was left. */

@@ -1,3 +1,5 @@
+import {MxtokError} from '../errors.js'
+
 /**
  * The one error the homeserver client throws. Server answers keep the Matrix `errcode`;
  * failures that never got a Matrix answer use codes in mxtok's own namespace, so callers
@@ -49,3 +51,7 @@ export class MatrixError extends Error {
     return this.errcode.startsWith('mxtok.')
   }
 }
+
+/** Either error of mxtok's own with `context` added (see withContext); any other error as it is. */
+export const withContext = (error: unknown, context: string): unknown =>
+  error instanceof MxtokError || error instanceof MatrixError ? error.withContext(context) : error

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {MxtokError} from '../../src/errors.js'
-import {MatrixError} from '../../src/matrix/errors.js'
+import {MatrixError, withContext} from '../../src/matrix/errors.js'
 
 describe('adding context to an error', () => {
   it('keeps a MatrixError as the cause, with everything callers branch on', () => {
@@ -16,5 +16,12 @@ describe('adding context to an error', () => {
     const wrapped = original.withContext(' (while revoking)')
     expect(wrapped).toMatchObject({kind: 'keychain', message: 'cannot use the OS keychain (while revoking)'})
     expect(wrapped.cause).toBe(original)
+  })
+
+  it('adds it to either kind of mxtok error, and leaves any other error as it was', () => {
+    expect(withContext(new MxtokError('usage', 'bad'), ' (here)')).toMatchObject({kind: 'usage', message: 'bad (here)'})
+    expect(withContext(new MatrixError({status: 500, errcode: 'M_UNKNOWN', message: 'boom'}), '; kept')).toMatchObject({errcode: 'M_UNKNOWN', message: 'boom; kept'})
+    const other = new TypeError('not ours')
+    expect(withContext(other, ' (here)')).toBe(other)
   })
 })
