@@ -3,20 +3,20 @@
 // machine, interleaved with it so that load from elsewhere hits both alike; absolute figures are
 // given only where the goal is absolute (registry load, memory, connections).
 import {spawn, spawnSync} from 'node:child_process'
-import {Agent as HttpAgent, request as httpRequest} from 'node:http'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {Agent as HttpAgent, request as httpRequest} from 'node:http'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {build} from 'esbuild'
 import {LIST_CONCURRENCY} from '../src/core/list-sessions.js'
 import {VERIFY_CONCURRENCY} from '../src/core/verify-sessions.js'
 import type {Session} from '../src/registry/registry.js'
-import {unixSocketPath} from '../src/store/secret-service/dbus-probe.js'
 import {KEYCHAIN_SERVICE} from '../src/store/keychain-store.js'
+import {unixSocketPath} from '../src/store/secret-service/dbus-probe.js'
 import {secretAccount} from '../src/store/secret-store.js'
-import {startCountingProxy, tcpTarget, type CountingProxy} from '../test/support/counting-proxy.js'
+import {type CountingProxy, startCountingProxy, tcpTarget} from '../test/support/counting-proxy.js'
 import {startKeyring} from '../test/support/keyring.js'
-import {keepTokens, seedSessions, writeRegistry, type SeedAccount} from '../test/support/seed.js'
+import {keepTokens, type SeedAccount, seedSessions, writeRegistry} from '../test/support/seed.js'
 import {registerUser, startSynapse} from '../test/support/synapse.js'
 
 const root = resolve(import.meta.dirname, '..')
@@ -71,7 +71,8 @@ function run(step: Step, env: Env, opts: {anyExit?: boolean} = {}) {
 /** One line on why a command failed: its error line, or for verify the first session that is not valid. */
 function why(stderr: string, stdout: string): string {
   const bad = stdout.split('\n').filter((l) => /\s(error|revoked|mismatch|unreachable)\s/.test(l))
-  const line = stderr.trim().split('\n')[0] || (bad.length > 0 ? `${bad.length} sessions not valid, first: ${bad[0].replace(/\s+/g, ' ')}` : stdout.trim().split('\n')[0])
+  const line =
+    stderr.trim().split('\n')[0] || (bad.length > 0 ? `${bad.length} sessions not valid, first: ${bad[0].replace(/\s+/g, ' ')}` : stdout.trim().split('\n')[0])
   return (line ?? '').slice(0, 300)
 }
 
@@ -115,7 +116,9 @@ function runAsync(step: Step, env: Env): Promise<string> {
     child.stdout.on('data', (c) => (stdout += c))
     child.stderr.on('data', (c) => (stderr += c))
     child.on('error', reject)
-    child.on('close', (code) => (code === 0 ? resolvePromise(stdout) : reject(new Error(`${step.argv.slice(1).join(' ')} exited ${code}: ${why(stderr, stdout)}`))))
+    child.on('close', (code) =>
+      code === 0 ? resolvePromise(stdout) : reject(new Error(`${step.argv.slice(1).join(' ')} exited ${code}: ${why(stderr, stdout)}`)),
+    )
   })
 }
 
@@ -132,7 +135,8 @@ try {
 
   // Accounts of their own per case, so that an account holds the devices of its case only (and
   // the one its registration leaves): `list` of one session does not get 99 others back.
-  const register = (names: string[]) => Promise.all(names.map(async (n): Promise<SeedAccount> => ({userId: await registerUser(synapse, n, password), password})))
+  const register = (names: string[]) =>
+    Promise.all(names.map(async (n): Promise<SeedAccount> => ({userId: await registerUser(synapse, n, password), password})))
   const [oneAccount, fiveAccounts, tenAccounts, [creator]] = await Promise.all([
     register(['one']),
     register(Array.from({length: 5}, (_, i) => `few${i}`)),
@@ -200,7 +204,20 @@ try {
   const node0 = {argv: [process.execPath, '-e', '0']}
   // The seed's way of getting a token: a script's process start, then curl.
   const curlLogin = {
-    argv: ['curl', '-sS', '--fail', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '--data-binary', '@-', `${synapse.baseUrl}/_matrix/client/v3/login`],
+    argv: [
+      'curl',
+      '-sS',
+      '--fail',
+      '-o',
+      '/dev/null',
+      '-X',
+      'POST',
+      '-H',
+      'content-type: application/json',
+      '--data-binary',
+      '@-',
+      `${synapse.baseUrl}/_matrix/client/v3/login`,
+    ],
     input: JSON.stringify({type: 'm.login.password', identifier: {type: 'm.id.user', user: creator.userId}, password}),
   }
   // The seed's way of checking 100 tokens: curl, one process, a request after another (the
@@ -209,7 +226,9 @@ try {
   const hundredTokens = [...hundred.tokens.values()]
   const curlWhoamis = {
     argv: ['curl', '-sS', '-K', '-'],
-    input: hundredTokens.map((t, i) => `${i ? 'next\n' : ''}fail\nurl = "${whoamiUrl}"\noutput = "/dev/null"\nheader = "Authorization: Bearer ${t}"\n`).join(''),
+    input: hundredTokens
+      .map((t, i) => `${i ? 'next\n' : ''}fail\nurl = "${whoamiUrl}"\noutput = "/dev/null"\nheader = "Authorization: Bearer ${t}"\n`)
+      .join(''),
   }
   // What Synapse itself needs for 100 whoami requests: from this warm process, 16 at a time, over
   // kept-alive connections, without any start-up. No client can check 100 tokens faster.
@@ -226,16 +245,22 @@ try {
   const serverFloor = async () => {
     const started = process.hrtime.bigint()
     let next = 0
-    await Promise.all(Array.from({length: VERIFY_CONCURRENCY}, async () => {
-      while (next < hundredTokens.length) await whoami(hundredTokens[next++])
-    }))
+    await Promise.all(
+      Array.from({length: VERIFY_CONCURRENCY}, async () => {
+        while (next < hundredTokens.length) await whoami(hundredTokens[next++])
+      }),
+    )
     return Number(process.hrtime.bigint() - started) / 1e6
   }
   // What create asks of the server, done the seed's way: a login, a logout with its token, a login
   // again (create's reset of a reused device). The token goes from curl to curl through the shell,
   // never onto a command line.
   const loginBody = join(scratch, 'login.json')
-  writeFileSync(loginBody, JSON.stringify({type: 'm.login.password', identifier: {type: 'm.id.user', user: creator.userId}, password, device_id: 'CURLBENCH'}), {mode: 0o600})
+  writeFileSync(
+    loginBody,
+    JSON.stringify({type: 'm.login.password', identifier: {type: 'm.id.user', user: creator.userId}, password, device_id: 'CURLBENCH'}),
+    {mode: 0o600},
+  )
   const api = `${synapse.baseUrl}/_matrix/client/v3`
   const curlThree = {
     argv: [
@@ -307,7 +332,11 @@ try {
   if (!busPath) throw new Error(`no Unix socket in ${keyring.env.DBUS_SESSION_BUS_ADDRESS}`)
   const bus = await startCountingProxy({path: busPath})
   relays.push(bus)
-  const relayed = (name: string, sessions: Session[]) => writeRegistry(join(scratch, name), sessions.map((s) => ({...s, homeserver: http.address})))
+  const relayed = (name: string, sessions: Session[]) =>
+    writeRegistry(
+      join(scratch, name),
+      sessions.map((s) => ({...s, homeserver: http.address})),
+    )
   const connections = (name: string, dir: string, argv: string[], check?: (stdout: string) => void) =>
     again(`${name}, relayed`, async () => {
       http.reset()
@@ -319,7 +348,12 @@ try {
   const counted = {
     verify100: await connections('mxtok verify, 100 sessions', await relayed('relayed-hundred', hundred.sessions), mxtok('verify')),
     list100: await connections('mxtok list, 100 sessions', join(scratch, 'relayed-hundred'), mxtok('list')),
-    verify1000: await connections('mxtok verify, 1,000 sessions', await relayed('relayed-thousand', thousand), verify1000, (stdout) => void memoryMb.push(peakRss(stdout))),
+    verify1000: await connections(
+      'mxtok verify, 1,000 sessions',
+      await relayed('relayed-thousand', thousand),
+      verify1000,
+      (stdout) => void memoryMb.push(peakRss(stdout)),
+    ),
   }
 
   const ratio = (name: string, vs: string, goal: number): Figure => {
@@ -341,7 +375,11 @@ try {
     {...info('  the same, vs node -e 0', ms('mxtok token NAME (keyring)'), 'ms'), vs: 'node -e 0', ratio: ms('mxtok token NAME (keyring)') / ms('node -e 0')},
     baseline('mxtok verify, 1 session'),
     ratio('mxtok verify, 100 sessions', 'mxtok verify, 1 session', 3),
-    {...info('  the same, vs curl doing 100 whoami', ms('mxtok verify, 100 sessions'), 'ms'), vs: 'curl: 100 whoami in one process', ratio: ms('mxtok verify, 100 sessions') / ms('curl: 100 whoami in one process')},
+    {
+      ...info('  the same, vs curl doing 100 whoami', ms('mxtok verify, 100 sessions'), 'ms'),
+      vs: 'curl: 100 whoami in one process',
+      ratio: ms('mxtok verify, 100 sessions') / ms('curl: 100 whoami in one process'),
+    },
     info('  each session beyond the first', (ms('mxtok verify, 100 sessions') - ms('mxtok verify, 1 session')) / 99, 'ms'),
     info('  Synapse alone: 100 whoami, 16 at a time', ms('Synapse alone: 100 whoami, 16 at a time'), 'ms'),
     baseline('mxtok list, 1 session'),
@@ -351,9 +389,19 @@ try {
     // requests, and the seed's one login is shown beside it.
     baseline('node -e 0 + curl login, logout, login'),
     ratio('mxtok create', 'node -e 0 + curl login, logout, login', 2),
-    {...info('  the same, vs the seed\'s one curl login', ms('mxtok create'), 'ms'), vs: 'node -e 0 + curl POST /login', ratio: ms('mxtok create') / ms('node -e 0 + curl POST /login')},
+    {
+      ...info("  the same, vs the seed's one curl login", ms('mxtok create'), 'ms'),
+      vs: 'node -e 0 + curl POST /login',
+      ratio: ms('mxtok create') / ms('node -e 0 + curl POST /login'),
+    },
     info('registry load, 1 session', ms('registry load, 1 session'), 'ms'),
-    {name: 'registry load, 1,000 sessions', value: ms('registry load, 1,000 sessions'), unit: 'ms', goal: '< 50 ms', met: ms('registry load, 1,000 sessions') < 50},
+    {
+      name: 'registry load, 1,000 sessions',
+      value: ms('registry load, 1,000 sessions'),
+      unit: 'ms',
+      goal: '< 50 ms',
+      met: ms('registry load, 1,000 sessions') < 50,
+    },
     {name: 'peak RSS, verify of 1,000 sessions', value: peakMb, unit: 'MB', goal: '< 150 MB', met: peakMb < 150},
     {...info('mxtok verify, 1,000 sessions (1 run)', verify1000Ms, 'ms'), vs: 'mxtok verify, 1 session', ratio: verify1000Ms / ms('mxtok verify, 1 session')},
     atMost('HTTP connections, verify of 100', counted.verify100.http.opened, VERIFY_CONCURRENCY),
@@ -370,7 +418,9 @@ try {
   const lines = [`${pad('case', 44)}${pad('value', 10)}${pad('ratio', 8)}${pad('to', 40)}${pad('goal', 10)}met`]
   for (const f of figures) {
     const met = f.met === null ? '' : f.met ? 'yes' : 'NO'
-    lines.push(`${pad(f.name, 44)}${pad(show(f), 10)}${pad(f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}x`, 8)}${pad(f.vs ?? '', 40)}${pad(f.goal, 10)}${met}`)
+    lines.push(
+      `${pad(f.name, 44)}${pad(show(f), 10)}${pad(f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}x`, 8)}${pad(f.vs ?? '', 40)}${pad(f.goal, 10)}${met}`,
+    )
   }
   console.log(lines.join('\n'))
   const notes = [
@@ -398,7 +448,7 @@ try {
     connections: counted,
     failures,
   }
-  writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n')
+  writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
   console.log(`Written to .bench/results.json; ${Math.round((Date.now() - began) / 1000)} s in all.`)
 } finally {
   await Promise.allSettled([...relays.map((r) => r.stop()), synapse?.stop(), keyring?.stop()])

@@ -1,9 +1,10 @@
 // Bundles each command, with shared chunks, so a run loads a handful of files instead of one per
 // source module; the runner that skips oclif is one file of its own, since every extra file it
 // loads shows in `npm run bench`. Types are checked separately by tsc.
-import {build} from 'esbuild'
+
 import {readdirSync, rmSync} from 'node:fs'
 import {join, resolve} from 'node:path'
+import {build} from 'esbuild'
 
 const root = resolve(import.meta.dirname, '..')
 const commands = readdirSync(join(root, 'src/commands'))

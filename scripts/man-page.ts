@@ -5,8 +5,29 @@ import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {ExitCode} from '../src/errors.js'
 
-interface Flag {name: string; type: 'boolean' | 'option'; char?: string; description?: string; summary?: string; options?: string[]; env?: string; default?: unknown; hidden?: boolean; required?: boolean}
-interface Command {id: string; summary?: string; description?: string; usage?: string | string[]; examples?: (string | {command: string; description?: string})[]; flags: Record<string, Flag>; args: Record<string, {name: string; description?: string; required?: boolean}>; hidden?: boolean; strict?: boolean}
+interface Flag {
+  name: string
+  type: 'boolean' | 'option'
+  char?: string
+  description?: string
+  summary?: string
+  options?: string[]
+  env?: string
+  default?: unknown
+  hidden?: boolean
+  required?: boolean
+}
+interface Command {
+  id: string
+  summary?: string
+  description?: string
+  usage?: string | string[]
+  examples?: (string | {command: string; description?: string})[]
+  flags: Record<string, Flag>
+  args: Record<string, {name: string; description?: string; required?: boolean}>
+  hidden?: boolean
+  strict?: boolean
+}
 
 const root = resolve(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {version: string; description: string}
@@ -31,7 +52,8 @@ const EXIT: Record<keyof typeof ExitCode, string> = {
   tokenInvalid: "a session's token is not valid: revoked, of another device, or missing from the store",
   homeserver: 'a homeserver unreachable, or answering something unexpected',
   keychain: 'the secret store cannot be used: keychain missing, locked or not answering; file store passphrase wrong or missing',
-  config: 'the registry (sessions.json) or its directory cannot be used: damaged, of an unknown format, writable by other users, or locked by another mxtok for over 15 s',
+  config:
+    'the registry (sessions.json) or its directory cannot be used: damaged, of an unknown format, writable by other users, or locked by another mxtok for over 15 s',
   disk: 'the config directory cannot be written: no space left, a read-only file system, no permission',
   commandNotExecutable: 'exec only: the command was found but could not be run',
   commandNotFound: 'exec only: the command was not found',
@@ -52,17 +74,23 @@ const ENVIRONMENT: [string, string][] = [
 function synopsis(c: Command): string {
   if (typeof c.usage === 'string') return `mxtok ${c.usage}`
   const args = Object.values(c.args).map((a) => (a.required ? a.name.toUpperCase() : `[${a.name.toUpperCase()}${c.strict === false ? '...' : ''}]`))
-  const required = Object.values(c.flags).filter((f) => f.required && !f.hidden).map((f) => `--${f.name} ${f.name.toUpperCase()}`)
+  const required = Object.values(c.flags)
+    .filter((f) => f.required && !f.hidden)
+    .map((f) => `--${f.name} ${f.name.toUpperCase()}`)
   return ['mxtok', c.id, ...args, ...required, '[FLAGS]'].join(' ')
 }
 
 function flagLines(f: Flag): string[] {
   const names = [f.char ? `-${f.char}, ` : '', `--${f.name}`, f.type === 'option' ? ` ${f.options ? f.options.join('|') : f.name.toUpperCase()}` : ''].join('')
-  const extra = [f.env ? `(also $${f.env})` : '', f.default !== undefined && typeof f.default !== 'boolean' ? `[default: ${String(f.default)}]` : ''].filter(Boolean).join(' ')
+  const extra = [f.env ? `(also $${f.env})` : '', f.default !== undefined && typeof f.default !== 'boolean' ? `[default: ${String(f.default)}]` : '']
+    .filter(Boolean)
+    .join(' ')
   return ['.TP', bold(names), roff([f.summary ?? f.description ?? '', extra].filter(Boolean).join(' '))]
 }
 
-const commands = Object.values(manifest.commands).filter((c) => !c.hidden).sort((a, b) => (a.id < b.id ? -1 : 1))
+const commands = Object.values(manifest.commands)
+  .filter((c) => !c.hidden)
+  .sort((a, b) => (a.id < b.id ? -1 : 1))
 const lines: string[] = [
   `.TH MXTOK 1 "" "mxtok ${pkg.version}" "User Commands"`,
   // Names like MXTOK_PASSWORD and --password-stdin must not be broken across lines.
@@ -75,11 +103,17 @@ const lines: string[] = [
   '.br',
   `${bold('mxtok')} \\fICOMMAND\\fR ${bold('--help')}`,
   '.SH DESCRIPTION',
-  roff('mxtok makes a Matrix access token a named session: created with a deterministic device ID, so that re-creating it reuses its device; kept in the OS keychain (or an encrypted file), never in a plaintext file; checked with GET /account/whoami and revoked for real with POST /logout.'),
+  roff(
+    'mxtok makes a Matrix access token a named session: created with a deterministic device ID, so that re-creating it reuses its device; kept in the OS keychain (or an encrypted file), never in a plaintext file; checked with GET /account/whoami and revoked for real with POST /logout.',
+  ),
   '.PP',
-  roff('No command but "mxtok token" prints a token, and no flag takes a secret as its value. Everything mxtok shows from a server is made inert: control characters are shown as escapes, never obeyed.'),
+  roff(
+    'No command but "mxtok token" prints a token, and no flag takes a secret as its value. Everything mxtok shows from a server is made inert: control characters are shown as escapes, never obeyed.',
+  ),
   '.PP',
-  roff('Global flags: --json prints the result (or the error) as JSON on standard output, on the commands that have it; --verbose prints each request on standard error.'),
+  roff(
+    'Global flags: --json prints the result (or the error) as JSON on standard output, on the commands that have it; --verbose prints each request on standard error.',
+  ),
   '.SH COMMANDS',
 ]
 for (const c of commands) {
@@ -99,12 +133,16 @@ lines.push(
   '.SH FILES',
   '.TP',
   bold('~/.config/mxtok/sessions.json'),
-  roff('the registry: names, user IDs, homeserver URLs and device IDs of the sessions, never a token (the directory is $MXTOK_CONFIG_DIR when set, else $XDG_CONFIG_HOME/mxtok; ~/.config/mxtok on macOS and Windows too).'),
+  roff(
+    'the registry: names, user IDs, homeserver URLs and device IDs of the sessions, never a token (the directory is $MXTOK_CONFIG_DIR when set, else $XDG_CONFIG_HOME/mxtok; ~/.config/mxtok on macOS and Windows too).',
+  ),
   '.TP',
   bold('~/.config/mxtok/secrets.enc'),
   roff('the file store, when used: tokens encrypted with a key derived from MXTOK_PASSPHRASE.'),
   '.PP',
-  roff('The keychain store keeps each token as an item of service "mxtok" and account "USER/DEVICE": in the Secret Service on Linux (secret-tool search --all service mxtok), the Keychain on macOS, the Credential Manager on Windows.'),
+  roff(
+    'The keychain store keeps each token as an item of service "mxtok" and account "USER/DEVICE": in the Secret Service on Linux (secret-tool search --all service mxtok), the Keychain on macOS, the Credential Manager on Windows.',
+  ),
   '.SH SEE ALSO',
   roff('mxtok COMMAND --help; the README of the package.'),
 )

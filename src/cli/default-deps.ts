@@ -3,9 +3,9 @@ import {MatrixClient} from '../matrix/client.js'
 import {discoverHomeserver} from '../matrix/discovery.js'
 import {type HttpOptions, plainHttpAllowed, preloadHttp} from '../matrix/http.js'
 import {OAuthClient} from '../matrix/oauth-client.js'
+import {writeLines} from '../output/terminal.js'
 import {configDir} from '../registry/config-dir.js'
 import {SessionRegistry} from '../registry/registry.js'
-import {writeLines} from '../output/terminal.js'
 import {FileStore} from '../store/file-store.js'
 import {KeychainStore} from '../store/keychain-store.js'
 import type {SecretStore, StoreKind} from '../store/secret-store.js'
@@ -24,7 +24,10 @@ export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => v
   const stores = new Map<StoreKind, SecretStore>()
   const make = (kind: StoreKind): SecretStore => {
     if (kind === 'keychain') return new KeychainStore({timeoutMs: seconds(env, 'MXTOK_KEYCHAIN_TIMEOUT', 3000), env})
-    const file: FileStore = new FileStore(dir, passphraseSource(env, process.stdin, process.stderr, () => file.path))
+    const file: FileStore = new FileStore(
+      dir,
+      passphraseSource(env, process.stdin, process.stderr, () => file.path),
+    )
     return file
   }
   return {

@@ -1,4 +1,4 @@
-import {MxtokError, type ErrorKind} from '../errors.js'
+import {type ErrorKind, MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
 
 /** Turns any failure into the one line a person reads and the kind that picks the exit code. */

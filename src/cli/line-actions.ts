@@ -18,7 +18,18 @@ const lineActions: Record<string, Start> = {
     (await import('./actions/create.js')).create(
       {
         args: name(l),
-        flags: {user: given(l.flags.user), homeserver: text(l.flags.homeserver), 'device-name': text(l.flags['device-name']), 'device-id': text(l.flags['device-id']), 'password-stdin': on(l.flags['password-stdin']), oauth: on(l.flags.oauth), 'allow-http': on(l.flags['allow-http']), store: given(l.flags.store), as: text(l.flags.as), expires: text(l.flags.expires)},
+        flags: {
+          user: given(l.flags.user),
+          homeserver: text(l.flags.homeserver),
+          'device-name': text(l.flags['device-name']),
+          'device-id': text(l.flags['device-id']),
+          'password-stdin': on(l.flags['password-stdin']),
+          oauth: on(l.flags.oauth),
+          'allow-http': on(l.flags['allow-http']),
+          store: given(l.flags.store),
+          as: text(l.flags.as),
+          expires: text(l.flags.expires),
+        },
       },
       io,
     ),
@@ -26,7 +37,16 @@ const lineActions: Record<string, Start> = {
   exec: async (l, io) => (await import('./actions/exec.js')).exec({args: name(l), argv: l.argv, rest: l.rest}, io),
   import: async (l, io) =>
     (await import('./actions/import.js')).importToken(
-      {args: name(l), flags: {'token-stdin': on(l.flags['token-stdin']), homeserver: text(l.flags.homeserver), user: text(l.flags.user), 'allow-http': on(l.flags['allow-http']), store: given(l.flags.store)}},
+      {
+        args: name(l),
+        flags: {
+          'token-stdin': on(l.flags['token-stdin']),
+          homeserver: text(l.flags.homeserver),
+          user: text(l.flags.user),
+          'allow-http': on(l.flags['allow-http']),
+          store: given(l.flags.store),
+        },
+      },
       io,
     ),
   list: async (l, io) => (await import('./actions/list.js')).list({flags: {offline: on(l.flags.offline)}}, io),
@@ -34,15 +54,36 @@ const lineActions: Record<string, Start> = {
   prune: async (l, io) => {
     const days = l.flags['inactive-days']
     const keep = l.flags.keep
-    const flags = {user: given(l.flags.user), homeserver: text(l.flags.homeserver), orphans: on(l.flags.orphans), 'inactive-days': typeof days === 'number' ? days : undefined, keep: typeof keep === 'number' ? keep : undefined, as: text(l.flags.as)}
-    return (await import('./actions/prune.js')).prune({flags: {...flags, 'dry-run': on(l.flags['dry-run']), yes: on(l.flags.yes), 'password-stdin': on(l.flags['password-stdin']), 'allow-http': on(l.flags['allow-http'])}}, io)
+    const flags = {
+      user: given(l.flags.user),
+      homeserver: text(l.flags.homeserver),
+      orphans: on(l.flags.orphans),
+      'inactive-days': typeof days === 'number' ? days : undefined,
+      keep: typeof keep === 'number' ? keep : undefined,
+      as: text(l.flags.as),
+    }
+    return (await import('./actions/prune.js')).prune(
+      {
+        flags: {
+          ...flags,
+          'dry-run': on(l.flags['dry-run']),
+          yes: on(l.flags.yes),
+          'password-stdin': on(l.flags['password-stdin']),
+          'allow-http': on(l.flags['allow-http']),
+        },
+      },
+      io,
+    )
   },
   rename: async (l, io) => (await import('./actions/rename.js')).rename({args: name(l), flags: {'device-name': given(l.flags['device-name'])}}, io),
   revoke: async (l, io) => (await import('./actions/revoke.js')).revoke({args: name(l), flags: {'local-only': on(l.flags['local-only'])}}, io),
   token: async (l, io) => (await import('./actions/token.js')).token({args: name(l)}, io),
-  verify: async (l, io) => (await import('./actions/verify.js')).verify({argv: l.argv, flags: {format: text(l.flags.format), 'expiring-within': text(l.flags['expiring-within'])}}, io),
+  verify: async (l, io) =>
+    (await import('./actions/verify.js')).verify(
+      {argv: l.argv, flags: {format: text(l.flags.format), 'expiring-within': text(l.flags['expiring-within'])}},
+      io,
+    ),
 }
-
 
 /**
  * Runs the command of a line the runner (runner.ts) read, in a real run's context; false when it is

@@ -12,7 +12,15 @@ import {runAction} from './run-action.js'
 const unavailable = () => {
   throw new Error('no network or keychain access in offline mode')
 }
-const offlineDeps = (): Deps => ({registry: new SessionRegistry(configDir(), warnLine), store: unavailable, client: unavailable, oauth: unavailable, discover: unavailable, now: () => new Date(), warn: () => {}})
+const offlineDeps = (): Deps => ({
+  registry: new SessionRegistry(configDir(), warnLine),
+  store: unavailable,
+  client: unavailable,
+  oauth: unavailable,
+  discover: unavailable,
+  now: () => new Date(),
+  warn: () => {},
+})
 
 /**
  * The session names, one a line, for the shell completion scripts, which ask at each TAB. Silent
@@ -21,7 +29,10 @@ const offlineDeps = (): Deps => ({registry: new SessionRegistry(configDir(), war
 export async function completeSessions(): Promise<void> {
   try {
     const sessions = await new SessionRegistry(configDir(), () => {}).list()
-    writeLines(process.stdout, sessions.map((s) => s.name))
+    writeLines(
+      process.stdout,
+      sessions.map((s) => s.name),
+    )
   } catch {
     // Nothing to offer.
   }

@@ -1,18 +1,23 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {done} from '../cli/outcome.js'
-import {usageError} from '../errors.js'
 import {bashScript} from '../cli/completion/bash.js'
 import {fishScript} from '../cli/completion/fish.js'
 import {completionInstructions, SHELLS, type Shell} from '../cli/completion/instructions.js'
 import {completionSpec} from '../cli/completion/spec.js'
 import {zshScript} from '../cli/completion/zsh.js'
+import {done} from '../cli/outcome.js'
+import {usageError} from '../errors.js'
 
 export default class Autocomplete extends BaseCommand {
   static summary = 'Set up shell completion of commands, flags and session names (bash, zsh, fish)'
-  static description = 'Without --script, says how to turn completion on; with it, prints the completion script for the shell. Session names are read from the registry at each TAB, so the script never needs regenerating for them.'
-  static examples = ['<%= config.bin %> autocomplete', 'eval "$(<%= config.bin %> autocomplete --script bash)"', '<%= config.bin %> autocomplete --script fish > ~/.config/fish/completions/mxtok.fish']
+  static description =
+    'Without --script, says how to turn completion on; with it, prints the completion script for the shell. Session names are read from the registry at each TAB, so the script never needs regenerating for them.'
+  static examples = [
+    '<%= config.bin %> autocomplete',
+    'eval "$(<%= config.bin %> autocomplete --script bash)"',
+    '<%= config.bin %> autocomplete --script fish > ~/.config/fish/completions/mxtok.fish',
+  ]
   static enableJsonFlag = false
 
   static args = {

@@ -1,11 +1,12 @@
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../cli/base-command.js'
 import {doctor} from '../cli/actions/doctor.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {STORE_KINDS} from '../store/secret-store.js'
 
 export default class Doctor extends BaseCommand {
-  static summary = 'Check that the configured secret store and the sessions\' homeservers work'
-  static description = 'The verdict is about what is configured: the store chosen (--store, MXTOK_STORE, default keychain) and any other store holding sessions, and the homeservers of the sessions; a store nobody uses is reported as information. Exit 0 when all of that works; 6 when such a store does not, else 5 when a homeserver does not answer. Also says where the registry is, and reports what an interrupted run left behind.'
+  static summary = "Check that the configured secret store and the sessions' homeservers work"
+  static description =
+    'The verdict is about what is configured: the store chosen (--store, MXTOK_STORE, default keychain) and any other store holding sessions, and the homeservers of the sessions; a store nobody uses is reported as information. Exit 0 when all of that works; 6 when such a store does not, else 5 when a homeserver does not answer. Also says where the registry is, and reports what an interrupted run left behind.'
   static examples = ['<%= config.bin %> doctor', 'MXTOK_STORE=file <%= config.bin %> doctor --json', '<%= config.bin %> doctor --fix']
 
   static flags = {

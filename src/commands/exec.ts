@@ -1,10 +1,11 @@
 import * as Args from '@oclif/core/args'
-import {BaseCommand} from '../cli/base-command.js'
 import {exec} from '../cli/actions/exec.js'
+import {BaseCommand} from '../cli/base-command.js'
 
 export default class Exec extends BaseCommand {
-  static summary = 'Run a command with the session\'s token in its environment'
-  static description = `Adds MATRIX_HOMESERVER_URL, MATRIX_USER_ID, MATRIX_DEVICE_ID and MATRIX_ACCESS_TOKEN to the environment of CMD — never to a command line or a file — and exits with CMD's exit status (128 + the signal number when a signal ended it). SIGINT, SIGTERM and SIGHUP sent to mxtok are passed on to CMD. Everything after "--" is CMD and its arguments, run without a shell. CMD not found: exit 127; not executable: 126.`
+  static summary = "Run a command with the session's token in its environment"
+  static description =
+    `Adds MATRIX_HOMESERVER_URL, MATRIX_USER_ID, MATRIX_DEVICE_ID and MATRIX_ACCESS_TOKEN to the environment of CMD — never to a command line or a file — and exits with CMD's exit status (128 + the signal number when a signal ended it). SIGINT, SIGTERM and SIGHUP sent to mxtok are passed on to CMD. Everything after "--" is CMD and its arguments, run without a shell. CMD not found: exit 127; not executable: 126.`
   static usage = 'exec NAME -- CMD [ARGS...]'
   static examples = [
     '<%= config.bin %> exec bot -- ./run-bot --config bot.yaml',

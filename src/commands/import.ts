@@ -1,17 +1,18 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
+import {importToken} from '../cli/actions/import.js'
 import {BaseCommand} from '../cli/base-command.js'
 import {allowHttpFlag, storeFlag} from '../cli/shared-flags.js'
-import {importToken} from '../cli/actions/import.js'
 
 export type {ImportJson} from '../cli/actions/import.js'
 
 export default class Import extends BaseCommand {
   static summary = 'Keep a token obtained elsewhere (Element, a curl login) as a named session'
-  static description = `The token comes from the first line of standard input with --token-stdin, else from a prompt that does not echo. GET /account/whoami says whose token it is and which device it belongs to; from then on list, verify, token, exec, rename and revoke work on it. Re-importing an existing NAME replaces it; if the old session was on another device, that device is logged out.`
+  static description =
+    `The token comes from the first line of standard input with --token-stdin, else from a prompt that does not echo. GET /account/whoami says whose token it is and which device it belongs to; from then on list, verify, token, exec, rename and revoke work on it. Re-importing an existing NAME replaces it; if the old session was on another device, that device is logged out.`
   static examples = [
     'printf \'%s\\n\' "$TOKEN" | <%= config.bin %> import bot --token-stdin --user @bot:example.com',
-    '<%= config.bin %> import element --homeserver https://matrix.example.com   # paste the token from Element\'s Help & About',
+    "<%= config.bin %> import element --homeserver https://matrix.example.com   # paste the token from Element's Help & About",
   ]
 
   static args = {
@@ -20,7 +21,7 @@ export default class Import extends BaseCommand {
 
   static flags = {
     'token-stdin': Flags.boolean({description: 'read the token from the first line of standard input'}),
-    homeserver: Flags.string({description: 'homeserver base URL; default: discovered from --user\'s server'}),
+    homeserver: Flags.string({description: "homeserver base URL; default: discovered from --user's server"}),
     user: Flags.string({char: 'u', description: 'the Matrix ID the token must belong to (@alice:example.com)'}),
     'allow-http': allowHttpFlag,
     store: storeFlag,

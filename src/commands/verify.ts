@@ -1,11 +1,12 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../cli/base-command.js'
 import {verify} from '../cli/actions/verify.js'
+import {BaseCommand} from '../cli/base-command.js'
 
 export default class Verify extends BaseCommand {
   static summary = 'Check that session tokens still work (GET /account/whoami)'
-  static description = 'Checks the named sessions, or every session, in parallel; an OAuth session whose access token has expired is refreshed first. Exit 0 only when all are valid; 4 when a token is revoked, expired (or expiring, with --expiring-within) or belongs to another device, else 5 when a server could not be asked, else 6 for keychain trouble.'
+  static description =
+    'Checks the named sessions, or every session, in parallel; an OAuth session whose access token has expired is refreshed first. Exit 0 only when all are valid; 4 when a token is revoked, expired (or expiring, with --expiring-within) or belongs to another device, else 5 when a server could not be asked, else 6 for keychain trouble.'
   static examples = [
     '<%= config.bin %> verify',
     '<%= config.bin %> verify bot bridge --json',
@@ -20,7 +21,8 @@ export default class Verify extends BaseCommand {
 
   static flags = {
     format: Flags.string({
-      description: 'table (default), or prometheus: gauges mxtok_session_valid and mxtok_session_expiry_timestamp_seconds for node_exporter\'s textfile collector',
+      description:
+        "table (default), or prometheus: gauges mxtok_session_valid and mxtok_session_expiry_timestamp_seconds for node_exporter's textfile collector",
       options: ['table', 'prometheus'],
       exclusive: ['json'],
     }),

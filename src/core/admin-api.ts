@@ -10,13 +10,21 @@ import type {Session} from '../registry/registry.js'
 export function adminApiRefusal(error: unknown, admin: Session, user: UserId, host: string, what: string): unknown {
   if (!(error instanceof MatrixError) || error.isLocal) return error
   if (error.errcode === 'M_FORBIDDEN') {
-    return new MxtokError('loginRefused', `${host} refused the admin request: ${admin.userId} (session "${admin.name}") is not a server admin; use a session of an admin account`, {cause: error})
+    return new MxtokError(
+      'loginRefused',
+      `${host} refused the admin request: ${admin.userId} (session "${admin.name}") is not a server admin; use a session of an admin account`,
+      {cause: error},
+    )
   }
   if (error.errcode === 'M_NOT_FOUND' && error.status === 404) {
     return new MxtokError('usage', `${host} has no user ${user.full}; check the user ID`, {cause: error})
   }
   if (error.status === 404 || error.status === 405 || error.errcode === 'M_UNRECOGNIZED') {
-    return new MxtokError('homeserver', `${host} has no Synapse admin API (/_synapse/admin/…), so it cannot ${what}; use the password of ${user.full} instead`, {cause: error})
+    return new MxtokError(
+      'homeserver',
+      `${host} has no Synapse admin API (/_synapse/admin/…), so it cannot ${what}; use the password of ${user.full} instead`,
+      {cause: error},
+    )
   }
   return error
 }
@@ -28,6 +36,7 @@ export function adminApiRefusal(error: unknown, admin: Session, user: UserId, ho
 export function adminTarget(admin: Session, user: string): UserId {
   const server = parseUserId(admin.userId).serverName
   const target = user.startsWith('@') ? parseUserId(user) : parseUserId(`@${parseLocalpart(user)}:${server}`)
-  if (target.serverName !== server) throw usageError(`${target.full} is not on ${server}, the server of "${admin.name}"; an admin reaches only users of its own server`)
+  if (target.serverName !== server)
+    throw usageError(`${target.full} is not on ${server}, the server of "${admin.name}"; an admin reaches only users of its own server`)
   return target
 }

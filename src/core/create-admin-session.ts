@@ -3,9 +3,9 @@ import {usageError} from '../errors.js'
 import {base32} from '../matrix/device-id.js'
 import type {Session} from '../registry/registry.js'
 import type {StoreKind} from '../store/secret-store.js'
+import {adminApiRefusal, adminTarget} from './admin-api.js'
 import type {Deps} from './deps.js'
 import {parseDuration} from './duration.js'
-import {adminApiRefusal, adminTarget} from './admin-api.js'
 import {findSession, missingToken, readToken} from './find-session.js'
 import {journalledLogin, madeNothing} from './journalled-login.js'
 import {validateSessionName} from './session-name.js'
@@ -79,7 +79,8 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
       },
       end: (token) => client.logout(token),
       endFailed: (message) => `could not log out an admin login that mxtok could not keep (${message})`,
-      stranded: () => `an admin login as ${user.full} may have left a token nobody has${expiresAt ? `; it dies by itself at ${expiresAt.toISOString()}` : ''} ("mxtok doctor" lists it meanwhile)`,
+      stranded: () =>
+        `an admin login as ${user.full} may have left a token nobody has${expiresAt ? `; it dies by itself at ${expiresAt.toISOString()}` : ''} ("mxtok doctor" lists it meanwhile)`,
     },
     deps,
   )

@@ -80,7 +80,10 @@ export async function oauthMetadata(homeserver: URL, opts: {forced?: boolean; al
     return await oauth.authMetadata({allowHttp: opts.allowHttp})
   } catch (error) {
     const absent = error instanceof MatrixError && (error.status === 404 || error.errcode === 'M_UNRECOGNIZED')
-    if (absent && opts.forced) throw usageError(`${homeserver.host} does not offer next-generation auth (no OAuth 2.0 metadata at /_matrix/client/v1/auth_metadata); create without --oauth to log in with a password`)
+    if (absent && opts.forced)
+      throw usageError(
+        `${homeserver.host} does not offer next-generation auth (no OAuth 2.0 metadata at /_matrix/client/v1/auth_metadata); create without --oauth to log in with a password`,
+      )
     if (absent) return null
     throw error
   }
@@ -97,7 +100,10 @@ export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): 
   const {name, user, homeserver, store, metadata} = opts
   const issuer = new URL(metadata.issuer).host
   if (!metadata.registrationEndpoint || !metadata.deviceAuthorizationEndpoint || (metadata.grantTypes && !metadata.grantTypes.includes(DEVICE_CODE_GRANT))) {
-    throw new MxtokError('homeserver', `${homeserver.host} offers no password login, and its sign-in service ${issuer} no device authorization grant with client registration, which mxtok needs; ask its admin to enable them, or to allow password logins`)
+    throw new MxtokError(
+      'homeserver',
+      `${homeserver.host} offers no password login, and its sign-in service ${issuer} no device authorization grant with client registration, which mxtok needs; ask its admin to enable them, or to allow password logins`,
+    )
   }
   const deviceId = opts.deviceId ?? deriveDeviceId(user.full, name)
   // MAS grants device scopes only for IDs of 10 characters or more; it would refuse later, in the browser.
@@ -120,23 +126,51 @@ export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): 
       target: {who: user.full, deviceId},
       oauth: grant,
       async obtain(run) {
-        const prompt = {userId: user.full, userCode: code.userCode, verificationUri: code.verificationUri, verificationUriComplete: code.verificationUriComplete, expiresInS: code.expiresInS}
+        const prompt = {
+          userId: user.full,
+          userCode: code.userCode,
+          verificationUri: code.verificationUri,
+          verificationUriComplete: code.verificationUriComplete,
+          expiresInS: code.expiresInS,
+        }
         await (opts.showCode ?? ((p: DeviceCodePrompt) => deps.warn(`open ${p.verificationUri} and enter the code ${p.userCode}`)))(prompt)
         const tokens = await pollForTokens(code, grant, opts.sleep ?? sleepFor, run, {user, homeserver, issuer}, deps)
-        if (tokens.refreshToken === null) throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${issuer} issued no refresh token, so the session would die within minutes; the new session was revoked`})
+        if (tokens.refreshToken === null)
+          throw new MatrixError({
+            status: 200,
+            errcode: LocalErrcode.badResponse,
+            message: `${issuer} issued no refresh token, so the session would die within minutes; the new session was revoked`,
+          })
         const who = await deps.client(homeserver).whoami(tokens.accessToken)
         if (who.userId !== user.full) {
-          throw new MxtokError('loginRefused', `the browser signed in as ${who.userId}, not ${user.full}; the new session was revoked — run create again and sign in as ${user.full}, or give --user ${who.userId}`)
+          throw new MxtokError(
+            'loginRefused',
+            `the browser signed in as ${who.userId}, not ${user.full}; the new session was revoked — run create again and sign in as ${user.full}, or give --user ${who.userId}`,
+          )
         }
         if (who.deviceId !== deviceId) {
-          throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} gave the session device ${who.deviceId ?? '(none)'} instead of the requested ${deviceId}, so mxtok cannot manage it (the new session was revoked)`})
+          throw new MatrixError({
+            status: 200,
+            errcode: LocalErrcode.badResponse,
+            message: `${homeserver.host} gave the session device ${who.deviceId ?? '(none)'} instead of the requested ${deviceId}, so mxtok cannot manage it (the new session was revoked)`,
+          })
         }
-        const session: Session = {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: deps.now().toISOString(), store: store.kind, auth: 'oauth', oauth: grant}
+        const session: Session = {
+          name,
+          userId: user.full,
+          homeserver: hsKey,
+          deviceId,
+          createdAt: deps.now().toISOString(),
+          store: store.kind,
+          auth: 'oauth',
+          oauth: grant,
+        }
         return {session, secret: encodeTokenPair({...tokens, refreshToken: tokens.refreshToken}, deps.now())}
       },
       end: (tokens) => endTokens(hsKey, grant, {accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: null}, deps),
       endFailed: (message) => `could not revoke a session that mxtok could not keep (${message})`,
-      stranded: (p) => `device ${p.deviceId} of ${p.userId} may hold a session nobody has; "mxtok doctor" lists it, and your account's list of sessions can end it`,
+      stranded: (p) =>
+        `device ${p.deviceId} of ${p.userId} may hold a session nobody has; "mxtok doctor" lists it, and your account's list of sessions can end it`,
       async sameDevice(old, oldSecret) {
         if (old.store !== store.kind) return retireReplaced(old, deps)
         if (oldSecret === null) return
@@ -154,7 +188,8 @@ export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): 
 }
 
 // These answers say that no session was created; any other may not.
-const nothingMade = (error: unknown) => error instanceof MatrixError && ['authorization_pending', 'slow_down', 'access_denied', 'expired_token'].includes(error.errcode)
+const nothingMade = (error: unknown) =>
+  error instanceof MatrixError && ['authorization_pending', 'slow_down', 'access_denied', 'expired_token'].includes(error.errcode)
 
 interface PollContext {
   user: UserId
@@ -174,7 +209,11 @@ async function pollForTokens(
   const oauth = deps.oauth(ctx.homeserver)
   const deadline = deps.now().getTime() + code.expiresInS * 1000
   const minutes = Math.max(1, Math.round(code.expiresInS / 60))
-  const expired = () => new MxtokError('loginRefused', `the code ${code.userCode} expired before the sign-in was approved; run create again and approve it within ${minutes} minute${minutes === 1 ? '' : 's'}`)
+  const expired = () =>
+    new MxtokError(
+      'loginRefused',
+      `the code ${code.userCode} expired before the sign-in was approved; run create again and approve it within ${minutes} minute${minutes === 1 ? '' : 's'}`,
+    )
   let interval = code.intervalS * 1000
   for (;;) {
     await sleep(interval)
@@ -190,7 +229,10 @@ async function pollForTokens(
         interval += SLOW_DOWN_MS
         continue
       }
-      if (error.errcode === 'access_denied') throw new MxtokError('loginRefused', `the sign-in of ${ctx.user.full} was refused at ${ctx.issuer}; nothing was created — run create again to retry`, {cause: error})
+      if (error.errcode === 'access_denied')
+        throw new MxtokError('loginRefused', `the sign-in of ${ctx.user.full} was refused at ${ctx.issuer}; nothing was created — run create again to retry`, {
+          cause: error,
+        })
       if (error.errcode === 'expired_token') throw expired()
       throw error
     }

@@ -6,7 +6,7 @@ import type {Session} from '../registry/registry.js'
 import type {SecretStore} from '../store/secret-store.js'
 import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
-import {journalledLogin, madeNothing, type LoginRun, type LoginTarget} from './journalled-login.js'
+import {journalledLogin, type LoginRun, type LoginTarget, madeNothing} from './journalled-login.js'
 import {loginOrExplain} from './login.js'
 import {probeDeviceId} from './probe-device.js'
 import {encodeTokenPair} from './session-secret.js'
@@ -56,7 +56,10 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
     if (result.deviceId !== t.deviceId) {
       // If this logout fails, the token stays held and the clean-up tries once more.
       await logout(run, result.accessToken).catch(() => {})
-      throw wrongAnswer(homeserver, `logged in to device ${result.deviceId} instead of the requested ${t.deviceId}; the server ignores requested device IDs, so mxtok cannot manage this session (the new token was logged out)`)
+      throw wrongAnswer(
+        homeserver,
+        `logged in to device ${result.deviceId} instead of the requested ${t.deviceId}; the server ignores requested device IDs, so mxtok cannot manage this session (the new token was logged out)`,
+      )
     }
     const user = parseAnsweredUserId(result.userId, homeserver, 'the login')
     if (t.who.startsWith('@') && user.full !== t.who) {
@@ -99,18 +102,19 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
         const session: Session = {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: now.toISOString(), store: store.kind}
         const {refreshToken, expiresInMs} = fresh.result
         // Renewable: kept as a pair, refreshed when due like an OAuth session's.
-        if (refreshToken !== null) return {session, secret: encodeTokenPair({accessToken: fresh.token, refreshToken, expiresInS: expiresInMs === null ? null : expiresInMs / 1000}, now)}
+        if (refreshToken !== null)
+          return {session, secret: encodeTokenPair({accessToken: fresh.token, refreshToken, expiresInS: expiresInMs === null ? null : expiresInMs / 1000}, now)}
         // A server that expires the token and gives no refresh token: the session's end is known.
         if (expiresInMs !== null) session.expiresAt = new Date(now.getTime() + expiresInMs).toISOString()
         return {session, secret: fresh.token}
       },
       end: (token) => client.logout(token),
       endFailed: (message) => `could not log out a token that mxtok could not keep (${message})`,
-      stranded: (p) => `device ${p.deviceId} of ${p.userId} may hold a token nobody has; run "${createAgainCommand(p)}" again to reset it ("mxtok doctor" lists it meanwhile)`,
+      stranded: (p) =>
+        `device ${p.deviceId} of ${p.userId} may hold a token nobody has; run "${createAgainCommand(p)}" again to reset it ("mxtok doctor" lists it meanwhile)`,
     },
     deps,
   )
 }
 
-const wrongAnswer = (homeserver: URL, what: string) =>
-  new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} ${what}`})
+const wrongAnswer = (homeserver: URL, what: string) => new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} ${what}`})

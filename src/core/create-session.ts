@@ -55,7 +55,10 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   const metadata = asked.value
   const {deviceId, deviceName} = opts
   if (metadata) {
-    if (!given) throw usageError(`a sign-in through the browser needs the full user ID, since its device ID is asked for before the sign-in: write --user @${localpart}:<server name>`)
+    if (!given)
+      throw usageError(
+        `a sign-in through the browser needs the full user ID, since its device ID is asked for before the sign-in: write --user @${localpart}:<server name>`,
+      )
     return createOAuthSession({name, user: given, homeserver, store, metadata, deviceId, deviceName, showCode: opts.showCode, sleep: opts.sleep}, deps)
   }
   const password = await opts.password()

@@ -1,6 +1,6 @@
 import {MatrixError} from '../matrix/errors.js'
 import type {OAuthGrant, PendingLogin} from '../registry/registry.js'
-import {secretAccount, STORE_KINDS, type StoreKind} from '../store/secret-store.js'
+import {STORE_KINDS, type StoreKind, secretAccount} from '../store/secret-store.js'
 import {adminCreateCommand, createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {endTokens} from './revoke-session.js'
@@ -110,7 +110,15 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
       found.push(interruptedCreate(p, false))
       continue
     }
-    const orphan: Orphan = {kind: token === null ? 'login' : 'token', userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, ...(p.oauth && token === null ? {issuer: p.oauth.issuer} : {}), fixed: false}
+    const orphan: Orphan = {
+      kind: token === null ? 'login' : 'token',
+      userId: p.userId,
+      deviceId: p.deviceId,
+      store: p.store,
+      homeserver: p.homeserver,
+      ...(p.oauth && token === null ? {issuer: p.oauth.issuer} : {}),
+      fixed: false,
+    }
     if (fix) orphan.fixed = await retire(orphan, token, account, deps, p.oauth)
     found.push(orphan)
   }
@@ -135,7 +143,15 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
  * made: it is on no device, and only the admin's logging out everywhere reaches it before it expires.
  */
 function interruptedAdminLogin(p: PendingLogin, admin: NonNullable<PendingLogin['admin']>): Orphan {
-  const orphan: Orphan = {kind: 'login', userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, admin: {by: admin.by, ...(admin.expiresAt ? {expiresAt: admin.expiresAt} : {})}, fixed: false}
+  const orphan: Orphan = {
+    kind: 'login',
+    userId: p.userId,
+    deviceId: p.deviceId,
+    store: p.store,
+    homeserver: p.homeserver,
+    admin: {by: admin.by, ...(admin.expiresAt ? {expiresAt: admin.expiresAt} : {})},
+    fixed: false,
+  }
   if (p.name === undefined) return orphan
   return {...orphan, name: p.name, advice: adminCreateCommand({...p, name: p.name}, admin.session)}
 }
@@ -170,4 +186,3 @@ async function retire(orphan: Orphan, token: string | null, account: string, dep
     return false
   }
 }
-

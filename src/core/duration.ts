@@ -13,6 +13,9 @@ const UNITS = ['w', 'd', 'h', 'm', 's']
 export function parseDuration(text: string, flag: string): number {
   const match = DURATION.exec(text.trim())
   const ms = match ? UNITS.reduce((sum, unit, i) => sum + Number(match[i + 1] ?? 0) * UNIT_MS[unit], 0) : 0
-  if (ms === 0) throw usageError(`${flag} "${text}" is not a duration: write a whole number and a unit (s, m, h, d, w), e.g. 90m or 30d, or several, largest first, e.g. 1h30m`)
+  if (ms === 0)
+    throw usageError(
+      `${flag} "${text}" is not a duration: write a whole number and a unit (s, m, h, d, w), e.g. 90m or 30d, or several, largest first, e.g. 1h30m`,
+    )
   return ms
 }

@@ -49,7 +49,10 @@ export function oauthGrant(session: Session): OAuthGrant | undefined {
 }
 
 export const missingToken = (session: Session) =>
-  new MxtokError('tokenInvalid', `the ${storeLabel(session.store)} holds no token for session "${session.name}"; create it again, or forget it with "mxtok revoke ${session.name} --local-only"`)
+  new MxtokError(
+    'tokenInvalid',
+    `the ${storeLabel(session.store)} holds no token for session "${session.name}"; create it again, or forget it with "mxtok revoke ${session.name} --local-only"`,
+  )
 
 /**
  * The authorization server refused the refresh: the session was ended there (revoked, logged out,
@@ -63,8 +66,8 @@ export class RefreshRefused extends MxtokError {
       session.auth !== 'oauth'
         ? `${host} no longer accepts the refresh token of session "${session.name}" (${cause.errcode}): the session was logged out there; create it again`
         : cause.errcode === 'invalid_client'
-        ? `the sign-in service of ${host} no longer knows the client of session "${session.name}" (invalid_client), so its tokens are dead; create it again`
-        : `the sign-in service of ${host} no longer accepts the refresh token of session "${session.name}" (${cause.errcode}): the session was ended there; create it again`,
+          ? `the sign-in service of ${host} no longer knows the client of session "${session.name}" (invalid_client), so its tokens are dead; create it again`
+          : `the sign-in service of ${host} no longer accepts the refresh token of session "${session.name}" (${cause.errcode}): the session was ended there; create it again`,
       {cause},
     )
     this.name = 'RefreshRefused'
@@ -96,7 +99,8 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined,
         ? await deps.oauth(session.homeserver).refresh(grant.tokenEndpoint, grant.clientId, stored.refreshToken)
         : await deps.client(session.homeserver).refresh(stored.refreshToken)
     } catch (error) {
-      if (isEndedSession(error) || (!grant && error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN')) throw new RefreshRefused(session, error as MatrixError)
+      if (isEndedSession(error) || (!grant && error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN'))
+        throw new RefreshRefused(session, error as MatrixError)
       throw error
     }
     // If this write fails the new pair is lost, but the old refresh token still works once: the

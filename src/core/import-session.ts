@@ -36,7 +36,8 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
   const store = deps.store(opts.store ?? 'keychain')
   await store.check()
   const token = await opts.token()
-  if (!isAccessToken(token)) throw usageError('that is not an access token: it holds spaces, control characters or letters outside ASCII; copy the token again; nothing was imported')
+  if (!isAccessToken(token))
+    throw usageError('that is not an access token: it holds spaces, control characters or letters outside ASCII; copy the token again; nothing was imported')
 
   const client = deps.client(homeserver)
   let who
@@ -44,7 +45,11 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
     who = await client.whoami(token)
   } catch (error) {
     if (error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN') {
-      throw new MxtokError('tokenInvalid', `${homeserver.host} does not accept this token: it was logged out, or is mistyped or for another server; nothing was imported`, {cause: error})
+      throw new MxtokError(
+        'tokenInvalid',
+        `${homeserver.host} does not accept this token: it was logged out, or is mistyped or for another server; nothing was imported`,
+        {cause: error},
+      )
     }
     throw error
   }
@@ -54,13 +59,17 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
     throw new MxtokError('tokenInvalid', `the token belongs to ${user.full}, not ${opts.user}; nothing was imported`)
   }
   if (who.deviceId === null) {
-    throw new MxtokError('tokenInvalid', `the token of ${user.full} has no device (an admin "login as" token?), and mxtok manages tokens by device; use "mxtok create" instead`)
+    throw new MxtokError(
+      'tokenInvalid',
+      `the token of ${user.full} has no device (an admin "login as" token?), and mxtok manages tokens by device; use "mxtok create" instead`,
+    )
   }
   const deviceId = who.deviceId
   const session: Session = {name, userId: user.full, homeserver: homeserverKey(homeserver), deviceId, createdAt: deps.now().toISOString(), store: store.kind}
   // No journal: the token exists already, and its owner still has it if this run stops.
   // The device is checked under the lock, so that concurrent imports of one token cannot both win.
-  const check = (sessions: Map<string, Session>) => assertDeviceFree(sessions.values(), name, session.homeserver, {who: user.full, deviceId}, 'use that session, or revoke it first')
+  const check = (sessions: Map<string, Session>) =>
+    assertDeviceFree(sessions.values(), name, session.homeserver, {who: user.full, deviceId}, 'use that session, or revoke it first')
   const {old} = await recordSession(store, {session, secret: token}, {check}, deps)
   // The same device in another store: its token there is likely this very token, so it is only forgotten.
   await retireReplacedSession(old, null, session, undefined, deps)

@@ -1,8 +1,8 @@
 import {MxtokError, usageError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
-import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
-import {secretAccount, type SecretStore, storeLabel} from '../store/secret-store.js'
 import {isAccount} from '../matrix/user-id.js'
+import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
+import {type SecretStore, secretAccount, storeLabel} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 import {retireReplaced} from './revoke-session.js'
 
@@ -181,9 +181,12 @@ export async function retireReplacedSession(
   if (secretAccount(old.userId, old.deviceId) !== account) await retireReplaced(old, deps)
   else if (sameDevice) await sameDevice(old, oldSecret)
   else if (old.store !== session.store) {
-    await deps.store(old.store).delete(account).catch((error: Error) => {
-      deps.warn(`the replaced token of "${session.name}" could not be removed from the ${storeLabel(old.store)} (${error.message})`)
-    })
+    await deps
+      .store(old.store)
+      .delete(account)
+      .catch((error: Error) => {
+        deps.warn(`the replaced token of "${session.name}" could not be removed from the ${storeLabel(old.store)} (${error.message})`)
+      })
   }
 }
 
@@ -197,6 +200,7 @@ export const DEVICE_TAKEN = 'revoke that session first or choose another --devic
 export function assertDeviceFree(sessions: Iterable<Session>, name: string, homeserver: string, t: LoginTarget, remedy: string): void {
   const same = (s: Session) => isAccount(s.userId, t.who) && (t.who.startsWith('@') || s.homeserver === homeserver)
   for (const s of sessions) {
-    if (s.name !== name && s.deviceId === t.deviceId && same(s)) throw usageError(`device ${t.deviceId} of ${t.who} already belongs to session "${s.name}"; ${remedy}`)
+    if (s.name !== name && s.deviceId === t.deviceId && same(s))
+      throw usageError(`device ${t.deviceId} of ${t.who} already belongs to session "${s.name}"; ${remedy}`)
   }
 }

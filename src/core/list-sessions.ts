@@ -1,7 +1,7 @@
 import {MxtokError} from '../errors.js'
-import {MatrixError} from '../matrix/errors.js'
 import type {Device} from '../matrix/client.js'
 import {DEVICE_ID_PREFIX} from '../matrix/device-id-prefix.js'
+import {MatrixError} from '../matrix/errors.js'
 import type {Session} from '../registry/registry.js'
 import type {Deps} from './deps.js'
 import {readToken} from './find-session.js'

@@ -1,5 +1,5 @@
 import {MxtokError, usageError} from '../errors.js'
-import {secretAccount, storeLabel, type StoreKind} from '../store/secret-store.js'
+import {type StoreKind, secretAccount, storeLabel} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken} from './find-session.js'
 
@@ -39,7 +39,9 @@ export async function moveSession(opts: {name: string; to: StoreKind}, deps: Dep
   try {
     await source.delete(account)
   } catch (error) {
-    deps.warn(`the token of "${session.name}" is now in the ${storeLabel(opts.to)}, but its copy in the ${storeLabel(from)} could not be removed (${(error as Error).message})`)
+    deps.warn(
+      `the token of "${session.name}" is now in the ${storeLabel(opts.to)}, but its copy in the ${storeLabel(from)} could not be removed (${(error as Error).message})`,
+    )
   }
   return {name: session.name, from, to: opts.to}
 }

@@ -9,8 +9,8 @@ import {acceptsPassword, passwordAuth, uiaChallenge} from '../matrix/uia.js'
 import {isAccount, parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
 import {secretAccount} from '../store/secret-store.js'
-import type {Deps} from './deps.js'
 import {adminApiRefusal, adminTarget} from './admin-api.js'
+import type {Deps} from './deps.js'
 import {findSession, missingToken, readToken} from './find-session.js'
 import {loginOrExplain} from './login.js'
 
@@ -70,11 +70,13 @@ export const PENDING_GRACE_MS = 10 * 60 * 1000
  * one, and otherwise logs in with a temporary device that it always logs out again.
  */
 export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<PruneResult> {
-  if (!opts.orphans && opts.inactiveDays === undefined && opts.keep === undefined) throw usageError('say which devices to delete: --orphans, --inactive-days N, --keep N, or a combination')
+  if (!opts.orphans && opts.inactiveDays === undefined && opts.keep === undefined)
+    throw usageError('say which devices to delete: --orphans, --inactive-days N, --keep N, or a combination')
   if (opts.inactiveDays !== undefined && !(Number.isInteger(opts.inactiveDays) && opts.inactiveDays >= 1)) {
     throw usageError(`--inactive-days must be a whole number of days, 1 or more (got ${opts.inactiveDays})`)
   }
-  if (opts.keep !== undefined && !(Number.isInteger(opts.keep) && opts.keep >= 0)) throw usageError(`--keep must be a whole number, 0 or more (got ${opts.keep})`)
+  if (opts.keep !== undefined && !(Number.isInteger(opts.keep) && opts.keep >= 0))
+    throw usageError(`--keep must be a whole number, 0 or more (got ${opts.keep})`)
   if (opts.as !== undefined) return pruneAsAdmin({...opts, as: opts.as}, deps)
   const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver, {allowHttp: opts.allowHttp})
   const user = resolveUserId(opts.user, homeserverUrl?.host)
@@ -83,7 +85,8 @@ export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<Prun
 
   const sessions = await deps.registry.list()
   const live = await liveSession(sessions, opts.user, homeserverUrl, deps)
-  const access = live ?? (await temporaryLogin(opts.user, user, homeserverUrl ?? recordedHomeserver(sessions, user) ?? (await deps.discover(user)), password, deps))
+  const access =
+    live ?? (await temporaryLogin(opts.user, user, homeserverUrl ?? recordedHomeserver(sessions, user) ?? (await deps.discover(user)), password, deps))
   try {
     const devices = live?.devices ?? (await access.client.devices(access.token))
     // By the user ID the server confirmed: a localpart given with --homeserver may have been completed wrongly.
@@ -142,7 +145,9 @@ async function ownedDevices(sessions: Session[], userId: string, deps: Deps): Pr
  */
 export function selectDevices(devices: Device[], owned: Set<string>, opts: Pick<PruneOptions, 'orphans' | 'inactiveDays' | 'keep'>, now: Date): Device[] {
   const candidates = devices.filter((d) => !owned.has(d.deviceId))
-  const newestFirst = [...candidates].sort((a, b) => (b.lastSeenTs ?? -Infinity) - (a.lastSeenTs ?? -Infinity) || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0))
+  const newestFirst = [...candidates].sort(
+    (a, b) => (b.lastSeenTs ?? -Infinity) - (a.lastSeenTs ?? -Infinity) || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0),
+  )
   const kept = new Set(newestFirst.slice(0, opts.keep ?? 0).map((d) => d.deviceId))
   const cutoff = opts.inactiveDays === undefined ? undefined : now.getTime() - opts.inactiveDays * DAY_MS
   return candidates.filter(
@@ -186,7 +191,9 @@ async function forgetJournalled(userId: string, deviceIds: string[], deps: Deps)
     if (!(await deps.registry.pending()).some((p) => gone.has(secretAccount(p.userId, p.deviceId)))) return
     await deps.registry.update((_, pending) => gone.forEach((account) => pending.delete(account)))
   } catch (error) {
-    deps.warn(`the devices were deleted, but their entries in ${deps.registry.path} could not be cleared (${(error as Error).message}); "mxtok doctor" may still name them`)
+    deps.warn(
+      `the devices were deleted, but their entries in ${deps.registry.path} could not be cleared (${(error as Error).message}); "mxtok doctor" may still name them`,
+    )
   }
 }
 
@@ -195,7 +202,12 @@ async function forgetJournalled(userId: string, deviceIds: string[], deps: Deps)
  * A localpart (given with --homeserver) matches the sessions of that localpart on that homeserver:
  * their IDs are the server's, which completing it with the homeserver's host may not give.
  */
-async function liveSession(sessions: Session[], given: string, homeserverUrl: URL | undefined, deps: Deps): Promise<(Access & {devices: Device[]}) | undefined> {
+async function liveSession(
+  sessions: Session[],
+  given: string,
+  homeserverUrl: URL | undefined,
+  deps: Deps,
+): Promise<(Access & {devices: Device[]}) | undefined> {
   // A token goes only to the server its session was created on.
   const candidates = sessions.filter((s) => isAccount(s.userId, given) && (!homeserverUrl || s.homeserver === homeserverKey(homeserverUrl)))
   // Two accounts of that localpart: the login of a temporary device will say which one it is.
@@ -223,7 +235,8 @@ async function liveSession(sessions: Session[], given: string, homeserverUrl: UR
  */
 function recordedHomeserver(sessions: Session[], user: UserId): URL | undefined {
   const recorded = [...new Set(sessions.filter((s) => s.userId === user.full).map((s) => s.homeserver))]
-  if (recorded.length > 1) throw usageError(`the local sessions of ${user.full} name different homeservers (${recorded.join(', ')}); say which with --homeserver`)
+  if (recorded.length > 1)
+    throw usageError(`the local sessions of ${user.full} name different homeservers (${recorded.join(', ')}); say which with --homeserver`)
   return recorded.length === 1 ? new URL(recorded[0]) : undefined
 }
 
@@ -255,7 +268,11 @@ async function temporaryLogin(given: string, user: UserId, homeserver: URL, pass
   }
   if (actual && (actual.full === user.full || !given.startsWith('@'))) return {...access, user: actual}
   await logoutTemporary(access, deps)
-  throw new MatrixError({status: 200, errcode: LocalErrcode.badResponse, message: `${homeserver.host} logged in as ${result.userId} instead of ${user.full} (the temporary login was logged out)`})
+  throw new MatrixError({
+    status: 200,
+    errcode: LocalErrcode.badResponse,
+    message: `${homeserver.host} logged in as ${result.userId} instead of ${user.full} (the temporary login was logged out)`,
+  })
 }
 
 async function logoutTemporary(access: Access, deps: Deps): Promise<void> {
@@ -279,14 +296,18 @@ async function deleteWithPassword(access: Access, deviceIds: string[], password:
   }
   if (!acceptsPassword(challenge)) {
     const stages = challenge.flows!.map((f) => f.join(' + ')).join(', ')
-    throw new MxtokError('loginRefused', `${host} does not accept a password to delete devices (it asks for: ${stages || 'nothing mxtok knows'}); delete them from a client such as Element`)
+    throw new MxtokError(
+      'loginRefused',
+      `${host} does not accept a password to delete devices (it asks for: ${stages || 'nothing mxtok knows'}); delete them from a client such as Element`,
+    )
   }
   try {
     await access.client.deleteDevices(access.token, deviceIds, passwordAuth(access.user.full, await password(), challenge.session))
   } catch (error) {
     const refused = uiaChallenge(error)
     if (!refused) throw explainDeleteFailure(error, host)
-    if (refused.errcode === 'M_FORBIDDEN') throw new MxtokError('loginRefused', `${host} refused the password for ${access.user.full}: wrong password; nothing was deleted`, {cause: error})
+    if (refused.errcode === 'M_FORBIDDEN')
+      throw new MxtokError('loginRefused', `${host} refused the password for ${access.user.full}: wrong password; nothing was deleted`, {cause: error})
     throw new MxtokError('loginRefused', `${host} asks for more than a password to delete devices; delete them from a client such as Element`, {cause: error})
   }
 }
@@ -294,7 +315,12 @@ async function deleteWithPassword(access: Access, deviceIds: string[], password:
 function explainDeleteFailure(error: unknown, host: string): unknown {
   // Servers on next-generation auth (MAS) manage devices in the account portal, not through the client API.
   if (error instanceof MatrixError && error.status === 404) {
-    return new MatrixError({status: 404, errcode: error.errcode, message: `${host} does not let clients delete devices (HTTP 404); delete them in the account management page of the homeserver`, cause: error})
+    return new MatrixError({
+      status: 404,
+      errcode: error.errcode,
+      message: `${host} does not let clients delete devices (HTTP 404); delete them in the account management page of the homeserver`,
+      cause: error,
+    })
   }
   return error
 }

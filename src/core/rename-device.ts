@@ -19,7 +19,9 @@ export async function renameDevice(opts: {name: string; deviceName: string}, dep
   if (length > MAX_DEVICE_NAME_LENGTH) throw usageError(`the device name is ${length} characters long; homeservers accept at most ${MAX_DEVICE_NAME_LENGTH}`)
   const session = await findSession(opts.name, deps)
   if (session.auth === 'admin') {
-    throw usageError(`session "${session.name}" is an admin login as ${session.userId} (by ${session.admin?.by}), whose token is on no device: there is nothing to rename`)
+    throw usageError(
+      `session "${session.name}" is an admin login as ${session.userId} (by ${session.admin?.by}), whose token is on no device: there is nothing to rename`,
+    )
   }
   const token = await readToken(session, deps)
   if (token === null) throw missingToken(session)

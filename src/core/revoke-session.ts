@@ -49,7 +49,9 @@ export async function retireReplaced(previous: Session, deps: Deps): Promise<voi
     if (secret !== null) await endAcceptingDead(previous, secret, deps)
     await deps.store(previous.store).delete(secretAccount(previous.userId, previous.deviceId))
   } catch (error) {
-    deps.warn(`the replaced session's device ${previous.deviceId} could not be logged out (${(error as Error).message}); its token stays in the ${storeLabel(previous.store)} until it can be`)
+    deps.warn(
+      `the replaced session's device ${previous.deviceId} could not be logged out (${(error as Error).message}); its token stays in the ${storeLabel(previous.store)} until it can be`,
+    )
   }
 }
 
@@ -61,13 +63,19 @@ export async function retireReplaced(previous: Session, deps: Deps): Promise<voi
  */
 export async function endTokens(homeserver: string, grant: OAuthGrant | undefined, secret: StoredSecret, deps: Deps): Promise<void> {
   if (!grant) {
-    await deps.client(homeserver).logout(secret.accessToken).catch((error) => {
-      if (!(error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN')) throw error
-    })
+    await deps
+      .client(homeserver)
+      .logout(secret.accessToken)
+      .catch((error) => {
+        if (!(error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN')) throw error
+      })
     return
   }
   if (!grant.revocationEndpoint) {
-    throw new MxtokError('homeserver', `${new URL(grant.issuer).host} offers no token revocation (RFC 7009), so mxtok cannot end this session itself; end it in your account's list of sessions`)
+    throw new MxtokError(
+      'homeserver',
+      `${new URL(grant.issuer).host} offers no token revocation (RFC 7009), so mxtok cannot end this session itself; end it in your account's list of sessions`,
+    )
   }
   const oauth = deps.oauth(homeserver)
   try {
@@ -110,7 +118,11 @@ async function logoutWholeDevice(session: Session, secret: StoredSecret, interru
   } catch (error) {
     if (!(error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN')) throw keptAfter(session, error)
     const again = createAgainCommand({...interrupted, name: session.name})
-    throw new MxtokError('tokenInvalid', `the token of session "${session.name}" is dead and device ${session.deviceId} may still hold one that an interrupted create left, which mxtok cannot log out; run "${again}" again, then revoke`, {cause: error})
+    throw new MxtokError(
+      'tokenInvalid',
+      `the token of session "${session.name}" is dead and device ${session.deviceId} may still hold one that an interrupted create left, which mxtok cannot log out; run "${again}" again, then revoke`,
+      {cause: error},
+    )
   }
 }
 
@@ -127,4 +139,3 @@ async function forget(session: Session, deps: Deps, cleared?: PendingLogin): Pro
     sessions.delete(session.name)
   })
 }
-

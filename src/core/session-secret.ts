@@ -40,7 +40,14 @@ export function decodeSecret(raw: string, owner: string): StoredSecret {
     value = undefined
   }
   const expiresAt = typeof value?.expires_at === 'string' ? Date.parse(value.expires_at) : null
-  if (!value || typeof value.access_token !== 'string' || !isAccessToken(value.access_token) || typeof value.refresh_token !== 'string' || !value.refresh_token || Number.isNaN(expiresAt)) {
+  if (
+    !value ||
+    typeof value.access_token !== 'string' ||
+    !isAccessToken(value.access_token) ||
+    typeof value.refresh_token !== 'string' ||
+    !value.refresh_token ||
+    Number.isNaN(expiresAt)
+  ) {
     throw damaged(owner)
   }
   return {accessToken: value.access_token, refreshToken: value.refresh_token, expiresAt}

@@ -1,9 +1,9 @@
 import {ExitCode, MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
 import type {Session} from '../registry/registry.js'
-import type {Deps} from './deps.js'
 import {storeLabel} from '../store/secret-store.js'
-import {findSession, prefetchTokens, readSecret, readToken, RefreshRefused} from './find-session.js'
+import type {Deps} from './deps.js'
+import {findSession, prefetchTokens, RefreshRefused, readSecret, readToken} from './find-session.js'
 import {mapLimit} from './map-limit.js'
 
 export type VerifyStatus = 'valid' | 'expiring' | 'revoked' | 'expired' | 'mismatch' | 'unreachable' | 'error'
@@ -52,7 +52,10 @@ export async function verifySessions(names: string[], deps: Deps, watch: VerifyW
     const outcome = await verifyOne(s, deps)
     if (watch.expiry && outcome[0].status === 'valid' && s.auth === 'oauth') {
       // A store that answered a moment ago; if it fails now, the expiry is simply not known.
-      const expiresAt = await readSecret(s, deps).then((secret) => secret?.expiresAt, () => null)
+      const expiresAt = await readSecret(s, deps).then(
+        (secret) => secret?.expiresAt,
+        () => null,
+      )
       if (typeof expiresAt === 'number') outcome[0].expiresAt = new Date(expiresAt).toISOString()
     }
     if (watch.expiringWithinMs !== undefined && outcome[0].status === 'valid' && s.expiresAt !== undefined) {
@@ -97,7 +100,8 @@ async function verifyOne(session: Session, deps: Deps): Promise<[VerifyResult, E
     return fail('error', error.message, ExitCode.homeserver)
   }
   // The server forgets an expired token soon enough; the recorded expiry says so without asking.
-  if (recorded !== undefined && recorded <= deps.now().getTime()) return fail('expired', `the token expired at ${session.expiresAt}; create the session again`, ExitCode.tokenInvalid)
+  if (recorded !== undefined && recorded <= deps.now().getTime())
+    return fail('expired', `the token expired at ${session.expiresAt}; create the session again`, ExitCode.tokenInvalid)
   // An admin login's token is on no device: its deviceId is only mxtok's key in the store.
   const device = session.auth === 'admin' ? null : session.deviceId
   const check = async (token: string): Promise<[VerifyResult, ExitCode]> => {

@@ -1,6 +1,6 @@
 import {isAccessToken} from './access-token.js'
-import {isDeviceId} from './device-id.js'
 import {checked, field, malformed, stringField} from './answer-fields.js'
+import {isDeviceId} from './device-id.js'
 import {type HttpOptions, requestJson} from './http.js'
 
 export interface LoginResult {
@@ -132,7 +132,12 @@ export class MatrixClient {
    * (never without it).
    */
   async adminLogin(adminToken: string, userId: string, validUntilMs?: number): Promise<string> {
-    const {body} = await this.send('POST', `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/login`, adminToken, validUntilMs === undefined ? {} : {valid_until_ms: validUntilMs})
+    const {body} = await this.send(
+      'POST',
+      `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/login`,
+      adminToken,
+      validUntilMs === undefined ? {} : {valid_until_ms: validUntilMs},
+    )
     return checked(stringField(body, 'access_token', this.baseUrl), isAccessToken, this.baseUrl, 'access_token')
   }
 

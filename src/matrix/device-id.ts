@@ -31,7 +31,6 @@ export function deriveDeviceId(userId: string, name: string): string {
   return `${DEVICE_ID_PREFIX}${base32(digest).slice(0, 10)}`
 }
 
-
 // The spec's grammar for opaque identifiers, which device IDs are.
 const DEVICE_ID = /^[A-Za-z0-9._~-]{1,255}$/
 

@@ -1,7 +1,7 @@
-import {LocalErrcode, MatrixError} from './errors.js'
-import {type HttpOptions, requestJson} from './http.js'
 import {MatrixClient} from './client.js'
+import {LocalErrcode, MatrixError} from './errors.js'
 import {parseHomeserverUrl} from './homeserver-url.js'
+import {type HttpOptions, requestJson} from './http.js'
 import type {UserId} from './user-id.js'
 
 /**

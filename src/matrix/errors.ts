@@ -26,7 +26,15 @@ export class MatrixError extends Error {
   /** True when the request certainly never reached the server (no connection was made). */
   readonly notSent: boolean
 
-  constructor(init: {status: number; errcode: string; message: string; retryAfterMs?: number; body?: Record<string, unknown>; notSent?: boolean; cause?: unknown}) {
+  constructor(init: {
+    status: number
+    errcode: string
+    message: string
+    retryAfterMs?: number
+    body?: Record<string, unknown>
+    notSent?: boolean
+    cause?: unknown
+  }) {
     super(init.message, {cause: init.cause})
     this.name = 'MatrixError'
     this.status = init.status

@@ -98,7 +98,15 @@ async function requestOnce(req: JsonRequest, opts: HttpOptions): Promise<JsonRes
     const started = performance.now()
     let res: RawAnswer
     try {
-      res = await send({method: req.method, url, headers, body: payload, timeoutMs: Math.max(1, deadline - Date.now()), maxBodyBytes: MAX_BODY_BYTES, allowHttp: opts.allowHttp})
+      res = await send({
+        method: req.method,
+        url,
+        headers,
+        body: payload,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        maxBodyBytes: MAX_BODY_BYTES,
+        allowHttp: opts.allowHttp,
+      })
     } catch (error) {
       opts.debug?.(`${req.method} ${url.href} failed after ${elapsed(started)}`)
       if (error instanceof AnswerTooLarge) throw tooLarge(url)
@@ -187,7 +195,11 @@ function retryAfter(res: RawAnswer, body: Record<string, unknown> | undefined): 
 }
 
 const tooLarge = (url: URL) =>
-  new MatrixError({status: 0, errcode: LocalErrcode.badResponse, message: `${url.host} sent an answer larger than ${MAX_BODY_BYTES / 1024} KiB; refusing to read it`})
+  new MatrixError({
+    status: 0,
+    errcode: LocalErrcode.badResponse,
+    message: `${url.host} sent an answer larger than ${MAX_BODY_BYTES / 1024} KiB; refusing to read it`,
+  })
 
 function describeBody(res: RawAnswer, text: string): string {
   const type = (res.header('content-type') ?? '').split(';')[0].trim()
@@ -202,16 +214,33 @@ function networkError(url: URL, error: unknown, timeoutMs: number): MatrixError 
   const name = (error as {name?: string})?.name ?? ''
   const where = url.host
   if (name === 'TimeoutError') {
-    return new MatrixError({status: 0, errcode: LocalErrcode.timeout, message: `${where} did not answer within ${Math.round(timeoutMs / 1000)} s; check that the homeserver is up`, cause: error})
+    return new MatrixError({
+      status: 0,
+      errcode: LocalErrcode.timeout,
+      message: `${where} did not answer within ${Math.round(timeoutMs / 1000)} s; check that the homeserver is up`,
+      cause: error,
+    })
   }
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-    return new MatrixError({status: 0, errcode: LocalErrcode.unreachable, message: `TLS failed for ${where} (${code}); the server's certificate is not trusted — fix the certificate or set NODE_EXTRA_CA_CERTS`, notSent: true, cause: error})
+    return new MatrixError({
+      status: 0,
+      errcode: LocalErrcode.unreachable,
+      message: `TLS failed for ${where} (${code}); the server's certificate is not trusted — fix the certificate or set NODE_EXTRA_CA_CERTS`,
+      notSent: true,
+      cause: error,
+    })
   }
   const message = oneLine(cause?.message ?? (error as Error)?.message ?? 'network error')
   const detail = code === PROXY_FAILED ? message : code || message
   // Only failures to connect at all prove the server never saw the request.
   const notSent = NOT_CONNECTED.has(code)
-  return new MatrixError({status: 0, errcode: LocalErrcode.unreachable, message: `cannot reach ${where} (${detail}); check the homeserver URL and your network`, notSent, cause: error})
+  return new MatrixError({
+    status: 0,
+    errcode: LocalErrcode.unreachable,
+    message: `cannot reach ${where} (${detail}); check the homeserver URL and your network`,
+    notSent,
+    cause: error,
+  })
 }
 
 const OAUTH_ERROR = /^[a-z][a-z0-9_]*$/

@@ -163,7 +163,9 @@ function endpointUrl(value: unknown, name: string, homeserver: URL, allowHttp?: 
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) throw malformed(homeserver, name, 'oauth')
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !allowHttp) {
-    throw usageError(`${homeserver.host} names a plain http:// ${name} (${url.host}): refresh tokens would travel unencrypted; fix the server's configuration or pass --allow-http`)
+    throw usageError(
+      `${homeserver.host} names a plain http:// ${name} (${url.host}): refresh tokens would travel unencrypted; fix the server's configuration or pass --allow-http`,
+    )
   }
   return url
 }

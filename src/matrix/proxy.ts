@@ -19,7 +19,8 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): URL | 
     throw usageError(`the proxy variable for ${url.protocol.slice(0, -1)} URLs is not a URL; set it to http://HOST:PORT or unset it`)
   }
   // A TLS connection to the proxy itself is rare enough not to carry its own code path.
-  if (proxy.protocol !== 'http:') throw usageError(`only http:// proxies are supported, not ${proxy.protocol}// ones; set the proxy variable to http://HOST:PORT`)
+  if (proxy.protocol !== 'http:')
+    throw usageError(`only http:// proxies are supported, not ${proxy.protocol}// ones; set the proxy variable to http://HOST:PORT`)
   return proxy
 }
 
@@ -47,7 +48,9 @@ export function openTunnel(proxy: URL, host: string, port: number): Promise<Sock
   return new Promise((resolve, reject) => {
     const socket = plainConnect({host: proxy.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(proxy.port || 80)})
     const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-    const auth = proxy.username ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n` : ''
+    const auth = proxy.username
+      ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n`
+      : ''
     let head = Buffer.alloc(0)
     const fail = (error: Error) => {
       socket.destroy()
@@ -64,7 +67,8 @@ export function openTunnel(proxy: URL, host: string, port: number): Promise<Sock
       socket.off('data', onData)
       socket.off('error', unreachable)
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.toString('latin1', 0, end))?.[1]
-      if (status !== '200') return fail(proxyError(`the proxy ${proxy.host} refused the tunnel with ${status ? `HTTP ${status}` : 'an answer that is not HTTP'}`))
+      if (status !== '200')
+        return fail(proxyError(`the proxy ${proxy.host} refused the tunnel with ${status ? `HTTP ${status}` : 'an answer that is not HTTP'}`))
       // Bytes after the proxy's answer belong to the tunnelled stream.
       if (head.length > end + 4) socket.unshift(head.subarray(end + 4))
       resolve(socket)

@@ -8,21 +8,39 @@ export const NO_SESSIONS = 'No sessions. Create one with "mxtok create NAME --us
 export function sessionRow(s: ListedSession, offline: boolean): string[] {
   const onServer = s.onServer === null ? (offline ? '-' : 'unknown') : s.onServer ? 'yes' : 'NO'
   // An admin login has no device: the column says so, and until when its token lives.
-  const device = s.adminBy === undefined ? s.deviceId : `none: admin login, ${s.expiresAt === undefined ? 'no expiry' : `expires ${formatTs(Date.parse(s.expiresAt))}`}`
+  const device =
+    s.adminBy === undefined ? s.deviceId : `none: admin login, ${s.expiresAt === undefined ? 'no expiry' : `expires ${formatTs(Date.parse(s.expiresAt))}`}`
   return [s.name, s.userId, device, s.adminBy === undefined ? onServer : '-', dash(s.lastSeenIp), formatTs(s.lastSeenTs), s.homeserver]
 }
 
 /** The accounts' devices that no local session owns, as lines under their heading; none when there are none. */
 export function renderOtherDevices(report: ListReport, table: TableOptions): string[] {
   if (report.devices.length === 0) return []
-  const rows = sortNatural(report.devices, (d) => `${d.userId} ${d.deviceId}`).map((d) => [d.userId, d.deviceId, dash(d.displayName), dash(d.lastSeenIp), formatTs(d.lastSeenTs), d.orphan ? 'orphan: no local session' : '', d.homeserver])
-  return ['', 'Other devices of these accounts:'].concat(renderTable(['USER', 'DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)', 'NOTE', 'HOMESERVER'], rows, table))
+  const rows = sortNatural(report.devices, (d) => `${d.userId} ${d.deviceId}`).map((d) => [
+    d.userId,
+    d.deviceId,
+    dash(d.displayName),
+    dash(d.lastSeenIp),
+    formatTs(d.lastSeenTs),
+    d.orphan ? 'orphan: no local session' : '',
+    d.homeserver,
+  ])
+  return ['', 'Other devices of these accounts:'].concat(
+    renderTable(['USER', 'DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)', 'NOTE', 'HOMESERVER'], rows, table),
+  )
 }
 
 /** The human view of `mxtok list`, as lines. */
 export function renderList(report: ListReport, offline: boolean, table: TableOptions): string[] {
   // concat, not push(...rows): spreading 250,000 rows as arguments overflows the stack.
-  const sessions = report.sessions.length === 0 ? [NO_SESSIONS] : renderTable(SESSION_HEAD, sortNatural(report.sessions, (s) => s.name).map((s) => sessionRow(s, offline)), table)
+  const sessions =
+    report.sessions.length === 0
+      ? [NO_SESSIONS]
+      : renderTable(
+          SESSION_HEAD,
+          sortNatural(report.sessions, (s) => s.name).map((s) => sessionRow(s, offline)),
+          table,
+        )
   return sessions.concat(renderOtherDevices(report, table))
 }
 

@@ -20,8 +20,12 @@ export function sessionProblem(name: string, entry: unknown): string | undefined
     (typeof entry.createdAt !== 'string' || Number.isNaN(Date.parse(entry.createdAt)) ? '"createdAt" is not a date' : undefined) ??
     (entry.auth !== undefined && entry.auth !== 'oauth' && entry.auth !== 'admin' ? '"auth" is neither missing nor "oauth" nor "admin"' : undefined) ??
     (entry.auth === 'oauth' || entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined) ??
-    (entry.auth === 'admin' && !(isObject(entry.admin) && typeof entry.admin.by === 'string' && isUserId(entry.admin.by)) ? '"admin.by" is not a Matrix user ID' : undefined) ??
-    (entry.expiresAt !== undefined && (typeof entry.expiresAt !== 'string' || Number.isNaN(Date.parse(entry.expiresAt))) ? '"expiresAt" is not a date' : undefined)
+    (entry.auth === 'admin' && !(isObject(entry.admin) && typeof entry.admin.by === 'string' && isUserId(entry.admin.by))
+      ? '"admin.by" is not a Matrix user ID'
+      : undefined) ??
+    (entry.expiresAt !== undefined && (typeof entry.expiresAt !== 'string' || Number.isNaN(Date.parse(entry.expiresAt)))
+      ? '"expiresAt" is not a date'
+      : undefined)
   )
 }
 
@@ -42,7 +46,8 @@ export function pendingProblem(entry: unknown): string | undefined {
 function adminProblem(admin: unknown): string | undefined {
   if (!isObject(admin) || typeof admin.by !== 'string' || !isUserId(admin.by)) return '"admin.by" is not a Matrix user ID'
   if (typeof admin.session !== 'string' || !SESSION_NAME.test(admin.session)) return '"admin.session" is not a session name'
-  if (admin.expiresAt !== undefined && (typeof admin.expiresAt !== 'string' || Number.isNaN(Date.parse(admin.expiresAt)))) return '"admin.expiresAt" is not a date'
+  if (admin.expiresAt !== undefined && (typeof admin.expiresAt !== 'string' || Number.isNaN(Date.parse(admin.expiresAt))))
+    return '"admin.expiresAt" is not a date'
   return undefined
 }
 
@@ -56,9 +61,11 @@ function common(entry: Fields): string | undefined {
 
 function grantProblem(grant: unknown): string | undefined {
   if (!isObject(grant)) return '"oauth" is not an object'
-  for (const key of ['issuer', 'tokenEndpoint'] as const) if (typeof grant[key] !== 'string' || !isWebUrl(grant[key])) return `"oauth.${key}" is not an http(s) URL`
+  for (const key of ['issuer', 'tokenEndpoint'] as const)
+    if (typeof grant[key] !== 'string' || !isWebUrl(grant[key])) return `"oauth.${key}" is not an http(s) URL`
   if (typeof grant.clientId !== 'string' || grant.clientId === '') return '"oauth.clientId" is not a string'
-  if (grant.revocationEndpoint !== undefined && (typeof grant.revocationEndpoint !== 'string' || !isWebUrl(grant.revocationEndpoint))) return '"oauth.revocationEndpoint" is not an http(s) URL'
+  if (grant.revocationEndpoint !== undefined && (typeof grant.revocationEndpoint !== 'string' || !isWebUrl(grant.revocationEndpoint)))
+    return '"oauth.revocationEndpoint" is not an http(s) URL'
   return undefined
 }
 

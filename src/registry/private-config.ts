@@ -15,11 +15,16 @@ export function assertPrivate(paths: string[]): void {
     try {
       info = statSync(path, {throwIfNoEntry: false})
     } catch (error) {
-      throw new MxtokError('config', `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check its permissions`, {cause: error})
+      throw new MxtokError('config', `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check its permissions`, {
+        cause: error,
+      })
     }
     if (!info) continue
     if (info.uid !== uid && info.uid !== 0) {
-      throw new MxtokError('config', `refusing to use ${path}: it belongs to another user (uid ${info.uid}), who could redirect your tokens; if it is yours, fix it with: chown ${uid} ${path}`)
+      throw new MxtokError(
+        'config',
+        `refusing to use ${path}: it belongs to another user (uid ${info.uid}), who could redirect your tokens; if it is yours, fix it with: chown ${uid} ${path}`,
+      )
     }
     if (info.mode & 0o022) {
       throw new MxtokError('config', `refusing to use ${path}: other users can write it and so redirect your tokens; fix it with: chmod go-w ${path}`)

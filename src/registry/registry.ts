@@ -1,10 +1,10 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {MxtokError} from '../errors.js'
-import type {StoreKind} from '../store/secret-store.js'
 import {writeFileAtomic} from '../fs/atomic-file.js'
-import {pendingProblem, sessionProblem} from './entry-check.js'
 import {withLockFile} from '../fs/lock-file.js'
+import type {StoreKind} from '../store/secret-store.js'
+import {pendingProblem, sessionProblem} from './entry-check.js'
 import {assertPrivate} from './private-config.js'
 import {duplicateKey} from './strict-json.js'
 
@@ -130,7 +130,7 @@ export class SessionRegistry {
       const all: Record<string, unknown> = {...damaged.pending, ...Object.fromEntries(pending)}
       const accounts = Object.keys(all).sort()
       if (accounts.length > 0) out.pending = Object.fromEntries(accounts.map((a) => [a, all[a]]))
-      await writeFileAtomic(this.path, JSON.stringify(out, null, 2) + '\n')
+      await writeFileAtomic(this.path, `${JSON.stringify(out, null, 2)}\n`)
       return result
     })
   }
@@ -146,7 +146,9 @@ export class SessionRegistry {
       text = readFileSync(this.path, 'utf8')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {sessions: new Map(), pending: new Map(), damaged: {sessions: {}, pending: {}}}
-      throw new MxtokError('config', `cannot read ${this.path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check its permissions`, {cause: error})
+      throw new MxtokError('config', `cannot read ${this.path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check its permissions`, {
+        cause: error,
+      })
     }
     let file: RegistryFile
     try {

@@ -89,7 +89,7 @@ export class FileStore implements SecretStore {
     return withLockFile(`${this.path}.lock`, async () => {
       const secrets = await this.read()
       const changed = fn(secrets)
-      if (changed) await writeFileAtomic(this.path, JSON.stringify(await this.seal(secrets), null, 1) + '\n')
+      if (changed) await writeFileAtomic(this.path, `${JSON.stringify(await this.seal(secrets), null, 1)}\n`)
       return changed
     })
   }
@@ -99,7 +99,10 @@ export class FileStore implements SecretStore {
     try {
       const info = await fs.stat(this.path)
       if (info.mode & 0o077) {
-        throw new MxtokError('keychain', `${this.path} can be read by other users (mode ${(info.mode & 0o777).toString(8)}); run "chmod 600 ${this.path}" and try again`)
+        throw new MxtokError(
+          'keychain',
+          `${this.path} can be read by other users (mode ${(info.mode & 0o777).toString(8)}); run "chmod 600 ${this.path}" and try again`,
+        )
       }
       text = await fs.readFile(this.path, 'utf8')
     } catch (error) {
@@ -110,7 +113,8 @@ export class FileStore implements SecretStore {
   }
 
   private async open(text: string): Promise<Secrets> {
-    const damaged = (why: string) => new MxtokError('keychain', `${this.path} is damaged (${why}); restore it from a backup, or move it away and create the sessions again`)
+    const damaged = (why: string) =>
+      new MxtokError('keychain', `${this.path} is damaged (${why}); restore it from a backup, or move it away and create the sessions again`)
     let file: SealedFile
     try {
       file = JSON.parse(text)
@@ -119,7 +123,8 @@ export class FileStore implements SecretStore {
     }
     if (file?.format !== FORMAT) throw damaged('not an mxtok secrets file')
     if (typeof file.version !== 'number') throw damaged('no format version')
-    if (file.version > FILE_STORE_VERSION) throw new MxtokError('keychain', `${this.path} was written by a newer mxtok (format ${file.version}); upgrade mxtok to read it`)
+    if (file.version > FILE_STORE_VERSION)
+      throw new MxtokError('keychain', `${this.path} was written by a newer mxtok (format ${file.version}); upgrade mxtok to read it`)
     const kdf = file.kdf
     if (
       file.version !== FILE_STORE_VERSION ||
@@ -136,13 +141,18 @@ export class FileStore implements SecretStore {
     }
     if (!kdfWithinLimits(kdf)) {
       const {minN, maxN, minR, maxR, maxP, maxWork} = KDF_LIMITS
-      throw damaged(`its scrypt parameters N=${shown(kdf.N)}, r=${shown(kdf.r)}, p=${shown(kdf.p)} are outside mxtok's limits: N a power of two from ${minN} to ${maxN}, r from ${minR} to ${maxR}, p at most ${maxP}, N·r·p at most ${maxWork}`)
+      throw damaged(
+        `its scrypt parameters N=${shown(kdf.N)}, r=${shown(kdf.r)}, p=${shown(kdf.p)} are outside mxtok's limits: N a power of two from ${minN} to ${maxN}, r from ${minR} to ${maxR}, p at most ${maxP}, N·r·p at most ${maxWork}`,
+      )
     }
     const summed = file.headerSum !== undefined
     if (summed && file.headerSum !== headerSum(headerOf(file))) throw damaged('its header does not match its checksum')
     const key = await this.deriveFor(kdf)
     if (!safeEqual(checkValue(key), Buffer.from(file.check, 'base64'))) {
-      throw new MxtokError('keychain', `wrong passphrase for ${this.path}${summed ? '' : ' (or its header is damaged)'}; set MXTOK_PASSPHRASE to the passphrase it was created with`)
+      throw new MxtokError(
+        'keychain',
+        `wrong passphrase for ${this.path}${summed ? '' : ' (or its header is damaged)'}; set MXTOK_PASSPHRASE to the passphrase it was created with`,
+      )
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(file.nonce, 'base64'))
@@ -181,8 +191,12 @@ export class FileStore implements SecretStore {
     const params = kdf ?? {name: 'scrypt' as const, ...KDF_DEFAULTS, salt: randomBytes(16).toString('base64')}
     const passphrase = await this.passphrase()
     const key = await new Promise<Buffer>((resolve, reject) =>
-      scrypt(passphrase, Buffer.from(params.salt, 'base64'), 32, {N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 1024 * 1024}, (err, k) =>
-        err ? reject(err) : resolve(k),
+      scrypt(
+        passphrase,
+        Buffer.from(params.salt, 'base64'),
+        32,
+        {N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 1024 * 1024},
+        (err, k) => (err ? reject(err) : resolve(k)),
       ),
     )
     this.key = {salt: params.salt, params, key}

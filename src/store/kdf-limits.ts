@@ -16,5 +16,13 @@ export function kdfWithinLimits({N, r, p}: {N: unknown; r: unknown; p: unknown})
   if (![N, r, p].every((v) => Number.isSafeInteger(v) && (v as number) >= 1)) return false
   const [n, rr, pp] = [N, r, p] as number[]
   const powerOfTwo = (n & (n - 1)) === 0
-  return powerOfTwo && n >= KDF_LIMITS.minN && n <= KDF_LIMITS.maxN && rr >= KDF_LIMITS.minR && rr <= KDF_LIMITS.maxR && pp <= KDF_LIMITS.maxP && n * rr * pp <= KDF_LIMITS.maxWork
+  return (
+    powerOfTwo &&
+    n >= KDF_LIMITS.minN &&
+    n <= KDF_LIMITS.maxN &&
+    rr >= KDF_LIMITS.minR &&
+    rr <= KDF_LIMITS.maxR &&
+    pp <= KDF_LIMITS.maxP &&
+    n * rr * pp <= KDF_LIMITS.maxWork
+  )
 }

@@ -1,5 +1,13 @@
 import {MxtokError} from '../errors.js'
-import {DBusError, probeSecretService, SecretServiceClient, unixSocketPath, unreachableReason, type SecretChange, type SecretLookup} from './secret-service/index.js'
+import {
+  DBusError,
+  probeSecretService,
+  type SecretChange,
+  type SecretLookup,
+  SecretServiceClient,
+  unixSocketPath,
+  unreachableReason,
+} from './secret-service/index.js'
 import type {SecretStore} from './secret-store.js'
 
 export const KEYCHAIN_SERVICE = 'mxtok'
@@ -65,7 +73,10 @@ export class KeychainStore implements SecretStore {
       if (state === 'yes' || (state === 'locked' && (await this.viaClient((c) => c.unlock())))) return
       if (state === 'locked') throw lockedError()
       if (state === 'no collection') throw new MxtokError('keychain', `cannot use the OS keychain: the Secret Service has no default collection; ${HOW_TO_FIX}`)
-      throw new MxtokError('keychain', `cannot use the OS keychain: the Secret Service refused an encrypted session (${state.noSession}), and mxtok never sends a token over the bus in clear; with KWallet, install libqca-qt5-2-plugins (Debian) and restart kwalletd5, or ${FILE_INSTEAD}`)
+      throw new MxtokError(
+        'keychain',
+        `cannot use the OS keychain: the Secret Service refused an encrypted session (${state.noSession}), and mxtok never sends a token over the bus in clear; with KWallet, install libqca-qt5-2-plugins (Debian) and restart kwalletd5, or ${FILE_INSTEAD}`,
+      )
     }
     // The binding proves a write the long way, and can prompt for an unlock or say what is wrong.
     // One probe item per process: concurrent writers of one item would make it ambiguous.
@@ -86,7 +97,10 @@ export class KeychainStore implements SecretStore {
     if (answer.found === 'none') return null
     if (answer.found === 'one') return answer.secret
     if (answer.found === 'locked') throw lockedError()
-    throw new MxtokError('keychain', `cannot read the OS keychain: it holds more than one item for ${account}, or one that is not text; remove them with: secret-tool clear service ${this.service} username ${account}`)
+    throw new MxtokError(
+      'keychain',
+      `cannot read the OS keychain: it holds more than one item for ${account}, or one that is not text; remove them with: secret-tool clear service ${this.service} username ${account}`,
+    )
   }
 
   async set(account: string, secret: string): Promise<void> {
@@ -121,7 +135,15 @@ export class KeychainStore implements SecretStore {
     if (client) {
       // Not awaited: each get() waits for its own secret only, so work on the first ones can start.
       const answers = client.lookupEach(accounts.map((account) => this.attributes(account)))
-      answers.forEach((answer, i) => this.prefetched.set(accounts[i], answer.then((a) => (a.found === 'one' ? a.secret : undefined), () => undefined)))
+      answers.forEach((answer, i) =>
+        this.prefetched.set(
+          accounts[i],
+          answer.then(
+            (a) => (a.found === 'one' ? a.secret : undefined),
+            () => undefined,
+          ),
+        ),
+      )
       return
     }
     try {
@@ -144,7 +166,8 @@ export class KeychainStore implements SecretStore {
     } catch (error) {
       const reason = unreachableReason(error)
       if (reason) throw new MxtokError('keychain', `cannot use the OS keychain: ${reason}; ${HOW_TO_FIX}`, {cause: error})
-      if (error instanceof DBusError) throw new MxtokError('keychain', `cannot use the OS keychain: the Secret Service refused (${error.errorName}); ${HOW_TO_FIX}`, {cause: error})
+      if (error instanceof DBusError)
+        throw new MxtokError('keychain', `cannot use the OS keychain: the Secret Service refused (${error.errorName}); ${HOW_TO_FIX}`, {cause: error})
       throw keychainError('use', error)
     }
   }
@@ -169,7 +192,12 @@ export class KeychainStore implements SecretStore {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           controller.abort()
-          reject(new MxtokError('keychain', `the OS keychain did not answer within ${this.timeoutMs / 1000} s (locked, or waiting for an unlock prompt?); ${HOW_TO_FIX}`))
+          reject(
+            new MxtokError(
+              'keychain',
+              `the OS keychain did not answer within ${this.timeoutMs / 1000} s (locked, or waiting for an unlock prompt?); ${HOW_TO_FIX}`,
+            ),
+          )
         }, this.timeoutMs)
       })
       // A call abandoned here may stay stuck in native code: bin/run.cjs exits explicitly.
@@ -201,7 +229,8 @@ export function keychainError(what: string, error: unknown): MxtokError {
   const text = String((error as Error)?.message ?? error)
   let why: string
   if (/lock|unlock|prompt|dismiss/i.test(text)) why = `the keychain is locked; ${HOW_TO_FIX}`
-  else if (/dbus|d-bus|session bus|org\.freedesktop\.secrets|ServiceUnknown|no such file|NoReply|connection/i.test(text)) why = `no Secret Service answers on the D-Bus session bus; ${HOW_TO_FIX}`
+  else if (/dbus|d-bus|session bus|org\.freedesktop\.secrets|ServiceUnknown|no such file|NoReply|connection/i.test(text))
+    why = `no Secret Service answers on the D-Bus session bus; ${HOW_TO_FIX}`
   else why = `the keychain failed (${text.replace(/\s+/g, ' ').slice(0, 200)})`
   return new MxtokError('keychain', `cannot ${what} the OS keychain: ${why}`, {cause: error})
 }

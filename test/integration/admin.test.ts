@@ -20,7 +20,9 @@ import sqlite3, sys, json
 db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
 print(json.dumps(db.execute('SELECT valid_until_ms, device_id FROM access_tokens WHERE token = ?', (sys.argv[2],)).fetchall()))
 `
-  const rows = JSON.parse(execFileSync(join(synapseVenvDir(), 'bin', 'python'), ['-c', query, join(synapseDir, 'homeserver.db'), token], {encoding: 'utf8'})) as [number | null, string | null][]
+  const rows = JSON.parse(
+    execFileSync(join(synapseVenvDir(), 'bin', 'python'), ['-c', query, join(synapseDir, 'homeserver.db'), token], {encoding: 'utf8'}),
+  ) as [number | null, string | null][]
   expect(rows).toHaveLength(1)
   expect(rows[0][1]).toBeNull()
   return rows[0][0]
@@ -33,7 +35,6 @@ describe.each(homeservers)('on $kind', (server) => {
   let botId: string
   let plainId: string
   const {mxtok, token} = mxtokRunner(keyringEnv, () => configDir, secrets)
-
 
   /** Logs in to each device in turn and uses it at once, so that each is seen later than the one before. */
   async function seenInOrder(user: string, deviceIds: string[]): Promise<void> {
@@ -78,7 +79,10 @@ describe.each(homeservers)('on $kind', (server) => {
     botId = await registerUser(server, `opsbot${tag}`, PASSWORD)
     plainId = await registerUser(server, `opsplain${tag}`, PASSWORD)
     configDir = tempDir('mxtok-admin-')
-    for (const [name, user] of [['admin', adminId], ['plain', plainId]]) {
+    for (const [name, user] of [
+      ['admin', adminId],
+      ['plain', plainId],
+    ]) {
       const r = await mxtok(['create', name, '--user', user, '--homeserver', server.baseUrl, '--password-stdin'], {}, `${PASSWORD}\n`)
       expect(r.code, r.stderr).toBe(0)
     }
@@ -140,7 +144,9 @@ describe.each(homeservers)('on $kind', (server) => {
   it('lists the admin login with its maker and expiry, and verify finds it valid', async () => {
     const list = await mxtok(['list', '--json'])
     expect(list.code, list.stderr).toBe(0)
-    const bot = (JSON.parse(list.stdout) as {sessions: {name: string; adminBy?: string; expiresAt?: string; onServer: boolean | null}[]}).sessions.find((s) => s.name === 'bot')
+    const bot = (JSON.parse(list.stdout) as {sessions: {name: string; adminBy?: string; expiresAt?: string; onServer: boolean | null}[]}).sessions.find(
+      (s) => s.name === 'bot',
+    )
     expect(bot).toMatchObject({adminBy: adminId, onServer: null})
     expect(bot?.expiresAt).toMatch(/^\d{4}-/)
     const text = await mxtok(['list'])
@@ -185,7 +191,10 @@ describe.each(homeservers)('on $kind', (server) => {
   })
 
   it('verify --expiring-within exits 4 naming the sessions dead by then, and only those', async () => {
-    for (const [name, expires] of [['soon', '2d'], ['later', '30d']]) {
+    for (const [name, expires] of [
+      ['soon', '2d'],
+      ['later', '30d'],
+    ]) {
       const r = await mxtok(['create', name, '--user', botId, '--as', 'admin', '--expires', expires])
       expect(r.code, r.stderr).toBe(0)
     }
@@ -212,7 +221,7 @@ describe.each(homeservers)('on $kind', (server) => {
     expect((JSON.parse(list.stdout) as {sessions: {name: string}[]}).sessions.map((s) => s.name)).not.toContain('bot2')
   })
 
-  it('prune --as deletes another user\'s devices through the admin API, with no password, sparing local sessions and the --keep newest', async () => {
+  it("prune --as deletes another user's devices through the admin API, with no password, sparing local sessions and the --keep newest", async () => {
     const victim = await registerUser(server, `opsvictim${server.kind}${process.pid}`, PASSWORD)
     const c = await mxtok(['create', 'victim', '--user', victim, '--homeserver', server.baseUrl, '--password-stdin'], {}, `${PASSWORD}\n`)
     expect(c.code, c.stderr).toBe(0)

@@ -5,8 +5,8 @@ import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {startBadHomeserver, json, type BadHomeserver} from '../support/bad-homeserver.js'
-import {runCli, tempDir, type CliResult} from '../support/cli.js'
+import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
+import {type CliResult, runCli, tempDir} from '../support/cli.js'
 
 const keyringEnv = inject('keyringEnv')
 const USER = '@bot:bad.example'
@@ -26,7 +26,10 @@ afterEach(async () => {
 })
 
 async function mxtok(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const r = await runCli(args, {env: {...keyringEnv, HOME: configDir, MXTOK_CONFIG_DIR: configDir, MXTOK_PASSWORD: PASSWORD, MXTOK_DEBUG: '1', ...env}, timeoutMs: 20_000})
+  const r = await runCli(args, {
+    env: {...keyringEnv, HOME: configDir, MXTOK_CONFIG_DIR: configDir, MXTOK_PASSWORD: PASSWORD, MXTOK_DEBUG: '1', ...env},
+    timeoutMs: 20_000,
+  })
   for (const secret of [PASSWORD, TOKEN]) {
     expect(r.stdout).not.toContain(secret)
     expect(r.stderr).not.toContain(secret)
@@ -38,7 +41,10 @@ const create = (env: Record<string, string> = {}, url = hs.url) => mxtok(['creat
 
 /** The user-facing error: the one line that is not a debug line. */
 function errorLine(r: CliResult): string {
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('mxtok: debug: ') && !l.startsWith('mxtok: warning: '))
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('mxtok: debug: ') && !l.startsWith('mxtok: warning: '))
   expect(lines).toHaveLength(1)
   expect(lines[0]).not.toMatch(/<html|\bat .*:\d+:\d+/i)
   return lines[0]
@@ -50,7 +56,10 @@ function loginAnswers(...answers: Array<(res: Parameters<typeof json>[0]) => voi
   hs.routes.set('POST /_matrix/client/v3/logout', (_, res) => json(res, 200, {}))
 }
 
-const ok = (device = DEVICE, user = USER) => (res: Parameters<typeof json>[0]) => json(res, 200, {user_id: user, access_token: TOKEN, device_id: device})
+const ok =
+  (device = DEVICE, user = USER) =>
+  (res: Parameters<typeof json>[0]) =>
+    json(res, 200, {user_id: user, access_token: TOKEN, device_id: device})
 const logouts = () => hs.seen.filter((r) => r.path === '/_matrix/client/v3/logout').map((r) => r.authorization)
 const nothingKept = () => {
   const registry = (() => {
@@ -69,7 +78,9 @@ describe('a homeserver that misbehaves', () => {
     loginAnswers(ok('SERVERPICKED'))
     const r = await create()
     expect(r.code).toBe(5)
-    expect(errorLine(r)).toBe(`mxtok: 127.0.0.1:${new URL(hs.url).port} logged in to device SERVERPICKED instead of the requested ${DEVICE}; the server ignores requested device IDs, so mxtok cannot manage this session (the new token was logged out)`)
+    expect(errorLine(r)).toBe(
+      `mxtok: 127.0.0.1:${new URL(hs.url).port} logged in to device SERVERPICKED instead of the requested ${DEVICE}; the server ignores requested device IDs, so mxtok cannot manage this session (the new token was logged out)`,
+    )
     expect(logouts()).toEqual([`Bearer ${TOKEN}`])
     nothingKept()
   })
@@ -93,7 +104,9 @@ describe('a homeserver that misbehaves', () => {
     expect(errorLine(r)).toMatch(/answered HTTP 502 with an HTML page, not a Matrix error; the homeserver or a proxy in front of it is failing$/)
     // A proxy's 502 does not say whether the homeserver behind it logged us in: assume it may have.
     expect(r.stderr).toContain(`mxtok: warning: device ${DEVICE} of ${USER} may hold a token nobody has`)
-    expect(JSON.parse(readFileSync(join(configDir, 'sessions.json'), 'utf8')).pending).toEqual({[`${USER}/${DEVICE}`]: expect.objectContaining({deviceId: DEVICE})})
+    expect(JSON.parse(readFileSync(join(configDir, 'sessions.json'), 'utf8')).pending).toEqual({
+      [`${USER}/${DEVICE}`]: expect.objectContaining({deviceId: DEVICE}),
+    })
   })
 
   it('answers without an access token: exit 5 naming the field', async () => {
@@ -110,7 +123,17 @@ describe('a homeserver that misbehaves', () => {
     expect(errorLine(r)).toMatch(/did not answer within 2 s; check that the homeserver is up$/)
     const doctor = await mxtok(['doctor', '--json'])
     expect(JSON.parse(doctor.stdout).orphans).toEqual([
-      {kind: 'login', userId: USER, deviceId: DEVICE, store: 'keychain', homeserver: hs.url, fixed: false, name: 'bot', sessionExists: false, advice: expect.stringMatching(/^mxtok create bot --user /)},
+      {
+        kind: 'login',
+        userId: USER,
+        deviceId: DEVICE,
+        store: 'keychain',
+        homeserver: hs.url,
+        fixed: false,
+        name: 'bot',
+        sessionExists: false,
+        advice: expect.stringMatching(/^mxtok create bot --user /),
+      },
     ])
   })
 
@@ -163,7 +186,9 @@ describe('a homeserver that misbehaves', () => {
     hs.routes.set('GET /_matrix/client/v3/account/whoami', (_, res) => json(res, 200, {user_id: USER, device_id: 'OTHERDEVICE'}))
     const r = await mxtok(['verify', '--json'])
     expect(r.code).toBe(4)
-    expect(JSON.parse(r.stdout)).toEqual([{name: 'bot', status: 'mismatch', userId: USER, deviceId: DEVICE, error: 'the token belongs to @bot:bad.example, device OTHERDEVICE'}])
+    expect(JSON.parse(r.stdout)).toEqual([
+      {name: 'bot', status: 'mismatch', userId: USER, deviceId: DEVICE, error: 'the token belongs to @bot:bad.example, device OTHERDEVICE'},
+    ])
     await mxtok(['revoke', 'bot', '--local-only'])
   })
 
@@ -194,7 +219,11 @@ describe('transport rules', () => {
 
   it('says clearly when the TLS certificate is not trusted', async () => {
     const dir = tempDir('mxtok-tls-')
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], {stdio: 'ignore'})
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'],
+      {stdio: 'ignore'},
+    )
     const server = createHttpsServer({key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem'))}, (_, res) => res.end('{}'))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {

@@ -16,7 +16,13 @@ beforeAll(() => {
   // The shells find mxtok on PATH, as after a global install.
   writeFileSync(join(bin, 'mxtok'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`)
   chmodSync(join(bin, 'mxtok'), 0o755)
-  const session = (deviceId: string) => ({userId: '@bot:completion.example', homeserver: 'https://completion.example', deviceId, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'})
+  const session = (deviceId: string) => ({
+    userId: '@bot:completion.example',
+    homeserver: 'https://completion.example',
+    deviceId,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    store: 'keychain',
+  })
   writeFileSync(join(home, 'sessions.json'), JSON.stringify({version: 1, sessions: {alpha: session('MXTOKALPHA'), beta2: session('MXTOKBETA')}}), {mode: 0o600})
   env = {HOME: home, MXTOK_CONFIG_DIR: home, PATH: `${bin}:${process.env.PATH}`}
 })
@@ -73,7 +79,9 @@ describe('shell completion', () => {
     const script = join(home, 'mxtok.fish')
     writeFileSync(script, execFileSync(process.execPath, [BIN, 'autocomplete', '--script', 'fish'], {env: {...process.env, ...env}, encoding: 'utf8'}))
     const complete = (line: string) =>
-      execFileSync('fish', ['--no-config', '-c', `source ${script}; complete -C "${line}"`], {env: {...process.env, ...env}, encoding: 'utf8'}).trim().split('\n')
+      execFileSync('fish', ['--no-config', '-c', `source ${script}; complete -C "${line}"`], {env: {...process.env, ...env}, encoding: 'utf8'})
+        .trim()
+        .split('\n')
     const words = (line: string) => complete(line).map((l) => l.split('\t')[0])
     expect(words('mxtok token ')).toEqual(['alpha', 'beta2'])
     expect(words('mxtok token alpha ')).toEqual([''])

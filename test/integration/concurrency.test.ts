@@ -20,7 +20,11 @@ const registry = (dir: string) => JSON.parse(readFileSync(join(dir, 'sessions.js
 function keychainAccounts(): string[] {
   let out = ''
   try {
-    out = execFileSync('secret-tool', ['search', '--all', '--unlock', 'service', 'mxtok'], {env: {...process.env, ...keyringEnv}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+    out = execFileSync('secret-tool', ['search', '--all', '--unlock', 'service', 'mxtok'], {
+      env: {...process.env, ...keyringEnv},
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
   } catch {
     return []
   }
@@ -57,7 +61,10 @@ describe('kill -9 at any moment', () => {
     const dir = tempDir('mxtok-kill-')
     const before = new Set(keychainAccounts())
     for (let i = 0; i < 12; i++) {
-      const child = spawn(process.execPath, [BIN, 'create', `k${i % 4}`, '--user', userId, '--homeserver', synapse.baseUrl], {env: {PATH: process.env.PATH!, ...env(dir)}, stdio: 'ignore'})
+      const child = spawn(process.execPath, [BIN, 'create', `k${i % 4}`, '--user', userId, '--homeserver', synapse.baseUrl], {
+        env: {PATH: process.env.PATH!, ...env(dir)},
+        stdio: 'ignore',
+      })
       const closed = new Promise((resolve) => child.on('close', resolve))
       // Spread the kills over start-up, the logins, the keychain write and the registry write.
       await new Promise((resolve) => setTimeout(resolve, 150 + ((i * 97) % 700)))

@@ -5,10 +5,10 @@ import {spawn} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {BIN, expectNoSecrets, expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
-import {startKeyring, type KeyringSession} from '../support/keyring.js'
-import {startKillRelay, type KillRelay} from '../support/kill-relay.js'
-import {deviceTokens, userDevices} from '../support/synapse-db.js'
+import {type KeyringSession, startKeyring} from '../support/keyring.js'
+import {type KillRelay, startKillRelay} from '../support/kill-relay.js'
 import {registerUser} from '../support/synapse.js'
+import {deviceTokens, userDevices} from '../support/synapse-db.js'
 
 const synapse = inject('synapse')
 // A keyring of this file's own: a client killed with a call under way can abort gnome-keyring 42

@@ -3,7 +3,7 @@ import {mkdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {expectNoSecrets, expectOneLineError, runCli, tempDir, type CliResult} from '../support/cli.js'
+import {type CliResult, expectNoSecrets, expectOneLineError, runCli, tempDir} from '../support/cli.js'
 import {leftovers, mountSmallDisk, readOnlyView, type SmallDisk} from '../support/small-disk.js'
 import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
@@ -25,7 +25,8 @@ async function mxtok(configDir: string, args: string[]): Promise<CliResult & {ms
   return {...r, ms: Date.now() - started}
 }
 
-const create = (dir: string, name: string, store = 'keychain') => mxtok(dir, ['create', name, '--user', userId, '--homeserver', synapse.baseUrl, '--store', store])
+const create = (dir: string, name: string, store = 'keychain') =>
+  mxtok(dir, ['create', name, '--user', userId, '--homeserver', synapse.baseUrl, '--store', store])
 
 /** The device IDs the server holds for the test user, asked with a login of its own. */
 async function serverDevices(): Promise<string[]> {
@@ -56,50 +57,53 @@ afterAll(() => {
 
 describe('a full disk', () => {
   // 0 pages left: not even a lock can be written; 1: the lock, but not the new registry.
-  it.each([0, 1])('with %i pages left, create, move and revoke say so, leave no lock or temporary file, and work at once when space is freed', async (pages) => {
-    const dir = join(disk.dir, `pages${pages}`)
-    mkdirSync(dir, {mode: 0o700})
-    const [kept, filed, fresh] = [`kept${pages}`, `filed${pages}`, `fresh${pages}`]
-    expect((await create(dir, kept)).code).toBe(0)
-    expect((await create(dir, filed, 'file')).code).toBe(0)
-    const keptToken = (await mxtok(dir, ['token', kept])).stdout.trim()
-    secrets.add(keptToken)
-    const registry = readFileSync(join(dir, 'sessions.json'), 'utf8')
-    disk.fill(pages)
-    try {
-      const full = /no space left on device; free some space/
-      const created = await create(dir, fresh)
-      expectCannotWrite(created, dir, full)
-      expect(await serverDevices()).not.toContain(deriveDeviceId(userId, fresh))
-      expectCannotWrite(await create(dir, `${fresh}f`, 'file'), dir, full)
-      expectCannotWrite(await mxtok(dir, ['move', kept, '--to', 'file']), dir, full)
-      expectCannotWrite(await mxtok(dir, ['move', filed, '--to', 'keychain']), dir, full)
-      expectCannotWrite(await mxtok(dir, ['revoke', kept]), dir, full)
-      // The logout came first, and nothing local was forgotten.
-      expect((await rawWhoami(synapse.baseUrl, keptToken)).status).toBe(401)
+  it.each([0, 1])(
+    'with %i pages left, create, move and revoke say so, leave no lock or temporary file, and work at once when space is freed',
+    async (pages) => {
+      const dir = join(disk.dir, `pages${pages}`)
+      mkdirSync(dir, {mode: 0o700})
+      const [kept, filed, fresh] = [`kept${pages}`, `filed${pages}`, `fresh${pages}`]
+      expect((await create(dir, kept)).code).toBe(0)
+      expect((await create(dir, filed, 'file')).code).toBe(0)
+      const keptToken = (await mxtok(dir, ['token', kept])).stdout.trim()
+      secrets.add(keptToken)
+      const registry = readFileSync(join(dir, 'sessions.json'), 'utf8')
+      disk.fill(pages)
+      try {
+        const full = /no space left on device; free some space/
+        const created = await create(dir, fresh)
+        expectCannotWrite(created, dir, full)
+        expect(await serverDevices()).not.toContain(deriveDeviceId(userId, fresh))
+        expectCannotWrite(await create(dir, `${fresh}f`, 'file'), dir, full)
+        expectCannotWrite(await mxtok(dir, ['move', kept, '--to', 'file']), dir, full)
+        expectCannotWrite(await mxtok(dir, ['move', filed, '--to', 'keychain']), dir, full)
+        expectCannotWrite(await mxtok(dir, ['revoke', kept]), dir, full)
+        // The logout came first, and nothing local was forgotten.
+        expect((await rawWhoami(synapse.baseUrl, keptToken)).status).toBe(401)
+        expect(leftovers(dir)).toEqual([])
+        expect(readFileSync(join(dir, 'sessions.json'), 'utf8')).toBe(registry)
+      } finally {
+        disk.free()
+      }
+      const again = await create(dir, fresh)
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.ms).toBeLessThan(5_000)
+      expect(await serverDevices()).toContain(deriveDeviceId(userId, fresh))
+      expect((await mxtok(dir, ['move', filed, '--to', 'keychain'])).code).toBe(0)
+      const revoked = await mxtok(dir, ['revoke', kept])
+      if (pages === 0) {
+        expect(revoked.code, revoked.stderr).toBe(0)
+      } else {
+        // With room for the lock, the failed revoke had removed the keychain item before the registry
+        // write failed (revoke-session.ts deletes first): the error says how to finish.
+        expect(revoked.code).toBe(4)
+        expect(revoked.stderr).toContain(`mxtok revoke ${kept} --local-only`)
+        expect((await mxtok(dir, ['revoke', kept, '--local-only'])).code).toBe(0)
+      }
+      expect((await mxtok(dir, ['token', filed])).code).toBe(0)
       expect(leftovers(dir)).toEqual([])
-      expect(readFileSync(join(dir, 'sessions.json'), 'utf8')).toBe(registry)
-    } finally {
-      disk.free()
-    }
-    const again = await create(dir, fresh)
-    expect(again.code, again.stderr).toBe(0)
-    expect(again.ms).toBeLessThan(5_000)
-    expect(await serverDevices()).toContain(deriveDeviceId(userId, fresh))
-    expect((await mxtok(dir, ['move', filed, '--to', 'keychain'])).code).toBe(0)
-    const revoked = await mxtok(dir, ['revoke', kept])
-    if (pages === 0) {
-      expect(revoked.code, revoked.stderr).toBe(0)
-    } else {
-      // With room for the lock, the failed revoke had removed the keychain item before the registry
-      // write failed (revoke-session.ts deletes first): the error says how to finish.
-      expect(revoked.code).toBe(4)
-      expect(revoked.stderr).toContain(`mxtok revoke ${kept} --local-only`)
-      expect((await mxtok(dir, ['revoke', kept, '--local-only'])).code).toBe(0)
-    }
-    expect((await mxtok(dir, ['token', filed])).code).toBe(0)
-    expect(leftovers(dir)).toEqual([])
-  })
+    },
+  )
 
   it('with room for the locks but not the new secrets file, the file store says so and keeps its old file', async () => {
     const dir = join(disk.dir, 'store')
@@ -148,7 +152,13 @@ describe('a read-only config directory', () => {
     expect(r.stderr).toContain(`cannot write ${dir}`)
     const json = await mxtok(dir, ['create', 'ronew', '--user', userId, '--homeserver', synapse.baseUrl, '--json'])
     expect(json.code).toBe(8)
-    expect(JSON.parse(json.stdout)).toEqual({error: {kind: 'disk', exitCode: 8, message: expect.stringMatching(/^cannot write .*: read-only file system; remount it writable, or set MXTOK_CONFIG_DIR/)}})
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: {
+        kind: 'disk',
+        exitCode: 8,
+        message: expect.stringMatching(/^cannot write .*: read-only file system; remount it writable, or set MXTOK_CONFIG_DIR/),
+      },
+    })
     expect(await serverDevices()).not.toContain(deriveDeviceId(userId, 'ronew'))
   })
 })

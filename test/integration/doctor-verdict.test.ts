@@ -2,7 +2,7 @@
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
-import {json, startBadHomeserver, type BadHomeserver} from '../support/bad-homeserver.js'
+import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
 import {runCli, tempDir} from '../support/cli.js'
 
 const keyringEnv = inject('keyringEnv')
@@ -19,7 +19,10 @@ afterAll(async () => {
 function configWith(sessions: Record<string, {store: string; homeserver?: string}>): string {
   const dir = tempDir('mxtok-doctor-verdict-')
   const entries = Object.fromEntries(
-    Object.entries(sessions).map(([name, s], i) => [name, {userId: '@bot:doctor.example', homeserver: s.homeserver ?? hs.url, deviceId: `MXTOKDOCTOR${i}`, createdAt: '2026-01-01T00:00:00.000Z', store: s.store}]),
+    Object.entries(sessions).map(([name, s], i) => [
+      name,
+      {userId: '@bot:doctor.example', homeserver: s.homeserver ?? hs.url, deviceId: `MXTOKDOCTOR${i}`, createdAt: '2026-01-01T00:00:00.000Z', store: s.store},
+    ]),
   )
   writeFileSync(join(dir, 'sessions.json'), JSON.stringify({version: 1, sessions: entries}), {mode: 0o600})
   return dir
@@ -43,7 +46,13 @@ describe('doctor', () => {
     expect(r.stdout).toMatch(/^FAIL store file: encrypted file store \(holds 1 session\) — .*MXTOK_PASSPHRASE/m)
     const j = await doctor(dir, ['--json'])
     expect(j.code).toBe(6)
-    expect(JSON.parse(j.stdout)).toMatchObject({ok: false, stores: [{store: 'keychain', ok: true, configured: true, sessions: 1}, {store: 'file', ok: false, configured: false, sessions: 1}]})
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      ok: false,
+      stores: [
+        {store: 'keychain', ok: true, configured: true, sessions: 1},
+        {store: 'file', ok: false, configured: false, sessions: 1},
+      ],
+    })
   })
 
   it('a homeserver of the sessions that does not answer: FAIL and exit 5', async () => {

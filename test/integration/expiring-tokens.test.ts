@@ -4,7 +4,7 @@ import {execFileSync} from 'node:child_process'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {mxtokRunner, tempDir} from '../support/cli.js'
-import {rawWhoami, registerUser, startSynapse, synapseVenvDir, type SynapseServer} from '../support/synapse.js'
+import {rawWhoami, registerUser, type SynapseServer, startSynapse, synapseVenvDir} from '../support/synapse.js'
 import {userDevices} from '../support/synapse-db.js'
 
 const keyringEnv = inject('keyringEnv')
@@ -30,7 +30,6 @@ describe('a password session on a server that expires every token', () => {
   let userId: string
   let deviceId: string
   const {mxtok, token} = mxtokRunner(keyringEnv, () => configDir, secrets)
-
 
   beforeAll(async () => {
     server = await startSynapse({tokenLifetime: `${LIFETIME_MS / 1000}s`})

@@ -36,12 +36,15 @@ describe('forgiving input', () => {
     expect(r.stdout).toBe('')
   })
 
-  it.each([[['lst', '--json']], [['list', '--jsn', '--json']], [['list', '--offline', '--json', 'extra']], [['verify', '--json', '--bogus']]])('mxtok %j answers in JSON', async (args) => {
-    const r = await run(args)
-    expect(r.code).toBe(2)
-    expect(r.stderr).toBe('')
-    const {error} = JSON.parse(r.stdout)
-    expect(error).toMatchObject({kind: 'usage', exitCode: 2})
-    expect(error.message).not.toMatch(/\n|See more help|Nonexistent|command \S+ not found/)
-  })
+  it.each([[['lst', '--json']], [['list', '--jsn', '--json']], [['list', '--offline', '--json', 'extra']], [['verify', '--json', '--bogus']]])(
+    'mxtok %j answers in JSON',
+    async (args) => {
+      const r = await run(args)
+      expect(r.code).toBe(2)
+      expect(r.stderr).toBe('')
+      const {error} = JSON.parse(r.stdout)
+      expect(error).toMatchObject({kind: 'usage', exitCode: 2})
+      expect(error.message).not.toMatch(/\n|See more help|Nonexistent|command \S+ not found/)
+    },
+  )
 })

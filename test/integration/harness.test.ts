@@ -3,27 +3,14 @@ import {spawn} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
 import {Entry} from '@napi-rs/keyring'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
-import {
-  isKeyringLocked,
-  keyringChildEnv,
-  lockKeyring,
-  startKeyring,
-  unlockKeyring,
-  useKeyringInThisProcess,
-  type KeyringSession,
-} from '../support/keyring.js'
+import {isKeyringLocked, type KeyringSession, keyringChildEnv, lockKeyring, startKeyring, unlockKeyring, useKeyringInThisProcess} from '../support/keyring.js'
 import {rawLogin, rawLogout, rawWhoami, registerUser} from '../support/synapse.js'
 
 function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`
 }
 
-function runTool(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  input = '',
-): Promise<{code: number | null; stdout: string; stderr: string}> {
+function runTool(command: string, args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<{code: number | null; stdout: string; stderr: string}> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {env, timeout: 10_000})
     let stdout = ''
@@ -118,11 +105,7 @@ describe('keyring', () => {
 
       // Seen from outside the process, so the secret is known to be in gnome-keyring and not in
       // some in-process fallback.
-      const outside = await runTool(
-        'secret-tool',
-        ['lookup', 'service', 'mxtok-harness', 'username', account],
-        keyringChildEnv(keyringEnv),
-      )
+      const outside = await runTool('secret-tool', ['lookup', 'service', 'mxtok-harness', 'username', account], keyringChildEnv(keyringEnv))
       expect(outside).toMatchObject({code: 0, stdout: 'from-napi'})
 
       expect(entry.deletePassword()).toBe(true)
@@ -158,11 +141,7 @@ describe('locked keyring', () => {
       } catch (err) {
         console.log(JSON.stringify({ error: err.message }));
       }`
-    const res = await runTool(
-      process.execPath,
-      ['--input-type=module', '-e', script, op, account, password],
-      keyringChildEnv(own.env),
-    )
+    const res = await runTool(process.execPath, ['--input-type=module', '-e', script, op, account, password], keyringChildEnv(own.env))
     expect(res).toMatchObject({code: 0})
     return JSON.parse(res.stdout)
   }

@@ -4,7 +4,7 @@ import {chmodSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {json, startBadHomeserver, type BadHomeserver} from '../support/bad-homeserver.js'
+import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
 import {expectOneLineError, runCli, tempDir} from '../support/cli.js'
 import {keepTokens} from '../support/seed.js'
 
@@ -20,7 +20,9 @@ const registryPath = () => join(configDir, 'sessions.json')
 beforeAll(async () => {
   hs = await startBadHomeserver()
   hs.routes.set('GET /_matrix/client/v3/account/whoami', (req, res) =>
-    req.authorization === `Bearer ${TOKEN}` ? json(res, 200, {user_id: USER, device_id: DEVICE}) : json(res, 401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Unknown token'}),
+    req.authorization === `Bearer ${TOKEN}`
+      ? json(res, 200, {user_id: USER, device_id: DEVICE})
+      : json(res, 401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Unknown token'}),
   )
   hs.routes.set('GET /_matrix/client/v3/devices', (_, res) => json(res, 200, {devices: [{device_id: DEVICE}]}))
   hs.routes.set('GET /_matrix/client/versions', (_, res) => json(res, 200, {versions: ['v1.11']}))
@@ -75,7 +77,11 @@ describe('a registry with damaged entries', () => {
   it.each([
     ['not JSON', '{"version": 1, "sessions": {', 'is not valid JSON'],
     ['an unknown format', '{"version": 9, "sessions": {}}', 'has an unknown format (version 9)'],
-    ['a key twice', `{"version": 1, "sessions": {"good": ${JSON.stringify({userId: USER, homeserver: 'https://a.example', deviceId: 'A', createdAt: '2026-01-01T00:00:00Z', store: 'keychain'})}, "good": ${JSON.stringify({userId: USER, homeserver: 'https://b.example', deviceId: 'B', createdAt: '2026-01-01T00:00:00Z', store: 'keychain'})}}}`, 'has the key "good" twice'],
+    [
+      'a key twice',
+      `{"version": 1, "sessions": {"good": ${JSON.stringify({userId: USER, homeserver: 'https://a.example', deviceId: 'A', createdAt: '2026-01-01T00:00:00Z', store: 'keychain'})}, "good": ${JSON.stringify({userId: USER, homeserver: 'https://b.example', deviceId: 'B', createdAt: '2026-01-01T00:00:00Z', store: 'keychain'})}}}`,
+      'has the key "good" twice',
+    ],
   ])('%s is exit 7 with one line, for every command', async (_, text, message) => {
     writeText(text)
     for (const args of [['list', '--offline'], ['verify'], ['token', 'good']]) {

@@ -3,8 +3,8 @@
 // exact data, escaped.
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {json, startBadHomeserver, type BadHomeserver} from '../support/bad-homeserver.js'
-import {runCli, tempDir, type CliResult} from '../support/cli.js'
+import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
+import {type CliResult, runCli, tempDir} from '../support/cli.js'
 import {keepTokens, writeRegistry} from '../support/seed.js'
 
 const keyringEnv = inject('keyringEnv')
@@ -34,7 +34,9 @@ beforeAll(async () => {
   ]
   hs.routes.set('GET /_matrix/client/v3/devices', (_, res) => json(res, 200, {devices}))
   hs.routes.set('GET /_matrix/client/v3/account/whoami', (req, res) =>
-    req.authorization === `Bearer ${IMPORTED}` ? json(res, 200, {user_id: USER, device_id: `DEV${H}`}) : json(res, 200, {user_id: `@x${H}:hostile.example`, device_id: 'OTHERDEVICE'}),
+    req.authorization === `Bearer ${IMPORTED}`
+      ? json(res, 200, {user_id: USER, device_id: `DEV${H}`})
+      : json(res, 200, {user_id: `@x${H}:hostile.example`, device_id: 'OTHERDEVICE'}),
   )
   hs.routes.set('GET /_matrix/client/versions', (_, res) => json(res, 502, {errcode: 'M_UNKNOWN', error: H}))
   hs.routes.set(`PUT /_matrix/client/v3/devices/${DEVICE}`, (_, res) => json(res, 403, {errcode: 'M_FORBIDDEN', error: H}))
@@ -99,7 +101,14 @@ describe('a homeserver that sends terminal controls in every string', () => {
     )
     hs.routes.set('POST /register', (_, res) => json(res, 201, {client_id: 'client'}))
     hs.routes.set('POST /device', (_, res) =>
-      json(res, 200, {device_code: 'dc', user_code: H, verification_uri: `${base}/v${H}`, verification_uri_complete: `${base}/c${H}`, expires_in: 60, interval: 1}),
+      json(res, 200, {
+        device_code: 'dc',
+        user_code: H,
+        verification_uri: `${base}/v${H}`,
+        verification_uri_complete: `${base}/c${H}`,
+        expires_in: 60,
+        interval: 1,
+      }),
     )
     hs.routes.set('POST /token', (_, res) => json(res, 400, {error: 'access_denied', error_description: H}))
     try {

@@ -37,7 +37,15 @@ describe('verify', () => {
     Object.assign(deps.memory, {prefetch})
     const names = Array.from({length: 8}, (_, i) => `s${i}`)
     await deps.registry.update((sessions) => {
-      for (const n of names) sessions.set(n, {name: n, userId: '@u:hs', homeserver: 'http://127.0.0.1:9', deviceId: `D${n}`, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'})
+      for (const n of names)
+        sessions.set(n, {
+          name: n,
+          userId: '@u:hs',
+          homeserver: 'http://127.0.0.1:9',
+          deviceId: `D${n}`,
+          createdAt: '2026-01-01T00:00:00.000Z',
+          store: 'keychain',
+        })
     })
     await verifySessions([], deps)
     expect(prefetch).toHaveBeenCalledTimes(1)

@@ -8,7 +8,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import type {Session} from '../../src/registry/registry.js'
 import {secretAccount} from '../../src/store/secret-store.js'
-import {startRelay, type Relay} from '../support/bus-relay.js'
+import {type Relay, startRelay} from '../support/bus-relay.js'
 import {BIN, runCli, tempDir} from '../support/cli.js'
 import {keepTokens, writeRegistry} from '../support/seed.js'
 
@@ -26,7 +26,9 @@ const sessions: Session[] = Array.from({length: 200}, (_, i) => {
 })
 
 beforeAll(async () => {
-  await keepTokens(keyringEnv, new Map(sessions.map((s) => [secretAccount(s.userId, s.deviceId), `syt_${randomBytes(12).toString('hex')}`])), {collection: 'session'})
+  await keepTokens(keyringEnv, new Map(sessions.map((s) => [secretAccount(s.userId, s.deviceId), `syt_${randomBytes(12).toString('hex')}`])), {
+    collection: 'session',
+  })
   configDir = tempDir('mxtok-exit-')
   // One more session, whose token the keyring does not hold.
   await writeRegistry(configDir, [...sessions, {...sessions[0], name: 'missing', deviceId: deriveDeviceId(USER, 'missing')}])
@@ -60,7 +62,14 @@ describe('leaving the Secret Service', () => {
     const left: string[] = []
     // The signal goes when the keyring has been asked for this many tokens of the 200: before,
     // calls were left unanswered at most such moments.
-    for (const [signal, searches] of [['SIGINT', 1], ['SIGINT', 20], ['SIGTERM', 50], ['SIGINT', 90], ['SIGHUP', 130], ['SIGINT', 170]] as const) {
+    for (const [signal, searches] of [
+      ['SIGINT', 1],
+      ['SIGINT', 20],
+      ['SIGTERM', 50],
+      ['SIGINT', 90],
+      ['SIGHUP', 130],
+      ['SIGINT', 170],
+    ] as const) {
       relay.unanswered.length = 0
       const asked = () => relay.calls.filter((c) => c.member === 'SearchItems').length
       const before = asked()

@@ -1,8 +1,8 @@
 import {createServer, type Server} from 'node:net'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
-import {runCli, tempDir, type CliResult} from '../support/cli.js'
-import {startKeyring, type KeyringSession} from '../support/keyring.js'
+import {type CliResult, runCli, tempDir} from '../support/cli.js'
+import {type KeyringSession, startKeyring} from '../support/keyring.js'
 import {registerUser} from '../support/synapse.js'
 
 const synapse = inject('synapse')
@@ -68,15 +68,24 @@ describe('when the keychain cannot be used, mxtok exits 6 quickly and leaves no 
     await gone.stopDaemon()
     try {
       expectKeychainError(await create('nodaemon', env), /no Secret Service answers on the D-Bus session bus \(org\.freedesktop\.DBus\.Error\.ServiceUnknown\)/)
-      expectKeychainError(await mxtok(['token', 'before-lock'], env), /no Secret Service answers on the D-Bus session bus \(org\.freedesktop\.DBus\.Error\.ServiceUnknown\)/)
+      expectKeychainError(
+        await mxtok(['token', 'before-lock'], env),
+        /no Secret Service answers on the D-Bus session bus \(org\.freedesktop\.DBus\.Error\.ServiceUnknown\)/,
+      )
     } finally {
       await gone.stop()
     }
   })
 
   it('a bus address pointing nowhere', async () => {
-    expectKeychainError(await create('nowhere', {...own.env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus'}), /cannot connect to the D-Bus session bus \(ENOENT\)/)
-    expectKeychainError(await mxtok(['token', 'before-lock'], {...own.env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus'}), /cannot connect to the D-Bus session bus \(ENOENT\)/)
+    expectKeychainError(
+      await create('nowhere', {...own.env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus'}),
+      /cannot connect to the D-Bus session bus \(ENOENT\)/,
+    )
+    expectKeychainError(
+      await mxtok(['token', 'before-lock'], {...own.env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus'}),
+      /cannot connect to the D-Bus session bus \(ENOENT\)/,
+    )
     expect(await serverDevices()).toHaveLength(1)
   })
 })

@@ -4,9 +4,9 @@
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {called, startRelay} from '../support/bus-relay.js'
-import {expectOneLineError, mxtokRunner, tempDir, type CliResult} from '../support/cli.js'
+import {type CliResult, expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
 import {keyringChildEnv, secretTool} from '../support/private-bus.js'
-import {startSecretService, SERVICE_KINDS, type SecretServiceUnderTest, type ServiceKind, type ServiceOptions} from '../support/secret-services.js'
+import {SERVICE_KINDS, type SecretServiceUnderTest, type ServiceKind, type ServiceOptions, startSecretService} from '../support/secret-services.js'
 import {writeRegistry} from '../support/seed.js'
 import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
@@ -22,7 +22,8 @@ function setUp(kind: ServiceKind, opts: ServiceOptions = {}) {
   const {mxtok} = mxtokRunner({}, () => ctx.configDir, secrets)
   const run = (args: string[], extra: Record<string, string | undefined> = {}, input?: string) =>
     mxtok(args, {...ctx.service.env, MXTOK_PASSWORD: PASSWORD, MXTOK_KEYCHAIN_TIMEOUT: String(TIMEOUT_S), ...extra}, input)
-  const create = (name: string, extra: Record<string, string | undefined> = {}) => run(['create', name, '--user', ctx.userId, '--homeserver', synapse.baseUrl], extra)
+  const create = (name: string, extra: Record<string, string | undefined> = {}) =>
+    run(['create', name, '--user', ctx.userId, '--homeserver', synapse.baseUrl], extra)
   const account = (name: string) => `${ctx.userId}/${deriveDeviceId(ctx.userId, name)}`
   /** What the keychain holds for a session, asked with secret-tool ('' for nothing). */
   const inKeychain = async (name: string) => {
@@ -87,9 +88,15 @@ describe.each(SERVICE_KINDS)('%s', (kind) => {
     const deviceId = deriveDeviceId(ctx.userId, 'fromtool')
     const login = await rawLogin(synapse.baseUrl, ctx.userId, PASSWORD, deviceId)
     secrets.add(login.access_token)
-    const stored = await secretTool(['store', `--label=keyring:${ctx.userId}/${deviceId}@mxtok`, 'service', 'mxtok', 'username', `${ctx.userId}/${deviceId}`], keyringChildEnv(ctx.service.env), login.access_token)
+    const stored = await secretTool(
+      ['store', `--label=keyring:${ctx.userId}/${deviceId}@mxtok`, 'service', 'mxtok', 'username', `${ctx.userId}/${deviceId}`],
+      keyringChildEnv(ctx.service.env),
+      login.access_token,
+    )
     expect(stored.code, stored.stderr).toBe(0)
-    await writeRegistry(own, [{name: 'fromtool', userId: ctx.userId, homeserver: synapse.baseUrl, deviceId, createdAt: new Date().toISOString(), store: 'keychain'}])
+    await writeRegistry(own, [
+      {name: 'fromtool', userId: ctx.userId, homeserver: synapse.baseUrl, deviceId, createdAt: new Date().toISOString(), store: 'keychain'},
+    ])
     const env = {MXTOK_CONFIG_DIR: own, HOME: own}
     const t = await run(['token', 'fromtool'], env)
     expect(t.code, t.stderr).toBe(0)
@@ -105,7 +112,11 @@ describe.each(SERVICE_KINDS)('%s', (kind) => {
     expect((await create('emptied')).code).toBe(0)
     // Cleared first: KeePassXC 2.7.4 asks in a dialog before secret-tool replaces an item.
     await secretTool(['clear', 'service', 'mxtok', 'username', account('emptied')], keyringChildEnv(ctx.service.env))
-    const emptied = await secretTool(['store', `--label=keyring:${account('emptied')}@mxtok`, 'service', 'mxtok', 'username', account('emptied')], keyringChildEnv(ctx.service.env), '')
+    const emptied = await secretTool(
+      ['store', `--label=keyring:${account('emptied')}@mxtok`, 'service', 'mxtok', 'username', account('emptied')],
+      keyringChildEnv(ctx.service.env),
+      '',
+    )
     expect(emptied.code, emptied.stderr).toBe(0)
     expect(await inKeychain('emptied')).toBe('')
     const r = await run(['token', 'emptied'])
@@ -143,10 +154,23 @@ describe.each([
     try {
       let at = Date.now()
       const traced = await create('while-locked', {MXTOK_DEBUG: '1'})
-      expectLocked({...traced, stderr: traced.stderr.split('\n').filter((l) => !l.startsWith('mxtok: debug:')).join('\n')}, at)
+      expectLocked(
+        {
+          ...traced,
+          stderr: traced.stderr
+            .split('\n')
+            .filter((l) => !l.startsWith('mxtok: debug:'))
+            .join('\n'),
+        },
+        at,
+      )
       // Refused before any login: no password went to the server.
       expect(traced.stderr).not.toMatch(/POST \S+\/login/)
-      for (const args of [['token', 'before-lock'], ['verify', 'before-lock'], ['revoke', 'before-lock']]) {
+      for (const args of [
+        ['token', 'before-lock'],
+        ['verify', 'before-lock'],
+        ['revoke', 'before-lock'],
+      ]) {
         at = Date.now()
         expectLocked(await run(args), at, args[0] === 'verify')
       }

@@ -2,7 +2,7 @@
 // is known, and a status line on stderr says what is still awaited, where, and for how long.
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {json, startBadHomeserver, type BadHomeserver} from '../support/bad-homeserver.js'
+import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
 import {runCli, tempDir} from '../support/cli.js'
 import {mxtokOnPty, type PtyChunk} from '../support/pty.js'
 import {keepTokens, writeRegistry} from '../support/seed.js'
@@ -26,7 +26,11 @@ beforeAll(async () => {
   slow = await startBadHomeserver()
   const byToken = new Map(sessions.map(([name]) => [`Bearer ${token(name)}`, deriveDeviceId(USER, name)]))
   fast.routes.set('GET /_matrix/client/v3/account/whoami', (req, res) => json(res, 200, {user_id: USER, device_id: byToken.get(req.authorization ?? '')}))
-  fast.routes.set('GET /_matrix/client/v3/devices', (_, res) => json(res, 200, {devices: sessions.map(([name]) => ({device_id: deriveDeviceId(USER, name), last_seen_ip: '203.0.113.7', last_seen_ts: 1_790_000_000_000}))}))
+  fast.routes.set('GET /_matrix/client/v3/devices', (_, res) =>
+    json(res, 200, {
+      devices: sessions.map(([name]) => ({device_id: deriveDeviceId(USER, name), last_seen_ip: '203.0.113.7', last_seen_ts: 1_790_000_000_000})),
+    }),
+  )
   // Never answers: the request runs into mxtok's timeout.
   slow.routes.set('GET /_matrix/client/v3/account/whoami', () => {})
   slow.routes.set('GET /_matrix/client/v3/devices', () => {})
@@ -34,9 +38,19 @@ beforeAll(async () => {
   // The hung session is of another account, so that list asks the slow server for its devices.
   await writeRegistry(
     configDir,
-    sessions.map(([name, url]) => ({name, userId: name === 'hung' ? '@hung:live.example' : USER, homeserver: url(), deviceId: deriveDeviceId(USER, name), createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain' as const})),
+    sessions.map(([name, url]) => ({
+      name,
+      userId: name === 'hung' ? '@hung:live.example' : USER,
+      homeserver: url(),
+      deviceId: deriveDeviceId(USER, name),
+      createdAt: '2026-01-01T00:00:00.000Z',
+      store: 'keychain' as const,
+    })),
   )
-  await keepTokens(keyringEnv, new Map(sessions.map(([name]) => [`${name === 'hung' ? '@hung:live.example' : USER}/${deriveDeviceId(USER, name)}`, token(name)])))
+  await keepTokens(
+    keyringEnv,
+    new Map(sessions.map(([name]) => [`${name === 'hung' ? '@hung:live.example' : USER}/${deriveDeviceId(USER, name)}`, token(name)])),
+  )
 })
 afterAll(async () => {
   await fast?.close()
@@ -93,7 +107,12 @@ describe('live output on a terminal', () => {
     const piped = await runCli(['verify'], {env: env()})
     expect(piped.code).toBe(5)
     expect(piped.stderr).toBe('')
-    expect(piped.stdout.trimEnd().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['NAME', 'fast1', 'fast2', 'hung'])
+    expect(
+      piped.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(['NAME', 'fast1', 'fast2', 'hung'])
     const json = await mxtokOnPty(['verify', '--json'], {env: env(), split: true})
     expect(json.stderr).toBe('')
     expect(JSON.parse(json.stdout.replace(/\r/g, '')).map((r: {status: string}) => r.status)).toEqual(['valid', 'valid', 'unreachable'])

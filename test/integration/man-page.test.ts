@@ -7,10 +7,15 @@ import {ExitCode} from '../../src/errors.js'
 
 const root = resolve(import.meta.dirname, '../..')
 
-interface ManifestCommand {flags: Record<string, {name: string; hidden?: boolean; env?: string}>}
+interface ManifestCommand {
+  flags: Record<string, {name: string; hidden?: boolean; env?: string}>
+}
 
 describe('man mxtok', () => {
-  const r = spawnSync('man', ['--warnings', '-l', join(root, 'man/mxtok.1')], {encoding: 'utf8', env: {PATH: process.env.PATH, LANG: 'C.UTF-8', MANWIDTH: '100', MAN_KEEP_FORMATTING: ''}})
+  const r = spawnSync('man', ['--warnings', '-l', join(root, 'man/mxtok.1')], {
+    encoding: 'utf8',
+    env: {PATH: process.env.PATH, LANG: 'C.UTF-8', MANWIDTH: '100', MAN_KEEP_FORMATTING: ''},
+  })
   const text = r.stdout
   const section = (from: string, to: string) => text.slice(text.indexOf(`\n${from}\n`), text.indexOf(`\n${to}\n`))
 
@@ -30,7 +35,8 @@ describe('man mxtok', () => {
       const start = text.search(heading)
       const next = text.slice(start + 1).search(/^ {3}mxtok |^EXIT STATUS/m)
       const body = text.slice(start, start + 1 + next)
-      for (const flag of Object.values(command.flags)) if (!flag.hidden && flag.name !== 'json' && flag.name !== 'verbose') expect(body, `${id} --${flag.name}`).toContain(`--${flag.name}`)
+      for (const flag of Object.values(command.flags))
+        if (!flag.hidden && flag.name !== 'json' && flag.name !== 'verbose') expect(body, `${id} --${flag.name}`).toContain(`--${flag.name}`)
     }
     expect(text).toMatch(/^ {3}mxtok token NAME \[FLAGS\]\n {7}Print a session's access token/m)
     expect(text).toContain('mxtok verify --format prometheus')
@@ -38,7 +44,16 @@ describe('man mxtok', () => {
 
   it('documents every exit code, the environment and where things live', () => {
     for (const code of Object.values(ExitCode)) expect(section('EXIT STATUS', 'ENVIRONMENT')).toMatch(new RegExp(`^ {7}${code} +\\S`, 'm'))
-    for (const name of ['MXTOK_CONFIG_DIR', 'MXTOK_STORE', 'MXTOK_PASSPHRASE', 'MXTOK_PASSWORD', 'MXTOK_TIMEOUT', 'MXTOK_KEYCHAIN_TIMEOUT', 'MXTOK_ALLOW_HTTP', 'MXTOK_DEBUG']) {
+    for (const name of [
+      'MXTOK_CONFIG_DIR',
+      'MXTOK_STORE',
+      'MXTOK_PASSPHRASE',
+      'MXTOK_PASSWORD',
+      'MXTOK_TIMEOUT',
+      'MXTOK_KEYCHAIN_TIMEOUT',
+      'MXTOK_ALLOW_HTTP',
+      'MXTOK_DEBUG',
+    ]) {
       expect(text).toMatch(new RegExp(`^ {7}${name}$`, 'm'))
     }
     expect(text).toContain('~/.config/mxtok/sessions.json')

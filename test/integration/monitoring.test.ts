@@ -1,7 +1,7 @@
 // verify --format prometheus, as node_exporter's textfile collector reads it.
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {json, startBadHomeserver, type BadHomeserver} from '../support/bad-homeserver.js'
+import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
 import {mxtokRunner, tempDir} from '../support/cli.js'
 import {keepTokens, writeRegistry} from '../support/seed.js'
 import {rawLogout, registerUser} from '../support/synapse.js'
@@ -69,7 +69,9 @@ describe('the expiry gauge', () => {
   beforeAll(async () => {
     hs = await startBadHomeserver()
     hs.routes.set('GET /_matrix/client/v3/account/whoami', (req, res) =>
-      req.authorization === `Bearer ${ACCESS}` ? json(res, 200, {user_id: USER, device_id: DEVICE}) : json(res, 401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Unknown token'}),
+      req.authorization === `Bearer ${ACCESS}`
+        ? json(res, 200, {user_id: USER, device_id: DEVICE})
+        : json(res, 401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Unknown token'}),
     )
     secrets.add(ACCESS)
   })
@@ -80,7 +82,16 @@ describe('the expiry gauge', () => {
   it('is given for a session whose access token has a known end', async () => {
     const dir = tempDir('mxtok-prom-oauth-')
     await writeRegistry(dir, [
-      {name: 'oauthbot', userId: USER, homeserver: hs.url, deviceId: DEVICE, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain', auth: 'oauth', oauth: {issuer: `${hs.url}/`, clientId: 'client', tokenEndpoint: `${hs.url}/oauth2/token`}},
+      {
+        name: 'oauthbot',
+        userId: USER,
+        homeserver: hs.url,
+        deviceId: DEVICE,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        store: 'keychain',
+        auth: 'oauth',
+        oauth: {issuer: `${hs.url}/`, clientId: 'client', tokenEndpoint: `${hs.url}/oauth2/token`},
+      },
     ])
     const secret = JSON.stringify({access_token: ACCESS, refresh_token: 'mar_prometheus_refresh_Hs5Jk8Lp', expires_at: new Date(EXPIRES).toISOString()})
     secrets.add('mar_prometheus_refresh_Hs5Jk8Lp')

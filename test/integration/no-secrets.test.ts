@@ -1,7 +1,7 @@
 import {readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
-import {runCli, tempDir, type CliResult} from '../support/cli.js'
+import {type CliResult, runCli, tempDir} from '../support/cli.js'
 import {rawLogin, rawLogout, registerUser} from '../support/synapse.js'
 
 const synapse = inject('synapse')
@@ -84,7 +84,7 @@ describe('with debug output on, no command leaks a token or a password', () => {
     for (const name of ['a', 'b', 'c']) ok(await mxtok(['revoke', name, '--verbose']))
   })
 
-  it('printed no secret, except a token on `mxtok token`\'s stdout', () => {
+  it("printed no secret, except a token on `mxtok token`'s stdout", () => {
     expect(runs.length).toBeGreaterThan(20)
     expect(runs.some(({result}) => result.stderr.includes('mxtok: debug: '))).toBe(true)
     for (const {args, result} of runs) {

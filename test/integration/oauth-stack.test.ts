@@ -6,8 +6,8 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeEach, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {approveDeviceCode, type Approval, type Page} from '../support/browser.js'
-import {expectOneLineError, runCli, tempDir, type CliResult} from '../support/cli.js'
+import {type Approval, approveDeviceCode, type Page} from '../support/browser.js'
+import {type CliResult, expectOneLineError, runCli, tempDir} from '../support/cli.js'
 import {addAccount, forgetClient, introspect, killAccessToken, synapseDevices} from '../support/mas-stack-client.js'
 import {rawWhoami} from '../support/synapse.js'
 
@@ -50,7 +50,10 @@ interface Pair {
 }
 
 function storedPair(userId: string, deviceId: string): Pair {
-  const raw = execFileSync('secret-tool', ['lookup', 'service', 'mxtok', 'username', `${userId}/${deviceId}`], {env: {...process.env, ...keyringEnv}, encoding: 'utf8'})
+  const raw = execFileSync('secret-tool', ['lookup', 'service', 'mxtok', 'username', `${userId}/${deviceId}`], {
+    env: {...process.env, ...keyringEnv},
+    encoding: 'utf8',
+  })
   const pair = JSON.parse(raw) as Pair
   secrets.add(pair.access_token).add(pair.refresh_token)
   return pair
@@ -77,10 +80,17 @@ async function account(ttl?: number): Promise<{user: string; localpart: string; 
 describe('next-generation auth against Synapse in its MAS mode and a real OAuth 2.0 sign-in service', () => {
   it('create --oauth through the browser; token, exec, rename and revoke work on the real server', async () => {
     const a = await account()
-    const created = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: a.localpart, password: a.password}})
+    const created = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {
+      browser: {username: a.localpart, password: a.password},
+    })
     expect(created.code, created.stderr).toBe(0)
     expect(created.page?.html).toContain('Sign-in Success')
-    expect(registry().sessions.bot).toMatchObject({userId: a.user, deviceId: a.device, auth: 'oauth', oauth: {issuer: stack.issuer, tokenEndpoint: `${stack.issuer}/oauth2/token`}})
+    expect(registry().sessions.bot).toMatchObject({
+      userId: a.user,
+      deviceId: a.device,
+      auth: 'oauth',
+      oauth: {issuer: stack.issuer, tokenEndpoint: `${stack.issuer}/oauth2/token`},
+    })
     const pair = storedPair(a.user, a.device)
     expect(await rawWhoami(stack.baseUrl, pair.access_token)).toEqual({status: 200, body: {user_id: a.user, device_id: a.device, is_guest: false}})
     expect(synapseDevices(stack, a.user).map((d) => d.device_id)).toEqual([a.device])
@@ -113,7 +123,9 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
   it('refreshes when due, once for two runs at once, and after the server killed the access token', async () => {
     // 30 s of life is inside mxtok's 60 s margin: every use refreshes first.
     const a = await account(30)
-    const created = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: a.localpart, password: a.password}})
+    const created = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {
+      browser: {username: a.localpart, password: a.password},
+    })
     expect(created.code, created.stderr).toBe(0)
     const first = storedPair(a.user, a.device)
 
@@ -162,9 +174,13 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
 
   it('a refused approval creates nothing: exit 3, no session, no device', async () => {
     const a = await account()
-    const r = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: a.localpart, password: a.password, decision: 'Deny'}})
+    const r = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {
+      browser: {username: a.localpart, password: a.password, decision: 'Deny'},
+    })
     expect(r.code).toBe(3)
-    expect(r.stderr.split('\n').filter((l) => l.startsWith('mxtok: '))).toEqual([`mxtok: the sign-in of ${a.user} was refused at ${new URL(stack.issuer).host}; nothing was created — run create again to retry`])
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('mxtok: '))).toEqual([
+      `mxtok: the sign-in of ${a.user} was refused at ${new URL(stack.issuer).host}; nothing was created — run create again to retry`,
+    ])
     expect(registry().sessions).toEqual({})
     expect(keychainHas(a.user, a.device)).toBe(false)
     expect(synapseDevices(stack, a.user)).toEqual([])
@@ -173,7 +189,9 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
   it('an approval by the wrong account is revoked: exit 3, and that account keeps no new device', async () => {
     const wanted = await account()
     const other = await account()
-    const r = await mxtok(['create', 'bot', '--user', wanted.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: other.localpart, password: other.password}})
+    const r = await mxtok(['create', 'bot', '--user', wanted.user, '--homeserver', stack.baseUrl, '--oauth'], {
+      browser: {username: other.localpart, password: other.password},
+    })
     expect(r.code).toBe(3)
     expect(r.stderr).toContain(`mxtok: the browser signed in as ${other.user}, not ${wanted.user}; the new session was revoked`)
     expect(registry().sessions).toEqual({})
@@ -216,7 +234,10 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
   it('a sign-in service that no longer knows the client: verify says revoked with the fix, token exits 4, revoke forgets the session', async () => {
     // 30 s: each use refreshes, and the refresh is where the unknown client shows.
     const a = await account(30)
-    expect((await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: a.localpart, password: a.password}})).code).toBe(0)
+    expect(
+      (await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: a.localpart, password: a.password}}))
+        .code,
+    ).toBe(0)
     storedPair(a.user, a.device)
     await forgetClient(stack, registry().sessions.bot.oauth.clientId)
     const host = new URL(stack.baseUrl).host
@@ -224,7 +245,13 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
     const verify = await mxtok(['verify', '--json'])
     expect(verify.code).toBe(4)
     expect(JSON.parse(verify.stdout)).toEqual([
-      {name: 'bot', status: 'revoked', userId: a.user, deviceId: a.device, error: `the sign-in service of ${host} no longer knows the client of session "bot" (invalid_client), so its tokens are dead; create it again`},
+      {
+        name: 'bot',
+        status: 'revoked',
+        userId: a.user,
+        deviceId: a.device,
+        error: `the sign-in service of ${host} no longer knows the client of session "bot" (invalid_client), so its tokens are dead; create it again`,
+      },
     ])
 
     const token = await mxtok(['token', 'bot'])
@@ -240,12 +267,18 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
 
   it('token exits 4 with one line once the sign-in service ended the grant (a spent refresh token presented again)', async () => {
     const a = await account(30)
-    expect((await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: a.localpart, password: a.password}})).code).toBe(0)
+    expect(
+      (await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.baseUrl, '--oauth'], {browser: {username: a.localpart, password: a.password}}))
+        .code,
+    ).toBe(0)
     const stored = storedPair(a.user, a.device)
     // Someone else refreshed with the stored refresh token: mxtok's copy is spent, and presenting
     // it again makes the sign-in service end the whole grant.
     const {tokenEndpoint, clientId} = registry().sessions.bot.oauth
-    const stolen = await fetch(tokenEndpoint, {method: 'POST', body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: stored.refresh_token, client_id: clientId})})
+    const stolen = await fetch(tokenEndpoint, {
+      method: 'POST',
+      body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: stored.refresh_token, client_id: clientId}),
+    })
     expect(stolen.status).toBe(200)
     const theirs = (await stolen.json()) as {refresh_token: string}
     secrets.add(theirs.refresh_token)
@@ -253,7 +286,9 @@ describe('next-generation auth against Synapse in its MAS mode and a real OAuth 
     const r = await mxtok(['token', 'bot'])
     expect(r.code).toBe(4)
     expect(r.stdout).toBe('')
-    expect(r.stderr).toBe(`mxtok: the sign-in service of ${new URL(stack.baseUrl).host} no longer accepts the refresh token of session "bot" (invalid_grant): the session was ended there; create it again\n`)
+    expect(r.stderr).toBe(
+      `mxtok: the sign-in service of ${new URL(stack.baseUrl).host} no longer accepts the refresh token of session "bot" (invalid_grant): the session was ended there; create it again\n`,
+    )
     expect(await introspect(stack, theirs.refresh_token)).toMatchObject({active: false})
     await mxtok(['revoke', 'bot', '--local-only'])
   })

@@ -1,8 +1,8 @@
 import {execFileSync} from 'node:child_process'
 import {afterEach, beforeEach, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {json, startBadHomeserver, type BadHomeserver} from '../support/bad-homeserver.js'
-import {runCli, tempDir, type CliResult} from '../support/cli.js'
+import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
+import {type CliResult, runCli, tempDir} from '../support/cli.js'
 import {CLIENT_ID, DEVICE_AUTHORIZATION, INVALID_GRANT, METADATA, NO_PASSWORD_FLOWS, PENDING} from '../support/mas.js'
 
 const synapse = inject('synapse')
@@ -37,13 +37,26 @@ async function startFakeMas(): Promise<FakeMas> {
     mas.liveUsed = false
     mas.issued.push(mas.live.access, mas.live.refresh)
     // 30 s is inside mxtok's 60 s margin, so every use refreshes.
-    return {access_token: mas.live.access, token_type: 'Bearer', expires_in: 30, refresh_token: mas.live.refresh, scope: `urn:matrix:client:api:* urn:matrix:client:device:${DEVICE}`}
+    return {
+      access_token: mas.live.access,
+      token_type: 'Bearer',
+      expires_in: 30,
+      refresh_token: mas.live.refresh,
+      scope: `urn:matrix:client:api:* urn:matrix:client:device:${DEVICE}`,
+    }
   }
   const endpoints = Object.fromEntries(Object.entries(METADATA).map(([k, v]) => [k, typeof v === 'string' ? v.replace('https://auth.hs.example', hs.url) : v]))
   hs.routes.set('GET /_matrix/client/v3/login', (_, res) => json(res, 200, NO_PASSWORD_FLOWS))
   hs.routes.set('GET /_matrix/client/v1/auth_metadata', (_, res) => json(res, 200, endpoints))
   hs.routes.set('POST /oauth2/registration', (req, res) => json(res, 201, {client_id: '01JQ8RZ3D4Y3N2Q8V6W1K9XG7T', ...JSON.parse(req.body)}))
-  hs.routes.set('POST /oauth2/device', (_, res) => json(res, 200, {...DEVICE_AUTHORIZATION, verification_uri: `${hs.url}/link`, verification_uri_complete: `${hs.url}/link?code=${DEVICE_AUTHORIZATION.user_code}`, interval: 1}))
+  hs.routes.set('POST /oauth2/device', (_, res) =>
+    json(res, 200, {
+      ...DEVICE_AUTHORIZATION,
+      verification_uri: `${hs.url}/link`,
+      verification_uri_complete: `${hs.url}/link?code=${DEVICE_AUTHORIZATION.user_code}`,
+      interval: 1,
+    }),
+  )
   hs.routes.set('POST /oauth2/token', (req, res) => {
     const form = new URLSearchParams(req.body)
     if (form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:device_code' && form.get('device_code') === DEVICE_CODE) {
@@ -94,7 +107,6 @@ async function mxtok(args: string[], env: Record<string, string> = {}): Promise<
   return r
 }
 
-
 function keychainItem(): string {
   return execFileSync('secret-tool', ['lookup', 'service', 'mxtok', 'username', `${USER}/${DEVICE}`], {env: {...process.env, ...keyringEnv}, encoding: 'utf8'})
 }
@@ -104,7 +116,11 @@ describe('next-generation auth against a MAS-shaped server, for what the real st
     const created = await mxtok(['create', 'bot', '--user', USER, '--homeserver', mas.hs.url])
     expect(created.code, created.stderr).toBe(0)
     expect(mas.polls).toBe(2)
-    expect(JSON.parse(keychainItem())).toEqual({access_token: 'mat_access1_integration_Xq3LmZ8p', refresh_token: 'mar_refresh1_integration_Hs5Jk8Lp', expires_at: expect.any(String)})
+    expect(JSON.parse(keychainItem())).toEqual({
+      access_token: 'mat_access1_integration_Xq3LmZ8p',
+      refresh_token: 'mar_refresh1_integration_Hs5Jk8Lp',
+      expires_at: expect.any(String),
+    })
     await mxtok(['revoke', 'bot', '--local-only'])
   })
 
@@ -112,7 +128,10 @@ describe('next-generation auth against a MAS-shaped server, for what the real st
     expect((await mxtok(['create', 'bot', '--user', USER, '--homeserver', mas.hs.url])).code).toBe(0)
     // A run that refreshed and was killed before its store write: the server issued pair 2, the
     // keychain still holds pair 1.
-    const lost = await fetch(`${mas.hs.url}/oauth2/token`, {method: 'POST', body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: 'mar_refresh1_integration_Hs5Jk8Lp', client_id: CLIENT_ID})})
+    const lost = await fetch(`${mas.hs.url}/oauth2/token`, {
+      method: 'POST',
+      body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: 'mar_refresh1_integration_Hs5Jk8Lp', client_id: CLIENT_ID}),
+    })
     expect(lost.status).toBe(200)
     const token = await mxtok(['token', 'bot'])
     expect(token.code, token.stderr).toBe(0)
@@ -131,6 +150,8 @@ describe('next-generation auth against the real Synapse', () => {
     expect(await probe.json()).toEqual({errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request'})
     const r = await mxtok(['create', 'bot', '--user', `@nobody:${synapse.serverName}`, '--homeserver', synapse.baseUrl, '--oauth'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toBe(`mxtok: ${new URL(synapse.baseUrl).host} does not offer next-generation auth (no OAuth 2.0 metadata at /_matrix/client/v1/auth_metadata); create without --oauth to log in with a password\n`)
+    expect(r.stderr).toBe(
+      `mxtok: ${new URL(synapse.baseUrl).host} does not offer next-generation auth (no OAuth 2.0 metadata at /_matrix/client/v1/auth_metadata); create without --oauth to log in with a password\n`,
+    )
   })
 })

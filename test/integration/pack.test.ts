@@ -14,18 +14,24 @@ describe('the npm package', () => {
     const tarball = npm('pack', '--ignore-scripts', '--silent', '--pack-destination', dir).trim().split('\n').pop()!
     npm('install', '--global', '--prefix', join(dir, 'prefix'), '--no-audit', '--no-fund', '--loglevel=error', join(dir, tarball))
 
-    const mxtok = (...args: string[]) => execFileSync(join(dir, 'prefix/bin/mxtok'), args, {encoding: 'utf8', env: {PATH: process.env.PATH, HOME: dir, MXTOK_CONFIG_DIR: join(dir, 'config')}})
+    const mxtok = (...args: string[]) =>
+      execFileSync(join(dir, 'prefix/bin/mxtok'), args, {encoding: 'utf8', env: {PATH: process.env.PATH, HOME: dir, MXTOK_CONFIG_DIR: join(dir, 'config')}})
     const help = mxtok('--help')
-    for (const command of ['create', 'list', 'verify', 'revoke', 'token', 'exec', 'import', 'prune', 'doctor', 'move', 'rename']) expect(help).toMatch(new RegExp(`^  ${command} `, 'm'))
+    for (const command of ['create', 'list', 'verify', 'revoke', 'token', 'exec', 'import', 'prune', 'doctor', 'move', 'rename'])
+      expect(help).toMatch(new RegExp(`^  ${command} `, 'm'))
     expect(mxtok('create', '--help')).toContain('--password-stdin')
     expect(mxtok('--version')).toMatch(/^mxtok\/0\.1\.0 /)
     expect(mxtok('list', '--offline')).toContain('No sessions.')
     // Everyday commands run without oclif, from the manifest and the one-file runner the package ships.
     const installed = join(dir, 'prefix/lib/node_modules/mxtok')
-    for (const file of ['oclif.manifest.json', 'dist/runner.cjs', 'dist/offline.cjs', 'dist/line-actions.cjs']) expect(existsSync(join(installed, file)), file).toBe(true)
+    for (const file of ['oclif.manifest.json', 'dist/runner.cjs', 'dist/offline.cjs', 'dist/line-actions.cjs'])
+      expect(existsSync(join(installed, file)), file).toBe(true)
     expect(mxtok('verify')).toContain('No sessions to verify.')
     // npm links the man page on a global install: man finds it beside the prefix's bin/.
-    const man = execFileSync('man', ['mxtok'], {encoding: 'utf8', env: {PATH: `${join(dir, 'prefix/bin')}:${process.env.PATH}`, MANPATH: join(dir, 'prefix/share/man'), LANG: 'C.UTF-8', MANWIDTH: '80'}})
+    const man = execFileSync('man', ['mxtok'], {
+      encoding: 'utf8',
+      env: {PATH: `${join(dir, 'prefix/bin')}:${process.env.PATH}`, MANPATH: join(dir, 'prefix/share/man'), LANG: 'C.UTF-8', MANWIDTH: '80'},
+    })
     expect(man).toMatch(/^NAME\n {7}mxtok - Matrix access tokens/m)
   })
 })

@@ -20,7 +20,10 @@ let relay: CountingProxy
 const {mxtok} = mxtokRunner(keyringEnv, () => configDir, secrets)
 
 // 0.0.0.0 reaches this machine too, and is not loopback by name: the fallback for a host without a network.
-const nonLoopback = Object.values(networkInterfaces()).flat().find((a) => a?.family === 'IPv4' && !a.internal)?.address ?? '0.0.0.0'
+const nonLoopback =
+  Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a?.family === 'IPv4' && !a.internal)?.address ?? '0.0.0.0'
 
 function rewriteHomeserver(name: string, homeserver: string): void {
   const file = join(configDir, 'sessions.json')
@@ -48,7 +51,11 @@ describe('a session whose registry entry was rewritten to http:// on another hos
     ['rename', ['rename', 'bot', '--device-name', 'renamed']],
     ['prune', ['prune', '--user', '@plainhttp:localhost', '--orphans', '--dry-run', '--password-stdin']],
   ])('%s sends nothing there and says why in one line (exit 2)', async (_, args) => {
-    const r = await mxtok(args.map((a) => (a === '@plainhttp:localhost' ? userId : a)), {}, `${PASSWORD}\n`)
+    const r = await mxtok(
+      args.map((a) => (a === '@plainhttp:localhost' ? userId : a)),
+      {},
+      `${PASSWORD}\n`,
+    )
     expect(relay.opened).toBe(0)
     expect(r.code).toBe(2)
     expectOneLineError(r)
@@ -60,7 +67,15 @@ describe('a session whose registry entry was rewritten to http:// on another hos
     const r = await mxtok(['verify', 'bot', '--json'])
     expect(relay.opened).toBe(0)
     expect(r.code).toBe(2)
-    expect(JSON.parse(r.stdout)).toEqual([{name: 'bot', userId, deviceId: expect.any(String), status: 'error', error: expect.stringMatching(/^refusing plain http:\/\/ to \S+, which is not on this machine/)}])
+    expect(JSON.parse(r.stdout)).toEqual([
+      {
+        name: 'bot',
+        userId,
+        deviceId: expect.any(String),
+        status: 'error',
+        error: expect.stringMatching(/^refusing plain http:\/\/ to \S+, which is not on this machine/),
+      },
+    ])
   })
 
   it('list sends nothing there either, and says why', async () => {
@@ -86,7 +101,11 @@ describe('--allow-http', () => {
     expect(refused.code).toBe(2)
     expect(relay.opened).toBe(0)
 
-    const created = await mxtok(['create', 'lan', '--user', userId, '--homeserver', relay.address, '--password-stdin', '--allow-http', '--json'], env, `${PASSWORD}\n`)
+    const created = await mxtok(
+      ['create', 'lan', '--user', userId, '--homeserver', relay.address, '--password-stdin', '--allow-http', '--json'],
+      env,
+      `${PASSWORD}\n`,
+    )
     expect(created.code, created.stderr).toBe(0)
     expect(relay.opened).toBeGreaterThan(0)
     const t = (await mxtok(['token', 'lan'], env)).stdout.trim()

@@ -6,9 +6,9 @@ import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, inject, it} from 'vitest'
-import {startConnectProxy, type ConnectProxy} from '../support/connect-proxy.js'
-import {startCountingProxy, tcpTarget} from '../support/counting-proxy.js'
 import {expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
+import {type ConnectProxy, startConnectProxy} from '../support/connect-proxy.js'
+import {startCountingProxy, tcpTarget} from '../support/counting-proxy.js'
 import {rawWhoami, registerUser} from '../support/synapse.js'
 
 const synapse = inject('synapse')
@@ -66,7 +66,27 @@ describe('an https homeserver through the proxy', () => {
   beforeAll(async () => {
     const dir = tempDir('mxtok-tls-')
     certFile = join(dir, 'cert.pem')
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], {stdio: 'ignore'})
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        certFile,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      {stdio: 'ignore'},
+    )
     server = createServer({key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(certFile)}, (req, res) => {
       let body = ''
       req.on('data', (c) => (body += c))
@@ -77,7 +97,8 @@ describe('an https homeserver through the proxy', () => {
           device = JSON.parse(body).device_id
           return answer(200, {user_id: '@tls:tls.example', access_token: TLS_TOKEN, device_id: device})
         }
-        if (req.method === 'GET' && req.url === '/_matrix/client/v3/account/whoami' && req.headers.authorization === `Bearer ${TLS_TOKEN}`) return answer(200, {user_id: '@tls:tls.example', device_id: device})
+        if (req.method === 'GET' && req.url === '/_matrix/client/v3/account/whoami' && req.headers.authorization === `Bearer ${TLS_TOKEN}`)
+          return answer(200, {user_id: '@tls:tls.example', device_id: device})
         if (req.method === 'POST' && req.url === '/_matrix/client/v3/logout') return answer(200, {})
         answer(404, {errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request'})
       })
@@ -116,13 +137,17 @@ describe('an https homeserver through the proxy', () => {
     const r = await createTls({HTTPS_PROXY: proxy.url})
     expect(r.code).toBe(5)
     expect(JSON.parse(r.stdout).error.message).toMatch(/^cannot reach 127\.0\.0\.1:\d+ \(the proxy 127\.0\.0\.1:\d+ refused the tunnel with HTTP 407\); check/)
-    const human = await mxtok(['create', 'tls', '--user', '@tls:tls.example', '--homeserver', url, '--password-stdin'], {HTTPS_PROXY: proxy.url, NO_PROXY: '', NODE_EXTRA_CA_CERTS: certFile}, `${PASSWORD}\n`)
+    const human = await mxtok(
+      ['create', 'tls', '--user', '@tls:tls.example', '--homeserver', url, '--password-stdin'],
+      {HTTPS_PROXY: proxy.url, NO_PROXY: '', NODE_EXTRA_CA_CERTS: certFile},
+      `${PASSWORD}\n`,
+    )
     expect(human.code).toBe(5)
     expectOneLineError(human)
     const list = await mxtok(['list', '--offline', '--json'])
     expect(JSON.parse(list.stdout)).toEqual({sessions: [], devices: []})
     // Not even a journal entry: the proxy's refusal proves no login reached the server.
     const file = join(configDir, 'sessions.json')
-    expect(existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).pending ?? {} : {}).toEqual({})
+    expect(existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).pending ?? {}) : {}).toEqual({})
   })
 })

@@ -10,15 +10,14 @@ import {join, resolve} from 'node:path'
 import {AsyncEntry} from '@napi-rs/keyring'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {MxtokError} from '../../src/errors.js'
-import {unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
-import type {Variant} from '../../src/store/secret-service/dbus-wire.js'
 import {KeychainStore} from '../../src/store/keychain-store.js'
 import {SecretServiceClient} from '../../src/store/secret-service/client.js'
-import {keepTokens} from '../support/seed.js'
-import {keyringChildEnv, lockKeyring, startKeyring, unlockKeyring, useKeyringInThisProcess, type KeyringSession} from '../support/keyring.js'
+import {unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
+import type {Variant} from '../../src/store/secret-service/dbus-wire.js'
+import {called, type Relay, startRelay} from '../support/bus-relay.js'
+import {type KeyringSession, keyringChildEnv, lockKeyring, startKeyring, unlockKeyring, useKeyringInThisProcess} from '../support/keyring.js'
 import {writeSecrets} from '../support/secret-writer.js'
-import {called, startRelay, type Relay} from '../support/bus-relay.js'
-
+import {keepTokens} from '../support/seed.js'
 
 const keyringEnv = inject('keyringEnv')
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -35,7 +34,9 @@ describe('items written by the client', () => {
     restore = useKeyringInThisProcess(keyringEnv)
   })
   afterAll(async () => {
-    await binding().deleteCredential().catch(() => {})
+    await binding()
+      .deleteCredential()
+      .catch(() => {})
     restore?.()
   })
 
@@ -51,7 +52,11 @@ describe('items written by the client', () => {
       await binding().setPassword(second)
       expect(await store.get(account)).toBe(second)
       // One item: a second one would make every later read ambiguous.
-      const search = execFileSync('secret-tool', ['search', '--all', 'service', service], {env: keyringChildEnv(keyringEnv), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+      const search = execFileSync('secret-tool', ['search', '--all', 'service', service], {
+        env: keyringChildEnv(keyringEnv),
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
       expect(search.match(/^label = /gm)).toHaveLength(1)
       expect(search).toContain(`label = keyring:${account}@${service}`)
 
@@ -134,7 +139,9 @@ describe('items written by @napi-rs/keyring', () => {
 describe('a keyring of its own', () => {
   let own: KeyringSession
   let relay: Relay
-  const tokens = new Map(Array.from({length: 1000}, (_, i) => [`@u${i}:scale.test/MXTOK${String(i).padStart(4, '0')}`, `syt_${randomBytes(16).toString('base64url')}`]))
+  const tokens = new Map(
+    Array.from({length: 1000}, (_, i) => [`@u${i}:scale.test/MXTOK${String(i).padStart(4, '0')}`, `syt_${randomBytes(16).toString('base64url')}`]),
+  )
   const accounts = [...tokens.keys()]
 
   beforeAll(async () => {
@@ -248,7 +255,11 @@ try {
 `,
     )
     return new Promise((done, fail) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script], {cwd: ROOT, env: {PATH: process.env.PATH, BUS: busAddress, SERVICE: service, ACCOUNT: account}, stdio: ['ignore', 'pipe', 'inherit']})
+      const child = spawn(process.execPath, ['--import', 'tsx', script], {
+        cwd: ROOT,
+        env: {PATH: process.env.PATH, BUS: busAddress, SERVICE: service, ACCOUNT: account},
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
       let stdout = ''
       child.stdout.on('data', (d) => (stdout += d))
       // Only a process kept alive by its connection gets here.
@@ -265,7 +276,9 @@ try {
     const silent = await readInChild(`unix:path=${socket}`, 'mxtok', '@a:hs/DEV')
     expect(silent).toEqual({code: 0, signal: null, stdout: expect.stringMatching(/^error: cannot use the OS keychain: .*did not answer within 0\.3 s/)})
     const service = `mxtok-child-${process.pid}`
-    await writeSecrets(unixSocketPath(keyringEnv.DBUS_SESSION_BUS_ADDRESS)!, 'session', [{label: 'child read', attributes: {service, username: '@a:hs/DEV'}, secret: 'twelve bytes'}])
+    await writeSecrets(unixSocketPath(keyringEnv.DBUS_SESSION_BUS_ADDRESS)!, 'session', [
+      {label: 'child read', attributes: {service, username: '@a:hs/DEV'}, secret: 'twelve bytes'},
+    ])
     try {
       expect(await readInChild(keyringEnv.DBUS_SESSION_BUS_ADDRESS, service, '@a:hs/DEV')).toEqual({code: 0, signal: null, stdout: 'found 12'})
       expect(await readInChild(keyringEnv.DBUS_SESSION_BUS_ADDRESS, service, '@nobody:hs/NONE')).toEqual({code: 0, signal: null, stdout: 'none'})

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
-import {startRecordingRelay, type RecordingRelay, type RelayedExchange} from '../support/recording-relay.js'
+import {type RecordingRelay, type RelayedExchange, startRecordingRelay} from '../support/recording-relay.js'
 import {FAILED_LOGIN_LIMIT, rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
 // One suite, run against each homeserver implementation the test set-up starts.
@@ -25,7 +25,6 @@ describe.each(homeservers)('on $kind', (server) => {
     const r = await mxtok(['create', name, '--user', userId, '--homeserver', server.baseUrl, '--password-stdin', '--json', ...more], extra, `${PASSWORD}\n`)
     return r
   }
-
 
   function secretTool(...args: string[]): string {
     try {
@@ -136,8 +135,26 @@ describe.each(homeservers)('on $kind', (server) => {
       expect(r.code, r.stderr).toBe(0)
       const out = JSON.parse(r.stdout)
       expect(out.sessions).toEqual([
-        {name: 'bot', userId, deviceId: deriveDeviceId(userId, 'bot'), homeserver: server.baseUrl, onServer: true, displayName: 'mxtok: bot', lastSeenIp: expect.anything(), lastSeenTs: expect.anything()},
-        {name: 'second', userId, deviceId: deriveDeviceId(userId, 'second'), homeserver: server.baseUrl, onServer: false, displayName: null, lastSeenIp: null, lastSeenTs: null},
+        {
+          name: 'bot',
+          userId,
+          deviceId: deriveDeviceId(userId, 'bot'),
+          homeserver: server.baseUrl,
+          onServer: true,
+          displayName: 'mxtok: bot',
+          lastSeenIp: expect.anything(),
+          lastSeenTs: expect.anything(),
+        },
+        {
+          name: 'second',
+          userId,
+          deviceId: deriveDeviceId(userId, 'second'),
+          homeserver: server.baseUrl,
+          onServer: false,
+          displayName: null,
+          lastSeenIp: null,
+          lastSeenTs: null,
+        },
       ])
       const byId = Object.fromEntries(out.devices.map((d: {deviceId: string}) => [d.deviceId, d]))
       expect(byId[deriveDeviceId(userId, 'stray')]).toMatchObject({userId, session: null, orphan: true, displayName: 'mxtok: stray'})
@@ -230,31 +247,40 @@ describe.each(homeservers)('on $kind', (server) => {
       expect(retried.at - limited.at).toBeGreaterThanOrEqual(asked - 50)
     }
 
-    it(server.kind === 'synapse' ? 'create waits out a login 429 after failed logins, then logs in' : 'verify waits out a whoami 429 after a burst on its device, then checks', async () => {
-      if (server.kind === 'synapse') {
-        // Synapse limits failed logins per account, and then refuses even the right password.
-        for (let i = 0; i < FAILED_LOGIN_LIMIT.burst_count; i++) {
-          await expect(rawLogin(server.baseUrl, limitedUser, 'not the password')).rejects.toThrow(/403/)
+    it(
+      server.kind === 'synapse'
+        ? 'create waits out a login 429 after failed logins, then logs in'
+        : 'verify waits out a whoami 429 after a burst on its device, then checks',
+      async () => {
+        if (server.kind === 'synapse') {
+          // Synapse limits failed logins per account, and then refuses even the right password.
+          for (let i = 0; i < FAILED_LOGIN_LIMIT.burst_count; i++) {
+            await expect(rawLogin(server.baseUrl, limitedUser, 'not the password')).rejects.toThrow(/403/)
+          }
+          const r = await mxtok(
+            ['create', 'limited', '--user', limitedUser, '--homeserver', relay.url, '--password-stdin', '--json'],
+            limitedEnv(),
+            `${PASSWORD}\n`,
+          )
+          expect(r.code, r.stderr).toBe(0)
+          expectWaited(limitedThenRetried('/_matrix/client/v3/login'))
+          const t = await token('limited', limitedEnv())
+          expect((await rawWhoami(server.baseUrl, t)).status).toBe(200)
+          return
         }
-        const r = await mxtok(['create', 'limited', '--user', limitedUser, '--homeserver', relay.url, '--password-stdin', '--json'], limitedEnv(), `${PASSWORD}\n`)
-        expect(r.code, r.stderr).toBe(0)
-        expectWaited(limitedThenRetried('/_matrix/client/v3/login'))
+        // Dendrite limits each device to a number of requests per cool-off: a burst on the session's
+        // device fills every slot, and mxtok's whoami lands while they are still held.
+        const c = await mxtok(['create', 'limited', '--user', limitedUser, '--homeserver', relay.url, '--password-stdin'], limitedEnv(), `${PASSWORD}\n`)
+        expect(c.code, c.stderr).toBe(0)
         const t = await token('limited', limitedEnv())
-        expect((await rawWhoami(server.baseUrl, t)).status).toBe(200)
-        return
-      }
-      // Dendrite limits each device to a number of requests per cool-off: a burst on the session's
-      // device fills every slot, and mxtok's whoami lands while they are still held.
-      const c = await mxtok(['create', 'limited', '--user', limitedUser, '--homeserver', relay.url, '--password-stdin'], limitedEnv(), `${PASSWORD}\n`)
-      expect(c.code, c.stderr).toBe(0)
-      const t = await token('limited', limitedEnv())
-      const burst = await Promise.all(Array.from({length: 60}, () => rawWhoami(server.baseUrl, t)))
-      expect(burst.filter((b) => b.status === 429).length).toBeGreaterThan(0)
-      const v = await mxtok(['verify', 'limited', '--json'], limitedEnv())
-      expect(v.code, v.stderr).toBe(0)
-      expect(JSON.parse(v.stdout)).toEqual([{name: 'limited', status: 'valid', userId: limitedUser, deviceId: deriveDeviceId(limitedUser, 'limited')}])
-      expectWaited(limitedThenRetried('/_matrix/client/v3/account/whoami'))
-    })
+        const burst = await Promise.all(Array.from({length: 60}, () => rawWhoami(server.baseUrl, t)))
+        expect(burst.filter((b) => b.status === 429).length).toBeGreaterThan(0)
+        const v = await mxtok(['verify', 'limited', '--json'], limitedEnv())
+        expect(v.code, v.stderr).toBe(0)
+        expect(JSON.parse(v.stdout)).toEqual([{name: 'limited', status: 'valid', userId: limitedUser, deviceId: deriveDeviceId(limitedUser, 'limited')}])
+        expectWaited(limitedThenRetried('/_matrix/client/v3/account/whoami'))
+      },
+    )
   })
 
   describe('failures', () => {
@@ -268,7 +294,10 @@ describe.each(homeservers)('on $kind', (server) => {
 
     it('without a session bus, create exits 6 before logging in, leaving no device', async () => {
       const before = await serverDevices()
-      const r = await mxtok(['create', 'nobus', '--user', userId, '--homeserver', server.baseUrl], {DBUS_SESSION_BUS_ADDRESS: undefined, MXTOK_PASSWORD: PASSWORD})
+      const r = await mxtok(['create', 'nobus', '--user', userId, '--homeserver', server.baseUrl], {
+        DBUS_SESSION_BUS_ADDRESS: undefined,
+        MXTOK_PASSWORD: PASSWORD,
+      })
       expect(r.code).toBe(6)
       expectOneLineError(r)
       expect(await serverDevices()).toEqual(before)
@@ -287,7 +316,13 @@ describe.each(homeservers)('on $kind', (server) => {
     })
 
     it('bad input is a usage error with the same code in JSON mode', async () => {
-      for (const args of [['create', '-x', '--user', userId], ['create', 'ok', '--user', 'no-at'], ['token', 'missing'], ['verify', 'missing'], ['bogus-command']]) {
+      for (const args of [
+        ['create', '-x', '--user', userId],
+        ['create', 'ok', '--user', 'no-at'],
+        ['token', 'missing'],
+        ['verify', 'missing'],
+        ['bogus-command'],
+      ]) {
         const r = await mxtok(args)
         expect(r.code, args.join(' ')).toBe(2)
       }

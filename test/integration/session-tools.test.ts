@@ -3,7 +3,7 @@ import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {BIN, expectNoSecrets, expectOneLineError, mxtokRunner, tempDir, type CliResult} from '../support/cli.js'
+import {BIN, type CliResult, expectNoSecrets, expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
 import {rawLogin, rawLogout, rawWhoami, registerUser} from '../support/synapse.js'
 
 // One suite, run against each homeserver implementation the test set-up starts.
@@ -25,7 +25,6 @@ describe.each(homeservers)('on $kind', (server) => {
     expect(r.code, r.stderr).toBe(0)
     return JSON.parse(r.stdout) as {deviceId: string}
   }
-
 
   async function login(user: string, deviceId?: string) {
     const l = await rawLogin(server.baseUrl, user, PASSWORD, deviceId)
@@ -78,26 +77,41 @@ describe.each(homeservers)('on $kind', (server) => {
       expect(r.stderr).toBe('')
     })
 
-    it('gives the command its session and none of mxtok\'s own variables: not the passphrase that opens every other session, not the password', async () => {
+    it("gives the command its session and none of mxtok's own variables: not the passphrase that opens every other session, not the password", async () => {
       const passphrase = 'exec-passphrase-do-not-leak'
       secrets.add(passphrase)
       await create('filed', userId, {MXTOK_STORE: 'file', MXTOK_PASSPHRASE: passphrase})
       const t = await token('filed', {MXTOK_PASSPHRASE: passphrase})
       // mxtok itself needs the passphrase to read this session's token; the command must not get it.
-      const ours = {MXTOK_PASSPHRASE: passphrase, MXTOK_PASSWORD: PASSWORD, MXTOK_ALLOW_HTTP: '1', MXTOK_STORE: 'file', MXTOK_TIMEOUT: '9', MXTOK_KEYCHAIN_TIMEOUT: '9', MXTOK_DEBUG: '1', KEEP_ME: 'kept'}
+      const ours = {
+        MXTOK_PASSPHRASE: passphrase,
+        MXTOK_PASSWORD: PASSWORD,
+        MXTOK_ALLOW_HTTP: '1',
+        MXTOK_STORE: 'file',
+        MXTOK_TIMEOUT: '9',
+        MXTOK_KEYCHAIN_TIMEOUT: '9',
+        MXTOK_DEBUG: '1',
+        KEEP_ME: 'kept',
+      }
       // The command prints its environment as JSON (the token as its hash), so no value of it is on any command line.
-      const script = 'const e = {...process.env}; e.MATRIX_ACCESS_TOKEN = require("crypto").createHash("sha256").update(e.MATRIX_ACCESS_TOKEN).digest("hex"); process.stdout.write(JSON.stringify(e))'
+      const script =
+        'const e = {...process.env}; e.MATRIX_ACCESS_TOKEN = require("crypto").createHash("sha256").update(e.MATRIX_ACCESS_TOKEN).digest("hex"); process.stdout.write(JSON.stringify(e))'
       const r = await mxtok(['exec', 'filed', '--', process.execPath, '-e', script], ours)
       expect(r.code, r.stderr).toBe(0)
       const childEnv = JSON.parse(r.stdout) as Record<string, string>
       expect(Object.keys(childEnv).filter((k) => /^MXTOK_/i.test(k))).toEqual([])
       expect(Object.values(childEnv)).not.toContain(passphrase)
       expect(Object.values(childEnv)).not.toContain(PASSWORD)
-      expect(childEnv).toMatchObject({KEEP_ME: 'kept', MATRIX_HOMESERVER_URL: server.baseUrl, MATRIX_USER_ID: userId, MATRIX_DEVICE_ID: deriveDeviceId(userId, 'filed')})
+      expect(childEnv).toMatchObject({
+        KEEP_ME: 'kept',
+        MATRIX_HOMESERVER_URL: server.baseUrl,
+        MATRIX_USER_ID: userId,
+        MATRIX_DEVICE_ID: deriveDeviceId(userId, 'filed'),
+      })
       expect(childEnv.MATRIX_ACCESS_TOKEN).toBe(sha256(t))
     })
 
-    it('puts the token on no command line: neither mxtok\'s nor the command\'s', async () => {
+    it("puts the token on no command line: neither mxtok's nor the command's", async () => {
       await token('bot')
       // /proc/PID/cmdline is what every user of the machine can read.
       const script = 'tr "\\0" " " </proc/$PPID/cmdline; echo; tr "\\0" " " </proc/$$/cmdline; echo'
@@ -132,14 +146,17 @@ describe.each(homeservers)('on $kind', (server) => {
       expect((await mxtok(['exec', 'nope', '--', 'true'])).code).toBe(2)
     })
 
-    it.each(['SIGTERM', 'SIGINT'] as const)('passes %s on to the command and exits with the command\'s status', async (signal) => {
+    it.each(['SIGTERM', 'SIGINT'] as const)("passes %s on to the command and exits with the command's status", async (signal) => {
       const trap = signal.slice(3)
       // Bounded, so that a broken forward cannot leave a loop running after the test.
       const script = `trap "exit 42" ${trap}; echo ready; i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; exit 3`
       // A keychain session, and the signal as soon as the command is up, a few times over: a signal
       // that came while the command was being started used to end mxtok instead (2-3 runs in 12).
       for (let round = 0; round < 4; round++) {
-        const child = spawn(process.execPath, [BIN, 'exec', 'bot', '--', 'sh', '-c', script], {env: {PATH: process.env.PATH, ...env()}, stdio: ['ignore', 'pipe', 'pipe']})
+        const child = spawn(process.execPath, [BIN, 'exec', 'bot', '--', 'sh', '-c', script], {
+          env: {PATH: process.env.PATH, ...env()},
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
         let stdout = ''
         let stderr = ''
         child.stderr.on('data', (d) => (stderr += d))
@@ -194,7 +211,11 @@ describe.each(homeservers)('on $kind', (server) => {
       it('refuses an admin login-as token, which has no device (exit 4)', async () => {
         const admin = await registerUser(server, `toolsadmin${server.kind}${process.pid}`, PASSWORD, true)
         const adminToken = (await login(admin)).access_token
-        const res = await fetch(`${server.baseUrl}/_synapse/admin/v1/users/${encodeURIComponent(userId)}/login`, {method: 'POST', headers: {authorization: `Bearer ${adminToken}`}, body: '{}'})
+        const res = await fetch(`${server.baseUrl}/_synapse/admin/v1/users/${encodeURIComponent(userId)}/login`, {
+          method: 'POST',
+          headers: {authorization: `Bearer ${adminToken}`},
+          body: '{}',
+        })
         const loginAs = ((await res.json()) as {access_token: string}).access_token
         secrets.add(loginAs)
         expect((await rawWhoami(server.baseUrl, loginAs)).body).not.toHaveProperty('device_id')
@@ -234,7 +255,7 @@ describe.each(homeservers)('on $kind', (server) => {
   })
 
   describe('rename', () => {
-    it('sets the device\'s display name on the server', async () => {
+    it("sets the device's display name on the server", async () => {
       const r = await mxtok(['rename', 'bot', '--device-name', 'reminder bot (prod)', '--json'])
       expect(r.code, r.stderr).toBe(0)
       expect(JSON.parse(r.stdout)).toEqual({name: 'bot', userId, deviceId: deriveDeviceId(userId, 'bot'), displayName: 'reminder bot (prod)'})
@@ -268,9 +289,10 @@ describe.each(homeservers)('on $kind', (server) => {
       await login(pruneUser, 'PLAINDEVICE')
     })
 
-    const prune = (args: string[], input?: string, extra: Record<string, string | undefined> = {}) => mxtok(['prune', '--user', pruneUser, '--homeserver', server.baseUrl, ...args], extra, input)
+    const prune = (args: string[], input?: string, extra: Record<string, string | undefined> = {}) =>
+      mxtok(['prune', '--user', pruneUser, '--homeserver', server.baseUrl, ...args], extra, input)
 
-    it('--dry-run lists the orphans, not the local sessions\' devices nor others, and deletes nothing', async () => {
+    it("--dry-run lists the orphans, not the local sessions' devices nor others, and deletes nothing", async () => {
       const before = await deviceIds(pruneUser)
       const r = await prune(['--orphans', '--dry-run', '--json'])
       expect(r.code, r.stderr).toBe(0)
@@ -308,7 +330,9 @@ describe.each(homeservers)('on $kind', (server) => {
       expect(r.code, r.stderr).toBe(0)
       expect(JSON.parse(r.stdout)).toMatchObject({dryRun: false, deleted: [stray]})
       expect((await rawWhoami(server.baseUrl, strayToken)).status).toBe(401)
-      expect(await deviceIds(pruneUser)).toEqual([...registered, deriveDeviceId(pruneUser, 'keeper'), deriveDeviceId(pruneUser, 'keeper2'), 'PLAINDEVICE'].sort())
+      expect(await deviceIds(pruneUser)).toEqual(
+        [...registered, deriveDeviceId(pruneUser, 'keeper'), deriveDeviceId(pruneUser, 'keeper2'), 'PLAINDEVICE'].sort(),
+      )
       const v = await mxtok(['verify', 'keeper', 'keeper2'])
       expect(v.code, v.stdout).toBe(0)
     })
@@ -328,7 +352,7 @@ describe.each(homeservers)('on $kind', (server) => {
       expect(await deviceIds(pruneUser)).toEqual(before.filter((d) => d !== orphan))
     })
 
-    it('without --homeserver and with a dead local session, logs in at the session\'s recorded homeserver, not at a discovered one', async () => {
+    it("without --homeserver and with a dead local session, logs in at the session's recorded homeserver, not at a discovered one", async () => {
       // The user's server name is "localhost": discovery would find the test Synapse's well-known, not this server.
       const deadUser = await registerUser(server, `toolsdead${server.kind}${process.pid}`, PASSWORD)
       const dir = tempDir('mxtok-dead-')
@@ -354,7 +378,11 @@ describe.each(homeservers)('on $kind', (server) => {
       const orphans = [deriveDeviceId(pruneUser, 'keeper'), deriveDeviceId(pruneUser, 'keeper2'), deriveDeviceId(pruneUser, 'stray2')].sort()
       const dry = await prune(['--orphans', '--dry-run', '--json', '--password-stdin'], `${PASSWORD}\n`, {MXTOK_CONFIG_DIR: empty})
       expect(dry.code, dry.stderr).toBe(0)
-      expect(JSON.parse(dry.stdout).devices.map((d: {deviceId: string}) => d.deviceId).sort()).toEqual(orphans)
+      expect(
+        JSON.parse(dry.stdout)
+          .devices.map((d: {deviceId: string}) => d.deviceId)
+          .sort(),
+      ).toEqual(orphans)
       expect(await deviceIds(pruneUser)).toEqual(before)
 
       const r = await prune(['--orphans', '--yes', '--password-stdin', '--json'], `${PASSWORD}\n`, {MXTOK_CONFIG_DIR: empty})

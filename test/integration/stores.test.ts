@@ -3,7 +3,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {runCli, tempDir, type CliResult} from '../support/cli.js'
+import {type CliResult, runCli, tempDir} from '../support/cli.js'
 import {rawWhoami, registerUser} from '../support/synapse.js'
 
 const synapse = inject('synapse')
@@ -33,7 +33,10 @@ async function token(name: string, env: Record<string, string | undefined> = {})
 
 const inKeychain = (name: string) => {
   try {
-    return execFileSync('secret-tool', ['lookup', 'service', 'mxtok', 'username', `${userId}/${deriveDeviceId(userId, name)}`], {env: {...process.env, ...keyringEnv}, encoding: 'utf8'})
+    return execFileSync('secret-tool', ['lookup', 'service', 'mxtok', 'username', `${userId}/${deriveDeviceId(userId, name)}`], {
+      env: {...process.env, ...keyringEnv},
+      encoding: 'utf8',
+    })
   } catch {
     return ''
   }
@@ -145,7 +148,10 @@ describe('doctor', () => {
       registry: join(configDir, 'sessions.json'),
       configuredStore: 'keychain',
       ok: true,
-      stores: [{store: 'keychain', ok: true}, {store: 'file', ok: true}],
+      stores: [
+        {store: 'keychain', ok: true},
+        {store: 'file', ok: true},
+      ],
       homeservers: [{homeserver: synapse.baseUrl, ok: true}],
     })
   })
@@ -161,14 +167,25 @@ describe('doctor', () => {
     const file = await mxtok(['doctor'], {DBUS_SESSION_BUS_ADDRESS: undefined, MXTOK_STORE: 'file', MXTOK_PASSPHRASE: PASSPHRASE})
     expect(file.code, file.stdout).toBe(6)
     expect(file.stdout).toMatch(/^FAIL store keychain: OS keychain \(holds 1 session\)/m)
-    const fresh = await mxtok(['doctor'], {DBUS_SESSION_BUS_ADDRESS: undefined, MXTOK_STORE: 'file', MXTOK_PASSPHRASE: PASSPHRASE, MXTOK_CONFIG_DIR: tempDir('mxtok-doctor-')})
+    const fresh = await mxtok(['doctor'], {
+      DBUS_SESSION_BUS_ADDRESS: undefined,
+      MXTOK_STORE: 'file',
+      MXTOK_PASSPHRASE: PASSPHRASE,
+      MXTOK_CONFIG_DIR: tempDir('mxtok-doctor-'),
+    })
     expect(fresh.code, fresh.stdout).toBe(0)
   })
 
   it('reports a homeserver that does not answer', async () => {
     const other = tempDir('mxtok-doctor-')
     const {writeFileSync} = await import('node:fs')
-    writeFileSync(join(other, 'sessions.json'), JSON.stringify({version: 1, sessions: {gone: {userId, homeserver: 'http://127.0.0.1:9', deviceId: 'MXTOKGONE', createdAt: new Date(0).toISOString(), store: 'keychain'}}}))
+    writeFileSync(
+      join(other, 'sessions.json'),
+      JSON.stringify({
+        version: 1,
+        sessions: {gone: {userId, homeserver: 'http://127.0.0.1:9', deviceId: 'MXTOKGONE', createdAt: new Date(0).toISOString(), store: 'keychain'}},
+      }),
+    )
     const r = await mxtok(['doctor'], {MXTOK_CONFIG_DIR: other})
     expect(r.code).toBe(5)
     expect(r.stdout).toMatch(/^FAIL homeserver http:\/\/127\.0\.0\.1:9 \(1 session\) — cannot reach 127\.0\.0\.1:9/m)

@@ -10,7 +10,16 @@ const LONG_DEVICE = `MXTOK${'L'.repeat(150)}`
 function registry(names: string[], device = (name: string) => `MXTOK${name.toUpperCase()}`): string {
   const dir = tempDir('mxtok-tables-')
   const sessions = Object.fromEntries(
-    names.map((n) => [n, {userId: '@bot:tables.example', homeserver: 'https://matrix.tables.example', deviceId: device(n), createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'}]),
+    names.map((n) => [
+      n,
+      {
+        userId: '@bot:tables.example',
+        homeserver: 'https://matrix.tables.example',
+        deviceId: device(n),
+        createdAt: '2026-01-01T00:00:00.000Z',
+        store: 'keychain',
+      },
+    ]),
   )
   writeFileSync(join(dir, 'sessions.json'), JSON.stringify({version: 1, sessions}), {mode: 0o600})
   return dir

@@ -41,7 +41,11 @@ export function parseForms(html: string): Form[] {
       if (name !== undefined) fields[name] = attr(input[0], 'value') ?? ''
     }
     const id = attr(open, 'id')
-    const buttons = [...inner.matchAll(/<button\b([^>]*)>([\s\S]*?)<\/button>/gi)].map((b) => ({name: attr(b[1], 'name'), value: attr(b[1], 'value') ?? '', text: b[2].trim()}))
+    const buttons = [...inner.matchAll(/<button\b([^>]*)>([\s\S]*?)<\/button>/gi)].map((b) => ({
+      name: attr(b[1], 'name'),
+      value: attr(b[1], 'value') ?? '',
+      text: b[2].trim(),
+    }))
     if (id !== undefined) {
       for (const b of html.matchAll(/<button\b([^>]*)>([\s\S]*?)<\/button>/gi)) {
         if (attr(b[1], 'form') === id) buttons.push({name: attr(b[1], 'name'), value: attr(b[1], 'value') ?? '', text: b[2].trim()})
@@ -65,7 +69,10 @@ export class ScriptedBrowser {
    */
   async submit(page: Page, opts: {form?: string; fields?: Record<string, string>; button?: string} = {}): Promise<Page> {
     const forms = parseForms(page.html).filter((f) => opts.form === undefined || f.id === opts.form)
-    if (forms.length !== 1) throw new Error(`expected one form${opts.form ? ` "${opts.form}"` : ''} on ${page.url} (HTTP ${page.status}), found ${forms.length}:\n${page.html.slice(0, 2000)}`)
+    if (forms.length !== 1)
+      throw new Error(
+        `expected one form${opts.form ? ` "${opts.form}"` : ''} on ${page.url} (HTTP ${page.status}), found ${forms.length}:\n${page.html.slice(0, 2000)}`,
+      )
     const [form] = forms
     const values = {...form.fields, ...opts.fields}
     if (opts.button !== undefined) {
@@ -127,6 +134,7 @@ export async function approveDeviceCode(link: string, who: Approval): Promise<Pa
   const confirm = await browser.submit(selfSubmitting)
   const signIn = await browser.submit(confirm, {form: 'op.deviceConfirmForm', button: 'Continue'})
   const consent = await browser.submit(signIn, {fields: {username: who.username, password: who.password}})
-  if (!/Allow access/.test(consent.html)) throw new Error(`sign-in as ${who.username} did not lead to the consent page (HTTP ${consent.status}):\n${consent.html.slice(0, 2000)}`)
+  if (!/Allow access/.test(consent.html))
+    throw new Error(`sign-in as ${who.username} did not lead to the consent page (HTTP ${consent.status}):\n${consent.html.slice(0, 2000)}`)
   return browser.submit(consent, {button: who.decision ?? 'Allow'})
 }

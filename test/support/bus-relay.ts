@@ -6,7 +6,7 @@ import {connect, createServer, type Server, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
-import {decodeHeader, decodeMessage, messageSize, MessageType, type Message} from '../../src/store/secret-service/dbus-wire.js'
+import {decodeHeader, decodeMessage, type Message, MessageType, messageSize} from '../../src/store/secret-service/dbus-wire.js'
 
 export interface Relay {
   address: string

@@ -1,6 +1,6 @@
 // A forward proxy that speaks HTTP CONNECT, as corporate proxies do: it records each tunnel and
 // every byte it relays, so a test can prove what went through it and what it could read.
-import {connect, createServer, type AddressInfo, type Socket} from 'node:net'
+import {type AddressInfo, connect, createServer, type Socket} from 'node:net'
 
 export interface ConnectProxy {
   url: string

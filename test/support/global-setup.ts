@@ -1,9 +1,9 @@
 // Starts the real services once per test run; test files reach them through inject().
 import type {TestProject} from 'vitest/node'
-import {startDendrite, type DendriteServer} from './dendrite.js'
-import {startKeyring, type KeyringSession} from './keyring.js'
-import {startMasStack, type MasStack, type ProvidedMasStack} from './mas-stack.js'
-import {startSynapse, type SynapseServer} from './synapse.js'
+import {type DendriteServer, startDendrite} from './dendrite.js'
+import {type KeyringSession, startKeyring} from './keyring.js'
+import {type MasStack, type ProvidedMasStack, startMasStack} from './mas-stack.js'
+import {type SynapseServer, startSynapse} from './synapse.js'
 import {startWellKnown, type WellKnownServer} from './well-known-tls.js'
 
 /** The part of the homeserver a test needs; plain data, because it crosses into worker processes. */
@@ -58,13 +58,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const synapseStart = timed(startSynapse)
   // The well-known names the Synapse, so it starts once Synapse has its port.
   const wellKnownStart = synapseStart.then(({service}) => timed(() => startWellKnown(service.baseUrl)))
-  const results = await Promise.allSettled([timed(() => startKeyring({restartOnCrash: true})), synapseStart, timed(startDendrite), wellKnownStart, timed(startMasStack)])
+  const results = await Promise.allSettled([
+    timed(() => startKeyring({restartOnCrash: true})),
+    synapseStart,
+    timed(startDendrite),
+    wellKnownStart,
+    timed(startMasStack),
+  ])
   const running = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.service as Service] : []))
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
   if (failures.length > 0) {
     await Promise.allSettled(running.map((s) => s.stop()))
     // The well-known fails with Synapse when Synapse does: one error says more than two.
-    throw failures.length === 1 ? failures[0] : new AggregateError(failures, `${failures.length} test services failed to start: ${failures.map((e) => (e as Error).message.split('\n')[0]).join('; ')}`)
+    throw failures.length === 1
+      ? failures[0]
+      : new AggregateError(failures, `${failures.length} test services failed to start: ${failures.map((e) => (e as Error).message.split('\n')[0]).join('; ')}`)
   }
   const [keyring, synapse, dendrite, wellKnown, masStack] = results.map((r) => (r as PromiseFulfilledResult<{service: Service; ms: number}>).value) as [
     {service: KeyringSession; ms: number},

@@ -4,7 +4,6 @@ import {randomUUID} from 'node:crypto'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {terminate} from './child-process.js'
-import type {SecretServiceUnderTest} from './secret-services.js'
 import {
   busCall,
   callOnBus,
@@ -19,6 +18,7 @@ import {
   spawnDaemon,
   waitUntil,
 } from './private-bus.js'
+import type {SecretServiceUnderTest} from './secret-services.js'
 
 const PASSWORD = 'mxtok-test-keepassxc-password'
 const REQUIRED = [
@@ -96,7 +96,12 @@ export async function startKeePassXC(opts: KeePassXCOptions = {}): Promise<Secre
     const ini = join(root, 'config', 'keepassxc.ini')
     await writeFile(ini, config(opts.unlockBeforeSearch ?? true))
 
-    const started = spawnDaemon('keepassxc', ['--config', ini, '--localconfig', join(root, 'config', 'local.ini'), '--pw-stdin', database], childEnv, `${PASSWORD}\n`)
+    const started = spawnDaemon(
+      'keepassxc',
+      ['--config', ini, '--localconfig', join(root, 'config', 'local.ini'), '--pw-stdin', database],
+      childEnv,
+      `${PASSWORD}\n`,
+    )
     track(started.child)
     const pid = started.child.pid
     // Ours, not another KeePassXC's, and past the moment it shows the collection locked: a write
@@ -120,7 +125,14 @@ export async function startKeePassXC(opts: KeePassXCOptions = {}): Promise<Secre
         await waitUntil('KeePassXC did not lock', () => defaultCollectionLocked(childEnv), started.died)
       },
       async unlock() {
-        await callOnBus(env.DBUS_SESSION_BUS_ADDRESS, {destination: MAIN_WINDOW, path: '/keepassxc', interface: MAIN_WINDOW, member: 'openDatabase', signature: 'ss', body: [database, PASSWORD]})
+        await callOnBus(env.DBUS_SESSION_BUS_ADDRESS, {
+          destination: MAIN_WINDOW,
+          path: '/keepassxc',
+          interface: MAIN_WINDOW,
+          member: 'openDatabase',
+          signature: 'ss',
+          body: [database, PASSWORD],
+        })
         await waitUntil('KeePassXC did not unlock', async () => !(await defaultCollectionLocked(childEnv)), started.died)
       },
       async stopDaemon() {
@@ -135,7 +147,13 @@ export async function startKeePassXC(opts: KeePassXCOptions = {}): Promise<Secre
 }
 
 async function ownerPid(env: NodeJS.ProcessEnv): Promise<number | undefined> {
-  const res = await busCall(env, 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetConnectionUnixProcessID', `string:${SECRETS_BUS_NAME}`)
+  const res = await busCall(
+    env,
+    'org.freedesktop.DBus',
+    '/org/freedesktop/DBus',
+    'org.freedesktop.DBus.GetConnectionUnixProcessID',
+    `string:${SECRETS_BUS_NAME}`,
+  )
   const pid = /uint32 (\d+)/.exec(res.stdout)?.[1]
   return res.code === 0 && pid ? Number(pid) : undefined
 }

@@ -13,14 +13,14 @@ import {
   keyringChildEnv,
   mustCall,
   nameOwned,
+  type PrivateBus,
   probeWithSecretTool,
   SECRETS_BUS_NAME,
   SECRETS_PATH,
+  STEP_TIMEOUT_MS,
   spawnDaemon,
   startPrivateBus,
-  STEP_TIMEOUT_MS,
   waitUntil,
-  type PrivateBus,
 } from './private-bus.js'
 
 export {desktopVariables, keyringChildEnv} from './private-bus.js'
@@ -68,8 +68,7 @@ export function useKeyringInThisProcess(keyringEnv: Record<string, string>): () 
   const bound = holder[BOUND_ADDRESS]
   if (bound !== undefined && bound !== address) {
     throw new Error(
-      `this process already used the keyring at ${bound}; native keychain code would keep talking to it. ` +
-        'Reach another keyring from a child process.',
+      `this process already used the keyring at ${bound}; native keychain code would keep talking to it. Reach another keyring from a child process.`,
     )
   }
   holder[BOUND_ADDRESS] = address
@@ -135,7 +134,9 @@ export async function startKeyring(opts: {restartOnCrash?: boolean} = {}): Promi
     const watch = (current: ReturnType<typeof spawnDaemon>) =>
       current.child.once('exit', (code, signal) => {
         if (stopping || !opts.restartOnCrash) return
-        process.stderr.write(`test keyring: gnome-keyring-daemon ended (${signal ?? code}); starting it again. Its last output:\n${current.output().trim().slice(-2000)}\n`)
+        process.stderr.write(
+          `test keyring: gnome-keyring-daemon ended (${signal ?? code}); starting it again. Its last output:\n${current.output().trim().slice(-2000)}\n`,
+        )
         const again = spawnDaemon('gnome-keyring-daemon', ['--foreground', '--unlock', '--components=secrets'], childEnv, keyringPassword)
         daemon = again.child
         watch(again)

@@ -1,7 +1,7 @@
 // An HTTP relay in front of a homeserver that can SIGKILL a client process right after relaying
 // the answer to its k-th request: a kill -9 at a chosen point of a protocol, injected from outside
 // the program, with the server's state exactly what the answers so far made it.
-import {createServer, request, type IncomingMessage, type ServerResponse} from 'node:http'
+import {createServer, type IncomingMessage, request, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
 export interface KillRelay {
@@ -32,23 +32,26 @@ export async function startKillRelay(target: string): Promise<KillRelay> {
     }
     seen.push(`${req.method} ${req.url}`)
     const n = seen.length
-    const out = request({host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: {...req.headers, host: upstream.host}}, (answer) => {
-      const chunks: Buffer[] = []
-      answer.on('data', (c: Buffer) => chunks.push(c))
-      answer.on('end', () => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        res.end(Buffer.concat(chunks), () => {
-          if (armed && n === armed.k) {
-            try {
-              process.kill(armed.pid, 'SIGKILL')
-            } catch {
-              // Gone already: the test sees that it was not killed by us.
+    const out = request(
+      {host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: {...req.headers, host: upstream.host}},
+      (answer) => {
+        const chunks: Buffer[] = []
+        answer.on('data', (c: Buffer) => chunks.push(c))
+        answer.on('end', () => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers)
+          res.end(Buffer.concat(chunks), () => {
+            if (armed && n === armed.k) {
+              try {
+                process.kill(armed.pid, 'SIGKILL')
+              } catch {
+                // Gone already: the test sees that it was not killed by us.
+              }
+              armed = undefined
             }
-            armed = undefined
-          }
+          })
         })
-      })
-    })
+      },
+    )
     out.on('error', () => res.destroy())
     out.end(body)
   }

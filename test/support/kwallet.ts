@@ -4,7 +4,6 @@
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {terminate} from './child-process.js'
-import type {SecretServiceUnderTest} from './secret-services.js'
 import {
   callOnBus,
   checkBinaries,
@@ -19,6 +18,7 @@ import {
   spawnDaemon,
   waitUntil,
 } from './private-bus.js'
+import type {SecretServiceUnderTest} from './secret-services.js'
 
 const REQUIRED = [
   ['dbus-daemon', 'dbus'],
@@ -57,8 +57,17 @@ export async function startKWallet(opts: KWalletOptions = {}): Promise<SecretSer
   const began = Date.now()
   return inDesktopHome('mxtok-kwallet-', opts.withoutQcaPlugins ? {QCA_NO_PLUGINS: '1'} : {}, async ({bus, env, childEnv, track, stop: stopAll}) => {
     await writeFile(join(bus.root, 'config', 'kwalletrc'), KWALLETRC)
-    const pamOpen = () => callOnBus(bus.address, {destination: KWALLETD, path: KWALLETD_PATH, interface: 'org.kde.KWallet', member: 'pamOpen', signature: 'sayi', body: [WALLET, PAM_HASH, 0]})
-    const close = () => callOnBus(bus.address, {destination: KWALLETD, path: KWALLETD_PATH, interface: 'org.kde.KWallet', member: 'close', signature: 'sb', body: [WALLET, true]})
+    const pamOpen = () =>
+      callOnBus(bus.address, {
+        destination: KWALLETD,
+        path: KWALLETD_PATH,
+        interface: 'org.kde.KWallet',
+        member: 'pamOpen',
+        signature: 'sayi',
+        body: [WALLET, PAM_HASH, 0],
+      })
+    const close = () =>
+      callOnBus(bus.address, {destination: KWALLETD, path: KWALLETD_PATH, interface: 'org.kde.KWallet', member: 'close', signature: 'sb', body: [WALLET, true]})
 
     // The Secret Service side makes collections only of the wallets there are when it starts: a
     // first run creates the wallet, the second serves it.
@@ -78,8 +87,23 @@ export async function startKWallet(opts: KWalletOptions = {}): Promise<SecretSer
       // Service; its prompt then completes without a window.
       const collection = await defaultCollection(childEnv)
       if (!collection) throw new Error('KWallet has no default collection')
-      const [, prompt] = await callOnBus(bus.address, {destination: SECRETS_BUS_NAME, path: SECRETS_PATH, interface: 'org.freedesktop.Secret.Service', member: 'Unlock', signature: 'ao', body: [[collection]]})
-      if (prompt !== '/') await callOnBus(bus.address, {destination: SECRETS_BUS_NAME, path: prompt as string, interface: 'org.freedesktop.Secret.Prompt', member: 'Prompt', signature: 's', body: ['']})
+      const [, prompt] = await callOnBus(bus.address, {
+        destination: SECRETS_BUS_NAME,
+        path: SECRETS_PATH,
+        interface: 'org.freedesktop.Secret.Service',
+        member: 'Unlock',
+        signature: 'ao',
+        body: [[collection]],
+      })
+      if (prompt !== '/')
+        await callOnBus(bus.address, {
+          destination: SECRETS_BUS_NAME,
+          path: prompt as string,
+          interface: 'org.freedesktop.Secret.Prompt',
+          member: 'Prompt',
+          signature: 's',
+          body: [''],
+        })
       await waitUntil('KWallet did not unlock', async () => !(await defaultCollectionLocked(childEnv)), started.died)
       return started
     }

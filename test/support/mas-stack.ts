@@ -32,7 +32,14 @@ export async function startMasStack(): Promise<MasStack> {
     const synapse = await startSynapse({mas: {endpoint: mas.issuer, secret: mas.secret}})
     mas.setHomeserver(synapse.baseUrl)
     return {
-      provided: {baseUrl: synapse.baseUrl, serverName: synapse.serverName, issuer: mas.issuer, secret: mas.secret, controlUrl: `${mas.issuer}${CONTROL_PREFIX}`, database: `${synapse.dir}/homeserver.db`},
+      provided: {
+        baseUrl: synapse.baseUrl,
+        serverName: synapse.serverName,
+        issuer: mas.issuer,
+        secret: mas.secret,
+        controlUrl: `${mas.issuer}${CONTROL_PREFIX}`,
+        database: `${synapse.dir}/homeserver.db`,
+      },
       startS: (Date.now() - started) / 1000,
       async stop() {
         await Promise.allSettled([synapse.stop(), mas.close()])

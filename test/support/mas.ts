@@ -63,7 +63,10 @@ export const tokenReply = (n: number, deviceId: string) => ({
 export const registrationReply = (body: Record<string, unknown>) => ({client_id: CLIENT_ID, client_id_issued_at: 1767322245, ...body})
 
 /** An OAuth session as create records it, with its pair of tokens in the memory store. */
-export async function seedOAuthSession(deps: UnitDeps, s: {name?: string; userId: string; deviceId: string; access: string; refresh: string; expiresAt: string | null}): Promise<Session> {
+export async function seedOAuthSession(
+  deps: UnitDeps,
+  s: {name?: string; userId: string; deviceId: string; access: string; refresh: string; expiresAt: string | null},
+): Promise<Session> {
   const session: Session = {
     name: s.name ?? 'bot',
     userId: s.userId,

@@ -45,7 +45,11 @@ export interface OidcMas {
 }
 
 const matrixScopes = (scope: string | undefined) => (scope ?? '').split(' ').filter((s) => s === API_SCOPE || DEVICE_SCOPE.test(s))
-const deviceOf = (scope: string | undefined) => (scope ?? '').split(' ').map((s) => DEVICE_SCOPE.exec(s)?.[1]).find((d) => d !== undefined)
+const deviceOf = (scope: string | undefined) =>
+  (scope ?? '')
+    .split(' ')
+    .map((s) => DEVICE_SCOPE.exec(s)?.[1])
+    .find((d) => d !== undefined)
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -59,7 +63,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
-const html = (title: string, body: string) => `<!DOCTYPE html><html><head><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`
+const html = (title: string, body: string) =>
+  `<!DOCTYPE html><html><head><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`
 
 function page(res: ServerResponse, status: number, title: string, body: string): void {
   res.writeHead(status, {'Content-Type': 'text/html; charset=utf-8'})
@@ -94,7 +99,9 @@ export async function startOidcMas(): Promise<OidcMas> {
 
   const {privateKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
   const configuration: Configuration = {
-    clients: [{client_id: 'synapse', client_secret: secret, token_endpoint_auth_method: 'client_secret_basic', grant_types: [], response_types: [], redirect_uris: []}],
+    clients: [
+      {client_id: 'synapse', client_secret: secret, token_endpoint_auth_method: 'client_secret_basic', grant_types: [], response_types: [], redirect_uris: []},
+    ],
     clientDefaults: {grant_types: [], response_types: [], token_endpoint_auth_method: 'none'},
     jwks: {keys: [{...privateKey.export({format: 'jwk'}), kid: 'stand-in', use: 'sig', alg: 'RS256'} as never]},
     cookies: {keys: [randomBytes(16).toString('hex')]},
@@ -113,9 +120,13 @@ export async function startOidcMas(): Promise<OidcMas> {
       deviceFlow: {
         enabled: true,
         // Plain pages around the forms oidc-provider builds, which carry its anti-forgery token.
-        userCodeInputSource: async (ctx, form) => void (ctx.body = html('Enter the code', `${form}<button type="submit" form="op.deviceInputForm">Continue</button>`)),
+        userCodeInputSource: async (ctx, form) =>
+          void (ctx.body = html('Enter the code', `${form}<button type="submit" form="op.deviceInputForm">Continue</button>`)),
         userCodeConfirmSource: async (ctx, form, client, _info, userCode) =>
-          void (ctx.body = html('Confirm the code', `<p>${escapeHtml(client.clientName ?? client.clientId)} shows the code <code>${escapeHtml(userCode)}</code>.</p>${form}<button type="submit" form="op.deviceConfirmForm">Continue</button><button type="submit" form="op.deviceConfirmForm" name="abort" value="yes">Abort</button>`)),
+          void (ctx.body = html(
+            'Confirm the code',
+            `<p>${escapeHtml(client.clientName ?? client.clientId)} shows the code <code>${escapeHtml(userCode)}</code>.</p>${form}<button type="submit" form="op.deviceConfirmForm">Continue</button><button type="submit" form="op.deviceConfirmForm" name="abort" value="yes">Abort</button>`,
+          )),
         successSource: async (ctx) => void (ctx.body = html('Sign-in Success', '<p>You may close this page.</p>')),
       },
       // Only Synapse, with the shared secret, may ask: as with MAS.
@@ -130,13 +141,26 @@ export async function startOidcMas(): Promise<OidcMas> {
         getResourceServerInfo: async (ctx) => {
           const e = ctx.oidc.entities
           // The scopes this request may carry: those asked for now, or those of the code or refresh token it redeems.
-          const asked = [ctx.oidc.params?.scope, e.DeviceCode?.scope, e.RefreshToken?.scope].map((s) => matrixScopes(s as string | undefined).join(' ')).join(' ')
+          const asked = [ctx.oidc.params?.scope, e.DeviceCode?.scope, e.RefreshToken?.scope]
+            .map((s) => matrixScopes(s as string | undefined).join(' '))
+            .join(' ')
           const account = accounts.get(e.Account?.accountId ?? '')
-          return {scope: [API_SCOPE, ...matrixScopes(asked)].join(' '), accessTokenFormat: 'opaque', accessTokenTTL: account?.accessTokenTtl ?? DEFAULT_ACCESS_TTL_S}
+          return {
+            scope: [API_SCOPE, ...matrixScopes(asked)].join(' '),
+            accessTokenFormat: 'opaque',
+            accessTokenTTL: account?.accessTokenTtl ?? DEFAULT_ACCESS_TTL_S,
+          }
         },
       },
     },
-    ttl: {DeviceCode: 600, Interaction: 600, Session: 3600, Grant: 86_400, RefreshToken: 86_400, AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? DEFAULT_ACCESS_TTL_S},
+    ttl: {
+      DeviceCode: 600,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 86_400,
+      RefreshToken: 86_400,
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? DEFAULT_ACCESS_TTL_S,
+    },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     expiresWithSession: async () => false,
     // MAS ends the session behind a token revoked at its revocation endpoint, whichever token it is.
@@ -214,7 +238,12 @@ export async function startOidcMas(): Promise<OidcMas> {
     if (req.method === 'GET') {
       if (details.prompt.name === 'login') return loginPage(res, action, '')
       const client = await provider.Client.find(String(details.params.client_id))
-      return page(res, 200, 'Allow access', `<p>${escapeHtml(client?.clientName ?? 'A client')} asks for ${escapeHtml(String(details.params.scope ?? ''))}, signed in as ${escapeHtml(details.session?.accountId ?? '')}.</p><form method="post" action="${action}/consent"><button type="submit" name="decision" value="allow">Allow</button><button type="submit" name="decision" value="deny">Deny</button></form>`)
+      return page(
+        res,
+        200,
+        'Allow access',
+        `<p>${escapeHtml(client?.clientName ?? 'A client')} asks for ${escapeHtml(String(details.params.scope ?? ''))}, signed in as ${escapeHtml(details.session?.accountId ?? '')}.</p><form method="post" action="${action}/consent"><button type="submit" name="decision" value="allow">Allow</button><button type="submit" name="decision" value="deny">Deny</button></form>`,
+      )
     }
     const form = new URLSearchParams(await readBody(req))
     if (path === `${action}/login`) {
@@ -226,7 +255,12 @@ export async function startOidcMas(): Promise<OidcMas> {
     }
     if (path === `${action}/consent`) {
       if (form.get('decision') !== 'allow') {
-        await provider.interactionFinished(req, res, {error: 'access_denied', error_description: 'The user refused the sign-in'}, {mergeWithLastSubmission: false})
+        await provider.interactionFinished(
+          req,
+          res,
+          {error: 'access_denied', error_description: 'The user refused the sign-in'},
+          {mergeWithLastSubmission: false},
+        )
         return
       }
       const {accountId} = details.session!
@@ -242,7 +276,12 @@ export async function startOidcMas(): Promise<OidcMas> {
   }
 
   function loginPage(res: ServerResponse, action: string, error: string): void {
-    page(res, 200, 'Sign in', `${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}<form method="post" action="${action}/login"><input type="text" name="username"><input type="password" name="password"><button type="submit">Sign in</button></form>`)
+    page(
+      res,
+      200,
+      'Sign in',
+      `${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}<form method="post" action="${action}/login"><input type="text" name="username"><input type="password" name="password"><button type="submit">Sign in</button></form>`,
+    )
   }
 
   /** What tests do to the stand-in that a real MAS does through its admin pages or its database. */

@@ -1,11 +1,11 @@
 // What every Secret Service the tests start needs: a D-Bus session bus of its own, short-lived
 // tools run with a deadline, and a look at the service from outside through dbus-send.
-import {spawn, type ChildProcess} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {constants as fsConstants} from 'node:fs'
 import {access, chmod, mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {delimiter, join} from 'node:path'
-import {DBusConnection, unixSocketPath, type MethodCall} from '../../src/store/secret-service/dbus-connection.js'
+import {DBusConnection, type MethodCall, unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
 import type {DBusValue} from '../../src/store/secret-service/dbus-wire.js'
 import {killOnExit, terminate} from './child-process.js'
 
@@ -113,7 +113,14 @@ export async function defaultCollection(env: NodeJS.ProcessEnv): Promise<string 
 
 /** Whether the default collection is locked, as the Secret Service reports it. */
 export async function defaultCollectionLocked(env: NodeJS.ProcessEnv): Promise<boolean> {
-  const res = await busCall(env, SECRETS_BUS_NAME, DEFAULT_ALIAS, 'org.freedesktop.DBus.Properties.Get', 'string:org.freedesktop.Secret.Collection', 'string:Locked')
+  const res = await busCall(
+    env,
+    SECRETS_BUS_NAME,
+    DEFAULT_ALIAS,
+    'org.freedesktop.DBus.Properties.Get',
+    'string:org.freedesktop.Secret.Collection',
+    'string:Locked',
+  )
   const match = /boolean (true|false)/.exec(res.stdout)
   if (res.code !== 0 || !match) throw new Error(`could not read Locked: ${res.stderr.trim()}`)
   return match[1] === 'true'
@@ -236,7 +243,12 @@ export async function inDesktopHome<T>(prefix: string, extraEnv: NodeJS.ProcessE
 }
 
 /** A daemon of the service under test, its output kept for the error that says why it died. */
-export function spawnDaemon(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string): {child: ChildProcess; output: () => string; died: () => string | undefined} {
+export function spawnDaemon(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input?: string,
+): {child: ChildProcess; output: () => string; died: () => string | undefined} {
   const child = spawn(command, args, {env, stdio: ['pipe', 'pipe', 'pipe']})
   killOnExit(child)
   let output = ''
@@ -275,7 +287,8 @@ export async function probeWithSecretTool(env: NodeJS.ProcessEnv): Promise<void>
   const store = await secretTool(['store', '--label=mxtok probe', ...attrs], env, secret)
   if (store.code !== 0) throw new Error(`secret-tool store failed (${store.code}): ${store.stderr.trim()}`)
   const lookup = await secretTool(['lookup', ...attrs], env)
-  if (lookup.code !== 0 || lookup.stdout !== secret) throw new Error(`secret-tool lookup did not return the probe secret (${lookup.code}): ${lookup.stderr.trim()}`)
+  if (lookup.code !== 0 || lookup.stdout !== secret)
+    throw new Error(`secret-tool lookup did not return the probe secret (${lookup.code}): ${lookup.stderr.trim()}`)
   await secretTool(['clear', ...attrs], env)
 }
 

@@ -59,7 +59,11 @@ export function onPty(command: string, args: string[], opts: PtyOptions): PtyRun
     }
     for (const w of waiters) w()
   })
-  const text = (fd: 1 | 2) => chunks.filter((c) => c.fd === fd).map((c) => c.text).join('')
+  const text = (fd: 1 | 2) =>
+    chunks
+      .filter((c) => c.fd === fd)
+      .map((c) => c.text)
+      .join('')
   const done = new Promise<{code: number; stdout: string; stderr: string; chunks: PtyChunk[]}>((resolvePromise, reject) => {
     child.on('error', reject)
     child.on('close', () => resolvePromise({code: exit ?? -1, stdout: text(1), stderr: text(2), chunks}))

@@ -1,7 +1,7 @@
 // A reverse proxy in front of a homeserver that writes down what the server answered: the tests'
 // view, from outside mxtok, of which requests were sent and when. It can drop response headers,
 // as some proxies in front of homeservers do.
-import {request, createServer, type IncomingHttpHeaders} from 'node:http'
+import {createServer, type IncomingHttpHeaders, request} from 'node:http'
 
 export interface RelayedExchange {
   method: string
@@ -48,7 +48,15 @@ export async function startRecordingRelay(target: string, opts: {dropHeaders?: s
           answer.on('end', () => {
             const text = Buffer.concat(body)
             const headers = Object.fromEntries(Object.entries(answer.headers).filter(([k]) => !drop.has(k)))
-            exchanges.push({method: req.method ?? '', path: req.url ?? '', status: answer.statusCode ?? 0, headers, upstreamHeaders: answer.headers, body: parse(text.toString()), at})
+            exchanges.push({
+              method: req.method ?? '',
+              path: req.url ?? '',
+              status: answer.statusCode ?? 0,
+              headers,
+              upstreamHeaders: answer.headers,
+              body: parse(text.toString()),
+              at,
+            })
             res.writeHead(answer.statusCode ?? 502, headers).end(text)
           })
         },

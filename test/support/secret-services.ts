@@ -1,8 +1,8 @@
 // The three Secret Services mxtok is tested against, each started the same way and driven through
 // the same handful of operations, so that a test can run over all of them with describe.each.
-import {startKeePassXC, type KeePassXCOptions} from './keepassxc.js'
-import {lockKeyring, startKeyring, unlockKeyring, type KeyringSession} from './keyring.js'
-import {startKWallet, type KWalletOptions} from './kwallet.js'
+import {type KeePassXCOptions, startKeePassXC} from './keepassxc.js'
+import {type KeyringSession, lockKeyring, startKeyring, unlockKeyring} from './keyring.js'
+import {type KWalletOptions, startKWallet} from './kwallet.js'
 
 export type ServiceKind = 'gnome-keyring' | 'keepassxc' | 'kwallet'
 export const SERVICE_KINDS: readonly ServiceKind[] = ['gnome-keyring', 'keepassxc', 'kwallet']

@@ -2,8 +2,9 @@
 // secret-tool process per item costs tens of milliseconds each, minutes for a benchmark's
 // thousand sessions. The secrets go in a "plain" session, which the specification allows on the
 // session bus; mxtok itself only ever uses an encrypted one.
-import {DBusConnection} from '../../src/store/secret-service/dbus-connection.js'
+
 import {SECRETS, SECRETS_PATH} from '../../src/store/secret-service/client.js'
+import {DBusConnection} from '../../src/store/secret-service/dbus-connection.js'
 
 export interface SecretItem {
   label: string

@@ -7,8 +7,8 @@ import {join} from 'node:path'
 import {mapLimit} from '../../src/core/map-limit.js'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {REGISTRY_FILE, type Session} from '../../src/registry/registry.js'
-import {unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
 import {KEYCHAIN_SERVICE, keychainItem} from '../../src/store/keychain-store.js'
+import {unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {writeSecrets} from './secret-writer.js'
 import {rawLogin} from './synapse.js'
@@ -26,13 +26,16 @@ export interface Seeded {
 }
 
 /** Logs in `perAccount` sessions of every account, named `<prefix><account index>-<number>`. */
-export async function seedSessions(baseUrl: string, accounts: SeedAccount[], perAccount: number, opts: {prefix?: string; concurrency?: number} = {}): Promise<Seeded> {
+export async function seedSessions(
+  baseUrl: string,
+  accounts: SeedAccount[],
+  perAccount: number,
+  opts: {prefix?: string; concurrency?: number} = {},
+): Promise<Seeded> {
   const prefix = opts.prefix ?? 'bot'
   const createdAt = new Date().toISOString()
   const tokens = new Map<string, string>()
-  const wanted = accounts.flatMap((account, a) =>
-    Array.from({length: perAccount}, (_, i) => ({account, name: `${prefix}${a}-${String(i).padStart(4, '0')}`})),
-  )
+  const wanted = accounts.flatMap((account, a) => Array.from({length: perAccount}, (_, i) => ({account, name: `${prefix}${a}-${String(i).padStart(4, '0')}`})))
   // Synapse answers on one core: more logins at once only queue.
   const sessions = await mapLimit(wanted, opts.concurrency ?? 4, async ({account, name}): Promise<Session> => {
     const deviceId = deriveDeviceId(account.userId, name)
@@ -65,6 +68,6 @@ export async function writeRegistry(dir: string, sessions: Session[]): Promise<s
   await mkdir(dir, {recursive: true, mode: 0o700})
   const file: {version: 1; sessions: Record<string, Omit<Session, 'name'>>} = {version: 1, sessions: {}}
   for (const {name, ...rest} of [...sessions].sort((a, b) => (a.name < b.name ? -1 : 1))) file.sessions[name] = rest
-  await writeFile(join(dir, REGISTRY_FILE), JSON.stringify(file, null, 2) + '\n', {mode: 0o600})
+  await writeFile(join(dir, REGISTRY_FILE), `${JSON.stringify(file, null, 2)}\n`, {mode: 0o600})
   return dir
 }

@@ -1,6 +1,6 @@
 // A real Synapse homeserver for integration tests, run from the virtualenv that
 // scripts/test-deps.sh installs.
-import {spawn, type ChildProcess} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {createHmac} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
 import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
@@ -105,7 +105,11 @@ export class OutputTail {
  * A homeserver process of a test run: its output kept for explaining a failure, killed if the test
  * process exits, and a promise that rejects if it could not be started at all.
  */
-export function spawnServer(command: string, args: string[], opts: {cwd: string; env?: NodeJS.ProcessEnv}): {server: ChildProcess; output: OutputTail; spawnFailed: Promise<never>} {
+export function spawnServer(
+  command: string,
+  args: string[],
+  opts: {cwd: string; env?: NodeJS.ProcessEnv},
+): {server: ChildProcess; output: OutputTail; spawnFailed: Promise<never>} {
   const output = new OutputTail()
   const server = spawn(command, args, {cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env})
   killOnExit(server)
@@ -220,8 +224,7 @@ async function logTail(dir: string): Promise<string> {
 async function waitForHealth(baseUrl: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if (exited(child))
-      throw new Error(`Synapse exited during start-up (${child.signalCode ?? `exit ${child.exitCode}`})`)
+    if (exited(child)) throw new Error(`Synapse exited during start-up (${child.signalCode ?? `exit ${child.exitCode}`})`)
     try {
       const res = await fetch(`${baseUrl}/health`, {signal: AbortSignal.timeout(2000)})
       if (res.ok && (await res.text()).trim() === 'OK') return
@@ -275,15 +278,16 @@ export async function startSynapse(opts: {dir?: string; mas?: MasDelegation; tok
     await writeFile(configPath, asYaml(config), {mode: 0o600})
 
     const baseUrl = `http://127.0.0.1:${port}`
-    const {server, output, spawnFailed} = spawnServer(python, ['-m', 'synapse.app.homeserver', '-c', configPath], {cwd: dir, env: {...process.env, PYTHONUNBUFFERED: '1'}})
+    const {server, output, spawnFailed} = spawnServer(python, ['-m', 'synapse.app.homeserver', '-c', configPath], {
+      cwd: dir,
+      env: {...process.env, PYTHONUNBUFFERED: '1'},
+    })
     child = server
 
     try {
       await Promise.race([waitForHealth(baseUrl, server, HEALTH_TIMEOUT_MS), spawnFailed])
     } catch (err) {
-      throw new Error(
-        `${(err as Error).message}\n--- output ---\n${output}\n--- homeserver.log ---\n${await logTail(dir)}`,
-      )
+      throw new Error(`${(err as Error).message}\n--- output ---\n${output}\n--- homeserver.log ---\n${await logTail(dir)}`)
     }
 
     let stopped: Promise<void> | undefined
@@ -317,12 +321,7 @@ async function readBody(res: Response): Promise<unknown> {
 }
 
 /** Creates an account through the shared-secret admin API and returns its full user id. */
-export async function registerUser(
-  server: RegistrationTarget,
-  localpart: string,
-  password: string,
-  admin = false,
-): Promise<string> {
+export async function registerUser(server: RegistrationTarget, localpart: string, password: string, admin = false): Promise<string> {
   const url = `${server.baseUrl}/_synapse/admin/v1/register`
   const nonceRes = await fetch(url)
   const nonceBody = (await readBody(nonceRes)) as {nonce?: string}
@@ -345,12 +344,7 @@ export async function registerUser(
 }
 
 /** Password login straight against the server, to set up or check state without mxtok. */
-export async function rawLogin(
-  baseUrl: string,
-  userId: string,
-  password: string,
-  deviceId?: string,
-): Promise<LoginResponse> {
+export async function rawLogin(baseUrl: string, userId: string, password: string, deviceId?: string): Promise<LoginResponse> {
   const res = await fetch(`${baseUrl}/_matrix/client/v3/login`, {
     method: 'POST',
     headers: {'Content-Type': 'application/json'},

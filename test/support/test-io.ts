@@ -1,6 +1,6 @@
 import {PassThrough} from 'node:stream'
-import type {Deps} from '../../src/core/deps.js'
 import {type Io, streamIo} from '../../src/cli/io.js'
+import type {Deps} from '../../src/core/deps.js'
 
 export interface TestIo {
   io: Io

@@ -34,10 +34,32 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 /** A CA and a certificate for localhost and 127.0.0.1 signed by it, valid for a day. */
 async function makeCertificates(dir: string): Promise<{ca: string; key: string; cert: string}> {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
-  await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=mxtok test CA (throwaway)', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'], dir)
+  await openssl(
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=mxtok test CA (throwaway)',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign',
+    ],
+    dir,
+  )
   await openssl(['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', `/CN=${HOST}`], dir)
   await writeFile(join(dir, 'server.ext'), `subjectAltName=DNS:${HOST},IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`)
-  await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'server.ext'], dir)
+  await openssl(
+    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'server.ext'],
+    dir,
+  )
   const [key, cert] = await Promise.all([readFile(join(dir, 'server.key'), 'utf8'), readFile(join(dir, 'server.pem'), 'utf8')])
   return {ca: join(dir, 'ca.pem'), key, cert}
 }
@@ -81,8 +103,10 @@ async function listenWaiting(server: Server): Promise<void> {
 
 function listenError(error: unknown): Error {
   const code = (error as {code?: string}).code
-  if (code === 'EACCES') return new Error(`cannot listen on 127.0.0.1:${PORT} for the TLS discovery tests: binding a port below 1024 needs root (or CAP_NET_BIND_SERVICE for node)`)
-  if (code === 'EADDRINUSE') return new Error(`cannot listen on 127.0.0.1:${PORT} for the TLS discovery tests: something else holds the port (another test run?)`)
+  if (code === 'EACCES')
+    return new Error(`cannot listen on 127.0.0.1:${PORT} for the TLS discovery tests: binding a port below 1024 needs root (or CAP_NET_BIND_SERVICE for node)`)
+  if (code === 'EADDRINUSE')
+    return new Error(`cannot listen on 127.0.0.1:${PORT} for the TLS discovery tests: something else holds the port (another test run?)`)
   return error as Error
 }
 

@@ -30,7 +30,9 @@ afterEach(async () => {
 /** A session of the test user, logged in without mxtok, its token in the memory store. */
 async function addSession(deps: UnitDeps, name: string, homeserver = synapse.baseUrl) {
   const login = await rawLogin(synapse.baseUrl, userId, PASSWORD)
-  await deps.registry.update((sessions) => void sessions.set(name, {name, userId, homeserver, deviceId: login.device_id, createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain'}))
+  await deps.registry.update(
+    (sessions) => void sessions.set(name, {name, userId, homeserver, deviceId: login.device_id, createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain'}),
+  )
   deps.memory.items.set(secretAccount(userId, login.device_id), login.access_token)
   return login.access_token
 }

@@ -13,10 +13,20 @@ describe('createAdminSession', () => {
   it('refused by mxtok before any request (plain http to another machine), leaves no journal entry and no warning of a stranded token', async () => {
     const deps = unitDeps()
     await deps.registry.update((sessions) => {
-      sessions.set('boss', {name: 'boss', userId: ADMIN, homeserver: 'http://hs.example', deviceId: 'BOSSDEVICE', createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'})
+      sessions.set('boss', {
+        name: 'boss',
+        userId: ADMIN,
+        homeserver: 'http://hs.example',
+        deviceId: 'BOSSDEVICE',
+        createdAt: '2026-01-01T00:00:00.000Z',
+        store: 'keychain',
+      })
     })
     deps.memory.items.set(secretAccount(ADMIN, 'BOSSDEVICE'), 'syt_boss')
-    await expect(createAdminSession({name: 'bot', user: '@bot:hs.example', as: 'boss'}, deps)).rejects.toMatchObject({kind: 'usage', message: expect.stringContaining('refusing plain http://')})
+    await expect(createAdminSession({name: 'bot', user: '@bot:hs.example', as: 'boss'}, deps)).rejects.toMatchObject({
+      kind: 'usage',
+      message: expect.stringContaining('refusing plain http://'),
+    })
     expect(await deps.registry.pending()).toEqual([])
     expect(deps.warnings).toEqual([])
   })

@@ -1,7 +1,7 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {createSession, type CreateOptions} from '../../src/core/create-session.js'
 import type {DeviceCodePrompt} from '../../src/core/create-oauth-session.js'
+import {type CreateOptions, createSession} from '../../src/core/create-session.js'
 import {MxtokError} from '../../src/errors.js'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {MatrixError} from '../../src/matrix/errors.js'
@@ -19,12 +19,12 @@ import {
   NO_PASSWORD_FLOWS,
   PENDING,
   registrationReply,
-  seedOAuthSession,
   SLOW_DOWN,
+  seedOAuthSession,
   tokenReply,
   USER_CODE,
 } from '../support/mas.js'
-import {unitDeps, type UnitDeps} from '../support/unit-deps.js'
+import {type UnitDeps, unitDeps} from '../support/unit-deps.js'
 
 const USER = '@bot:hs.example'
 const DEVICE = deriveDeviceId(USER, 'bot')
@@ -112,14 +112,19 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
       .reply(403, PENDING)
       .post('/oauth2/token', POLL)
       .reply(200, tokenReply(1, DEVICE))
-    const whoami = nock(HS).get('/_matrix/client/v3/account/whoami').matchHeader('authorization', `Bearer ${tokenReply(1, DEVICE).access_token}`).reply(200, {user_id: USER, device_id: DEVICE})
+    const whoami = nock(HS)
+      .get('/_matrix/client/v3/account/whoami')
+      .matchHeader('authorization', `Bearer ${tokenReply(1, DEVICE).access_token}`)
+      .reply(200, {user_id: USER, device_id: DEVICE})
 
     const session = await create(deps)
 
     for (const scope of [hs, auth, polls, whoami]) scope.done()
     // 5 s at first; slow_down adds 5 s for this and every later poll.
     expect(deps.sleeps).toEqual([5000, 5000, 10_000, 10_000])
-    expect(prompts).toEqual([{userId: USER, userCode: USER_CODE, verificationUri: `${AUTH}/link`, verificationUriComplete: `${AUTH}/link?code=${USER_CODE}`, expiresInS: 1200}])
+    expect(prompts).toEqual([
+      {userId: USER, userCode: USER_CODE, verificationUri: `${AUTH}/link`, verificationUriComplete: `${AUTH}/link?code=${USER_CODE}`, expiresInS: 1200},
+    ])
     const createdAt = new Date(START + 30_000).toISOString()
     expect(session).toEqual({
       name: 'bot',
@@ -190,7 +195,11 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
     nock(HS).get('/_matrix/client/v1/auth_metadata').reply(404, {errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request'})
     const err = await create(deps, {oauth: true}).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(MxtokError)
-    expect(err).toMatchObject({kind: 'usage', message: 'hs.example does not offer next-generation auth (no OAuth 2.0 metadata at /_matrix/client/v1/auth_metadata); create without --oauth to log in with a password'})
+    expect(err).toMatchObject({
+      kind: 'usage',
+      message:
+        'hs.example does not offer next-generation auth (no OAuth 2.0 metadata at /_matrix/client/v1/auth_metadata); create without --oauth to log in with a password',
+    })
     expect(await deps.registry.pending()).toEqual([])
   })
 
@@ -200,7 +209,11 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
     authorization()
     nock(AUTH).post('/oauth2/token', POLL).reply(403, PENDING).post('/oauth2/token', POLL).reply(403, EXPIRED)
     const err = await create(deps).catch((e: unknown) => e)
-    expect(err).toMatchObject({kind: 'loginRefused', exitCode: 3, message: `the code ${USER_CODE} expired before the sign-in was approved; run create again and approve it within 20 minutes`})
+    expect(err).toMatchObject({
+      kind: 'loginRefused',
+      exitCode: 3,
+      message: `the code ${USER_CODE} expired before the sign-in was approved; run create again and approve it within 20 minutes`,
+    })
     expect(await deps.registry.pending()).toEqual([])
     expect(await deps.registry.list()).toEqual([])
     expect(deps.warnings).toEqual([])
@@ -213,7 +226,11 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
     authorization()
     nock(AUTH).post('/oauth2/token', POLL).reply(403, DENIED)
     const err = await create(deps).catch((e: unknown) => e)
-    expect(err).toMatchObject({kind: 'loginRefused', exitCode: 3, message: `the sign-in of ${USER} was refused at auth.hs.example; nothing was created — run create again to retry`})
+    expect(err).toMatchObject({
+      kind: 'loginRefused',
+      exitCode: 3,
+      message: `the sign-in of ${USER} was refused at auth.hs.example; nothing was created — run create again to retry`,
+    })
     expect(await deps.registry.pending()).toEqual([])
     expectNoSecrets(deps, err)
   })
@@ -249,7 +266,9 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
     const err = await create(deps).catch((e: unknown) => e)
     revoke.done()
     expect(err).toBeInstanceOf(MatrixError)
-    expect((err as Error).message).toBe(`hs.example gave the session device SERVERCHOSE instead of the requested ${DEVICE}, so mxtok cannot manage it (the new session was revoked)`)
+    expect((err as Error).message).toBe(
+      `hs.example gave the session device SERVERCHOSE instead of the requested ${DEVICE}, so mxtok cannot manage it (the new session was revoked)`,
+    )
     expect(deps.memory.items.size).toBe(0)
     expect(await deps.registry.list()).toEqual([])
     expect(await deps.registry.pending()).toEqual([])
@@ -265,7 +284,10 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
     const revoke = nock(AUTH).post('/oauth2/revoke').times(2).reply(200)
     const err = await create(deps).catch((e: unknown) => e)
     revoke.done()
-    expect(err).toMatchObject({kind: 'loginRefused', message: `the browser signed in as @alice:hs.example, not ${USER}; the new session was revoked — run create again and sign in as ${USER}, or give --user @alice:hs.example`})
+    expect(err).toMatchObject({
+      kind: 'loginRefused',
+      message: `the browser signed in as @alice:hs.example, not ${USER}; the new session was revoked — run create again and sign in as ${USER}, or give --user @alice:hs.example`,
+    })
     expect(deps.memory.items.size).toBe(0)
   })
 
@@ -273,13 +295,24 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
     const deps = clocked()
     discovery()
     authorization()
-    nock(AUTH).post('/oauth2/token').replyWithError(Object.assign(new Error('socket hang up'), {code: 'ECONNRESET'}))
+    nock(AUTH)
+      .post('/oauth2/token')
+      .replyWithError(Object.assign(new Error('socket hang up'), {code: 'ECONNRESET'}))
     const err = await create(deps).catch((e: unknown) => e)
     expect(err).toMatchObject({errcode: 'mxtok.unreachable'})
     expect(await deps.registry.pending()).toEqual([
-      {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: new Date(START).toISOString(), oauth: {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: `${AUTH}/oauth2/token`, revocationEndpoint: `${AUTH}/oauth2/revoke`}},
+      {
+        userId: USER,
+        deviceId: DEVICE,
+        homeserver: HS,
+        store: 'keychain',
+        since: new Date(START).toISOString(),
+        oauth: {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: `${AUTH}/oauth2/token`, revocationEndpoint: `${AUTH}/oauth2/revoke`},
+      },
     ])
-    expect(deps.warnings).toEqual([`device ${DEVICE} of ${USER} may hold a session nobody has; "mxtok doctor" lists it, and your account's list of sessions can end it`])
+    expect(deps.warnings).toEqual([
+      `device ${DEVICE} of ${USER} may hold a session nobody has; "mxtok doctor" lists it, and your account's list of sessions can end it`,
+    ])
   })
 
   it('revokes the session it replaces on the same device: MAS keeps both alive otherwise', async () => {
@@ -305,18 +338,33 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
     const {device_authorization_endpoint: _, ...withoutDeviceGrant} = METADATA
     nock(HS).get('/_matrix/client/v3/login').reply(200, NO_PASSWORD_FLOWS).get('/_matrix/client/v1/auth_metadata').reply(200, withoutDeviceGrant)
     const err = await create(deps).catch((e: unknown) => e)
-    expect(err).toMatchObject({kind: 'homeserver', message: 'hs.example offers no password login, and its sign-in service auth.hs.example no device authorization grant with client registration, which mxtok needs; ask its admin to enable them, or to allow password logins'})
+    expect(err).toMatchObject({
+      kind: 'homeserver',
+      message:
+        'hs.example offers no password login, and its sign-in service auth.hs.example no device authorization grant with client registration, which mxtok needs; ask its admin to enable them, or to allow password logins',
+    })
   })
 
   it('refuses metadata that would send refresh tokens over plain http', async () => {
     const deps = clocked()
-    nock(HS).get('/_matrix/client/v3/login').reply(200, NO_PASSWORD_FLOWS).get('/_matrix/client/v1/auth_metadata').reply(200, {...METADATA, token_endpoint: 'http://auth.hs.example/oauth2/token'})
-    await expect(create(deps)).rejects.toMatchObject({kind: 'usage', message: 'hs.example names a plain http:// token_endpoint (auth.hs.example): refresh tokens would travel unencrypted; fix the server\'s configuration or pass --allow-http'})
+    nock(HS)
+      .get('/_matrix/client/v3/login')
+      .reply(200, NO_PASSWORD_FLOWS)
+      .get('/_matrix/client/v1/auth_metadata')
+      .reply(200, {...METADATA, token_endpoint: 'http://auth.hs.example/oauth2/token'})
+    await expect(create(deps)).rejects.toMatchObject({
+      kind: 'usage',
+      message:
+        "hs.example names a plain http:// token_endpoint (auth.hs.example): refresh tokens would travel unencrypted; fix the server's configuration or pass --allow-http",
+    })
   })
 
   it('refuses a --device-id too short for a device scope before registering anything', async () => {
     const deps = clocked()
     discovery()
-    await expect(create(deps, {deviceId: 'SHORT'})).rejects.toMatchObject({kind: 'usage', message: '--device-id "SHORT" is too short for a sign-in through auth.hs.example: use at least 10 characters'})
+    await expect(create(deps, {deviceId: 'SHORT'})).rejects.toMatchObject({
+      kind: 'usage',
+      message: '--device-id "SHORT" is too short for a sign-in through auth.hs.example: use at least 10 characters',
+    })
   })
 })

@@ -1,8 +1,8 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {createSession} from '../../src/core/create-session.js'
-import {MxtokError} from '../../src/errors.js'
 import {probeDeviceId} from '../../src/core/probe-device.js'
+import {MxtokError} from '../../src/errors.js'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {MatrixError} from '../../src/matrix/errors.js'
 import {unitDeps} from '../support/unit-deps.js'
@@ -16,7 +16,10 @@ const create = (deps: ReturnType<typeof unitDeps>, extra: Partial<Parameters<typ
 
 const loginReply = (token: string, deviceId = DEVICE, userId = USER) => ({user_id: userId, access_token: token, device_id: deviceId})
 /** What Synapse answers GET /login with: a password login is offered, so create never asks for OAuth metadata. */
-const offersPassword = () => nock(HS).get('/_matrix/client/v3/login').reply(200, {flows: [{type: 'm.login.password'}, {type: 'm.login.application_service'}]})
+const offersPassword = () =>
+  nock(HS)
+    .get('/_matrix/client/v3/login')
+    .reply(200, {flows: [{type: 'm.login.password'}, {type: 'm.login.application_service'}]})
 
 beforeAll(() => nock.disableNetConnect())
 afterEach(() => nock.cleanAll())
@@ -64,7 +67,9 @@ describe('createSession', () => {
 
     scope.done()
     expect(err).toBeInstanceOf(MatrixError)
-    expect((err as Error).message).toBe(`hs.example logged in to device SERVERCHOSE instead of the requested ${DEVICE}; the server ignores requested device IDs, so mxtok cannot manage this session (the new token was logged out)`)
+    expect((err as Error).message).toBe(
+      `hs.example logged in to device SERVERCHOSE instead of the requested ${DEVICE}; the server ignores requested device IDs, so mxtok cannot manage this session (the new token was logged out)`,
+    )
     expect(deps.memory.items.size).toBe(0)
     expect(await deps.registry.list()).toEqual([])
   })
@@ -86,8 +91,12 @@ describe('createSession', () => {
     offersPassword()
     nock(HS).post('/_matrix/client/v3/login').delay(5000).reply(200, loginReply('lost'))
     await expect(create(deps)).rejects.toMatchObject({errcode: 'mxtok.timeout'})
-    expect(await deps.registry.pending()).toEqual([{name: 'bot', userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-02T03:04:05.000Z'}])
-    expect(deps.warnings).toEqual([`device ${DEVICE} of ${USER} may hold a token nobody has; run "mxtok create bot --user ${USER} --homeserver ${HS}" again to reset it ("mxtok doctor" lists it meanwhile)`])
+    expect(await deps.registry.pending()).toEqual([
+      {name: 'bot', userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-02T03:04:05.000Z'},
+    ])
+    expect(deps.warnings).toEqual([
+      `device ${DEVICE} of ${USER} may hold a token nobody has; run "mxtok create bot --user ${USER} --homeserver ${HS}" again to reset it ("mxtok doctor" lists it meanwhile)`,
+    ])
   })
 
   it('keeps a pending entry when a token could not be logged out again', async () => {
@@ -145,7 +154,8 @@ describe('createSession', () => {
         .times(10)
         .reply((_, body) => {
           const b = body as {identifier: {user: string}; device_id: string; password: string}
-          if (!['bot', real].includes(b.identifier.user) || b.password !== 'secret-pw') return [403, {errcode: 'M_FORBIDDEN', error: 'Invalid username or password'}]
+          if (!['bot', real].includes(b.identifier.user) || b.password !== 'secret-pw')
+            return [403, {errcode: 'M_FORBIDDEN', error: 'Invalid username or password'}]
           const token = accept(b)
           return token === undefined ? [500, {}] : [200, loginReply(token, b.device_id, real)]
         })
@@ -159,10 +169,13 @@ describe('createSession', () => {
         logins.push([b.identifier.user, b.device_id, null])
         return `t${n++}`
       })
-      const logouts = nock(HS).post('/_matrix/client/v3/logout').times(2).reply(function () {
-        logins.push(['logout', this.req.headers.authorization as string, null])
-        return [200, {}]
-      })
+      const logouts = nock(HS)
+        .post('/_matrix/client/v3/logout')
+        .times(2)
+        .reply(function () {
+          logins.push(['logout', this.req.headers.authorization as string, null])
+          return [200, {}]
+        })
       const pendingAt: unknown[] = []
       const registry = deps.registry
       const update = registry.update.bind(registry)
@@ -214,8 +227,18 @@ describe('createSession', () => {
 
     it('refuses a browser sign-in, which asks for its device before the server names the account', async () => {
       const deps = unitDeps()
-      nock(HS).get('/_matrix/client/v3/login').reply(200, {flows: [{type: 'm.login.sso'}]})
-      nock(HS).get('/_matrix/client/v1/auth_metadata').reply(200, {issuer: 'https://auth.hs.example/', authorization_endpoint: 'https://auth.hs.example/a', token_endpoint: 'https://auth.hs.example/t', response_types_supported: ['code'], grant_types_supported: ['urn:ietf:params:oauth:grant-type:device_code']})
+      nock(HS)
+        .get('/_matrix/client/v3/login')
+        .reply(200, {flows: [{type: 'm.login.sso'}]})
+      nock(HS)
+        .get('/_matrix/client/v1/auth_metadata')
+        .reply(200, {
+          issuer: 'https://auth.hs.example/',
+          authorization_endpoint: 'https://auth.hs.example/a',
+          token_endpoint: 'https://auth.hs.example/t',
+          response_types_supported: ['code'],
+          grant_types_supported: ['urn:ietf:params:oauth:grant-type:device_code'],
+        })
       await expect(create(deps, {user: 'bot'})).rejects.toMatchObject({kind: 'usage', message: expect.stringContaining('--user @bot:<server name>')})
     })
   })

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {BusFailure, DBusConnection, DBusError, settleBusCalls, unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
-import {decodeMessage, encodeMessage, messageSize, MessageType, type Message} from '../../src/store/secret-service/dbus-wire.js'
+import {decodeMessage, encodeMessage, type Message, MessageType, messageSize} from '../../src/store/secret-service/dbus-wire.js'
 
 type Handler = (call: Message, bus: {reply: (to: Message, m: Partial<Message>) => void; send: (m: Partial<Message>) => void}) => void
 
@@ -47,8 +47,7 @@ function fakeBus(handle: Handler, opts: {auth?: string; onHello?: () => void; ok
           opts.onHello?.()
           const hello = encodeMessage({type: MessageType.methodReturn, serial: ++serial, replySerial: call.serial, signature: 's', body: [':1.7']})
           socket.write(opts.okWithHello ? Buffer.concat([Buffer.from(OK), hello]) : hello)
-        }
-        else handle(call, {reply, send})
+        } else handle(call, {reply, send})
       }
     })
   }).listen(path)
@@ -56,7 +55,13 @@ function fakeBus(handle: Handler, opts: {auth?: string; onHello?: () => void; ok
   return path
 }
 
-const call = (member: string, body: string[] = []) => ({destination: 'org.example', path: '/', interface: 'org.example.Test', member, ...(body.length ? {signature: 's', body} : {})})
+const call = (member: string, body: string[] = []) => ({
+  destination: 'org.example',
+  path: '/',
+  interface: 'org.example.Test',
+  member,
+  ...(body.length ? {signature: 's', body} : {}),
+})
 
 describe('DBusConnection', () => {
   it('says Hello and matches replies to calls by serial, whatever their order', async () => {
@@ -87,10 +92,13 @@ describe('DBusConnection', () => {
   it('sends Hello first even when a call is made while the handshake is under way', async () => {
     const order: string[] = []
     const conn = new DBusConnection(
-      fakeBus((m, bus) => {
-        order.push(m.member!)
-        bus.reply(m, {signature: 's', body: ['ok']})
-      }, {onHello: () => order.push('Hello')}),
+      fakeBus(
+        (m, bus) => {
+          order.push(m.member!)
+          bus.reply(m, {signature: 's', body: ['ok']})
+        },
+        {onHello: () => order.push('Hello')},
+      ),
     )
     const opened = conn.open()
     const early = conn.call(call('Early', ['x']))
@@ -101,7 +109,9 @@ describe('DBusConnection', () => {
   })
 
   it('rejects an error reply with its D-Bus error name, and keeps the text out of the message', async () => {
-    const conn = new DBusConnection(fakeBus((m, bus) => bus.reply(m, {type: MessageType.error, errorName: 'org.example.Error.Nope', signature: 's', body: ['details from the service']})))
+    const conn = new DBusConnection(
+      fakeBus((m, bus) => bus.reply(m, {type: MessageType.error, errorName: 'org.example.Error.Nope', signature: 's', body: ['details from the service']})),
+    )
     await conn.open()
     const error = await conn.call(call('Fail')).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(DBusError)

@@ -1,6 +1,15 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {decodeMessage, encodeMessage, messageSize, MessageType, Reader, splitSignature, Writer, type DBusValue} from '../../src/store/secret-service/dbus-wire.js'
+import {
+  type DBusValue,
+  decodeMessage,
+  encodeMessage,
+  MessageType,
+  messageSize,
+  Reader,
+  splitSignature,
+  Writer,
+} from '../../src/store/secret-service/dbus-wire.js'
 
 const hex = (s: string) => Buffer.from(s.replace(/[^0-9a-f]/g, ''), 'hex')
 const written = (signature: string, values: DBusValue[]) => new Writer().values(signature, values).done()
@@ -48,7 +57,10 @@ describe('round trips', () => {
       'a{sv}',
       {signature: 'ay', value: Buffer.from([0, 1, 2, 255])},
       Buffer.from('bytes'),
-      new Map([['service', 'mxtok'], ['username', '@a:hs/DEV']]),
+      new Map([
+        ['service', 'mxtok'],
+        ['username', '@a:hs/DEV'],
+      ]),
       new Map([['org.freedesktop.Secret.Item.Label', {signature: 's', value: 'label'}]]),
       ['/s', Buffer.alloc(16, 1), Buffer.from('secret'), 'text/plain'],
       ['/a', '/b/c'],
@@ -93,7 +105,15 @@ describe('messages', () => {
   ])('parses a %s-endian reply from its bytes', (_, bytes) => {
     expect(messageSize(bytes)).toBe(bytes.length)
     expect(messageSize(bytes.subarray(0, 15))).toBeUndefined()
-    expect(decodeMessage(bytes)).toEqual({type: MessageType.methodReturn, flags: 1, serial: 7, replySerial: 3, sender: ':1.2', signature: 'aoao', body: [['/a'], []]})
+    expect(decodeMessage(bytes)).toEqual({
+      type: MessageType.methodReturn,
+      flags: 1,
+      serial: 7,
+      replySerial: 3,
+      sender: ':1.2',
+      signature: 'aoao',
+      body: [['/a'], []],
+    })
   })
 
   it('writes a method call that parses back field for field', () => {

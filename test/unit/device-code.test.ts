@@ -1,7 +1,13 @@
 import {describe, expect, it} from 'vitest'
 import {qrCode, showDeviceCode} from '../../src/cli/device-code.js'
 
-const prompt = {userId: '@bot:hs.example', userCode: 'QW7ZKP', verificationUri: 'https://auth.hs.example/link', verificationUriComplete: 'https://auth.hs.example/link?code=QW7ZKP', expiresInS: 1200}
+const prompt = {
+  userId: '@bot:hs.example',
+  userCode: 'QW7ZKP',
+  verificationUri: 'https://auth.hs.example/link',
+  verificationUriComplete: 'https://auth.hs.example/link?code=QW7ZKP',
+  expiresInS: 1200,
+}
 
 function fakeStderr(isTTY: boolean) {
   const out = {isTTY, text: '', write: (chunk: string) => ((out.text += chunk), true)}

@@ -11,8 +11,12 @@ const discover = () => discoverHomeserver(user, {timeoutMs: 2000})
 
 describe('discoverHomeserver', () => {
   it('uses m.homeserver.base_url once it answers /versions', async () => {
-    nock('https://example.com').get('/.well-known/matrix/client').reply(200, {'m.homeserver': {base_url: 'https://matrix.example.com/'}})
-    nock('https://matrix.example.com').get('/_matrix/client/versions').reply(200, {versions: ['v1.11']})
+    nock('https://example.com')
+      .get('/.well-known/matrix/client')
+      .reply(200, {'m.homeserver': {base_url: 'https://matrix.example.com/'}})
+    nock('https://matrix.example.com')
+      .get('/_matrix/client/versions')
+      .reply(200, {versions: ['v1.11']})
     expect((await discover()).href).toBe('https://matrix.example.com/')
     expect(nock.isDone()).toBe(true)
   })
@@ -42,7 +46,9 @@ describe('discoverHomeserver', () => {
   })
 
   it('aborts when the named homeserver does not answer /versions', async () => {
-    nock('https://example.com').get('/.well-known/matrix/client').reply(200, {'m.homeserver': {base_url: 'https://matrix.example.com'}})
+    nock('https://example.com')
+      .get('/.well-known/matrix/client')
+      .reply(200, {'m.homeserver': {base_url: 'https://matrix.example.com'}})
     nock('https://matrix.example.com').get('/_matrix/client/versions').reply(502, 'bad gateway')
     await expect(discover()).rejects.toThrow(/the homeserver matrix.example.com named by .* does not answer \/versions/)
   })

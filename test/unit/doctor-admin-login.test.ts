@@ -12,11 +12,21 @@ describe('mxtok doctor with an admin login that was interrupted', () => {
   it('says the token has no device, when it ends, and which create makes a new one — not a password create on a device that does not exist', async () => {
     const deps = unitDeps()
     await deps.registry.update((_, pending) => {
-      pending.set(secretAccount(USER, DEVICE), {name: 'bot', userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', admin: {by: '@admin:hs.example', session: 'boss', expiresAt: '2026-01-31T00:00:00.000Z'}})
+      pending.set(secretAccount(USER, DEVICE), {
+        name: 'bot',
+        userId: USER,
+        deviceId: DEVICE,
+        homeserver: HS,
+        store: 'keychain',
+        since: '2026-01-01T00:00:00.000Z',
+        admin: {by: '@admin:hs.example', session: 'boss', expiresAt: '2026-01-31T00:00:00.000Z'},
+      })
     })
     const {io, stdout} = testIo(deps)
     const outcome = await doctor({flags: {store: 'keychain'}}, io)
-    const warning = stdout().split('\n').find((l) => l.startsWith('WARN'))
+    const warning = stdout()
+      .split('\n')
+      .find((l) => l.startsWith('WARN'))
     expect(warning).toBe(
       'WARN admin login of session "bot" was interrupted: a token of @bot:hs.example on no device may exist that nobody holds; it ends by itself at 2026-01-31T00:00:00.000Z, or when @admin:hs.example logs out everywhere; run "mxtok create bot --user @bot:hs.example --as boss" for a new one',
     )

@@ -22,7 +22,9 @@ describe('parseDuration', () => {
 
   it('refuses anything else, naming the flag and showing how to write one', () => {
     for (const text of ['', '30', 'm', '0m', '0h0m', '1.5h', '-1h', '1x', '30m1h', '1h1h', '1h 30m', '1234567890s']) {
-      expect(() => parseDuration(text, '--expires'), text).toThrow(`--expires "${text}" is not a duration: write a whole number and a unit (s, m, h, d, w), e.g. 90m or 30d, or several, largest first, e.g. 1h30m`)
+      expect(() => parseDuration(text, '--expires'), text).toThrow(
+        `--expires "${text}" is not a duration: write a whole number and a unit (s, m, h, d, w), e.g. 90m or 30d, or several, largest first, e.g. 1h30m`,
+      )
     }
   })
 })

@@ -15,7 +15,14 @@ const TOKEN = 'syt_secret_token'
 async function withSession() {
   const deps = unitDeps()
   await deps.registry.update((sessions) => {
-    sessions.set('bot', {name: 'bot', userId: USER, homeserver: 'https://hs.example', deviceId: DEVICE, createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain'})
+    sessions.set('bot', {
+      name: 'bot',
+      userId: USER,
+      homeserver: 'https://hs.example',
+      deviceId: DEVICE,
+      createdAt: '2026-01-02T03:04:05.000Z',
+      store: 'keychain',
+    })
   })
   deps.memory.items.set(secretAccount(USER, DEVICE), TOKEN)
   return deps
@@ -44,7 +51,16 @@ describe('execSession', () => {
   it('gives a session of an admin login, whose token is on no device, no device ID, not even one inherited', async () => {
     const deps = unitDeps()
     await deps.registry.update((sessions) => {
-      sessions.set('as-bot', {name: 'as-bot', userId: USER, homeserver: 'https://hs.example', deviceId: DEVICE, createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain', auth: 'admin', admin: {by: '@admin:hs.example'}})
+      sessions.set('as-bot', {
+        name: 'as-bot',
+        userId: USER,
+        homeserver: 'https://hs.example',
+        deviceId: DEVICE,
+        createdAt: '2026-01-02T03:04:05.000Z',
+        store: 'keychain',
+        auth: 'admin',
+        admin: {by: '@admin:hs.example'},
+      })
     })
     deps.memory.items.set(secretAccount(USER, DEVICE), TOKEN)
     const out = join(tempDir('mxtok-exec-'), 'env.json')
@@ -85,7 +101,14 @@ describe('execSession', () => {
     const deps = await withSession()
     const out = join(tempDir('mxtok-exec-'), 'argv.json')
     const args = ['-la', '--', '$HOME', 'a b', '*']
-    await execSession({name: 'bot', command: [...node(`require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.argv.slice(1)))`), '--', ...args], env: process.env}, deps)
+    await execSession(
+      {
+        name: 'bot',
+        command: [...node(`require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.argv.slice(1)))`), '--', ...args],
+        env: process.env,
+      },
+      deps,
+    )
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(args)
   })
 
@@ -114,7 +137,10 @@ describe('execSession', () => {
     const marker = join(tempDir('mxtok-exec-'), 'ran')
     const command = node(`require('fs').writeFileSync(${JSON.stringify(marker)}, '')`)
     await expect(execSession({name: 'nope', command, env: process.env}, deps)).rejects.toMatchObject({kind: 'usage'})
-    await expect(execSession({name: 'bot', command: [], env: process.env}, deps)).rejects.toMatchObject({kind: 'usage', message: expect.stringContaining('after "--"')})
+    await expect(execSession({name: 'bot', command: [], env: process.env}, deps)).rejects.toMatchObject({
+      kind: 'usage',
+      message: expect.stringContaining('after "--"'),
+    })
     deps.memory.items.clear()
     await expect(execSession({name: 'bot', command, env: process.env}, deps)).rejects.toMatchObject({kind: 'tokenInvalid', exitCode: 4})
     expect(existsSync(marker)).toBe(false)

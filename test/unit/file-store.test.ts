@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -139,7 +139,12 @@ describe('FileStore', () => {
       return 'right passphrase'
     })
     const started = Date.now()
-    await expect(s.get('@a:hs/DEV1')).rejects.toMatchObject({kind: 'keychain', message: expect.stringMatching(/secrets\.enc is damaged \(its scrypt parameters .* are outside mxtok's limits: N a power of two from 16384 to 131072, r from 8 to 32, p at most 8, N·r·p at most 1048576\)/)})
+    await expect(s.get('@a:hs/DEV1')).rejects.toMatchObject({
+      kind: 'keychain',
+      message: expect.stringMatching(
+        /secrets\.enc is damaged \(its scrypt parameters .* are outside mxtok's limits: N a power of two from 16384 to 131072, r from 8 to 32, p at most 8, N·r·p at most 1048576\)/,
+      ),
+    })
     await expect(s.set('@a:hs/DEV1', 'x')).rejects.toThrow(/is damaged/)
     // What the file holds reaches the terminal escaped.
     await expect(s.get('@a:hs/DEV1')).rejects.toSatisfy((e: Error) => !/[\u0000-\u001f]/.test(e.message))
@@ -177,7 +182,9 @@ describe('FileStore', () => {
     rewrite(path, before, (file) => delete file.headerSum)
     expect(await store(d).get('@a:hs/DEV1')).toBe('token-one')
     // Without the checksum a damaged header cannot be told from a wrong passphrase: the message says both.
-    await expect(store(d, 'wrong passphrase').get('@a:hs/DEV1')).rejects.toThrow(/^wrong passphrase for .*secrets\.enc \(or its header is damaged\); set MXTOK_PASSPHRASE/)
+    await expect(store(d, 'wrong passphrase').get('@a:hs/DEV1')).rejects.toThrow(
+      /^wrong passphrase for .*secrets\.enc \(or its header is damaged\); set MXTOK_PASSPHRASE/,
+    )
     await store(d).set('@a:hs/DEV3', 'token-three')
     expect(JSON.parse(readFileSync(path, 'utf8')).headerSum).toMatch(/^[A-Za-z0-9+/]{43}=$/)
   })

@@ -26,6 +26,8 @@ describe('the folders of src/', () => {
       'errors.ts': '',
       'top.ts': "import {x} from './a/one.js'\n",
     })
-    expect(folderCycles(folderGraph(root))).toEqual([['a/one.ts imports ../b/deep/two.js', 'b/deep/two.ts imports ../../c/three.js', 'c/three.ts imports ../a/one.js']])
+    expect(folderCycles(folderGraph(root))).toEqual([
+      ['a/one.ts imports ../b/deep/two.js', 'b/deep/two.ts imports ../../c/three.js', 'c/three.ts imports ../a/one.js'],
+    ])
   })
 })

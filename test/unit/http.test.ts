@@ -41,7 +41,11 @@ describe('requestJson', () => {
   it('turns an OAuth error into a MatrixError whose errcode is the `error` code, whatever the status', async () => {
     nock(HS).post('/token').reply(403, {error: 'authorization_pending', error_description: 'The authorization request is still pending'})
     const err = await failure(requestJson({method: 'POST', url: url('/token'), form: {}}))
-    expect(err).toMatchObject({status: 403, errcode: 'authorization_pending', message: 'hs.example answered authorization_pending: The authorization request is still pending (HTTP 403)'})
+    expect(err).toMatchObject({
+      status: 403,
+      errcode: 'authorization_pending',
+      message: 'hs.example answered authorization_pending: The authorization request is still pending (HTTP 403)',
+    })
     expect(err.isLocal).toBe(false)
   })
 
@@ -110,14 +114,18 @@ describe('requestJson', () => {
   })
 
   it('refuses a body larger than the cap', async () => {
-    nock(HS).get('/x').reply(200, 'x'.repeat(MAX_BODY_BYTES + 10))
+    nock(HS)
+      .get('/x')
+      .reply(200, 'x'.repeat(MAX_BODY_BYTES + 10))
     const err = await failure(requestJson({method: 'GET', url: url('/x')}))
     expect(err.message).toMatch(/larger than 1024 KiB/)
   })
 
   it('follows a redirect within the same origin', async () => {
     nock(HS).get('/x').reply(307, '', {location: '/y'})
-    nock(HS, {reqheaders: {authorization: 'Bearer tok'}}).get('/y').reply(200, {at: 'y'})
+    nock(HS, {reqheaders: {authorization: 'Bearer tok'}})
+      .get('/y')
+      .reply(200, {at: 'y'})
     const res = await requestJson({method: 'GET', url: url('/x'), token: 'tok'})
     expect(res.body).toEqual({at: 'y'})
   })
@@ -132,7 +140,9 @@ describe('requestJson', () => {
 
   it('names the cause when the server cannot be reached', async () => {
     // An Error, as node:http emits: nock hangs the request on a plain object (nock/nock#2789).
-    nock(HS).get('/x').replyWithError(Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}))
+    nock(HS)
+      .get('/x')
+      .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}))
     const err = await failure(requestJson({method: 'GET', url: url('/x')}))
     expect(err.errcode).toBe(LocalErrcode.unreachable)
     expect(err.message).toMatch(/^cannot reach hs\.example \(ECONNREFUSED\)/)
@@ -141,14 +151,18 @@ describe('requestJson', () => {
 
 describe('requestJson and User-Interactive Auth', () => {
   it('keeps the body of a 401 challenge that has no errcode, so its flows and session can be answered', async () => {
-    nock(HS).post('/_matrix/client/v3/delete_devices').reply(401, {flows: [{stages: ['m.login.password']}], params: {}, session: 'uia-session'})
+    nock(HS)
+      .post('/_matrix/client/v3/delete_devices')
+      .reply(401, {flows: [{stages: ['m.login.password']}], params: {}, session: 'uia-session'})
     const err = await failure(requestJson({method: 'POST', url: url('/_matrix/client/v3/delete_devices'), token: 'tok', body: {devices: ['X']}}))
     expect(err.status).toBe(401)
     expect(err.body).toEqual({flows: [{stages: ['m.login.password']}], params: {}, session: 'uia-session'})
   })
 
   it('keeps the body of a failed stage, which carries an errcode beside the session', async () => {
-    nock(HS).post('/x').reply(401, {errcode: 'M_FORBIDDEN', error: 'Invalid password', flows: [{stages: ['m.login.password']}], session: 's2'})
+    nock(HS)
+      .post('/x')
+      .reply(401, {errcode: 'M_FORBIDDEN', error: 'Invalid password', flows: [{stages: ['m.login.password']}], session: 's2'})
     const err = await failure(requestJson({method: 'POST', url: url('/x'), body: {}}))
     expect(err).toMatchObject({errcode: 'M_FORBIDDEN', body: {session: 's2'}})
   })
@@ -168,7 +182,9 @@ describe('requestJson and plain http://', () => {
   it('sends nothing to a host that is not loopback, whatever URL it is handed', async () => {
     const lan = nock('http://192.168.1.20:8008').post('/_matrix/client/v3/logout').reply(200, {})
     const err = await refused(requestJson({method: 'POST', url: new URL('http://192.168.1.20:8008/_matrix/client/v3/logout'), token: 'tok', body: {}}))
-    expect(err.message).toBe('refusing plain http:// to 192.168.1.20:8008, which is not on this machine: the token or password would travel unencrypted; use https://, or set MXTOK_ALLOW_HTTP=1 if this server really has no TLS')
+    expect(err.message).toBe(
+      'refusing plain http:// to 192.168.1.20:8008, which is not on this machine: the token or password would travel unencrypted; use https://, or set MXTOK_ALLOW_HTTP=1 if this server really has no TLS',
+    )
     expect(lan.isDone()).toBe(false)
   })
 

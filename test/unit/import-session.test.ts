@@ -1,8 +1,8 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {importSession, type ImportOptions} from '../../src/core/import-session.js'
-import {secretAccount, type SecretStore} from '../../src/store/secret-store.js'
-import {unitDeps, type UnitDeps} from '../support/unit-deps.js'
+import {type ImportOptions, importSession} from '../../src/core/import-session.js'
+import {type SecretStore, secretAccount} from '../../src/store/secret-store.js'
+import {type UnitDeps, unitDeps} from '../support/unit-deps.js'
 
 const HS = 'https://hs.example'
 const USER = '@bot:hs.example'
@@ -52,7 +52,11 @@ describe('importSession', () => {
   it('refuses a token of another user than --user, and keeps nothing', async () => {
     const deps = unitDeps()
     whoami({user_id: '@other:hs.example', device_id: 'DEV'})
-    await expect(run(deps, {user: USER})).rejects.toMatchObject({kind: 'tokenInvalid', exitCode: 4, message: `the token belongs to @other:hs.example, not ${USER}; nothing was imported`})
+    await expect(run(deps, {user: USER})).rejects.toMatchObject({
+      kind: 'tokenInvalid',
+      exitCode: 4,
+      message: `the token belongs to @other:hs.example, not ${USER}; nothing was imported`,
+    })
     expect(deps.memory.items.size).toBe(0)
     expect(await deps.registry.list()).toEqual([])
   })
@@ -93,10 +97,7 @@ describe('importSession', () => {
   it('replaces a session of the same name, logging its other device out', async () => {
     const deps = unitDeps()
     await addSession(deps, 'bot', 'OLDDEV', 'syt_old')
-    const scope = whoami({user_id: USER, device_id: 'NEWDEV'})
-      .post('/_matrix/client/v3/logout')
-      .matchHeader('authorization', 'Bearer syt_old')
-      .reply(200, {})
+    const scope = whoami({user_id: USER, device_id: 'NEWDEV'}).post('/_matrix/client/v3/logout').matchHeader('authorization', 'Bearer syt_old').reply(200, {})
     const session = await run(deps)
     scope.done()
     expect(session.deviceId).toBe('NEWDEV')
@@ -115,7 +116,13 @@ describe('importSession', () => {
   it('re-importing into another store removes the copy in the old one', async () => {
     const deps = unitDeps()
     const items = new Map<string, string>()
-    const file: SecretStore = {kind: 'file', check: async () => {}, get: async (a) => items.get(a) ?? null, set: async (a, v) => void items.set(a, v), delete: async (a) => items.delete(a)}
+    const file: SecretStore = {
+      kind: 'file',
+      check: async () => {},
+      get: async (a) => items.get(a) ?? null,
+      set: async (a, v) => void items.set(a, v),
+      delete: async (a) => items.delete(a),
+    }
     deps.store = (kind) => (kind === 'file' ? file : deps.memory)
     await deps.registry.update((sessions) => {
       sessions.set('bot', {name: 'bot', userId: USER, homeserver: HS, deviceId: 'DEV', createdAt: '2025-01-01T00:00:00.000Z', store: 'file'})
@@ -136,7 +143,10 @@ describe('importSession', () => {
     await expect(run(deps, {token: spy, homeserver: undefined})).rejects.toMatchObject({kind: 'usage', message: expect.stringContaining('--homeserver')})
     await expect(run(deps, {token: spy, name: '-x'})).rejects.toMatchObject({kind: 'usage'})
     await expect(run(deps, {token: spy, homeserver: 'http://remote.example'})).rejects.toMatchObject({kind: 'usage'})
-    await expect(run(deps, {token: spy, homeserver: undefined, user: 'bot'})).rejects.toMatchObject({kind: 'usage', message: expect.stringContaining('not a full Matrix ID')})
+    await expect(run(deps, {token: spy, homeserver: undefined, user: 'bot'})).rejects.toMatchObject({
+      kind: 'usage',
+      message: expect.stringContaining('not a full Matrix ID'),
+    })
     expect(read).toBe(false)
   })
 })

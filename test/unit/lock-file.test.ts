@@ -1,5 +1,5 @@
 import {execFile, spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {promisify} from 'node:util'
@@ -101,7 +101,10 @@ describe('withLockFile', () => {
     const path = lockIn()
     writeFileSync(path, String(process.ppid))
     // Not a bug (exit 1): the registry cannot be used for now, which scripts tell by exit 7.
-    await expect(withLockFile(path, async () => {}, 200)).rejects.toMatchObject({kind: 'config', message: expect.stringMatching(/another mxtok process holds .*x\.lock; wait for it/)})
+    await expect(withLockFile(path, async () => {}, 200)).rejects.toMatchObject({
+      kind: 'config',
+      message: expect.stringMatching(/another mxtok process holds .*x\.lock; wait for it/),
+    })
   })
 
   it('removes the temporary files of dead processes that wanted the lock, not those of live ones', async () => {

@@ -24,7 +24,19 @@ if (!existsSync(manifestFile)) throw new Error(`${manifestFile} is missing: run 
 const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {commands: Record<string, ManifestCommand>}
 
 type CommandClass = {flags?: object; baseFlags?: object; args?: object; strict?: boolean; enableJsonFlag?: boolean}
-const classes: Record<string, CommandClass> = {create: Create, doctor: Doctor, exec: Exec, import: Import, list: List, move: Move, prune: Prune, rename: Rename, revoke: Revoke, token: Token, verify: Verify}
+const classes: Record<string, CommandClass> = {
+  create: Create,
+  doctor: Doctor,
+  exec: Exec,
+  import: Import,
+  list: List,
+  move: Move,
+  prune: Prune,
+  rename: Rename,
+  revoke: Revoke,
+  token: Token,
+  verify: Verify,
+}
 
 /** What oclif's parser makes of the line, as BaseCommand.parse would call it; undefined when it refuses the line. */
 async function oclifReads(cls: CommandClass, line: string[], env: Record<string, string>) {
@@ -44,9 +56,61 @@ async function oclifReads(cls: CommandClass, line: string[], env: Record<string,
 
 const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
 
-const words = ['bot', 'two', '--user', '-u', '@a:b.c', '--user=@x:y.z', '--homeserver', 'https://h.example', '--password-stdin', '--oauth', '--no-oauth', '--json', '--verbose', '--store', 'file', 'keychain', 'other', '--store=file', '--store=', '--offline', '--local-only', '--device-id', 'D1', '--device-name', '--to', '--fix', '--token-stdin', '--inactive-days', '--inactive-days=0', '--inactive-days=7', '1', '0', '-3', '90x', '--orphans', '--dry-run', '-y', '-x', '--help', '-h', '--', 'sh', '-c', '']
+const words = [
+  'bot',
+  'two',
+  '--user',
+  '-u',
+  '@a:b.c',
+  '--user=@x:y.z',
+  '--homeserver',
+  'https://h.example',
+  '--password-stdin',
+  '--oauth',
+  '--no-oauth',
+  '--json',
+  '--verbose',
+  '--store',
+  'file',
+  'keychain',
+  'other',
+  '--store=file',
+  '--store=',
+  '--offline',
+  '--local-only',
+  '--device-id',
+  'D1',
+  '--device-name',
+  '--to',
+  '--fix',
+  '--token-stdin',
+  '--inactive-days',
+  '--inactive-days=0',
+  '--inactive-days=7',
+  '1',
+  '0',
+  '-3',
+  '90x',
+  '--orphans',
+  '--dry-run',
+  '-y',
+  '-x',
+  '--help',
+  '-h',
+  '--',
+  'sh',
+  '-c',
+  '',
+]
 // Random lines, and random additions to a line that is valid, so that both kinds are compared.
-const valid: Record<string, string[]> = {create: ['bot', '--user', '@a:b.c'], exec: ['bot', '--', 'sh'], doctor: [], move: ['bot', '--to', 'file'], rename: ['bot', '--device-name', 'x'], prune: ['--user', '@a:b.c']}
+const valid: Record<string, string[]> = {
+  create: ['bot', '--user', '@a:b.c'],
+  exec: ['bot', '--', 'sh'],
+  doctor: [],
+  move: ['bot', '--to', 'file'],
+  rename: ['bot', '--device-name', 'x'],
+  prune: ['--user', '@a:b.c'],
+}
 const lines = (id: string) =>
   fc.oneof(
     fc.array(fc.constantFrom(...words), {maxLength: 7}),
@@ -92,7 +156,10 @@ describe('parseByManifest', () => {
   })
 
   it('keeps what follows "--" for exec', () => {
-    expect(parseByManifest(manifest.commands.exec, ['bot', '--', 'sh', '-c', 'echo --json'], {}, {rest: true})).toMatchObject({args: {name: 'bot'}, rest: ['sh', '-c', 'echo --json']})
+    expect(parseByManifest(manifest.commands.exec, ['bot', '--', 'sh', '-c', 'echo --json'], {}, {rest: true})).toMatchObject({
+      args: {name: 'bot'},
+      rest: ['sh', '-c', 'echo --json'],
+    })
   })
 
   it.each([
@@ -107,8 +174,9 @@ describe('parseByManifest', () => {
     expect(parseByManifest(manifest.commands.create, line, {})).toBeUndefined()
   })
 
-  it('reads prune\'s --inactive-days as a whole number of at least 1, as Flags.integer does', () => {
+  it("reads prune's --inactive-days as a whole number of at least 1, as Flags.integer does", () => {
     expect(parseByManifest(manifest.commands.prune, ['--user', '@a:b.c', '--inactive-days', '30'], {})?.flags).toEqual({user: '@a:b.c', 'inactive-days': 30})
-    for (const days of ['0', '-1', '1.5', '30d', '']) expect(parseByManifest(manifest.commands.prune, ['--user', '@a:b.c', `--inactive-days=${days}`], {}), days).toBeUndefined()
+    for (const days of ['0', '-1', '1.5', '30d', ''])
+      expect(parseByManifest(manifest.commands.prune, ['--user', '@a:b.c', `--inactive-days=${days}`], {}), days).toBeUndefined()
   })
 })

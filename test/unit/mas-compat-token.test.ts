@@ -62,7 +62,10 @@ describe('a MAS compatibility token (mct_)', () => {
   it('is refused in one line when the server no longer accepts it, keeping nothing', async () => {
     const deps = unitDeps()
     nock(HS).get(WHOAMI).reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Token is not active', soft_logout: false})
-    await expect(importSession({name: 'bot', token: async () => MCT, homeserver: HS}, deps)).rejects.toMatchObject({kind: 'tokenInvalid', message: expect.stringContaining('does not accept this token')})
+    await expect(importSession({name: 'bot', token: async () => MCT, homeserver: HS}, deps)).rejects.toMatchObject({
+      kind: 'tokenInvalid',
+      message: expect.stringContaining('does not accept this token'),
+    })
     expect(deps.memory.items.size).toBe(0)
   })
 })

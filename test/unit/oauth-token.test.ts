@@ -12,8 +12,8 @@ import {verifySessions} from '../../src/core/verify-sessions.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {tempDir} from '../support/cli.js'
 import {AUTH, CLIENT_ID, HS, INVALID_GRANT, ISSUER, METADATA, seedOAuthSession, tokenReply} from '../support/mas.js'
-import {unitDeps, type UnitDeps} from '../support/unit-deps.js'
 import {testIo} from '../support/test-io.js'
+import {type UnitDeps, unitDeps} from '../support/unit-deps.js'
 
 const USER = '@bot:hs.example'
 const DEVICE = 'MXTOKAAAAAAAAAA'
@@ -29,7 +29,13 @@ afterEach(() => nock.cleanAll())
 /** An OAuth session whose access token expires `inMs` after the unit clock's now (null: no known end). */
 async function withSession(inMs: number | null): Promise<UnitDeps> {
   const deps = unitDeps()
-  await seedOAuthSession(deps, {userId: USER, deviceId: DEVICE, access: OLD.access, refresh: OLD.refresh, expiresAt: inMs === null ? null : new Date(NOW + inMs).toISOString()})
+  await seedOAuthSession(deps, {
+    userId: USER,
+    deviceId: DEVICE,
+    access: OLD.access,
+    refresh: OLD.refresh,
+    expiresAt: inMs === null ? null : new Date(NOW + inMs).toISOString(),
+  })
   deps.memory.writes.length = 0
   return deps
 }
@@ -71,7 +77,9 @@ describe('mxtok token with an OAuth session', () => {
     const err = await getToken('bot', deps).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(RefreshRefused)
     expect(err).toMatchObject({kind: 'tokenInvalid', exitCode: 4})
-    expect((err as Error).message).toBe('the sign-in service of hs.example no longer accepts the refresh token of session "bot" (invalid_grant): the session was ended there; create it again')
+    expect((err as Error).message).toBe(
+      'the sign-in service of hs.example no longer accepts the refresh token of session "bot" (invalid_grant): the session was ended there; create it again',
+    )
     expect(stored(deps)).toMatchObject({access_token: OLD.access, refresh_token: OLD.refresh})
     expectNoRefreshToken(deps, err)
   })
@@ -143,15 +151,22 @@ describe('mxtok verify with an OAuth session', () => {
     nock(AUTH).post('/oauth2/token', REFRESH).reply(400, INVALID_GRANT)
     const report = await verifySessions(['bot'], deps)
     expect(report.exitCode).toBe(4)
-    expect(report.results).toEqual([{name: 'bot', status: 'revoked', userId: USER, deviceId: DEVICE, error: expect.stringContaining('no longer accepts the refresh token')}])
+    expect(report.results).toEqual([
+      {name: 'bot', status: 'revoked', userId: USER, deviceId: DEVICE, error: expect.stringContaining('no longer accepts the refresh token')},
+    ])
     expectNoRefreshToken(deps, report)
   })
 
   it('reports unreachable, exit 5, when the token endpoint cannot be reached', async () => {
     const deps = await withSession(-1000)
-    nock(AUTH).post('/oauth2/token').replyWithError(Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}))
+    nock(AUTH)
+      .post('/oauth2/token')
+      .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}))
     const report = await verifySessions(['bot'], deps)
-    expect(report).toMatchObject({exitCode: 5, results: [{status: 'unreachable', error: expect.stringMatching(/^cannot reach auth\.hs\.example \(ECONNREFUSED\)/)}]})
+    expect(report).toMatchObject({
+      exitCode: 5,
+      results: [{status: 'unreachable', error: expect.stringMatching(/^cannot reach auth\.hs\.example \(ECONNREFUSED\)/)}],
+    })
     expectNoRefreshToken(deps, report)
   })
 })
@@ -172,7 +187,7 @@ describe('mxtok revoke with an OAuth session', () => {
     expect(await deps.registry.list()).toEqual([])
   })
 
-  it('never sends an OAuth session\'s token to /logout, which MAS answers M_UNKNOWN_TOKEN for any OAuth token', async () => {
+  it("never sends an OAuth session's token to /logout, which MAS answers M_UNKNOWN_TOKEN for any OAuth token", async () => {
     const deps = await withSession(200_000)
     const logout = nock(HS).post('/_matrix/client/v3/logout').reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token'})
     nock(AUTH).post('/oauth2/revoke').times(2).reply(200)
@@ -184,7 +199,9 @@ describe('mxtok revoke with an OAuth session', () => {
     const deps = await withSession(200_000)
     nock(AUTH).post('/oauth2/revoke').reply(503, {error: 'temporarily_unavailable', error_description: 'The server is overloaded.'})
     const err = await revokeSession({name: 'bot'}, deps).catch((e: unknown) => e)
-    expect((err as Error).message).toBe('auth.hs.example answered temporarily_unavailable: The server is overloaded. (HTTP 503); session "bot" was kept — try again, or use --local-only to forget it while its token may still work')
+    expect((err as Error).message).toBe(
+      'auth.hs.example answered temporarily_unavailable: The server is overloaded. (HTTP 503); session "bot" was kept — try again, or use --local-only to forget it while its token may still work',
+    )
     expect(await deps.registry.list()).toHaveLength(1)
     expect(deps.memory.items.size).toBe(1)
     expectNoRefreshToken(deps, err)
@@ -216,7 +233,9 @@ describe('mxtok doctor --fix with an OAuth pair left by an interrupted create', 
   it('revokes it with the issuer recorded in the journal, then removes it', async () => {
     const deps = unitDeps()
     const oauth = {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: METADATA.token_endpoint, revocationEndpoint: METADATA.revocation_endpoint}
-    await deps.registry.update((_, pending) => void pending.set(ACCOUNT, {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', oauth}))
+    await deps.registry.update(
+      (_, pending) => void pending.set(ACCOUNT, {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', oauth}),
+    )
     deps.memory.items.set(ACCOUNT, JSON.stringify({access_token: OLD.access, refresh_token: OLD.refresh, expires_at: null}))
     const scope = nock(AUTH)
       .post('/oauth2/revoke', {token: OLD.refresh, token_type_hint: 'refresh_token', client_id: CLIENT_ID})
@@ -235,14 +254,17 @@ describe('mxtok doctor with a browser sign-in that was interrupted before a toke
   it('points at the sign-in service to end it, not at prune, which a sign-in service refuses', async () => {
     const deps = unitDeps()
     const oauth = {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: METADATA.token_endpoint}
-    await deps.registry.update((_, pending) => void pending.set(ACCOUNT, {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', oauth}))
+    await deps.registry.update(
+      (_, pending) => void pending.set(ACCOUNT, {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', oauth}),
+    )
     const {io, stdout} = testIo(deps)
     const {result: report} = await doctor({flags: {store: 'keychain'}}, io)
     const lines = stdout().split('\n')
     expect(report.orphans).toEqual([{kind: 'login', userId: USER, deviceId: DEVICE, store: 'keychain', homeserver: HS, issuer: ISSUER, fixed: false}])
     const warning = lines.find((l) => l.startsWith('WARN'))
-    expect(warning).toBe(`WARN interrupted sign-in of ${USER} device ${DEVICE}: if it was approved, that session may still be live; end it in the list of sessions of your account at ${ISSUER}`)
+    expect(warning).toBe(
+      `WARN interrupted sign-in of ${USER} device ${DEVICE}: if it was approved, that session may still be live; end it in the list of sessions of your account at ${ISSUER}`,
+    )
     expect(warning).not.toContain('prune')
   })
 })
-

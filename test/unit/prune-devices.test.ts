@@ -1,10 +1,10 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {DELETE_BATCH_SIZE, pruneDevices, TEMPORARY_DEVICE_NAME, type PruneOptions, type PrunePlan} from '../../src/core/prune-devices.js'
+import {DELETE_BATCH_SIZE, type PruneOptions, type PrunePlan, pruneDevices, TEMPORARY_DEVICE_NAME} from '../../src/core/prune-devices.js'
 import {MatrixClient} from '../../src/matrix/client.js'
 import {LocalErrcode, MatrixError} from '../../src/matrix/errors.js'
 import {secretAccount} from '../../src/store/secret-store.js'
-import {unitDeps, type UnitDeps} from '../support/unit-deps.js'
+import {type UnitDeps, unitDeps} from '../support/unit-deps.js'
 
 const HS = 'https://hs.example'
 const USER = '@bot:hs.example'
@@ -13,7 +13,12 @@ const DAY = 24 * 60 * 60 * 1000
 const DELETE = '/_matrix/client/v3/delete_devices'
 const KEEPER = 'MXTOKKEEPER0001'
 
-const device = (id: string, daysAgo: number | null) => ({device_id: id, display_name: null, last_seen_ip: daysAgo === null ? null : '203.0.113.7', last_seen_ts: daysAgo === null ? null : NOW - daysAgo * DAY})
+const device = (id: string, daysAgo: number | null) => ({
+  device_id: id,
+  display_name: null,
+  last_seen_ip: daysAgo === null ? null : '203.0.113.7',
+  last_seen_ts: daysAgo === null ? null : NOW - daysAgo * DAY,
+})
 const DEVICES = [device(KEEPER, 100), device('MXTOKORPHAN0001', 100), device('MXTOKORPHAN0002', null), device('ELEMENTWEB', 100), device('PHONE', 1)]
 // What Synapse answers to delete_devices without auth.
 const CHALLENGE = {session: 'S1', flows: [{stages: ['m.login.password']}], params: {}}
@@ -37,7 +42,7 @@ function prompts(confirmAnswer = true) {
   return {
     asked,
     plans,
-    password: async () => ((asked.push('password'), 'pw')),
+    password: async () => (asked.push('password'), 'pw'),
     confirm: async (plan: PrunePlan) => (asked.push('confirm'), plans.push(plan), confirmAnswer),
   }
 }
@@ -46,8 +51,10 @@ const prune = (deps: UnitDeps, p: ReturnType<typeof prompts>, extra: Partial<Pru
   pruneDevices({user: USER, homeserver: HS, orphans: true, password: p.password, confirm: p.confirm, ...extra}, deps)
 
 /** The delete request sent with the password and the session of the server's challenge. */
-const withPassword = (devices: string[], password = 'pw') => (body: {devices: string[]; auth?: Record<string, unknown>}) =>
-  JSON.stringify(body) === JSON.stringify({devices, auth: {type: 'm.login.password', identifier: {type: 'm.id.user', user: USER}, password, session: 'S1'}})
+const withPassword =
+  (devices: string[], password = 'pw') =>
+  (body: {devices: string[]; auth?: Record<string, unknown>}) =>
+    JSON.stringify(body) === JSON.stringify({devices, auth: {type: 'm.login.password', identifier: {type: 'm.id.user', user: USER}, password, session: 'S1'}})
 
 const withoutAuth = (devices: string[]) => (body: {devices: string[]; auth?: unknown}) => JSON.stringify(body) === JSON.stringify({devices})
 
@@ -62,10 +69,14 @@ function uia(scope: nock.Scope, token: string, devices: string[]) {
 }
 
 describe('pruneDevices with a live local session', () => {
-  it('deletes the orphans through UIA, using the session\'s token, asking for the password only after the confirmation', async () => {
+  it("deletes the orphans through UIA, using the session's token, asking for the password only after the confirmation", async () => {
     const deps = await withKeeper()
     const p = prompts()
-    const scope = uia(nock(HS).get('/_matrix/client/v3/devices').matchHeader('authorization', 'Bearer syt_keeper').reply(200, {devices: DEVICES}), 'syt_keeper', ['MXTOKORPHAN0001', 'MXTOKORPHAN0002'])
+    const scope = uia(
+      nock(HS).get('/_matrix/client/v3/devices').matchHeader('authorization', 'Bearer syt_keeper').reply(200, {devices: DEVICES}),
+      'syt_keeper',
+      ['MXTOKORPHAN0001', 'MXTOKORPHAN0002'],
+    )
     const result = await prune(deps, p)
     scope.done()
     expect(p.asked).toEqual(['confirm', 'password'])
@@ -77,7 +88,13 @@ describe('pruneDevices with a live local session', () => {
   it('spares the device of a create under way, and not one whose journal entry is old', async () => {
     const deps = await withKeeper()
     await deps.registry.update((_, pending) => {
-      const entry = (deviceId: string, minutesAgo: number) => ({userId: USER, deviceId, homeserver: HS, store: 'keychain' as const, since: new Date(NOW - minutesAgo * 60_000).toISOString()})
+      const entry = (deviceId: string, minutesAgo: number) => ({
+        userId: USER,
+        deviceId,
+        homeserver: HS,
+        store: 'keychain' as const,
+        since: new Date(NOW - minutesAgo * 60_000).toISOString(),
+      })
       pending.set(secretAccount(USER, 'MXTOKORPHAN0001'), entry('MXTOKORPHAN0001', 1))
       pending.set(secretAccount(USER, 'MXTOKORPHAN0002'), entry('MXTOKORPHAN0002', 60))
     })
@@ -115,7 +132,7 @@ describe('pruneDevices with a live local session', () => {
     expect(p.asked).toEqual(['confirm', 'password'])
   })
 
-  it('--inactive-days selects devices last seen before the cutoff, never one never seen nor a local session\'s', async () => {
+  it("--inactive-days selects devices last seen before the cutoff, never one never seen nor a local session's", async () => {
     const deps = await withKeeper()
     nock(HS).get('/_matrix/client/v3/devices').reply(200, {devices: DEVICES})
     const result = await prune(deps, prompts(), {orphans: false, inactiveDays: 30, dryRun: true})
@@ -142,7 +159,9 @@ describe('pruneDevices with a live local session', () => {
   it('with nothing selected, asks nothing and deletes nothing', async () => {
     const deps = await withKeeper()
     const p = prompts()
-    nock(HS).get('/_matrix/client/v3/devices').reply(200, {devices: [device(KEEPER, 1), device('PHONE', 1)]})
+    nock(HS)
+      .get('/_matrix/client/v3/devices')
+      .reply(200, {devices: [device(KEEPER, 1), device('PHONE', 1)]})
     expect(await prune(deps, p)).toMatchObject({devices: [], deleted: []})
     expect(p.asked).toEqual([])
   })
@@ -173,7 +192,9 @@ describe('pruneDevices with a live local session', () => {
     const deps = await withKeeper()
     const p = prompts()
     const orphans = Array.from({length: DELETE_BATCH_SIZE + 50}, (_, i) => `MXTOK${String(i).padStart(10, '0')}`)
-    let scope = nock(HS).get('/_matrix/client/v3/devices').reply(200, {devices: orphans.map((id) => device(id, 5))})
+    let scope = nock(HS)
+      .get('/_matrix/client/v3/devices')
+      .reply(200, {devices: orphans.map((id) => device(id, 5))})
     scope = uia(scope, 'syt_keeper', orphans.slice(0, DELETE_BATCH_SIZE))
     scope = uia(scope, 'syt_keeper', orphans.slice(DELETE_BATCH_SIZE))
     const result = await prune(deps, p)
@@ -185,25 +206,41 @@ describe('pruneDevices with a live local session', () => {
   it('says how many were deleted when a later batch fails', async () => {
     const deps = await withKeeper()
     const orphans = Array.from({length: DELETE_BATCH_SIZE + 1}, (_, i) => `MXTOK${String(i).padStart(10, '0')}`)
-    const scope = uia(nock(HS).get('/_matrix/client/v3/devices').reply(200, {devices: orphans.map((id) => device(id, 5))}), 'syt_keeper', orphans.slice(0, DELETE_BATCH_SIZE))
+    const scope = uia(
+      nock(HS)
+        .get('/_matrix/client/v3/devices')
+        .reply(200, {devices: orphans.map((id) => device(id, 5))}),
+      'syt_keeper',
+      orphans.slice(0, DELETE_BATCH_SIZE),
+    )
       .post(DELETE)
       .reply(500, {errcode: 'M_UNKNOWN', error: 'Internal server error'})
     const err = await prune(deps, prompts()).catch((e: unknown) => e)
     scope.done()
     expect(err).toBeInstanceOf(MatrixError)
-    expect((err as Error).message).toBe(`Internal server error (${DELETE_BATCH_SIZE} of ${DELETE_BATCH_SIZE + 1} devices were deleted before this; run prune again for the rest)`)
+    expect((err as Error).message).toBe(
+      `Internal server error (${DELETE_BATCH_SIZE} of ${DELETE_BATCH_SIZE + 1} devices were deleted before this; run prune again for the rest)`,
+    )
   })
 
   it('explains a server that does not let clients delete devices (MAS answers 404)', async () => {
     const deps = await withKeeper()
-    nock(HS).get('/_matrix/client/v3/devices').reply(200, {devices: DEVICES}).post(DELETE).reply(404, {errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request'})
+    nock(HS)
+      .get('/_matrix/client/v3/devices')
+      .reply(200, {devices: DEVICES})
+      .post(DELETE)
+      .reply(404, {errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request'})
     await expect(prune(deps, prompts())).rejects.toMatchObject({status: 404, message: expect.stringContaining('does not let clients delete devices')})
   })
 
   it('deletes without the password when the server asks for no authentication', async () => {
     const deps = await withKeeper()
     const p = prompts()
-    nock(HS).get('/_matrix/client/v3/devices').reply(200, {devices: DEVICES}).post(DELETE, withoutAuth(['MXTOKORPHAN0001', 'MXTOKORPHAN0002'])).reply(200, {})
+    nock(HS)
+      .get('/_matrix/client/v3/devices')
+      .reply(200, {devices: DEVICES})
+      .post(DELETE, withoutAuth(['MXTOKORPHAN0001', 'MXTOKORPHAN0002']))
+      .reply(200, {})
     expect((await prune(deps, p)).deleted).toHaveLength(2)
     expect(p.asked).toEqual(['confirm'])
   })
@@ -237,9 +274,14 @@ describe('pruneDevices reading the UIA challenge', () => {
     const deps = await withKeeper()
     const p = prompts()
     nock(HS).get('/_matrix/client/v3/devices').reply(200, {devices: DEVICES})
-    const client = new UiaClient([challengeError({session: 'S1', flows: [{stages: ['m.login.sso']}, {stages: ['m.login.password', 'm.login.email.identity']}]})])
+    const client = new UiaClient([
+      challengeError({session: 'S1', flows: [{stages: ['m.login.sso']}, {stages: ['m.login.password', 'm.login.email.identity']}]}),
+    ])
     deps.client = () => client
-    await expect(prune(deps, p)).rejects.toMatchObject({kind: 'loginRefused', message: expect.stringContaining('(it asks for: m.login.sso, m.login.password + m.login.email.identity)')})
+    await expect(prune(deps, p)).rejects.toMatchObject({
+      kind: 'loginRefused',
+      message: expect.stringContaining('(it asks for: m.login.sso, m.login.password + m.login.email.identity)'),
+    })
     expect(p.asked).toEqual(['confirm'])
     expect(client.auths).toEqual([undefined])
   })
@@ -254,7 +296,12 @@ describe('pruneDevices without a live local session', () => {
     const scope = nock(HS)
       .post('/_matrix/client/v3/login', (b) => {
         temporary = b.device_id
-        return /^MXTOK[A-Z2-7]{10}$/.test(b.device_id) && b.initial_device_display_name === TEMPORARY_DEVICE_NAME && b.password === 'pw' && b.identifier.user === USER
+        return (
+          /^MXTOK[A-Z2-7]{10}$/.test(b.device_id) &&
+          b.initial_device_display_name === TEMPORARY_DEVICE_NAME &&
+          b.password === 'pw' &&
+          b.identifier.user === USER
+        )
       })
       .reply(200, () => ({user_id: userId, access_token: 'syt_temp', device_id: temporary}))
     return {scope, temporary: () => temporary}
@@ -309,12 +356,17 @@ describe('pruneDevices without a live local session', () => {
     const {scope, temporary} = loginScope()
     listDevices(scope, temporary).post('/_matrix/client/v3/logout').reply(500, {errcode: 'M_UNKNOWN', error: 'boom'})
     await expect(prune(deps, prompts(false))).rejects.toMatchObject({message: 'cancelled: nothing was deleted'})
-    expect(deps.warnings).toEqual([expect.stringMatching(/^could not log out the temporary device MXTOK\w{10} \(boom\); "mxtok prune --orphans" deletes it later$/)])
+    expect(deps.warnings).toEqual([
+      expect.stringMatching(/^could not log out the temporary device MXTOK\w{10} \(boom\); "mxtok prune --orphans" deletes it later$/),
+    ])
   })
 
-  it('falls back to a temporary login when the local session\'s token is dead', async () => {
+  it("falls back to a temporary login when the local session's token is dead", async () => {
     const deps = await withKeeper('syt_dead')
-    const dead = nock(HS).get('/_matrix/client/v3/devices').matchHeader('authorization', 'Bearer syt_dead').reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token passed.'})
+    const dead = nock(HS)
+      .get('/_matrix/client/v3/devices')
+      .matchHeader('authorization', 'Bearer syt_dead')
+      .reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token passed.'})
     const {scope, temporary} = loginScope()
     logout(listDevices(scope, temporary))
     const result = await prune(deps, prompts(), {dryRun: true})
@@ -351,7 +403,7 @@ describe('pruneDevices input', () => {
     expect(p.asked).toEqual([])
   })
 
-  it('sends a session\'s token only to that session\'s homeserver', async () => {
+  it("sends a session's token only to that session's homeserver", async () => {
     const deps = await withKeeper()
     const other = 'https://other.example'
     const scope = nock(other).post('/_matrix/client/v3/login').reply(403, {errcode: 'M_FORBIDDEN', error: 'no'})
@@ -362,11 +414,21 @@ describe('pruneDevices input', () => {
   it('does not guess between different homeservers recorded for the user when their tokens are dead', async () => {
     const deps = await withKeeper()
     await deps.registry.update((sessions) => {
-      sessions.set('moved', {name: 'moved', userId: USER, homeserver: 'https://new.hs.example', deviceId: 'MXTOKMOVED00001', createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'})
+      sessions.set('moved', {
+        name: 'moved',
+        userId: USER,
+        homeserver: 'https://new.hs.example',
+        deviceId: 'MXTOKMOVED00001',
+        createdAt: '2026-01-01T00:00:00.000Z',
+        store: 'keychain',
+      })
     })
     const dead = nock(HS).get('/_matrix/client/v3/devices').reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'gone'})
     const p = prompts()
-    await expect(prune(deps, p, {homeserver: undefined})).rejects.toMatchObject({kind: 'usage', message: expect.stringMatching(/name different homeservers \(https:\/\/hs\.example, https:\/\/new\.hs\.example\); say which with --homeserver$/)})
+    await expect(prune(deps, p, {homeserver: undefined})).rejects.toMatchObject({
+      kind: 'usage',
+      message: expect.stringMatching(/name different homeservers \(https:\/\/hs\.example, https:\/\/new\.hs\.example\); say which with --homeserver$/),
+    })
     dead.done()
     expect(p.asked).toEqual([])
   })

@@ -2,7 +2,7 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {REGISTRY_FILE, SessionRegistry, type Session} from '../../src/registry/registry.js'
+import {REGISTRY_FILE, type Session, SessionRegistry} from '../../src/registry/registry.js'
 
 // Operators with many bridges and bots keep hundreds of sessions over several accounts and servers.
 const COUNT = 1000
@@ -19,7 +19,7 @@ const sessions: Session[] = Array.from({length: COUNT}, (_, i) => ({
 function documentedFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mxtok-reg-scale-'))
   const file = {version: 1, sessions: Object.fromEntries([...sessions].reverse().map(({name, ...rest}) => [name, rest]))}
-  writeFileSync(join(dir, REGISTRY_FILE), JSON.stringify(file, null, 2) + '\n', {mode: 0o600})
+  writeFileSync(join(dir, REGISTRY_FILE), `${JSON.stringify(file, null, 2)}\n`, {mode: 0o600})
   return dir
 }
 

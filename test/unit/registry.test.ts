@@ -1,9 +1,9 @@
-import {chmodSync, chownSync, mkdtempSync, readdirSync, statSync, writeFileSync, readFileSync} from 'node:fs'
+import {chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {configDir} from '../../src/registry/config-dir.js'
-import {SessionRegistry, type Session} from '../../src/registry/registry.js'
+import {type Session, SessionRegistry} from '../../src/registry/registry.js'
 
 const dir = () => mkdtempSync(join(tmpdir(), 'mxtok-reg-'))
 const session = (name: string): Session => ({
@@ -71,14 +71,28 @@ describe('a registry edited by hand, or by someone else', () => {
     expect((await reg.list()).map((s) => s.name)).toEqual(['good'])
     await reg.list()
     expect(warnings).toHaveLength(Object.keys(damaged).length + 1)
-    expect(warnings.find((w) => w.includes('"badurl"'))).toBe(`skipping session "badurl" in ${reg.path}: "homeserver" is not an http(s) URL; fix or delete that entry`)
+    expect(warnings.find((w) => w.includes('"badurl"'))).toBe(
+      `skipping session "badurl" in ${reg.path}: "homeserver" is not an http(s) URL; fix or delete that entry`,
+    )
     expect(warnings.some((w) => w.includes('"typeless"') && w.includes('"userId"'))).toBe(true)
     expect(warnings.some((w) => w.includes('pending login "@x:hs.example/D"'))).toBe(true)
     await expect(reg.get('badurl')).rejects.toMatchObject({kind: 'config', message: expect.stringContaining('session "badurl"')})
 
     await reg.update((s) => void s.set('new', session('new')))
     const written = JSON.parse(readFileSync(reg.path, 'utf8'))
-    expect(Object.keys(written.sessions).sort()).toEqual(['bad name!', 'badurl', 'escape', 'ftp', 'good', 'new', 'nodate', 'nostore', 'notobject', 'oauthless', 'typeless'])
+    expect(Object.keys(written.sessions).sort()).toEqual([
+      'bad name!',
+      'badurl',
+      'escape',
+      'ftp',
+      'good',
+      'new',
+      'nodate',
+      'nostore',
+      'notobject',
+      'oauthless',
+      'typeless',
+    ])
     expect(written.sessions.typeless).toEqual(damaged.typeless)
     expect(written.pending).toEqual({'@x:hs.example/D': {userId: 'nope'}})
   })
@@ -91,7 +105,7 @@ describe('a registry edited by hand, or by someone else', () => {
     // Keys in different objects, and equal strings that are values, are not duplicates.
     writeFileSync(reg.path, JSON.stringify({version: 1, sessions: {a: session('a'), b: {...session('b'), name: 'a'}}}))
     expect((await reg.list()).map((s) => s.name)).toEqual(['a', 'b'])
-    writeFileSync(reg.path, `{"version": 1, "sessions": {"a\\\"": ${entry}, "a\\\u0022": ${entry}}}`)
+    writeFileSync(reg.path, `{"version": 1, "sessions": {"a\\"": ${entry}, "a\\\u0022": ${entry}}}`)
     await expect(reg.list()).rejects.toThrow(/twice/)
   })
 
@@ -99,7 +113,10 @@ describe('a registry edited by hand, or by someone else', () => {
     const reg = new SessionRegistry(dir())
     await reg.update((s) => void s.set('a', session('a')))
     chmodSync(reg.dir, 0o770)
-    await expect(reg.list()).rejects.toMatchObject({kind: 'config', message: `refusing to use ${reg.dir}: other users can write it and so redirect your tokens; fix it with: chmod go-w ${reg.dir}`})
+    await expect(reg.list()).rejects.toMatchObject({
+      kind: 'config',
+      message: `refusing to use ${reg.dir}: other users can write it and so redirect your tokens; fix it with: chmod go-w ${reg.dir}`,
+    })
     await expect(reg.update(() => {})).rejects.toMatchObject({kind: 'config'})
     chmodSync(reg.dir, 0o700)
     chmodSync(reg.path, 0o602)

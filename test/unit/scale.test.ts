@@ -7,7 +7,7 @@ import {closeHttp} from '../../src/matrix/http.js'
 import type {Session} from '../../src/registry/registry.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {writeRegistry} from '../support/seed.js'
-import {unitDeps, type UnitDeps} from '../support/unit-deps.js'
+import {type UnitDeps, unitDeps} from '../support/unit-deps.js'
 
 /**
  * A homeserver that knows every token of the test and counts what reaches it: connections (a
@@ -126,7 +126,10 @@ describe(`verify of ${SESSIONS} sessions`, () => {
     const reads = vi.spyOn(deps.memory, 'get')
     const lookups = [vi.spyOn(deps.registry, 'list'), vi.spyOn(deps.registry, 'get')]
     const named = sessions.filter((_, i) => i % 10 === 3)
-    const report = await verifySessions(named.map((s) => s.name), deps)
+    const report = await verifySessions(
+      named.map((s) => s.name),
+      deps,
+    )
     expect(report.results.map((r) => [r.name, r.status])).toEqual(named.map((s) => [s.name, 'valid']))
     expect(reads.mock.calls.map(([account]) => account).sort()).toEqual(named.map((s) => secretAccount(s.userId, s.deviceId)).sort())
     expect(lookups.reduce((n, spy) => n + spy.mock.calls.length, 0)).toBe(1)

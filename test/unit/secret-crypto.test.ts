@@ -53,7 +53,10 @@ describe('deriveKey', () => {
   // HKDF-SHA256 written out (RFC 5869): no salt means a salt of 32 zero bytes; no info.
   const hkdf16 = (ikm: Buffer) => {
     const prk = createHmac('sha256', Buffer.alloc(32)).update(ikm).digest()
-    return createHmac('sha256', prk).update(Buffer.from([1])).digest().subarray(0, 16)
+    return createHmac('sha256', prk)
+      .update(Buffer.from([1]))
+      .digest()
+      .subarray(0, 16)
   }
 
   it('is HKDF-SHA256 of the shared secret zero-padded to 128 bytes, 16 bytes long', () => {

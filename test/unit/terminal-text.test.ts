@@ -1,14 +1,32 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {inert, inertJson} from '../../src/output/terminal-text.js'
 import {writeLines} from '../../src/output/terminal.js'
+import {inert, inertJson} from '../../src/output/terminal-text.js'
 
 // What a terminal acts on: C0, DEL, C1, the line and paragraph separators, the bidi controls.
 const ACTS_ON_TERMINAL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/
-const HOSTILE = ['\u001b[31m', '\u001b]8;;http://evil\u0007', '\u0007', '\r', '\b', '\u009b2J', '\u0085', '\u202e', '\u2066', '\n', '\t', '\u0000', '\u007f', '\ud800', '\udfff']
+const HOSTILE = [
+  '\u001b[31m',
+  '\u001b]8;;http://evil\u0007',
+  '\u0007',
+  '\r',
+  '\b',
+  '\u009b2J',
+  '\u0085',
+  '\u202e',
+  '\u2066',
+  '\n',
+  '\t',
+  '\u0000',
+  '\u007f',
+  '\ud800',
+  '\udfff',
+]
 
 /** Strings that mix ordinary text, every Unicode plane, and the sequences a hostile server sends. */
-const anyText = fc.array(fc.oneof(fc.string({unit: 'grapheme'}), fc.string({unit: 'binary'}), fc.constantFrom(...HOSTILE)), {maxLength: 8}).map((parts) => parts.join(''))
+const anyText = fc
+  .array(fc.oneof(fc.string({unit: 'grapheme'}), fc.string({unit: 'binary'}), fc.constantFrom(...HOSTILE)), {maxLength: 8})
+  .map((parts) => parts.join(''))
 
 describe('text from outside, made inert for a terminal', () => {
   it('never emits a byte a terminal acts on, for any input', () => {

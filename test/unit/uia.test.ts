@@ -11,7 +11,11 @@ describe('uiaChallenge', () => {
   })
 
   it('keeps the errcode of a failed attempt', () => {
-    expect(uiaChallenge(error401('M_FORBIDDEN', {session: 'S1', flows: [], errcode: 'M_FORBIDDEN'}))).toEqual({session: 'S1', flows: [], errcode: 'M_FORBIDDEN'})
+    expect(uiaChallenge(error401('M_FORBIDDEN', {session: 'S1', flows: [], errcode: 'M_FORBIDDEN'}))).toEqual({
+      session: 'S1',
+      flows: [],
+      errcode: 'M_FORBIDDEN',
+    })
   })
 
   it('is an empty challenge when the answer could not be read', () => {

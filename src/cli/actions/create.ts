@@ -2,7 +2,7 @@ import {createAdminSession} from '../../core/create-admin-session.js'
 import {createSession} from '../../core/create-session.js'
 import {plainHttpAllowed} from '../../matrix/http.js'
 import type {Session} from '../../registry/registry.js'
-import {storeLabel, type StoreKind} from '../../store/secret-store.js'
+import {type StoreKind, storeLabel} from '../../store/secret-store.js'
 import {interruptibleSleep, showDeviceCode} from '../device-code.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
@@ -10,7 +10,18 @@ import {readPassword} from '../password.js'
 
 export interface CreateInput {
   args: {name: string}
-  flags: {user: string; homeserver?: string; 'device-name'?: string; 'device-id'?: string; 'password-stdin'?: boolean; oauth?: boolean; 'allow-http'?: boolean; store: string; as?: string; expires?: string}
+  flags: {
+    user: string
+    homeserver?: string
+    'device-name'?: string
+    'device-id'?: string
+    'password-stdin'?: boolean
+    oauth?: boolean
+    'allow-http'?: boolean
+    store: string
+    as?: string
+    expires?: string
+  }
 }
 
 export interface CreateJson {

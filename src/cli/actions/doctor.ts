@@ -1,8 +1,8 @@
-import {runDoctor, type DoctorReport, type StoreCheck} from '../../core/doctor.js'
+import {type DoctorReport, runDoctor, type StoreCheck} from '../../core/doctor.js'
 import {ExitCode} from '../../errors.js'
-import {storeLabel, type StoreKind} from '../../store/secret-store.js'
+import {type StoreKind, storeLabel} from '../../store/secret-store.js'
 import type {Io} from '../io.js'
-import {type Outcome} from '../outcome.js'
+import type {Outcome} from '../outcome.js'
 
 export interface DoctorJson extends DoctorReport {
   stores: (StoreCheck & {configured: boolean; sessions: number})[]
@@ -28,18 +28,19 @@ export async function doctor({flags}: {flags: {store: string; fix?: boolean}}, i
     const state = s.problem ? ` — ${mark === 'info' ? 'not usable here: ' : ''}${s.problem}` : mark === 'info' ? ' — usable here' : ''
     io.log(`${mark} store ${s.store}: ${storeLabel(s.store)} (${why})${state}`)
   }
-  for (const h of report.homeservers) io.log(`${h.ok ? 'ok  ' : 'FAIL'} homeserver ${h.homeserver} (${plural(h.sessions)})${h.problem ? ` — ${h.problem}` : ''}`)
+  for (const h of report.homeservers)
+    io.log(`${h.ok ? 'ok  ' : 'FAIL'} homeserver ${h.homeserver} (${plural(h.sessions)})${h.problem ? ` — ${h.problem}` : ''}`)
   for (const o of report.orphans) {
     const what =
       o.kind === 'token'
         ? `orphan token of ${o.userId} device ${o.deviceId} in the ${storeLabel(o.store)}, held by no session`
         : o.admin
           ? `admin login${o.name ? ` of session "${o.name}"` : ''} was interrupted: a token of ${o.userId} on no device may exist that nobody holds; it ends by itself ${o.admin.expiresAt ? `at ${o.admin.expiresAt}` : 'never'}, or when ${o.admin.by} logs out everywhere${o.advice ? `; run "${o.advice}" for a new one` : ''}`
-        : o.issuer
-          ? `interrupted sign-in of ${o.userId} device ${o.deviceId}: if it was approved, that session may still be live; end it in the list of sessions of your account at ${o.issuer}`
-          : o.advice
-            ? `create of session "${o.name}" was interrupted: device ${o.deviceId} of ${o.userId} may hold a token nobody has${o.sessionExists ? ', and the stored token may be dead' : ''}; run "${o.advice}" again, which leaves only the new token on the device (then "mxtok revoke ${o.name}" if the session is not wanted)`
-            : `interrupted login of ${o.userId} device ${o.deviceId}: the device may hold a token nobody has; "mxtok prune --user ${o.userId} --orphans" deletes it`
+          : o.issuer
+            ? `interrupted sign-in of ${o.userId} device ${o.deviceId}: if it was approved, that session may still be live; end it in the list of sessions of your account at ${o.issuer}`
+            : o.advice
+              ? `create of session "${o.name}" was interrupted: device ${o.deviceId} of ${o.userId} may hold a token nobody has${o.sessionExists ? ', and the stored token may be dead' : ''}; run "${o.advice}" again, which leaves only the new token on the device (then "mxtok revoke ${o.name}" if the session is not wanted)`
+              : `interrupted login of ${o.userId} device ${o.deviceId}: the device may hold a token nobody has; "mxtok prune --user ${o.userId} --orphans" deletes it`
     io.log(`${o.fixed ? 'fixed' : 'WARN'} ${what}${o.kind === 'token' && !o.fixed ? '; "mxtok doctor --fix" logs it out and removes it' : ''}`)
   }
   const storesWork = stores.every((s) => s.ok || !(s.configured || s.sessions > 0))

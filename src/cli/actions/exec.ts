@@ -1,7 +1,7 @@
 import {execSession} from '../../core/exec-session.js'
 import {usageError} from '../../errors.js'
 import type {Io} from '../io.js'
-import {type Outcome} from '../outcome.js'
+import type {Outcome} from '../outcome.js'
 
 /** `argv`: the positional arguments before "--"; `rest`: the command after it. */
 export async function exec({args, argv, rest}: {args: {name: string}; argv: string[]; rest?: string[]}, io: Io): Promise<Outcome<undefined>> {

@@ -1,11 +1,11 @@
 import {type ListedSession, listedSession, listSessions} from '../../core/list-sessions.js'
 import {listJson, NO_SESSIONS, renderList, renderOtherDevices, SESSION_HEAD, sessionRow} from '../../output/list-view.js'
 import {tableLayout} from '../../output/table.js'
-import {requestTimeoutMs} from '../timeouts.js'
 import type {Io} from '../io.js'
-import {done, type Outcome} from '../outcome.js'
 import {liveProgress} from '../live/progress.js'
 import {watchRequests} from '../live/watch-requests.js'
+import {done, type Outcome} from '../outcome.js'
+import {requestTimeoutMs} from '../timeouts.js'
 
 export type ListJson = ReturnType<typeof listJson>
 
@@ -31,9 +31,20 @@ async function listLive(io: Io, columns: number): Promise<Awaited<ReturnType<typ
     return listSessions({offline: false}, base)
   }
   const printed = new Set<string>()
-  const layout = tableLayout(SESSION_HEAD, sessions.map((s) => sessionRow(listedSession(s, undefined), false)), io)
+  const layout = tableLayout(
+    SESSION_HEAD,
+    sessions.map((s) => sessionRow(listedSession(s, undefined), false)),
+    io,
+  )
   const watched = watchRequests(base, Date.now)
-  const progress = liveProgress(sessions, {stderr: io.stderr, columns, now: Date.now, timeoutMs: requestTimeoutMs(io.env), inFlight: watched.inFlight, verb: 'listing'})
+  const progress = liveProgress(sessions, {
+    stderr: io.stderr,
+    columns,
+    now: Date.now,
+    timeoutMs: requestTimeoutMs(io.env),
+    inFlight: watched.inFlight,
+    verb: 'listing',
+  })
   const onAccount = (listed: ListedSession[]) => {
     progress.print(() => io.log(listed.map((s) => layout.row(sessionRow(s, false)))))
     for (const s of listed) {

@@ -1,5 +1,5 @@
-import {moveSession, type MoveResult} from '../../core/move-session.js'
-import {storeLabel, type StoreKind} from '../../store/secret-store.js'
+import {type MoveResult, moveSession} from '../../core/move-session.js'
+import {type StoreKind, storeLabel} from '../../store/secret-store.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
 

@@ -1,4 +1,4 @@
-import {pruneDevices, type PrunePlan, type PruneResult} from '../../core/prune-devices.js'
+import {type PrunePlan, type PruneResult, pruneDevices} from '../../core/prune-devices.js'
 import {usageError} from '../../errors.js'
 import {plainHttpAllowed} from '../../matrix/http.js'
 import {sortNatural} from '../../output/natural-order.js'
@@ -9,7 +9,18 @@ import {done, type Outcome} from '../outcome.js'
 import {readPassword} from '../password.js'
 
 export interface PruneInput {
-  flags: {user: string; homeserver?: string; orphans?: boolean; 'inactive-days'?: number; keep?: number; as?: string; 'dry-run'?: boolean; yes?: boolean; 'password-stdin'?: boolean; 'allow-http'?: boolean}
+  flags: {
+    user: string
+    homeserver?: string
+    orphans?: boolean
+    'inactive-days'?: number
+    keep?: number
+    as?: string
+    'dry-run'?: boolean
+    yes?: boolean
+    'password-stdin'?: boolean
+    'allow-http'?: boolean
+  }
 }
 
 export async function prune({flags}: PruneInput, io: Io): Promise<Outcome<PruneResult>> {
@@ -25,13 +36,20 @@ export async function prune({flags}: PruneInput, io: Io): Promise<Outcome<PruneR
       as: flags.as,
       dryRun: flags['dry-run'],
       password: () =>
-        readPassword({passwordStdin: flags['password-stdin'] === true, env: io.env, stdin: io.stdin, stderr: io.stderr, prompt: `Password for ${flags.user}: `}),
+        readPassword({
+          passwordStdin: flags['password-stdin'] === true,
+          env: io.env,
+          stdin: io.stdin,
+          stderr: io.stderr,
+          prompt: `Password for ${flags.user}: `,
+        }),
       confirm: async (plan) => {
         if (!json) io.log(renderPlan(`Devices of ${plan.userId} to delete:`, plan, io))
         if (flags.yes) return true
         const count = devices(plan.devices.length)
         // Standard input carrying the password, or no terminal at all: nobody to ask.
-        if (json || !io.stdin.isTTY || flags['password-stdin']) throw usageError(`not deleting ${count} of ${plan.userId} without confirmation: pass --yes (or --dry-run to only list them)`)
+        if (json || !io.stdin.isTTY || flags['password-stdin'])
+          throw usageError(`not deleting ${count} of ${plan.userId} without confirmation: pass --yes (or --dry-run to only list them)`)
         return askYesNo(io.stdin, io.stderr, `Delete ${count} of ${plan.userId}? This logs them out for good. [y/N] `)
       },
     },
@@ -39,7 +57,11 @@ export async function prune({flags}: PruneInput, io: Io): Promise<Outcome<PruneR
   )
   if (!json) {
     if (result.devices.length === 0) io.log(`No device of ${result.userId} matches; nothing to delete.`)
-    else if (result.dryRun) io.log([...renderPlan(`Devices of ${result.userId} that prune would delete:`, result, io), `Dry run: ${devices(result.devices.length)} would be deleted; nothing was.`])
+    else if (result.dryRun)
+      io.log([
+        ...renderPlan(`Devices of ${result.userId} that prune would delete:`, result, io),
+        `Dry run: ${devices(result.devices.length)} would be deleted; nothing was.`,
+      ])
     else io.log(`Deleted ${devices(result.deleted.length)} of ${result.userId}.`)
   }
   return done(result)

@@ -1,4 +1,4 @@
-import {renameDevice, type RenameResult} from '../../core/rename-device.js'
+import {type RenameResult, renameDevice} from '../../core/rename-device.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
 

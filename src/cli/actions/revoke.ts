@@ -1,4 +1,4 @@
-import {revokeSession, type RevokeResult} from '../../core/revoke-session.js'
+import {type RevokeResult, revokeSession} from '../../core/revoke-session.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
 

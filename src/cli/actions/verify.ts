@@ -1,15 +1,15 @@
-import type {Session} from '../../registry/registry.js'
-import {verifySessions, type VerifyResult} from '../../core/verify-sessions.js'
 import {parseDuration} from '../../core/duration.js'
+import {type VerifyResult, verifySessions} from '../../core/verify-sessions.js'
 import {usageError} from '../../errors.js'
 import {sortNatural} from '../../output/natural-order.js'
 import {prometheusLines} from '../../output/prometheus.js'
 import {formatTs, renderTable, type TableLayout, tableLayout} from '../../output/table.js'
-import {requestTimeoutMs} from '../timeouts.js'
+import type {Session} from '../../registry/registry.js'
 import type {Io} from '../io.js'
-import type {Outcome} from '../outcome.js'
 import {type LiveProgress, liveProgress} from '../live/progress.js'
 import {watchRequests} from '../live/watch-requests.js'
+import type {Outcome} from '../outcome.js'
+import {requestTimeoutMs} from '../timeouts.js'
 
 export interface VerifyInput {
   argv: string[]
@@ -17,7 +17,13 @@ export interface VerifyInput {
 }
 
 const HEAD = ['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL']
-const row = (r: VerifyResult) => [r.name, r.status, r.userId, r.deviceId, r.error ?? (r.expiresAt === undefined ? '' : `expires ${formatTs(Date.parse(r.expiresAt))}`)]
+const row = (r: VerifyResult) => [
+  r.name,
+  r.status,
+  r.userId,
+  r.deviceId,
+  r.error ?? (r.expiresAt === undefined ? '' : `expires ${formatTs(Date.parse(r.expiresAt))}`),
+]
 
 export async function verify({argv, flags}: VerifyInput, io: Io): Promise<Outcome<VerifyResult[]>> {
   const prometheus = flags?.format === 'prometheus'
@@ -33,8 +39,19 @@ export async function verify({argv, flags}: VerifyInput, io: Io): Promise<Outcom
   const startLive = (sessions: readonly Session[]) => {
     if (!watched || !io.live || sessions.length === 0) return
     // The widths come from what is known before any answer; DETAIL gets the room left.
-    const layout = tableLayout(HEAD, sessions.map((s) => [s.name, 'unreachable', s.userId, s.deviceId, '']), {pretty: io.pretty, width: io.width, fill: 4})
-    const progress = liveProgress(sessions, {stderr: io.stderr, columns: io.live.columns, now: Date.now, timeoutMs: requestTimeoutMs(io.env), inFlight: watched.inFlight, verb: 'checking'})
+    const layout = tableLayout(
+      HEAD,
+      sessions.map((s) => [s.name, 'unreachable', s.userId, s.deviceId, '']),
+      {pretty: io.pretty, width: io.width, fill: 4},
+    )
+    const progress = liveProgress(sessions, {
+      stderr: io.stderr,
+      columns: io.live.columns,
+      now: Date.now,
+      timeoutMs: requestTimeoutMs(io.env),
+      inFlight: watched.inFlight,
+      verb: 'checking',
+    })
     live = {progress, layout}
     progress.print(() => io.log(layout.top))
   }

@@ -8,7 +8,12 @@ import {type CompletionCommand, valueFlags} from './spec.js'
 export function bashScript(spec: readonly CompletionCommand[]): string {
   const flagWords = (c: CompletionCommand) => c.flags.flatMap((f) => [`--${f.name}`, ...(f.char ? [`-${f.char}`] : [])]).join(' ')
   const valueCases = spec.flatMap((c) =>
-    c.flags.filter((f) => f.value).map((f) => `    "${c.id} --${f.name}"${f.char ? `|"${c.id} -${f.char}"` : ''}) ${f.options ? `COMPREPLY=($(compgen -W "${f.options.join(' ')}" -- "$cur"))` : 'COMPREPLY=()'}; return ;;`),
+    c.flags
+      .filter((f) => f.value)
+      .map(
+        (f) =>
+          `    "${c.id} --${f.name}"${f.char ? `|"${c.id} -${f.char}"` : ''}) ${f.options ? `COMPREPLY=($(compgen -W "${f.options.join(' ')}" -- "$cur"))` : 'COMPREPLY=()'}; return ;;`,
+      ),
   )
   return `# bash completion for mxtok: eval "$(mxtok autocomplete --script bash)" in ~/.bashrc
 _mxtok() {
@@ -41,8 +46,18 @@ ${spec.map((c) => `      ${c.id}) COMPREPLY=($(compgen -W "${flagWords(c)} --hel
     return
   fi
   case $cmd in
-    ${spec.filter((c) => c.sessions === 'many').map((c) => c.id).join('|') || '__none'}) ;;
-    ${spec.filter((c) => c.sessions === 'one').map((c) => c.id).join('|') || '__none'}) ((positionals == 0)) || return ;;
+    ${
+      spec
+        .filter((c) => c.sessions === 'many')
+        .map((c) => c.id)
+        .join('|') || '__none'
+    }) ;;
+    ${
+      spec
+        .filter((c) => c.sessions === 'one')
+        .map((c) => c.id)
+        .join('|') || '__none'
+    }) ((positionals == 0)) || return ;;
     *) return ;;
   esac
   local IFS=$'\\n'

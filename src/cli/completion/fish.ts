@@ -37,7 +37,8 @@ export function fishScript(spec: readonly CompletionCommand[]): string {
       lines.push(`complete -c mxtok -n ${when} -l ${f.name}${f.char ? ` -s ${f.char}` : ''}${value} -d ${q(f.summary)}`)
     }
     if (c.sessions === 'many') lines.push(`complete -c mxtok -n ${when} -a '(__mxtok_sessions)'`)
-    if (c.sessions === 'one') lines.push(`complete -c mxtok -n '__fish_seen_subcommand_from ${c.id}; and test (__mxtok_positionals) -eq 0' -a '(__mxtok_sessions)'`)
+    if (c.sessions === 'one')
+      lines.push(`complete -c mxtok -n '__fish_seen_subcommand_from ${c.id}; and test (__mxtok_positionals) -eq 0' -a '(__mxtok_sessions)'`)
   }
   return `${lines.join('\n')}\n`
 }

@@ -26,7 +26,10 @@ export interface CommandDefinition {
   summary?: string
   description?: string
   strict?: boolean
-  flags: Record<string, {name: string; type: 'boolean' | 'option'; char?: string; options?: readonly string[]; hidden?: boolean; summary?: string; description?: string}>
+  flags: Record<
+    string,
+    {name: string; type: 'boolean' | 'option'; char?: string; options?: readonly string[]; hidden?: boolean; summary?: string; description?: string}
+  >
   args: Record<string, {name: string}>
 }
 
@@ -39,15 +42,23 @@ const brief = (text = '') => text.split(/[;:.(]\s|\n/)[0].trim()
 export function completionSpec(commands: readonly CommandDefinition[]): CompletionCommand[] {
   return commands
     .filter((c) => !c.hidden && !c.id.includes(':'))
-    .map((c): CompletionCommand => ({
-      id: c.id,
-      summary: brief(c.summary ?? c.description),
-      flags: Object.values(c.flags)
-        .filter((f) => !f.hidden)
-        .map((f) => ({name: f.name, char: f.char, value: f.type === 'option', options: f.options ? [...f.options] : undefined, summary: brief(f.summary ?? f.description)})),
-      sessions: !('name' in c.args) || NEW_NAME.has(c.id) ? 'none' : c.strict === false && c.id !== 'exec' ? 'many' : 'one',
-      rest: c.id === 'exec',
-    }))
+    .map(
+      (c): CompletionCommand => ({
+        id: c.id,
+        summary: brief(c.summary ?? c.description),
+        flags: Object.values(c.flags)
+          .filter((f) => !f.hidden)
+          .map((f) => ({
+            name: f.name,
+            char: f.char,
+            value: f.type === 'option',
+            options: f.options ? [...f.options] : undefined,
+            summary: brief(f.summary ?? f.description),
+          })),
+        sessions: !('name' in c.args) || NEW_NAME.has(c.id) ? 'none' : c.strict === false && c.id !== 'exec' ? 'many' : 'one',
+        rest: c.id === 'exec',
+      }),
+    )
     .sort((a, b) => (a.id < b.id ? -1 : 1))
 }
 

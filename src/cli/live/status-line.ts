@@ -1,5 +1,5 @@
-import {eraseStatusLine} from '../../output/terminal-control.js'
 import {type Sink, writeStatus} from '../../output/terminal.js'
+import {eraseStatusLine} from '../../output/terminal-control.js'
 import {truncate} from '../../output/text-width.js'
 
 export interface StatusLine {

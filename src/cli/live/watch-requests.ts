@@ -10,7 +10,10 @@ const WATCHED = new Set<PropertyKey>(['versions', 'whoami', 'devices', 'login', 
  * `target` with `replace`'s methods in place of its own; every other member is the target's, its
  * methods bound to it, so that the target's own state stays where it is.
  */
-function intercept<T extends object>(target: T, replace: (name: PropertyKey, original: (...args: unknown[]) => unknown) => ((...args: unknown[]) => unknown) | undefined): T {
+function intercept<T extends object>(
+  target: T,
+  replace: (name: PropertyKey, original: (...args: unknown[]) => unknown) => ((...args: unknown[]) => unknown) | undefined,
+): T {
   return new Proxy(target, {
     get(t, name) {
       const value = Reflect.get(t, name, t) as unknown

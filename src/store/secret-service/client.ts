@@ -105,14 +105,22 @@ export class SecretServiceClient {
           let found: {index: number; item: string}[] = []
           const read = (batch: {index: number; item: string}[]) => {
             reading++
-            session.then((s) => readSecrets(connection, s, batch.map((f) => f.item))).then((secrets) => {
-              for (const {index, item} of batch) {
-                const secret = secrets.get(item)
-                answers[index].resolve(secret === undefined ? {found: 'unclear'} : {found: 'one', secret})
-              }
-              reading--
-              settleWhenDone()
-            }, reject)
+            session
+              .then((s) =>
+                readSecrets(
+                  connection,
+                  s,
+                  batch.map((f) => f.item),
+                ),
+              )
+              .then((secrets) => {
+                for (const {index, item} of batch) {
+                  const secret = secrets.get(item)
+                  answers[index].resolve(secret === undefined ? {found: 'unclear'} : {found: 'one', secret})
+                }
+                reading--
+                settleWhenDone()
+              }, reject)
           }
           const settleWhenDone = () => {
             if (next === queries.length && searching === 0 && reading === 0) resolve()
@@ -175,7 +183,14 @@ export class SecretServiceClient {
       if (refused) return refused
       if (!reply) {
         // Only the service can say there is no default collection: any other refusal is reported as it is.
-        const alias = await connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'ReadAlias', signature: 's', body: ['default']})
+        const alias = await connection.call({
+          destination: SECRETS,
+          path: SECRETS_PATH,
+          interface: SERVICE,
+          member: 'ReadAlias',
+          signature: 's',
+          body: ['default'],
+        })
         if ((bodyOf(alias, 'ReadAlias', 'o') as [string])[0] === NO_PROMPT) return 'no collection'
         const again = await connection.call(lockedQuery())
         const [locked] = bodyOf(again, 'Get', 'v') as [Variant]
@@ -194,10 +209,14 @@ export class SecretServiceClient {
   unlock(): Promise<boolean> {
     this.defaultLocked = undefined
     return this.plain(async (connection) => {
-      const alias = await refusedIsUnclear(connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'ReadAlias', signature: 's', body: ['default']}))
+      const alias = await refusedIsUnclear(
+        connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'ReadAlias', signature: 's', body: ['default']}),
+      )
       const [collection] = alias ? (bodyOf(alias, 'ReadAlias', 'o') as [string]) : [NO_PROMPT]
       if (collection === NO_PROMPT) return false
-      const reply = await refusedIsUnclear(connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'Unlock', signature: 'ao', body: [[collection]]}))
+      const reply = await refusedIsUnclear(
+        connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'Unlock', signature: 'ao', body: [[collection]]}),
+      )
       if (!reply) return false
       const [unlocked, prompt] = bodyOf(reply, 'Unlock', 'aoo') as [string[], string]
       if (prompt === NO_PROMPT) return unlocked.length > 0
@@ -209,11 +228,21 @@ export class SecretServiceClient {
   store(attributes: Record<string, string>, label: string, secret: string): Promise<SecretChange> {
     return this.work(async (connection, session) => {
       const {parameters, value} = encryptSecret(session.key, secret)
-      const properties = {'org.freedesktop.Secret.Item.Label': {signature: 's', value: label}, 'org.freedesktop.Secret.Item.Attributes': {signature: 'a{ss}', value: attributes}}
+      const properties = {
+        'org.freedesktop.Secret.Item.Label': {signature: 's', value: label},
+        'org.freedesktop.Secret.Item.Attributes': {signature: 'a{ss}', value: attributes},
+      }
       let reply: Message | undefined
       try {
         reply = await refusedIsUnclear(
-          connection.call({destination: SECRETS, path: DEFAULT_COLLECTION, interface: 'org.freedesktop.Secret.Collection', member: 'CreateItem', signature: 'a{sv}(oayays)b', body: [properties, [session.path, parameters, value, 'text/plain'], true]}),
+          connection.call({
+            destination: SECRETS,
+            path: DEFAULT_COLLECTION,
+            interface: 'org.freedesktop.Secret.Collection',
+            member: 'CreateItem',
+            signature: 'a{sv}(oayays)b',
+            body: [properties, [session.path, parameters, value, 'text/plain'], true],
+          }),
         )
       } finally {
         value.fill(0)
@@ -245,7 +274,14 @@ export class SecretServiceClient {
    * person, for at most the timeout, and is then dismissed. True when it completed, not dismissed.
    */
   private async completePrompt(connection: DBusConnection, prompt: string): Promise<boolean> {
-    await connection.call({destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: [`type='signal',interface='${PROMPT}',member='Completed',path='${prompt}'`]})
+    await connection.call({
+      destination: 'org.freedesktop.DBus',
+      path: '/org/freedesktop/DBus',
+      interface: 'org.freedesktop.DBus',
+      member: 'AddMatch',
+      signature: 's',
+      body: [`type='signal',interface='${PROMPT}',member='Completed',path='${prompt}'`],
+    })
     const completed = connection.signal({path: prompt, interface: PROMPT, member: 'Completed'}, this.timeoutMs)
     completed.catch(() => {})
     // The wait has the deadline: a Prompt call that itself never returns is bounded too.
@@ -312,7 +348,14 @@ async function refusedIsUnclear(call: Promise<Message>): Promise<Message | undef
   }
 }
 
-const lockedQuery = () => ({destination: SECRETS, path: DEFAULT_COLLECTION, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: ['org.freedesktop.Secret.Collection', 'Locked']})
+const lockedQuery = () => ({
+  destination: SECRETS,
+  path: DEFAULT_COLLECTION,
+  interface: 'org.freedesktop.DBus.Properties',
+  member: 'Get',
+  signature: 'ss',
+  body: ['org.freedesktop.Secret.Collection', 'Locked'],
+})
 
 async function openSession(connection: DBusConnection, opened: Promise<string>): Promise<Session> {
   // A key the service may derive otherwise (see sessionKey) is agreed afresh: one time in 256.
@@ -320,14 +363,17 @@ async function openSession(connection: DBusConnection, opened: Promise<string>):
     // Sent before the bus has answered the handshake, and the key made while it does: each round
     // trip and each millisecond of key generation shows in every command's time.
     const agreement = keyAgreement()
-    const [, reply] = await Promise.all([opened, connection.call({
-      destination: SECRETS,
-      path: SECRETS_PATH,
-      interface: SERVICE,
-      member: 'OpenSession',
-      signature: 'sv',
-      body: [ALGORITHM, {signature: 'ay', value: agreement.publicValue}],
-    })])
+    const [, reply] = await Promise.all([
+      opened,
+      connection.call({
+        destination: SECRETS,
+        path: SECRETS_PATH,
+        interface: SERVICE,
+        member: 'OpenSession',
+        signature: 'sv',
+        body: [ALGORITHM, {signature: 'ay', value: agreement.publicValue}],
+      }),
+    ])
     const [output, path] = bodyOf(reply, 'OpenSession', 'vo') as [Variant, string]
     if (output.signature !== 'ay') throw new Error(`OpenSession answered a "${output.signature}", not the service's public key`)
     const key = agreement.sessionKey(output.value as Buffer)
@@ -338,7 +384,14 @@ async function openSession(connection: DBusConnection, opened: Promise<string>):
 
 /** The paths of the items with these attributes: [unlocked, locked]. */
 async function searchItems(connection: DBusConnection, attributes: Record<string, string>): Promise<[string[], string[]]> {
-  const reply = await connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'SearchItems', signature: 'a{ss}', body: [attributes]})
+  const reply = await connection.call({
+    destination: SECRETS,
+    path: SECRETS_PATH,
+    interface: SERVICE,
+    member: 'SearchItems',
+    signature: 'a{ss}',
+    body: [attributes],
+  })
   return bodyOf(reply, 'SearchItems', 'aoao') as [string[], string[]]
 }
 
@@ -346,7 +399,14 @@ async function searchItems(connection: DBusConnection, attributes: Record<string
 async function readSecrets(connection: DBusConnection, session: Session, items: string[]): Promise<Map<string, string>> {
   const secrets = new Map<string, string>()
   if (items.length === 0) return secrets
-  const reply = await connection.call({destination: SECRETS, path: SECRETS_PATH, interface: SERVICE, member: 'GetSecrets', signature: 'aoo', body: [items, session.path]})
+  const reply = await connection.call({
+    destination: SECRETS,
+    path: SECRETS_PATH,
+    interface: SERVICE,
+    member: 'GetSecrets',
+    signature: 'aoo',
+    body: [items, session.path],
+  })
   const [values] = bodyOf(reply, 'GetSecrets', 'a{o(oayays)}') as [Map<string, [string, Buffer, Buffer, string]>]
   for (const [item, [, parameters, value]] of values) {
     const secret = decryptSecret(session.key, parameters, value)

@@ -1,5 +1,5 @@
 import {connect, type Socket} from 'node:net'
-import {decodeBody, decodeHeader, encodeMessage, messageSize, MessageType, type DBusValue, type Message} from './dbus-wire.js'
+import {type DBusValue, decodeBody, decodeHeader, encodeMessage, type Message, MessageType, messageSize} from './dbus-wire.js'
 
 /** The Unix socket of a D-Bus address ("unix:path=…" or "unix:abstract=…"), if it names one. */
 export function unixSocketPath(address: string): string | undefined {
@@ -157,7 +157,11 @@ export class DBusConnection {
     this.socket.on('connect', () => (this.connected = true))
     this.socket.on('data', (chunk) => this.receive(chunk))
     this.socket.on('error', (e: NodeJS.ErrnoException) =>
-      this.fail(this.connected ? `the D-Bus session bus connection failed (${e.code ?? e.message})` : `cannot connect to the D-Bus session bus (${e.code ?? e.message})`),
+      this.fail(
+        this.connected
+          ? `the D-Bus session bus connection failed (${e.code ?? e.message})`
+          : `cannot connect to the D-Bus session bus (${e.code ?? e.message})`,
+      ),
     )
     this.socket.on('close', () => this.fail('the D-Bus session bus closed the connection'))
   }

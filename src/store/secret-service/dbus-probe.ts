@@ -1,5 +1,5 @@
-import {DBusConnection, DBusError, unixSocketPath} from './dbus-connection.js'
 import {noAnswerWithin, SECRETS, SECRETS_PATH} from './client.js'
+import {DBusConnection, DBusError, unixSocketPath} from './dbus-connection.js'
 
 export {unixSocketPath}
 

@@ -327,7 +327,10 @@ export function encodeMessage(m: Message): Buffer {
   }
   // One buffer for header and body: the body starts 8-aligned, its length is filled in after.
   const w = new Writer()
-  w.value('y', 0x6c).value('y', m.type).value('y', m.flags ?? 0).value('y', 1)
+  w.value('y', 0x6c)
+    .value('y', m.type)
+    .value('y', m.flags ?? 0)
+    .value('y', 1)
   w.value('u', 0).value('u', m.serial).value('a(yv)', fields).align(8)
   const bodyStart = w.length
   if (m.signature) w.values(m.signature, m.body ?? [])

@@ -1,7 +1,7 @@
 // The cryptography of a Secret Service session with the dh-ietf1024-sha256-aes128-cbc-pkcs7
 // algorithm: a Diffie-Hellman exchange in the 1024-bit MODP group of RFC 2409 ("modp2"), an AES key
 // derived from it, and the decryption of the secrets the service sends.
-import {createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject} from 'node:crypto'
+import {createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, randomBytes} from 'node:crypto'
 
 const PRIME_BYTES = 128
 
