@@ -107,7 +107,9 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
         throw error
       }
     },
-    hold: (l) => void (live = l),
+    hold: (l) => {
+      live = l
+    },
     async moveTo(to) {
       await claim(to)
       await journal(to, target)

@@ -151,7 +151,10 @@ export async function send(req: RawRequest): Promise<RawAnswer> {
 }
 
 function readAnswer(res: IncomingMessage, cap: number, finish: (error: Error | undefined, answer?: RawAnswer) => void): void {
-  if (Number(res.headers['content-length']) > cap) return finish(new AnswerTooLarge())
+  if (Number(res.headers['content-length']) > cap) {
+    finish(new AnswerTooLarge())
+    return
+  }
   const chunks: Buffer[] = []
   let size = 0
   res.on('data', (chunk: Buffer) => {

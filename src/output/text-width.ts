@@ -3,6 +3,7 @@
  * marks and zero-width characters none. An approximation of wcwidth that covers what device names
  * and user IDs carry; text reaching here has already been made inert, so it holds no controls.
  */
+// biome-ignore lint/suspicious/noMisleadingCharacterClass: tested one code point at a time, never against a sequence
 const ZERO_WIDTH = /[\p{Mn}\p{Me}\u200b-\u200d\ufe00-\ufe0f]/u
 const WIDE =
   /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u

@@ -135,15 +135,15 @@ export class KeychainStore implements SecretStore {
     if (client) {
       // Not awaited: each get() waits for its own secret only, so work on the first ones can start.
       const answers = client.lookupEach(accounts.map((account) => this.attributes(account)))
-      answers.forEach((answer, i) =>
+      for (const [i, answer] of answers.entries()) {
         this.prefetched.set(
           accounts[i],
           answer.then(
             (a) => (a.found === 'one' ? a.secret : undefined),
             () => undefined,
           ),
-        ),
-      )
+        )
+      }
       return
     }
     try {

@@ -100,7 +100,7 @@ beforeEach(async () => {
   await closeHttp()
   deps = unitDeps()
   await writeRegistry(deps.registry.dir, sessions)
-  sessions.forEach((s, i) => deps.memory.items.set(secretAccount(s.userId, s.deviceId), `token-${i}`))
+  for (const [i, s] of sessions.entries()) deps.memory.items.set(secretAccount(s.userId, s.deviceId), `token-${i}`)
   for (const s of servers) s.reset()
   load.peak = 0
 })

@@ -158,7 +158,9 @@ export class SecretServiceClient {
         }),
     )
     // Answers already given stand; the rest fail with the connection.
-    all.catch((error: unknown) => answers.forEach((a) => a.reject(error)))
+    all.catch((error: unknown) => {
+      for (const a of answers) a.reject(error)
+    })
     return answers.map((a) => a.promise)
   }
 
@@ -317,7 +319,8 @@ export class SecretServiceClient {
   }
 
   private connect(): [DBusConnection, Promise<string>] {
-    const connection = (this.connection ??= new DBusConnection(this.socketPath))
+    this.connection ??= new DBusConnection(this.socketPath)
+    const connection = this.connection
     if (!this.opened) {
       this.opened = connection.open()
       this.opened.catch(() => {})

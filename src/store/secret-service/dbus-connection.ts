@@ -260,7 +260,8 @@ export class DBusConnection {
   /** Ends the connection; the first failure is the one every call is told. */
   fail(message: string): BusFailure {
     if (this.failure) return this.failure
-    const failure = (this.failure = new BusFailure(message))
+    const failure = new BusFailure(message)
+    this.failure = failure
     this.rejectFailed(failure)
     for (const waiter of this.pending.values()) waiter.reject(failure)
     this.pending.clear()
@@ -345,7 +346,10 @@ export class DBusConnection {
 
   private answer(bytes: Buffer): void {
     const header = decodeHeader(bytes)
-    if (header.type === MessageType.signal) return this.signalled(bytes, header)
+    if (header.type === MessageType.signal) {
+      this.signalled(bytes, header)
+      return
+    }
     const isReply = header.type === MessageType.methodReturn || header.type === MessageType.error
     const waiter = isReply && header.replySerial !== undefined ? this.pending.get(header.replySerial) : undefined
     // Signals, and anything else nobody waits for, are not even parsed further.

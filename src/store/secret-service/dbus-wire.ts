@@ -103,7 +103,7 @@ export class Writer {
   values(signature: string, values: readonly DBusValue[]): this {
     const types = splitSignature(signature)
     if (types.length !== values.length) throw new TypeError(`"${signature}" takes ${types.length} values, not ${values.length}`)
-    types.forEach((t, i) => this.value(t, values[i]))
+    for (const [i, t] of types.entries()) this.value(t, values[i])
     return this
   }
 
@@ -137,7 +137,7 @@ export class Writer {
         const types = innerTypes(type)
         if (fields.length !== types.length) throw new TypeError(`struct ${type} has ${types.length} fields, not ${fields.length}`)
         this.align(8)
-        types.forEach((t, i) => this.value(t, fields[i]))
+        for (const [i, t] of types.entries()) this.value(t, fields[i])
         return this
       }
       case 'a':
