@@ -83,7 +83,7 @@ describe.each(homeservers)('on $kind', (server) => {
       const elsewhere = await rawLogin(server.baseUrl, userId, PASSWORD, deviceId)
       secrets.add(elsewhere.access_token)
       expect((await rawWhoami(server.baseUrl, elsewhere.access_token)).status).toBe(200)
-      // The servers differ here (README, "Homeservers"): Dendrite ends the device's old token at
+      // The servers differ here (docs/homeservers.md): Dendrite ends the device's old token at
       // that login, Synapse keeps it alive (element-hq/synapse#6616).
       expect((await rawWhoami(server.baseUrl, mine)).status).toBe(server.kind === 'dendrite' ? 401 : 200)
 
@@ -239,7 +239,7 @@ describe.each(homeservers)('on $kind', (server) => {
     function expectWaited([limited, retried]: [RelayedExchange, RelayedExchange]): void {
       expect(limited.body).toMatchObject({errcode: 'M_LIMIT_EXCEEDED', retry_after_ms: expect.any(Number)})
       expect(limited.headers).not.toHaveProperty('retry-after')
-      // Synapse sends the header too, Dendrite never does (README, "Homeservers").
+      // Synapse sends the header too, Dendrite never does (docs/homeservers.md).
       expect('retry-after' in limited.upstreamHeaders).toBe(server.kind === 'synapse')
       const asked = (limited.body as {retry_after_ms: number}).retry_after_ms
       expect(asked).toBeGreaterThan(0)

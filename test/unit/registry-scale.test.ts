@@ -15,7 +15,7 @@ const sessions: Session[] = Array.from({length: COUNT}, (_, i) => ({
   store: 'keychain',
 }))
 
-/** A config directory holding the sessions as the README documents the file, written the other way round. */
+/** A config directory holding the sessions as docs/configuration.md documents the file, written the other way round. */
 function documentedFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mxtok-reg-scale-'))
   const file = {version: 1, sessions: Object.fromEntries([...sessions].reverse().map(({name, ...rest}) => [name, rest]))}
