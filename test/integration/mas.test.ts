@@ -1,29 +1,49 @@
 // The everyday path against the real Matrix Authentication Service (MAS), deployed as MAS is:
 // Synapse in its MAS mode behind nginx, which sends login, logout and refresh to MAS; mxtok is
 // given nginx's URL. What mxtok claims is checked where the truth is, MAS's admin API: Synapse
-// keeps answering for a token that MAS has ended for about two minutes.
-import {afterAll, beforeAll, beforeEach, describe, expect, inject, it} from 'vitest'
+// keeps answering for a token that MAS has ended for about two minutes. The file starts what it
+// needs itself (the stack and a keyring), and nothing of the global set-up.
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
+import type {Page} from '../support/browser.js'
+import {expectNoSecrets, expectOneLineError, mxtokRunner, runCli, tempDir} from '../support/cli.js'
+import {type KeyringSession, startKeyring} from '../support/keyring.js'
+import {approveAtMas} from '../support/mas-browser.js'
 import {type RealMas, startRealMas} from '../support/real-mas.js'
-import {compatSessionOnDevice, issueCompatibilityToken, issuePersonalToken, masAdmin, masSession, registerMasUser} from '../support/real-mas-client.js'
+import {
+  compatSessionOnDevice,
+  issueCompatibilityToken,
+  issuePersonalToken,
+  masAdmin,
+  masSession,
+  masSessions,
+  registerMasUser,
+} from '../support/real-mas-client.js'
 import {rawWhoami} from '../support/synapse.js'
 
 let stack: RealMas
+let keyring: KeyringSession
 let configDir: string
 /** Every token seen: none may show up in any output but `mxtok token`'s. */
 const secrets = new Set<string>()
-const {mxtok, token} = mxtokRunner(inject('keyringEnv'), () => configDir, secrets)
+/** Filled in once the keyring is up; mxtokRunner reads it at each run. */
+const keyringEnv: Record<string, string> = {}
+const {env, mxtok, token} = mxtokRunner(keyringEnv, () => configDir, secrets)
 
 beforeAll(async () => {
-  stack = await startRealMas()
+  const [started, ownKeyring] = await Promise.allSettled([startRealMas(), startKeyring()])
+  if (started.status === 'fulfilled') stack = started.value
+  if (ownKeyring.status === 'fulfilled') keyring = ownKeyring.value
+  if (started.status === 'rejected') throw started.reason
+  if (ownKeyring.status === 'rejected') throw ownKeyring.reason
+  Object.assign(keyringEnv, keyring.env)
   const ms = stack.startMs
   const s = (x: number) => `${(x / 1000).toFixed(1)} s`
   process.stderr.write(
     `real MAS stack ready in ${s(ms.total)} (PostgreSQL ${s(ms.postgres)}, then MAS ${s(ms.mas)}; Synapse ${s(ms.synapse)}; nginx ${s(ms.nginx)}): ${stack.provided.baseUrl}\n`,
   )
 })
-afterAll(() => stack?.stop())
+afterAll(() => Promise.all([stack?.stop(), keyring?.stop()]))
 
 beforeEach(() => {
   configDir = tempDir('mxtok-mas-')
@@ -131,5 +151,39 @@ describe('imported tokens, against the real MAS', () => {
     const forgotten = await mxtok(['revoke', 'ci', '--local-only'])
     expect(forgotten.code, forgotten.stderr).toBe(0)
     expect((await mxtok(['list', '--offline', '--json'])).stdout).not.toContain('"ci"')
+  })
+})
+
+describe("OAuth sessions, approved in MAS's own pages", () => {
+  /** The user's OAuth sessions at MAS that hold this device. */
+  const oauthSessions = async (localpart: string, device: string) =>
+    (await masSessions(stack.provided, 'oauth2-sessions', localpart)).filter((s) =>
+      String(s.attributes.scope).split(' ').includes(`urn:matrix:client:device:${device}`),
+    )
+
+  it('create --oauth: the device grant approved at MAS, its token works, and revoke finishes the session at MAS', async () => {
+    const a = await account()
+    const device = deriveDeviceId(a.user, 'bot')
+    let approval: Promise<Page> | undefined
+    const created = await runCli(['create', 'bot', '--user', a.user, '--homeserver', stack.provided.baseUrl, '--oauth'], {
+      env: env(),
+      timeoutMs: 60_000,
+      // The person at the browser acts once mxtok shows where to go, while it polls.
+      onStderr: (soFar) => {
+        const shown = / open (http\S+) and enter the code (\S+)/.exec(soFar) ?? / open (http\S+\?code=(\S+))/.exec(soFar)
+        if (shown && !approval) approval = approveAtMas(shown[1], shown[2], {username: a.localpart, password: a.password})
+      },
+    })
+    const page = await approval
+    expectNoSecrets(created, secrets)
+    expect(created.code, created.stderr).toBe(0)
+    expect(page?.status).toBe(200)
+    expect(await token('bot')).toMatch(/^mat_/)
+    const live = (await oauthSessions(a.localpart, device)).filter((s) => s.attributes.finished_at === null)
+    expect(live).toHaveLength(1)
+
+    const revoked = await mxtok(['revoke', 'bot'])
+    expect(revoked.code, revoked.stderr).toBe(0)
+    expect((await masSession(stack.provided, 'oauth2-sessions', live[0].id)).attributes.finished_at).toEqual(expect.any(String))
   })
 })

@@ -17,13 +17,23 @@ async function masCli(stack: ProvidedRealMas, args: string[]): Promise<string> {
   }
 }
 
+const PROVISION_TIMEOUT_MS = 30_000
+
 /**
- * An account at MAS (with `admin`, one that may ask for the admin API's scope); MAS provisions it
- * at Synapse in the background. The password is a test's throwaway: mas-cli takes it only in argv.
+ * An account at MAS (with `admin`, one that may ask for the admin API's scope), once Synapse has it
+ * too: MAS provisions it there in the background, and until then MAS fails to make a personal
+ * session with a device for it (500, "User not found" from Synapse). The password is a test's
+ * throwaway: mas-cli takes it only in argv.
  */
 export async function registerMasUser(stack: ProvidedRealMas, localpart: string, password: string, opts: {admin?: boolean} = {}): Promise<string> {
   await masCli(stack, ['manage', 'register-user', '-y', '-p', password, ...(opts.admin ? ['-a'] : []), '--ignore-password-complexity', localpart])
-  return `@${localpart}:${stack.serverName}`
+  const userId = `@${localpart}:${stack.serverName}`
+  const deadline = Date.now() + PROVISION_TIMEOUT_MS
+  while ((await fetch(`${stack.synapseUrl}/_matrix/client/v3/profile/${encodeURIComponent(userId)}`)).status !== 200) {
+    if (Date.now() > deadline) throw new Error(`MAS did not provision ${userId} at Synapse within ${PROVISION_TIMEOUT_MS / 1000} s`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return userId
 }
 
 /** An `mct_` token as an operator issues one, on `deviceId` or a device MAS picks. */
