@@ -3,5 +3,5 @@
 # measured in the same run. BENCH_RUNS (default 7) sets the runs per timed case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/prepare.sh --without-dendrite
+bash scripts/prepare.sh --without-dendrite --without-mas
 exec node_modules/.bin/tsx scripts/bench.ts

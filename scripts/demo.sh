@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/prepare.sh --without-dendrite
+bash scripts/prepare.sh --without-dendrite --without-mas
 exec node_modules/.bin/tsx scripts/demo.ts

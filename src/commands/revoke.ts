@@ -6,7 +6,7 @@ import {BaseCommand} from '../cli/base-command.js'
 export default class Revoke extends BaseCommand {
   static summary = "Log a session's token out on the server, then forget it"
   static description =
-    "POST /logout kills the token and deletes its device; an OAuth session's tokens are revoked at its sign-in service (RFC 7009) instead. A token that is already dead counts as revoked. If the server cannot be reached or answers an error, nothing local is removed."
+    "POST /logout kills the token and deletes its device; an OAuth session's tokens are revoked at its sign-in service (RFC 7009) instead. A token the server proves dead (its whoami refuses it too) counts as revoked. If the server cannot be reached, answers an error, or cannot end this kind of token (a personal or OAuth token of a Matrix Authentication Service, at /logout), nothing local is removed: exit 4 says what to do instead."
   static examples = ['<%= config.bin %> revoke bot', '<%= config.bin %> revoke old-bot --local-only']
 
   static args = {

@@ -6,6 +6,7 @@ import {secretAccount, storeLabel} from '../store/secret-store.js'
 import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, oauthGrant, readSecret} from './find-session.js'
+import {logoutToken, TokenNotEnded} from './logout-token.js'
 import type {StoredSecret} from './session-secret.js'
 
 export interface RevokeResult {
@@ -56,21 +57,14 @@ export async function retireReplaced(previous: Session, deps: Deps): Promise<voi
 }
 
 /**
- * Ends a token pair on the server, a dead token counting as ended: POST /logout, or for an OAuth
- * grant RFC 7009 revocation of the refresh token, then of the access token. MAS ends the whole
- * session at either, and its device goes once no other session holds it; /logout would not do:
- * MAS answers it M_UNKNOWN_TOKEN for any token that is not a password login's.
+ * Ends a token pair on the server, a token proven dead counting as ended: POST /logout (see
+ * logoutToken for what proves a token dead), or for an OAuth grant RFC 7009 revocation of the
+ * refresh token, then of the access token. MAS ends the whole session at either, and its device
+ * goes once no other session holds it; /logout would not do: MAS answers it M_UNKNOWN_TOKEN for any
+ * token that is not a password login's.
  */
 export async function endTokens(homeserver: string, grant: OAuthGrant | undefined, secret: StoredSecret, deps: Deps): Promise<void> {
-  if (!grant) {
-    await deps
-      .client(homeserver)
-      .logout(secret.accessToken)
-      .catch((error) => {
-        if (!(error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN')) throw error
-      })
-    return
-  }
+  if (!grant) return logoutToken(homeserver, secret.accessToken, deps)
   if (!grant.revocationEndpoint) {
     throw new MxtokError(
       'homeserver',
@@ -97,6 +91,9 @@ async function endAcceptingDead(session: Session, secret: StoredSecret, deps: De
 
 /** A revoke that failed on the server keeps the session: the error says so, and what to do. */
 function keptAfter(session: Session, error: unknown): unknown {
+  if (error instanceof TokenNotEnded) {
+    return error.withContext(`; session "${session.name}" was kept: ${error.remedy}, then run "mxtok revoke ${session.name} --local-only"`)
+  }
   const kept = `session "${session.name}" was kept — try again, or use --local-only to forget it while its token may still work`
   return withContext(error, `; ${kept}`)
 }

@@ -64,11 +64,13 @@ export class ScriptedBrowser {
   }
 
   /**
-   * Fills in and submits the page's form (the only one, or the one with this id), pressing the
-   * button whose visible text is `button` when given.
+   * Fills in and submits the page's form (the only one, the one with this id, or the one with the
+   * button), pressing the button whose visible text is `button` when given.
    */
   async submit(page: Page, opts: {form?: string; fields?: Record<string, string>; button?: string} = {}): Promise<Page> {
-    const forms = parseForms(page.html).filter((f) => opts.form === undefined || f.id === opts.form)
+    const forms = parseForms(page.html).filter(
+      (f) => (opts.form === undefined || f.id === opts.form) && (opts.button === undefined || f.buttons.some((b) => b.text === opts.button)),
+    )
     if (forms.length !== 1)
       throw new Error(
         `expected one form${opts.form ? ` "${opts.form}"` : ''} on ${page.url} (HTTP ${page.status}), found ${forms.length}:\n${page.html.slice(0, 2000)}`,

@@ -42,7 +42,7 @@ const OUTPUT_KEEP_CHARS = 16_000
 const TEST_DEPS_SCRIPT = fileURLToPath(new URL('../../scripts/test-deps.sh', import.meta.url))
 
 /** Pinned versions live in one place, scripts/test-deps.sh (`NAME_VERSION=x.y.z`), so the two can never disagree. */
-export function pinnedVersion(name: 'SYNAPSE' | 'DENDRITE'): string {
+export function pinnedVersion(name: 'SYNAPSE' | 'DENDRITE' | 'MAS'): string {
   const script = readFileSync(TEST_DEPS_SCRIPT, 'utf8')
   const version = new RegExp(`^${name}_VERSION=([0-9][0-9A-Za-z.+-]*)\\s*$`, 'm').exec(script)?.[1]
   if (version === undefined) throw new Error(`no ${name}_VERSION=... line in ${TEST_DEPS_SCRIPT}`)
@@ -241,9 +241,10 @@ async function waitForHealth(baseUrl: string, child: ChildProcess, timeoutMs: nu
  * With `dir`, that directory holds config, database and logs and is kept after stop();
  * otherwise a new temporary directory is used and removed by stop(). With `mas`, it runs in its
  * MAS mode in front of that sign-in service. With `tokenLifetime` (Synapse's duration, e.g. "4s"),
- * every access token it hands out expires after that long.
+ * every access token it hands out expires after that long. With `port`, it listens there: for a
+ * service that must be configured with its URL before it starts.
  */
-export async function startSynapse(opts: {dir?: string; mas?: MasDelegation; tokenLifetime?: string} = {}): Promise<SynapseServer> {
+export async function startSynapse(opts: {dir?: string; mas?: MasDelegation; tokenLifetime?: string; port?: number} = {}): Promise<SynapseServer> {
   const python = synapsePython()
   const ownDir = opts.dir === undefined
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'mxtok-synapse-')))
@@ -272,7 +273,7 @@ export async function startSynapse(opts: {dir?: string; mas?: MasDelegation; tok
       dir,
     )
     const generated = await readFile(generatedPath, 'utf8')
-    const port = await freePort()
+    const port = opts.port ?? (await freePort())
     const config = homeserverConfig(dir, port, generated, opts.mas, opts.tokenLifetime)
     await writeFile(join(dir, 'log.config'), asYaml(logConfig(dir)))
     await writeFile(configPath, asYaml(config), {mode: 0o600})

@@ -51,9 +51,14 @@ describe('a MAS compatibility token (mct_)', () => {
     expect(await deps.registry.list()).toEqual([])
   })
 
-  it('counts as revoked when MAS has ended the compatibility session already', async () => {
+  it('counts as revoked when MAS has ended the compatibility session already, which whoami confirms', async () => {
     const {deps} = await imported()
-    const scope = nock(HS).post(LOGOUT).reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token'})
+    const scope = nock(HS)
+      .post(LOGOUT)
+      .reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token'})
+      .get(WHOAMI)
+      .matchHeader('authorization', `Bearer ${MCT}`)
+      .reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'Token is not active', soft_logout: false})
     expect((await revokeSession({name: 'bot'}, deps)).revokedOnServer).toBe(true)
     scope.done()
     expect(await deps.registry.list()).toEqual([])

@@ -1,0 +1,189 @@
+// The everyday path against the real Matrix Authentication Service (MAS), deployed as MAS is:
+// Synapse in its MAS mode behind nginx, which sends login, logout and refresh to MAS; mxtok is
+// given nginx's URL. What mxtok claims is checked where the truth is, MAS's admin API: Synapse
+// keeps answering for a token that MAS has ended for about two minutes. The file starts what it
+// needs itself (the stack and a keyring), and nothing of the global set-up.
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {deriveDeviceId} from '../../src/matrix/device-id.js'
+import type {Page} from '../support/browser.js'
+import {expectNoSecrets, expectOneLineError, mxtokRunner, runCli, tempDir} from '../support/cli.js'
+import {type KeyringSession, startKeyring} from '../support/keyring.js'
+import {approveAtMas} from '../support/mas-browser.js'
+import {type RealMas, startRealMas} from '../support/real-mas.js'
+import {
+  compatSessionOnDevice,
+  issueCompatibilityToken,
+  issuePersonalToken,
+  masAdmin,
+  masSession,
+  masSessions,
+  registerMasUser,
+} from '../support/real-mas-client.js'
+import {rawWhoami} from '../support/synapse.js'
+
+let stack: RealMas
+let keyring: KeyringSession
+let configDir: string
+/** Every token seen: none may show up in any output but `mxtok token`'s. */
+const secrets = new Set<string>()
+/** Filled in once the keyring is up; mxtokRunner reads it at each run. */
+const keyringEnv: Record<string, string> = {}
+const {env, mxtok, token} = mxtokRunner(keyringEnv, () => configDir, secrets)
+
+beforeAll(async () => {
+  const [started, ownKeyring] = await Promise.allSettled([startRealMas(), startKeyring()])
+  if (started.status === 'fulfilled') stack = started.value
+  if (ownKeyring.status === 'fulfilled') keyring = ownKeyring.value
+  if (started.status === 'rejected') throw started.reason
+  if (ownKeyring.status === 'rejected') throw ownKeyring.reason
+  Object.assign(keyringEnv, keyring.env)
+  const ms = stack.startMs
+  const s = (x: number) => `${(x / 1000).toFixed(1)} s`
+  process.stderr.write(
+    `real MAS stack ready in ${s(ms.total)} (PostgreSQL ${s(ms.postgres)}, then MAS ${s(ms.mas)}; Synapse ${s(ms.synapse)}; nginx ${s(ms.nginx)}): ${stack.provided.baseUrl}\n`,
+  )
+})
+afterAll(() => Promise.all([stack?.stop(), keyring?.stop()]))
+
+beforeEach(() => {
+  configDir = tempDir('mxtok-mas-')
+})
+
+let n = 0
+/** A fresh MAS account for each test, so that no test sees another's sessions. */
+async function account(): Promise<{user: string; localpart: string; password: string}> {
+  const localpart = `mas${process.pid}x${++n}`
+  const password = `pw-${localpart}-Xq3Lm`
+  secrets.add(password)
+  return {user: await registerMasUser(stack.provided, localpart, password), localpart, password}
+}
+
+/** The compatibility session MAS holds for the device: exactly one, finished or not. */
+async function compatSession(localpart: string, deviceId: string) {
+  const sessions = await compatSessionOnDevice(stack.provided, localpart, deviceId)
+  const live = sessions.filter((s) => s.attributes.finished_at === null)
+  return {live, all: sessions}
+}
+
+describe('password sessions through the proxy, against the real MAS', () => {
+  it('create by full ID: listed, verified, its token works, and revoke finishes the session at MAS', async () => {
+    const a = await account()
+    const device = deriveDeviceId(a.user, 'bot')
+    const created = await mxtok(
+      ['create', 'bot', '--user', a.user, '--homeserver', stack.provided.baseUrl, '--password-stdin', '--json'],
+      {},
+      `${a.password}\n`,
+    )
+    expect(created.code, created.stderr).toBe(0)
+    expect(JSON.parse(created.stdout)).toMatchObject({name: 'bot', userId: a.user, deviceId: device})
+    const t = await token('bot')
+    expect(t).toMatch(/^mct_/)
+    // Logging in to the device again ends the session that the first login made: one is left.
+    expect((await compatSession(a.localpart, device)).live).toHaveLength(1)
+
+    const listed = await mxtok(['list', '--json'])
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(JSON.stringify(JSON.parse(listed.stdout))).toContain(device)
+    const verified = await mxtok(['verify', 'bot'])
+    expect(verified.code, verified.stderr).toBe(0)
+
+    const revoked = await mxtok(['revoke', 'bot'])
+    expect(revoked.code, revoked.stderr).toBe(0)
+    expect(revoked.stdout).toContain('logged out and forgotten')
+    const after = await compatSession(a.localpart, device)
+    expect(after.live).toEqual([])
+    expect(after.all.every((s) => typeof s.attributes.finished_at === 'string')).toBe(true)
+  })
+
+  it('create by localpart, with the homeserver given: the session is the full ID', async () => {
+    const a = await account()
+    const created = await mxtok(
+      ['create', 'bot', '--user', a.localpart, '--homeserver', stack.provided.baseUrl, '--password-stdin', '--json'],
+      {},
+      `${a.password}\n`,
+    )
+    expect(created.code, created.stderr).toBe(0)
+    expect(JSON.parse(created.stdout)).toMatchObject({userId: a.user, deviceId: deriveDeviceId(a.user, 'bot')})
+    expect((await compatSession(a.localpart, deriveDeviceId(a.user, 'bot'))).live).toHaveLength(1)
+  })
+})
+
+describe('imported tokens, against the real MAS', () => {
+  it('an mct_ token issued with mas-cli is imported under its device, and revoke finishes its session at MAS', async () => {
+    const a = await account()
+    const device = 'MXTOKIMPORTED01'
+    const mct = await issueCompatibilityToken(stack.provided, a.localpart, device)
+    secrets.add(mct)
+    const imported = await mxtok(['import', 'ops', '--token-stdin', '--homeserver', stack.provided.baseUrl, '--json'], {}, `${mct}\n`)
+    expect(imported.code, imported.stderr).toBe(0)
+    expect(JSON.parse(imported.stdout)).toMatchObject({userId: a.user, deviceId: device})
+    expect(await token('ops')).toBe(mct)
+
+    const revoked = await mxtok(['revoke', 'ops'])
+    expect(revoked.code, revoked.stderr).toBe(0)
+    const after = await compatSession(a.localpart, device)
+    expect(after.all).toHaveLength(1)
+    expect(after.all[0].attributes.finished_at).toEqual(expect.any(String))
+  })
+
+  it('a personal token (mpt_), which /logout cannot end: revoke says so with exit 4, keeps the session, and MAS still holds the token live', async () => {
+    const a = await account()
+    const personal = await issuePersonalToken(stack.provided, a.localpart, {deviceId: 'MXTOKPERSONAL01'})
+    secrets.add(personal.token)
+    const imported = await mxtok(['import', 'ci', '--token-stdin', '--homeserver', stack.provided.baseUrl], {}, `${personal.token}\n`)
+    expect(imported.code, imported.stderr).toBe(0)
+
+    const r = await mxtok(['revoke', 'ci'])
+    expect(r.code, r.stderr).toBe(4)
+    expectOneLineError(r)
+    expect(r.stderr).toContain('mxtok revoke ci --local-only')
+    expect(r.stdout).not.toContain('logged out')
+    // MAS's own view: the personal session was not ended, and the token still works.
+    expect((await masSession(stack.provided, 'personal-sessions', personal.id)).attributes.revoked_at).toBeNull()
+    expect((await rawWhoami(stack.provided.baseUrl, personal.token)).status).toBe(200)
+    // mxtok kept it, with its token.
+    expect(await token('ci')).toBe(personal.token)
+
+    // Ended where it can be, then forgotten here, as the message says.
+    const ended = await masAdmin(stack.provided, 'POST', `/personal-sessions/${personal.id}/revoke`)
+    expect(ended.status, JSON.stringify(ended.body)).toBe(200)
+    expect((await masSession(stack.provided, 'personal-sessions', personal.id)).attributes.revoked_at).toEqual(expect.any(String))
+    const forgotten = await mxtok(['revoke', 'ci', '--local-only'])
+    expect(forgotten.code, forgotten.stderr).toBe(0)
+    expect((await mxtok(['list', '--offline', '--json'])).stdout).not.toContain('"ci"')
+  })
+})
+
+describe("OAuth sessions, approved in MAS's own pages", () => {
+  /** The user's OAuth sessions at MAS that hold this device. */
+  const oauthSessions = async (localpart: string, device: string) =>
+    (await masSessions(stack.provided, 'oauth2-sessions', localpart)).filter((s) =>
+      String(s.attributes.scope).split(' ').includes(`urn:matrix:client:device:${device}`),
+    )
+
+  it('create --oauth: the device grant approved at MAS, its token works, and revoke finishes the session at MAS', async () => {
+    const a = await account()
+    const device = deriveDeviceId(a.user, 'bot')
+    let approval: Promise<Page> | undefined
+    const created = await runCli(['create', 'bot', '--user', a.user, '--homeserver', stack.provided.baseUrl, '--oauth'], {
+      env: env(),
+      timeoutMs: 60_000,
+      // The person at the browser acts once mxtok shows where to go, while it polls.
+      onStderr: (soFar) => {
+        const shown = / open (http\S+) and enter the code (\S+)/.exec(soFar) ?? / open (http\S+\?code=(\S+))/.exec(soFar)
+        if (shown && !approval) approval = approveAtMas(shown[1], shown[2], {username: a.localpart, password: a.password})
+      },
+    })
+    const page = await approval
+    expectNoSecrets(created, secrets)
+    expect(created.code, created.stderr).toBe(0)
+    expect(page?.status).toBe(200)
+    expect(await token('bot')).toMatch(/^mat_/)
+    const live = (await oauthSessions(a.localpart, device)).filter((s) => s.attributes.finished_at === null)
+    expect(live).toHaveLength(1)
+
+    const revoked = await mxtok(['revoke', 'bot'])
+    expect(revoked.code, revoked.stderr).toBe(0)
+    expect((await masSession(stack.provided, 'oauth2-sessions', live[0].id)).attributes.finished_at).toEqual(expect.any(String))
+  })
+})
