@@ -23,9 +23,9 @@ export interface KvEntry {
 
 /** Each page of a detailed list: a few hundred KiB of metadata. */
 const LIST_PAGE = 1000
-/** A read after a lost answer may reach a standby that has not applied the write yet. */
-const CATCH_UP_TRIES = 10
-const CATCH_UP_WAIT_MS = 200
+/** A standby that answers reads itself may not have applied the latest write yet: it is given up to 2 s. */
+const CATCH_UP_TRIES = 20
+const CATCH_UP_WAIT_MS = 100
 
 /**
  * A KV version 2 mount. Paths are relative to the mount (`mxtok/sessions/bot`); every write is a
@@ -63,22 +63,30 @@ export class KvV2 {
    */
   async write(path: string, data: Record<string, unknown>, cas: number): Promise<number> {
     const apiPath = this.apiPath('data', path)
-    const answer = await this.client.call({
-      method: 'POST',
-      path: apiPath,
-      body: {data, options: {cas}},
-      capability: cas === 0 ? 'create' : 'update',
-      answers: [400],
-    })
-    if (answer.status === 400) {
+    for (let tries = 1; ; tries++) {
+      const answer = await this.client.call({
+        method: 'POST',
+        path: apiPath,
+        body: {data, options: {cas}},
+        capability: cas === 0 ? 'create' : 'update',
+        answers: [400],
+      })
+      if (answer.status !== 400) {
+        const version = (answer.body.data as {version?: unknown} | undefined)?.version
+        if (typeof version !== 'number') throw this.badAnswer('POST', path, 'no version')
+        return version
+      }
       const said = serverErrors(answer.body)
       if (!/check-and-set/i.test(said)) throw refused(this.client.host, {method: 'POST', path: apiPath}, 400, said)
       if (answer.mayHaveLanded && (await this.landed(path, data, cas + 1))) return cas + 1
-      throw new CasMismatch(this.client.host, apiPath, cas)
+      // An OpenBao standby checks the version against its own copy before it forwards a write to
+      // the leader, and that copy may lag a write or two behind: a mismatch from a node that has
+      // not seen version `cas` yet is no conflict, and the write is sent again once it has.
+      if (cas === 0 || tries >= CATCH_UP_TRIES || ((await this.read(path))?.version ?? cas) >= cas) {
+        throw new CasMismatch(this.client.host, apiPath, cas)
+      }
+      await new Promise((resolve) => setTimeout(resolve, CATCH_UP_WAIT_MS))
     }
-    const version = (answer.body.data as {version?: unknown} | undefined)?.version
-    if (typeof version !== 'number') throw this.badAnswer('POST', path, 'no version')
-    return version
   }
 
   /** Every version and its metadata gone (DELETE metadata); a missing secret is no error. */

@@ -146,6 +146,8 @@ describe('the client and KV v2', () => {
     nock(ADDR)
       .post('/v1/secret/data/a')
       .reply(400, {errors: ['check-and-set parameter did not match the current version']})
+      .get('/v1/secret/data/a')
+      .reply(200, {data: {data: {v: 'other'}, metadata: {version: 3}}})
     const lost = await failure(new KvV2(client(), 'secret').write('a', {v: '1'}, 2))
     expect(lost).toBeInstanceOf(CasMismatch)
     expect(lost.message).toBe(
@@ -161,6 +163,24 @@ describe('the client and KV v2', () => {
       .query({version: '3'})
       .reply(200, {data: {data: {v: '1'}, metadata: {version: 3}}})
     expect(await new KvV2(client(endpoint({retryForMs: 5000})), 'secret').write('a', {v: '1'}, 2)).toBe(3)
+  })
+
+  it('a mismatch from a standby that has not seen the version yet is sent again, not reported as a conflict', async () => {
+    const mismatch = {errors: ['check-and-set parameter did not match the current version']}
+    nock(ADDR)
+      .post('/v1/secret/data/a', {data: {v: '5'}, options: {cas: 4}})
+      .reply(400, mismatch)
+      .get('/v1/secret/data/a')
+      .reply(200, {data: {data: {v: '3'}, metadata: {version: 3}}})
+      .post('/v1/secret/data/a', {data: {v: '5'}, options: {cas: 4}})
+      .reply(200, {data: {version: 5}})
+    expect(await new KvV2(client(), 'secret').write('a', {v: '5'}, 4)).toBe(5)
+    nock(ADDR)
+      .post('/v1/secret/data/a')
+      .reply(400, mismatch)
+      .get('/v1/secret/data/a')
+      .reply(200, {data: {data: {v: 'x'}, metadata: {version: 4}}})
+    expect(await failure(new KvV2(client(), 'secret').write('a', {v: '5'}, 4))).toBeInstanceOf(CasMismatch)
   })
 
   it('lists with detailed-metadata, and falls back to the plain list where the server has none', async () => {
