@@ -80,9 +80,9 @@ export class KvV2 {
       if (!/check-and-set/i.test(said)) throw refused(this.client.host, {method: 'POST', path: apiPath}, 400, said)
       if (answer.mayHaveLanded && (await this.landed(path, data, cas + 1))) return cas + 1
       // An OpenBao standby checks the version against its own copy before it forwards a write to
-      // the leader, and that copy may lag a write or two behind: a mismatch from a node that has
-      // not seen version `cas` yet is no conflict, and the write is sent again once it has.
-      if (cas === 0 || tries >= CATCH_UP_TRIES || ((await this.read(path))?.version ?? cas) >= cas) {
+      // the leader, and that copy may lag a write or two behind: a mismatch is a conflict only
+      // once the node has seen a version after `cas`; until then the write is sent again.
+      if (cas === 0 || tries >= CATCH_UP_TRIES || ((await this.read(path))?.version ?? cas + 1) > cas) {
         throw new CasMismatch(this.client.host, apiPath, cas)
       }
       await new Promise((resolve) => setTimeout(resolve, CATCH_UP_WAIT_MS))

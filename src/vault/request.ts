@@ -125,7 +125,8 @@ async function attemptCall(endpoint: VaultEndpoint, call: VaultCall): Promise<{s
         )
       }
       const failure = describeFailure(error)
-      throw new Passing(unreachable(host, failure, timeoutMs, error), !failure.notSent)
+      // After a standby's redirect, the standby may have forwarded part of the request already.
+      throw new Passing(unreachable(host, failure, timeoutMs, error), hop > 0 || !failure.notSent)
     }
     endpoint.debug?.(`${call.method} ${url.href} ${res.status} ${elapsed(began)}`)
 
@@ -172,8 +173,9 @@ function interpret(res: RawAnswer, call: VaultCall, host: string): {status: numb
     const message = sealed
       ? `${where(host)} is sealed; unseal it (bao operator unseal) and run again`
       : `${where(host)} has no active node: its cluster is electing a leader or has lost its quorum (${said || `HTTP ${status}`}); check the cluster (bao operator raft list-peers) and run again`
-    // The request reached a node, which may have forwarded it to a leader that then went away.
-    throw new Passing(new VaultError(reason, status, message), status === 500)
+    // The request reached a node, which may have forwarded it to a leader that then went away,
+    // after the leader had replicated it: the next leader then commits it.
+    throw new Passing(new VaultError(reason, status, message), true)
   }
   if (status >= 500 && status !== 501) throw new Passing(refused(host, call, status, said), true)
   if (status === 412 || status === 429) throw new Passing(refused(host, call, status, said), false, retryAfterMs(res))

@@ -85,11 +85,13 @@ describe('a three-node OpenBao cluster', () => {
     expect(error.reason).toBe('sealed')
     expect(error.message).toMatch(/^OpenBao\/Vault at 127\.0\.0\.1:\d+ is sealed; unseal it \(bao operator unseal\) and run again \(tried for \d s\)$/)
     expect(ms).toBeGreaterThan(1000)
-    expect(ms).toBeLessThan(5000)
+    // The bound, one more backoff and the last attempt, on a loaded machine.
+    expect(ms).toBeLessThan(8000)
     expect(lines.length).toBeGreaterThan(2)
 
-    // The one node left unsealed has no quorum: no leader, the other reason with the same code.
-    const [last] = cluster.nodes.filter((n) => n.running() && n !== leader)
+    // One node left unsealed has no quorum: no leader, the other reason with the same code.
+    const [last, ...more] = cluster.nodes.filter((n) => n.running() && n !== leader)
+    for (const node of more) await cluster.kill(node)
     const alone = await new KvV2(clientOf(last, [], 2000), 'secret').write('ha/alone', {n: 'x'}, 0).then(
       () => expect.unreachable('a node without quorum took a write'),
       (e: unknown) => e as VaultError,

@@ -142,7 +142,7 @@ export interface RaftCluster {
   standbys(): Promise<RaftNode[]>
   /** SIGKILL: no goodbye to the others, as a crashed machine. */
   kill(node: RaftNode): Promise<void>
-  /** sys/step-down or sys/seal are the polite ways; this seals one node (through its own API). */
+  /** sys/seal through the node's own API, as an operator would: give it the leader (a standby forwards the request there). */
   seal(node: RaftNode): Promise<void>
   stop(): Promise<void>
 }

@@ -90,6 +90,21 @@ describe('a call to OpenBao/Vault', () => {
     expect(answer).toMatchObject({status: 200, mayHaveLanded: true})
   })
 
+  it('only a refused first connection proves that a write did not land; a refused redirect, a 503 or a reset do not', async () => {
+    const post = () => callVault(endpoint({retryForMs: 5000}), {method: 'POST', path: 'x', token: TOKEN, body: {}})
+    nock(ADDR).post('/v1/x').replyWithError(netError('ECONNREFUSED', 'refused')).post('/v1/x').reply(200, {})
+    expect((await post()).mayHaveLanded).toBe(false)
+    nock(ADDR).post('/v1/x').reply(307, '', {location: 'https://leader.example/v1/x'}).post('/v1/x').reply(200, {})
+    nock('https://leader.example').post('/v1/x').replyWithError(netError('ECONNREFUSED', 'refused'))
+    expect((await post()).mayHaveLanded).toBe(true)
+    nock(ADDR)
+      .post('/v1/x')
+      .reply(503, {errors: ['no active Vault instance found']})
+      .post('/v1/x')
+      .reply(200, {})
+    expect((await post()).mayHaveLanded).toBe(true)
+  })
+
   it('a leaderless cluster is its own reason, with the message the server gave', async () => {
     nock(ADDR)
       .get('/v1/x')
@@ -175,11 +190,21 @@ describe('the client and KV v2', () => {
       .post('/v1/secret/data/a', {data: {v: '5'}, options: {cas: 4}})
       .reply(200, {data: {version: 5}})
     expect(await new KvV2(client(), 'secret').write('a', {v: '5'}, 4)).toBe(5)
+    // The standby may have caught up by the time it is asked.
     nock(ADDR)
       .post('/v1/secret/data/a')
       .reply(400, mismatch)
       .get('/v1/secret/data/a')
-      .reply(200, {data: {data: {v: 'x'}, metadata: {version: 4}}})
+      .reply(200, {data: {data: {v: '4'}, metadata: {version: 4}}})
+      .post('/v1/secret/data/a')
+      .reply(200, {data: {version: 5}})
+    expect(await new KvV2(client(), 'secret').write('a', {v: '5'}, 4)).toBe(5)
+    // A node that has seen a later version: a conflict.
+    nock(ADDR)
+      .post('/v1/secret/data/a')
+      .reply(400, mismatch)
+      .get('/v1/secret/data/a')
+      .reply(200, {data: {data: {v: 'x'}, metadata: {version: 5}}})
     expect(await failure(new KvV2(client(), 'secret').write('a', {v: '5'}, 4))).toBeInstanceOf(CasMismatch)
   })
 
