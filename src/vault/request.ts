@@ -10,7 +10,9 @@ export interface VaultEndpoint {
   timeoutMs?: number
   /**
    * A request that fails for a passing reason (no answer, 5xx: sealed, no leader, a standby
-   * that lost its leader; 412, 429) is tried again until this long after its first attempt.
+   * that lost its leader; 412, 429) is tried again until this long after its first attempt, each
+   * later attempt within what is left of it (at least 1 s): a call takes at most the longer of
+   * this and timeoutMs, and a second.
    */
   retryForMs?: number
   /** Redacted request lines (method, URL, status, time) go here when set. */
@@ -73,7 +75,9 @@ export async function callVault(endpoint: VaultEndpoint, call: VaultCall): Promi
   let mayHaveLanded = false
   for (let attempt = 0; ; attempt++) {
     try {
-      const answer = await attemptCall(endpoint, call)
+      const timeoutMs = endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS
+      const left = retryForMs - (Date.now() - started)
+      const answer = await attemptCall(endpoint, call, attempt === 0 ? timeoutMs : Math.min(timeoutMs, Math.max(1000, left)))
       return {...answer, mayHaveLanded}
     } catch (error) {
       if (!(error instanceof Passing)) throw error
@@ -86,9 +90,8 @@ export async function callVault(endpoint: VaultEndpoint, call: VaultCall): Promi
   }
 }
 
-async function attemptCall(endpoint: VaultEndpoint, call: VaultCall): Promise<{status: number; body: Record<string, unknown>}> {
+async function attemptCall(endpoint: VaultEndpoint, call: VaultCall, timeoutMs: number): Promise<{status: number; body: Record<string, unknown>}> {
   const {settings} = endpoint
-  const timeoutMs = endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const headers: Record<string, string> = {accept: 'application/json', 'x-vault-request': 'true'}
   if (call.token) headers['x-vault-token'] = call.token
   if (settings.namespace) headers['x-vault-namespace'] = settings.namespace
