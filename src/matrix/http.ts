@@ -1,7 +1,6 @@
 import {MxtokError} from '../errors.js'
 import {LocalErrcode, MatrixError} from './errors.js'
-import {PROXY_FAILED} from './proxy.js'
-import {AnswerTooLarge, closeAgents, type RawAnswer, send} from './transport.js'
+import {AnswerTooLarge, closeAgents, describeFailure, type RawAnswer, send} from './transport.js'
 
 export interface HttpOptions {
   /** Whole-request deadline, connect to last body byte. */
@@ -209,11 +208,9 @@ function describeBody(res: RawAnswer, text: string): string {
 }
 
 function networkError(url: URL, error: unknown, timeoutMs: number): MatrixError {
-  const cause = (error as {cause?: {code?: string; message?: string}})?.cause
-  const code = cause?.code ?? (error as {code?: string})?.code ?? ''
-  const name = (error as {name?: string})?.name ?? ''
+  const failure = describeFailure(error)
   const where = url.host
-  if (name === 'TimeoutError') {
+  if (failure.timedOut) {
     return new MatrixError({
       status: 0,
       errcode: LocalErrcode.timeout,
@@ -221,29 +218,24 @@ function networkError(url: URL, error: unknown, timeoutMs: number): MatrixError 
       cause: error,
     })
   }
-  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+  if (failure.tls) {
     return new MatrixError({
       status: 0,
       errcode: LocalErrcode.unreachable,
-      message: `TLS failed for ${where} (${code}); the server's certificate is not trusted — fix the certificate or set NODE_EXTRA_CA_CERTS`,
+      message: `TLS failed for ${where} (${failure.detail}); the server's certificate is not trusted — fix the certificate or set NODE_EXTRA_CA_CERTS`,
       notSent: true,
       cause: error,
     })
   }
-  const message = oneLine(cause?.message ?? (error as Error)?.message ?? 'network error')
-  const detail = code === PROXY_FAILED ? message : code || message
-  // Only failures to connect at all prove the server never saw the request.
-  const notSent = NOT_CONNECTED.has(code)
   return new MatrixError({
     status: 0,
     errcode: LocalErrcode.unreachable,
-    message: `cannot reach ${where} (${detail}); check the homeserver URL and your network`,
-    notSent,
+    message: `cannot reach ${where} (${failure.detail}); check the homeserver URL and your network`,
+    notSent: failure.notSent,
     cause: error,
   })
 }
 
 const OAUTH_ERROR = /^[a-z][a-z0-9_]*$/
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', PROXY_FAILED])
 const elapsed = (started: number) => `${Math.round(performance.now() - started)}ms`
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300)

@@ -3,7 +3,7 @@ import type {Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
 import {MxtokError} from '../errors.js'
 import {isLoopbackHost} from './homeserver-url.js'
-import {openTunnel, proxyFor} from './proxy.js'
+import {openTunnel, PROXY_FAILED, proxyFor} from './proxy.js'
 
 /** Sockets per origin: commands never have more requests than this in flight. */
 export const MAX_SOCKETS = 16
@@ -19,6 +19,18 @@ export interface RawRequest {
   maxBodyBytes: number
   /** Plain http:// to a host that is not loopback, which the user allowed for this run. */
   allowHttp?: boolean
+  /** Trust and identity other than the defaults (a private CA, a client certificate); requests that share the object share a pool. */
+  tls?: TlsSettings
+}
+
+/** What node:https takes for the server's trust and the client's identity, PEM text throughout. */
+export interface TlsSettings {
+  /** Replaces the built-in roots, as a private CA file does for curl and the Vault CLI. */
+  ca?: string[]
+  cert?: string
+  key?: string
+  servername?: string
+  rejectUnauthorized?: boolean
 }
 
 export interface RawAnswer {
@@ -58,14 +70,18 @@ export function preloadHttp(url: URL): void {
   void moduleFor(url).catch(() => {})
 }
 
-/** One keep-alive pool per scheme and proxy, shared by every request of the process. */
-function agentFor(url: URL): Promise<Agent> {
+const tlsIds = new WeakMap<TlsSettings, number>()
+let lastTlsId = 0
+
+/** One keep-alive pool per scheme, proxy and TLS settings, shared by every request of the process. */
+function agentFor(url: URL, tls: TlsSettings | undefined): Promise<Agent> {
   const proxy = proxyFor(url)
-  const key = `${url.protocol} ${proxy?.href ?? ''}`
+  const tlsId = tls === undefined ? 0 : (tlsIds.get(tls) ?? tlsIds.set(tls, ++lastTlsId).get(tls))
+  const key = `${url.protocol} ${proxy?.href ?? ''} ${tlsId}`
   let agent = agents.get(key)
   if (!agent) {
     agent = moduleFor(url).then((http) => {
-      const pool = new http.Agent({keepAlive: true, maxSockets: MAX_SOCKETS})
+      const pool = new http.Agent({keepAlive: true, maxSockets: MAX_SOCKETS, ...(url.protocol === 'https:' ? tls : undefined)})
       if (proxy) tunnelThrough(pool, proxy, url.protocol === 'https:')
       return pool
     })
@@ -121,7 +137,7 @@ function refusePlainHttp(url: URL, allowed: boolean | undefined): void {
 /** Sends one request and reads its whole answer, up to maxBodyBytes. */
 export async function send(req: RawRequest): Promise<RawAnswer> {
   refusePlainHttp(req.url, req.allowHttp)
-  const [http, agent] = await Promise.all([moduleFor(req.url), agentFor(req.url)])
+  const [http, agent] = await Promise.all([moduleFor(req.url), agentFor(req.url, req.tls)])
   return new Promise((resolve, reject) => {
     let request: ClientRequest | undefined
     let settled = false
@@ -175,3 +191,29 @@ function readAnswer(res: IncomingMessage, cap: number, finish: (error: Error | u
     })
   })
 }
+
+export interface SendFailure {
+  /** A connect, header or body deadline fired. */
+  timedOut: boolean
+  /** The server's certificate was refused (or ours was). */
+  tls: boolean
+  /** Only failures to connect at all prove the server never saw the request. */
+  notSent: boolean
+  /** The error code (ECONNREFUSED, CERT_HAS_EXPIRED, ...) or, without one, the one-line message. */
+  detail: string
+}
+
+/** What went wrong with a request that got no answer, for each client to word in its own terms. */
+export function describeFailure(error: unknown): SendFailure {
+  const cause = (error as {cause?: {code?: string; message?: string}})?.cause
+  const code = cause?.code ?? (error as {code?: string})?.code ?? ''
+  const message = (cause?.message ?? (error as Error)?.message ?? 'network error').replace(/\s+/g, ' ').trim().slice(0, 300)
+  return {
+    timedOut: (error as {name?: string})?.name === 'TimeoutError',
+    tls: /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code),
+    notSent: NOT_CONNECTED.has(code),
+    detail: code === PROXY_FAILED ? message : code || message,
+  }
+}
+
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', PROXY_FAILED])

@@ -42,7 +42,7 @@ const OUTPUT_KEEP_CHARS = 16_000
 const TEST_DEPS_SCRIPT = fileURLToPath(new URL('../../scripts/test-deps.sh', import.meta.url))
 
 /** Pinned versions live in one place, scripts/test-deps.sh (`NAME_VERSION=x.y.z`), so the two can never disagree. */
-export function pinnedVersion(name: 'SYNAPSE' | 'DENDRITE' | 'MAS'): string {
+export function pinnedVersion(name: 'SYNAPSE' | 'DENDRITE' | 'MAS' | 'OPENBAO'): string {
   const script = readFileSync(TEST_DEPS_SCRIPT, 'utf8')
   const version = new RegExp(`^${name}_VERSION=([0-9][0-9A-Za-z.+-]*)\\s*$`, 'm').exec(script)?.[1]
   if (version === undefined) throw new Error(`no ${name}_VERSION=... line in ${TEST_DEPS_SCRIPT}`)
