@@ -36,6 +36,12 @@ export interface DeviceAuthorization {
 export const MIN_POLL_INTERVAL_S = 1
 export const MAX_POLL_INTERVAL_S = 60
 export const MAX_CODE_LIFE_S = 30 * 60
+/**
+ * And on its lengths: a user code is typed by a person (RFC 8628 suggests 8 characters), and the
+ * device code and the links, sent or shown, get the length of a long URL.
+ */
+export const MAX_USER_CODE_CHARS = 256
+export const MAX_CODE_CHARS = 8192
 
 /** A token endpoint's answer (RFC 6749 section 5.1). */
 export interface TokenSet {
@@ -113,11 +119,16 @@ export class OAuthClient {
     const b = body as Record<string, unknown>
     const complete = b.verification_uri_complete
     const interval = b.interval
+    const bounded = (name: string, max: number) => {
+      const value = stringField(body, name, url, 'oauth')
+      if (value.length > max) throw malformed(url, name, 'oauth')
+      return value
+    }
     return {
-      deviceCode: stringField(body, 'device_code', url, 'oauth'),
-      userCode: stringField(body, 'user_code', url, 'oauth'),
-      verificationUri: stringField(body, 'verification_uri', url, 'oauth'),
-      verificationUriComplete: typeof complete === 'string' && complete !== '' ? complete : null,
+      deviceCode: bounded('device_code', MAX_CODE_CHARS),
+      userCode: bounded('user_code', MAX_USER_CODE_CHARS),
+      verificationUri: bounded('verification_uri', MAX_CODE_CHARS),
+      verificationUriComplete: typeof complete === 'string' && complete !== '' ? bounded('verification_uri_complete', MAX_CODE_CHARS) : null,
       expiresInS: Math.min(positiveNumber(body, 'expires_in', url, 'oauth'), MAX_CODE_LIFE_S),
       // RFC 8628 section 3.2: 5 seconds when the server does not say.
       intervalS: typeof interval === 'number' && interval > 0 ? Math.min(Math.max(interval, MIN_POLL_INTERVAL_S), MAX_POLL_INTERVAL_S) : 5,

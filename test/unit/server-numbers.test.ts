@@ -280,6 +280,55 @@ describe('server numbers: examples', () => {
   })
 })
 
+describe('server lengths: a device authorization', () => {
+  it.each([
+    ['user_code', 'Q'.repeat(257)],
+    ['device_code', 'd'.repeat(8193)],
+    ['verification_uri', `${AUTH}/link?${'x'.repeat(8192)}`],
+  ])('refuses a %s longer than mxtok shows or sends, exit 5, before it polls', async (name, value) => {
+    const deps = unitDeps()
+    nock(HS).get('/_matrix/client/v3/login').reply(200, NO_PASSWORD_FLOWS).get('/_matrix/client/v1/auth_metadata').reply(200, METADATA)
+    nock(AUTH)
+      .post('/oauth2/registration')
+      .reply(201, registrationReply({}))
+      .post('/oauth2/device')
+      .reply(200, {...DEVICE_AUTHORIZATION, [name]: value})
+    const err = await createSession({name: 'bot', user: USER, homeserver: HS, password: async () => 'pw', showCode: () => {}}, deps).catch((e: unknown) => e)
+    expect(describeError(err)).toEqual({
+      kind: 'homeserver',
+      message: `auth.hs.example answered without a valid "${name}" field; it does not follow the Matrix and OAuth 2.0 specifications`,
+    })
+    expect(nock.pendingMocks()).toEqual([])
+  })
+
+  it('takes a verification_uri_complete of 3,000 characters, which the prompt shows as a link', async () => {
+    const deps = unitDeps()
+    const complete = `${AUTH}/link?code=QW7ZKP&state=${'x'.repeat(3000)}`
+    nock(HS).get('/_matrix/client/v3/login').reply(200, NO_PASSWORD_FLOWS).get('/_matrix/client/v1/auth_metadata').reply(200, METADATA)
+    nock(AUTH)
+      .post('/oauth2/registration')
+      .reply(201, registrationReply({}))
+      .post('/oauth2/device')
+      .reply(200, {...DEVICE_AUTHORIZATION, verification_uri_complete: complete})
+      .post('/oauth2/token')
+      .reply(403, {error: 'access_denied'})
+    const shown: string[] = []
+    const err = await createSession(
+      {
+        name: 'bot',
+        user: USER,
+        homeserver: HS,
+        password: async () => 'pw',
+        showCode: (p) => void shown.push(p.verificationUriComplete ?? ''),
+        sleep: async () => {},
+      },
+      deps,
+    ).catch((e: unknown) => e)
+    expect(err).toMatchObject({kind: 'loginRefused'})
+    expect(shown).toEqual([complete])
+  })
+})
+
 describe('server numbers: a rate limit (429)', () => {
   const header = fc.oneof(fc.nat().map(String), fc.constantFrom('0', '99999999999999999999999', '-1', '1.5', 'Wed, 21 Oct 2015 07:28:00 GMT'))
 
