@@ -105,8 +105,8 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined,
     }
     // If this write fails the new pair is lost, but the old refresh token still works once: the
     // server accepts a refresh token again while the pair it was exchanged for has not been used.
-    // A pair whose lifetime made no sense is stored all the same, without a known end: its refresh
-    // token is the only one left (the old one is spent), and it is refreshed when the server refuses it.
+    // A pair whose lifetime made no sense is stored all the same, without a known end, and the error
+    // comes after: the server has made it the session's pair, and it is refreshed once refused.
     await store.set(account, encodeTokenPair({...tokens, refreshToken: tokens.refreshToken ?? stored.refreshToken}, deps.now()))
     return {token: tokens.accessToken, badLifetime: tokens.badLifetime}
   })
