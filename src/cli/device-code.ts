@@ -13,17 +13,25 @@ export async function showDeviceCode(prompt: DeviceCodePrompt, stderr: NodeJS.Wr
     : [`To sign in as ${prompt.userId}, open ${prompt.verificationUri} and enter the code ${prompt.userCode}`]
   writeLines(stderr, lines)
   // The QR code's own colours are the one thing written raw: it shows the URL as pixels, not as text.
-  if (stderr.isTTY) stderr.write(`${await qrCode(prompt.verificationUriComplete ?? prompt.verificationUri)}\n`)
+  const qr = stderr.isTTY ? await qrCode(prompt.verificationUriComplete ?? prompt.verificationUri) : null
+  if (qr !== null) stderr.write(`${qr}\n`)
   writeLines(stderr, [`Waiting for the approval (the code expires in ${minutes} minute${minutes === 1 ? '' : 's'}; Ctrl-C cancels)...`])
 }
 
 /**
  * Two modules a character, as upper half blocks with explicit colours, so that the code is dark on
- * light whatever the terminal's theme and fits a 80x24 terminal for a URL of MAS's length.
+ * light whatever the terminal's theme and fits a 80x24 terminal for a URL of MAS's length. null for a
+ * URL longer than a QR code holds (about 2,900 bytes): the server chose it, and the lines above show it.
  */
-export async function qrCode(text: string): Promise<string> {
+export async function qrCode(text: string): Promise<string | null> {
   const {encode} = await import('uqr')
-  const {data, size} = encode(text, {border: 2})
+  let qr: ReturnType<typeof encode>
+  try {
+    qr = encode(text, {border: 2})
+  } catch {
+    return null
+  }
+  const {data, size} = qr
   const dark = (y: number, x: number) => y < size && data[y][x]
   const rows: string[] = []
   for (let y = 0; y < size; y += 2) {

@@ -15,7 +15,7 @@ export interface PasswordSources {
  */
 export async function readPassword(src: PasswordSources): Promise<string> {
   if (src.passwordStdin) {
-    const line = await readFirstLine(src.stdin)
+    const line = await readFirstLine(src.stdin, '--password-stdin', 'password')
     if (!line) throw usageError('--password-stdin read an empty password; pipe the password in, e.g. from a password manager')
     return line
   }
@@ -24,11 +24,30 @@ export async function readPassword(src: PasswordSources): Promise<string> {
   throw usageError('no password given: pipe it with --password-stdin, set MXTOK_PASSWORD, or run in a terminal to be asked')
 }
 
-/** The first line of everything piped in: a secret followed by a newline, as `printf '%s\n'` and `echo` write it. */
-export async function readFirstLine(stream: NodeJS.ReadableStream): Promise<string> {
+/**
+ * The longest secret mxtok reads from standard input or a prompt: far past any password or token,
+ * and a bound on what a stream without a newline (a wrong file, `yes`) can make mxtok hold.
+ */
+export const MAX_SECRET_LINE_BYTES = 64 * 1024
+
+/**
+ * The first line piped in: a secret followed by a newline, as `printf '%s\n'` and `echo` write it.
+ * Reading stops at the newline, so the rest of the stream is never waited for; `flag` and `what`
+ * name the input in the error for a line without an end.
+ */
+export async function readFirstLine(stream: NodeJS.ReadableStream, flag: string, what: string): Promise<string> {
   const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer))
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0]
+  let size = 0
+  // Leaving the loop early destroys the stream: nothing more is read.
+  for await (const chunk of stream) {
+    const bytes = Buffer.from(chunk as Buffer)
+    const end = bytes.indexOf(0x0a)
+    chunks.push(end === -1 ? bytes : bytes.subarray(0, end))
+    size += end === -1 ? bytes.length : end
+    if (size > MAX_SECRET_LINE_BYTES) throw usageError(`${flag} read more than 64 KiB without a newline; pipe the ${what} followed by a newline`)
+    if (end !== -1) break
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/\r$/, '')
 }
 
 export function promptHidden(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream, prompt: string): Promise<string> {
@@ -49,6 +68,7 @@ export function promptHidden(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStrea
         if (ch === '\u0003') return done(usageError('cancelled'))
         if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1)
         else value += ch
+        if (value.length > MAX_SECRET_LINE_BYTES) return done(usageError('the value typed is longer than 64 KiB; nothing was read'))
       }
     }
     stdin.setRawMode(true)

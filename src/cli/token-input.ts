@@ -12,7 +12,7 @@ export interface TokenSources {
 export async function readTokenInput(src: TokenSources): Promise<string> {
   // Surrounding spaces come with copying from a web page; no token contains any.
   const token = src.tokenStdin
-    ? (await readFirstLine(src.stdin)).trim()
+    ? (await readFirstLine(src.stdin, '--token-stdin', 'token')).trim()
     : src.stdin.isTTY
       ? (await promptHidden(src.stdin, src.stderr, src.prompt)).trim()
       : undefined

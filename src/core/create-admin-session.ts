@@ -32,7 +32,7 @@ export const DEFAULT_ADMIN_EXPIRY = '30d'
 export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): Promise<Session> {
   const name = validateSessionName(opts.name)
   const expires = opts.expires ?? DEFAULT_ADMIN_EXPIRY
-  const lifetimeMs = expires === 'never' ? undefined : parseDuration(expires, '--expires')
+  const lifetimeMs = expires === 'never' ? undefined : parseDuration(expires, '--expires', '; for a token without an end, give --expires never')
   const admin = await findSession(opts.as, deps)
   const user = adminTarget(admin, opts.user)
   if (user.full === admin.userId) throw usageError(`"${admin.name}" is ${user.full} itself; create a session of your own account with a password instead`)

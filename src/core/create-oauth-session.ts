@@ -135,6 +135,7 @@ export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): 
         }
         await (opts.showCode ?? ((p: DeviceCodePrompt) => deps.warn(`open ${p.verificationUri} and enter the code ${p.userCode}`)))(prompt)
         const tokens = await pollForTokens(code, grant, opts.sleep ?? sleepFor, run, {user, homeserver, issuer}, deps)
+        if (tokens.badLifetime) throw tokens.badLifetime.withContext('; the new session was revoked')
         if (tokens.refreshToken === null)
           throw new MatrixError({
             status: 200,

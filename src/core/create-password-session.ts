@@ -53,6 +53,10 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
     const result = await run.request(() => loginOrExplain(client, {user: t.who, password, deviceId: t.deviceId, displayName, refreshToken}), madeNothing)
     if (result.expiresInMs !== null) expiring = true
     run.hold(result.accessToken)
+    if (result.badLifetime) {
+      await logout(run, result.accessToken).catch(() => {})
+      throw result.badLifetime.withContext(' (the new token was logged out)')
+    }
     if (result.deviceId !== t.deviceId) {
       // If this logout fails, the token stays held and the clean-up tries once more.
       await logout(run, result.accessToken).catch(() => {})

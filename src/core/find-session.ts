@@ -84,7 +84,7 @@ export class RefreshRefused extends MxtokError {
 async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined, seen: string, deps: Deps): Promise<string> {
   const account = secretAccount(session.userId, session.deviceId)
   const store = deps.store(session.store)
-  return deps.registry.update(async (sessions) => {
+  const {token, badLifetime} = await deps.registry.update(async (sessions) => {
     const current = sessions.get(session.name)
     if (!current || current.createdAt !== session.createdAt || current.store !== session.store) {
       throw new MxtokError('unexpected', `session "${session.name}" changed while its token was being refreshed; run the command again`)
@@ -92,7 +92,7 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined,
     const raw = await store.get(account)
     if (raw === null) throw missingToken(session)
     const stored = decodeSecret(raw, `session "${session.name}"`)
-    if (stored.accessToken !== seen || stored.refreshToken === null) return stored.accessToken
+    if (stored.accessToken !== seen || stored.refreshToken === null) return {token: stored.accessToken}
     let tokens
     try {
       tokens = grant
@@ -105,9 +105,13 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined,
     }
     // If this write fails the new pair is lost, but the old refresh token still works once: the
     // server accepts a refresh token again while the pair it was exchanged for has not been used.
+    // A pair whose lifetime made no sense is stored all the same, without a known end, and the error
+    // comes after: the server has made it the session's pair, and it is refreshed once refused.
     await store.set(account, encodeTokenPair({...tokens, refreshToken: tokens.refreshToken ?? stored.refreshToken}, deps.now()))
-    return tokens.accessToken
+    return {token: tokens.accessToken, badLifetime: tokens.badLifetime}
   })
+  if (badLifetime) throw badLifetime.withContext(` (the refreshed tokens of session "${session.name}" were kept; run the command again)`)
+  return token
 }
 
 /** From this many sessions in one store on, one batch read beats reading each token on its own. */

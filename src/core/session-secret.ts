@@ -19,7 +19,7 @@ export interface StoredSecret {
  * would be a session that dies at its first expiry. No Matrix access token starts with "{".
  */
 export function encodeTokenPair(tokens: TokenSet & {refreshToken: string}, now: Date): string {
-  const expiresAt = tokens.expiresInS === null ? null : new Date(now.getTime() + tokens.expiresInS * 1000).toISOString()
+  const expiresAt = tokens.expiresInS === null ? null : new Date(now.getTime() + Math.ceil(tokens.expiresInS * 1000)).toISOString()
   return JSON.stringify({access_token: tokens.accessToken, refresh_token: tokens.refreshToken, expires_at: expiresAt})
 }
 

@@ -1,6 +1,7 @@
 import {isAccessToken} from './access-token.js'
-import {checked, field, malformed, stringField} from './answer-fields.js'
+import {checked, field, lifetime, malformed, stringField} from './answer-fields.js'
 import {isDeviceId} from './device-id.js'
+import type {MatrixError} from './errors.js'
 import {type HttpOptions, requestJson} from './http.js'
 
 export interface LoginResult {
@@ -11,6 +12,8 @@ export interface LoginResult {
   refreshToken: string | null
   /** How long the access token lives; null when it does not expire. */
   expiresInMs: number | null
+  /** The answer's lifetime was none (see answer-fields.ts lifetime): to throw once the live token is held. */
+  badLifetime?: MatrixError
 }
 
 /** What POST /v3/refresh answers: a new access token, the refresh token that replaces the old one (if it rotates), and the new token's life. */
@@ -18,6 +21,8 @@ export interface RefreshedTokens {
   accessToken: string
   refreshToken: string | null
   expiresInS: number | null
+  /** As LoginResult's: the tokens are live all the same, and the old refresh token may be spent. */
+  badLifetime?: MatrixError
 }
 
 export interface Whoami {
@@ -70,20 +75,23 @@ export class MatrixClient {
       initial_device_display_name: req.displayName,
       ...(req.refreshToken ? {refresh_token: true} : {}),
     })
-    const {refreshToken, expiresInS} = this.tokenLife(body)
+    const {refreshToken, expiresInMs, badLifetime} = this.tokenLife(body)
     return {
       userId: stringField(body, 'user_id', this.baseUrl),
       accessToken: checked(stringField(body, 'access_token', this.baseUrl), isAccessToken, this.baseUrl, 'access_token'),
       deviceId: checked(stringField(body, 'device_id', this.baseUrl), isDeviceId, this.baseUrl, 'device_id'),
       refreshToken,
-      expiresInMs: expiresInS === null ? null : expiresInS * 1000,
+      expiresInMs,
+      ...(badLifetime ? {badLifetime} : {}),
     }
   }
 
   /** POST /v3/refresh: a new access token for a refresh token; the old refresh token stops working once the new pair is used. */
   async refresh(refreshToken: string): Promise<RefreshedTokens> {
     const {body} = await this.send('POST', '/_matrix/client/v3/refresh', undefined, {refresh_token: refreshToken})
-    return {accessToken: checked(stringField(body, 'access_token', this.baseUrl), isAccessToken, this.baseUrl, 'access_token'), ...this.tokenLife(body)}
+    const accessToken = checked(stringField(body, 'access_token', this.baseUrl), isAccessToken, this.baseUrl, 'access_token')
+    const {refreshToken: rotated, expiresInMs, badLifetime} = this.tokenLife(body)
+    return {accessToken, refreshToken: rotated, expiresInS: expiresInMs === null ? null : expiresInMs / 1000, ...(badLifetime ? {badLifetime} : {})}
   }
 
   /** GET /v3/account/whoami */
@@ -146,11 +154,13 @@ export class MatrixClient {
     await this.send('POST', '/_matrix/client/v3/logout', token, {})
   }
 
-  private tokenLife(body: unknown): {refreshToken: string | null; expiresInS: number | null} {
-    const {refresh_token: refresh, expires_in_ms: expires} = body as Record<string, unknown>
+  private tokenLife(body: unknown): {refreshToken: string | null; expiresInMs: number | null; badLifetime?: MatrixError} {
+    const refresh = (body as Record<string, unknown>).refresh_token
+    const {ms, problem} = lifetime(body, 'expires_in_ms', 1, this.baseUrl)
     return {
       refreshToken: typeof refresh === 'string' && isAccessToken(refresh) ? refresh : null,
-      expiresInS: typeof expires === 'number' && Number.isFinite(expires) && expires > 0 ? expires / 1000 : null,
+      expiresInMs: ms,
+      ...(problem ? {badLifetime: problem} : {}),
     }
   }
 

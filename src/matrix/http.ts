@@ -186,11 +186,16 @@ function interpret(res: RawAnswer, url: URL): JsonResponse {
   })
 }
 
+/**
+ * A day: any longer wait a server asks for reads as a day. The wait is only compared with
+ * maxRetryWaitMs and shown in seconds, so this keeps the message's number plain.
+ */
+const MAX_RETRY_AFTER_MS = 86_400_000
+
 function retryAfter(res: RawAnswer, body: Record<string, unknown> | undefined): number | undefined {
   const header = res.header('retry-after')
-  if (header && /^\d+$/.test(header.trim())) return Number(header.trim()) * 1000
-  const ms = body?.retry_after_ms
-  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined
+  const ms = header && /^\d+$/.test(header.trim()) ? Number(header.trim()) * 1000 : body?.retry_after_ms
+  return typeof ms === 'number' && ms >= 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined
 }
 
 const tooLarge = (url: URL) =>

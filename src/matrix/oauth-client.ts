@@ -1,5 +1,5 @@
 import {usageError} from '../errors.js'
-import {malformed, positiveNumber, stringField} from './answer-fields.js'
+import {lifetime, malformed, positiveNumber, stringField} from './answer-fields.js'
 import {MatrixError} from './errors.js'
 import {isLoopbackHost} from './homeserver-url.js'
 import {type HttpOptions, requestJson} from './http.js'
@@ -27,12 +27,30 @@ export interface DeviceAuthorization {
   intervalS: number
 }
 
+/**
+ * Bounds on what a device authorization answer asks of mxtok's polling, whatever the server says: a
+ * poll at most every second (a tiny interval would flood the user's own homeserver) and at least
+ * every minute (a huge one would overflow Node's timer into a poll every millisecond), and polling
+ * for 30 minutes at most (MAS's codes last 20), so that create always ends.
+ */
+export const MIN_POLL_INTERVAL_S = 1
+export const MAX_POLL_INTERVAL_S = 60
+export const MAX_CODE_LIFE_S = 30 * 60
+/**
+ * And on its lengths: a user code is typed by a person (RFC 8628 suggests 8 characters), and the
+ * device code and the links, sent or shown, get the length of a long URL.
+ */
+export const MAX_USER_CODE_CHARS = 256
+export const MAX_CODE_CHARS = 8192
+
 /** A token endpoint's answer (RFC 6749 section 5.1). */
 export interface TokenSet {
   accessToken: string
   refreshToken: string | null
   /** null when the server gives no lifetime. */
   expiresInS: number | null
+  /** The answer's lifetime was none (see answer-fields.ts lifetime): to throw once the live tokens are held. */
+  badLifetime?: MatrixError
 }
 
 export type TokenHint = 'access_token' | 'refresh_token'
@@ -101,14 +119,19 @@ export class OAuthClient {
     const b = body as Record<string, unknown>
     const complete = b.verification_uri_complete
     const interval = b.interval
+    const bounded = (name: string, max: number) => {
+      const value = stringField(body, name, url, 'oauth')
+      if (value.length > max) throw malformed(url, name, 'oauth')
+      return value
+    }
     return {
-      deviceCode: stringField(body, 'device_code', url, 'oauth'),
-      userCode: stringField(body, 'user_code', url, 'oauth'),
-      verificationUri: stringField(body, 'verification_uri', url, 'oauth'),
-      verificationUriComplete: typeof complete === 'string' && complete !== '' ? complete : null,
-      expiresInS: positiveNumber(body, 'expires_in', url, 'oauth'),
+      deviceCode: bounded('device_code', MAX_CODE_CHARS),
+      userCode: bounded('user_code', MAX_USER_CODE_CHARS),
+      verificationUri: bounded('verification_uri', MAX_CODE_CHARS),
+      verificationUriComplete: typeof complete === 'string' && complete !== '' ? bounded('verification_uri_complete', MAX_CODE_CHARS) : null,
+      expiresInS: Math.min(positiveNumber(body, 'expires_in', url, 'oauth'), MAX_CODE_LIFE_S),
       // RFC 8628 section 3.2: 5 seconds when the server does not say.
-      intervalS: typeof interval === 'number' && Number.isFinite(interval) && interval > 0 ? interval : 5,
+      intervalS: typeof interval === 'number' && interval > 0 ? Math.min(Math.max(interval, MIN_POLL_INTERVAL_S), MAX_POLL_INTERVAL_S) : 5,
     }
   }
 
@@ -137,11 +160,12 @@ export class OAuthClient {
     const b = body as Record<string, unknown>
     if (typeof b.token_type === 'string' && b.token_type.toLowerCase() !== 'bearer') throw malformed(url, 'token_type', 'oauth')
     const refresh = b.refresh_token
-    const expiresIn = b.expires_in
+    const {ms, problem} = lifetime(body, 'expires_in', 1000, url, 'oauth')
     return {
       accessToken: stringField(body, 'access_token', url, 'oauth'),
       refreshToken: typeof refresh === 'string' && refresh !== '' ? refresh : null,
-      expiresInS: typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : null,
+      expiresInS: ms === null ? null : ms / 1000,
+      ...(problem ? {badLifetime: problem} : {}),
     }
   }
 

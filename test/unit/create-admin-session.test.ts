@@ -30,4 +30,15 @@ describe('createAdminSession', () => {
     expect(await deps.registry.pending()).toEqual([])
     expect(deps.warnings).toEqual([])
   })
+
+  it('refuses an --expires past 10 years with exit 2 before any request, pointing at "never"', async () => {
+    const deps = unitDeps()
+    const err = await createAdminSession({name: 'bot', user: '@bot:hs.example', as: 'boss', expires: '999999999w'}, deps).catch((e: unknown) => e)
+    expect(err).toMatchObject({
+      kind: 'usage',
+      exitCode: 2,
+      message: '--expires "999999999w" is longer than 10 years, the longest duration mxtok takes (3653d); for a token without an end, give --expires never',
+    })
+    expect(await deps.registry.pending()).toEqual([])
+  })
 })

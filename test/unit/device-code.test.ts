@@ -35,9 +35,27 @@ describe('showDeviceCode', () => {
   })
 })
 
+describe('showDeviceCode with a link longer than a QR code holds', () => {
+  it("shows the link and the code on a terminal, without a QR code, instead of failing on the server's choice", async () => {
+    const long = `https://auth.hs.example/link?code=QW7ZKP&state=${'x'.repeat(3000 - 47)}`
+    expect(long).toHaveLength(3000)
+    const stderr = fakeStderr(true)
+    await showDeviceCode({...prompt, verificationUriComplete: long}, stderr as unknown as NodeJS.WriteStream)
+    expect(stderr.text).toBe(
+      [
+        `To sign in as @bot:hs.example, open ${long}`,
+        '(or open https://auth.hs.example/link and enter the code QW7ZKP)',
+        'Waiting for the approval (the code expires in 20 minutes; Ctrl-C cancels)...',
+        '',
+      ].join('\n'),
+    )
+    expect(await qrCode(long)).toBeNull()
+  })
+})
+
 describe('qrCode', () => {
   it('draws two modules per character, dark on light, within 80 columns and 24 rows for a URL of this length', async () => {
-    const rows = (await qrCode(prompt.verificationUriComplete)).split('\n')
+    const rows = (await qrCode(prompt.verificationUriComplete))!.split('\n')
     const width = rows[0].split('\u2580').length - 1
     // Version 3 (29 modules) for 40 bytes at level L, and a border of 2 on each side.
     expect(width).toBe(33)

@@ -27,4 +27,14 @@ describe('parseDuration', () => {
       )
     }
   })
+
+  it('refuses a duration longer than 10 years, which a Date past its range would crash on, naming the flag and the longest', () => {
+    expect(parseDuration('3653d', '--expires')).toBe(3653 * DAY)
+    expect(parseDuration('521w6d', '--expires')).toBe(3653 * DAY)
+    for (const text of ['3653d1s', '522w', '999999999w', '999999999w999999999d999999999h999999999m999999999s']) {
+      expect(() => parseDuration(text, '--expiring-within'), text).toThrow(
+        `--expiring-within "${text}" is longer than 10 years, the longest duration mxtok takes (3653d)`,
+      )
+    }
+  })
 })

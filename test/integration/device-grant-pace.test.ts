@@ -1,0 +1,118 @@
+// A device grant whose server asks for an absurd polling interval, against the real stack (Synapse
+// in its MAS mode, the sign-in service stand-in): relays in front of both rewrite the interval and
+// count, from outside mxtok, how often it asks the token endpoint while nobody approves.
+import {spawn} from 'node:child_process'
+import {createServer, request, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {BIN, tempDir} from '../support/cli.js'
+
+const stack = inject('masStack')
+const keyringEnv = inject('keyringEnv')
+
+interface Relay {
+  url: string
+  server: Server
+  /** performance.now() of each request, by path. */
+  seen: Map<string, number[]>
+}
+
+/** Forwards every request to `target` and lets `rewrite` change each answer's text. */
+async function startRelay(target: string, rewrite: (path: string, text: string) => string): Promise<Relay> {
+  const upstream = new URL(target)
+  const seen = new Map<string, number[]>()
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0]
+    seen.set(path, [...(seen.get(path) ?? []), performance.now()])
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const out = request(
+        {host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: {...req.headers, host: upstream.host}},
+        (answer) => {
+          const body: Buffer[] = []
+          answer.on('data', (c: Buffer) => body.push(c))
+          answer.on('end', () => {
+            const text = rewrite(path, Buffer.concat(body).toString())
+            const {'content-length': _, 'transfer-encoding': __, ...headers} = answer.headers
+            res.writeHead(answer.statusCode ?? 502, {...headers, 'content-length': Buffer.byteLength(text)}).end(text)
+          })
+        },
+      )
+      out.on('error', () => res.writeHead(502).end())
+      out.end(Buffer.concat(chunks))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, seen}
+}
+
+let interval: unknown
+let auth: Relay
+let homeserver: Relay
+
+beforeAll(async () => {
+  const issuer = new URL(stack.issuer).origin
+  auth = await startRelay(stack.issuer, (_, text) => {
+    try {
+      const body = JSON.parse(text)
+      if (typeof body?.device_code === 'string') return JSON.stringify({...body, interval})
+    } catch {}
+    return text
+  })
+  // The homeserver's metadata names the sign-in service's endpoints: they are pointed at its relay.
+  homeserver = await startRelay(stack.baseUrl, (path, text) => (path === '/_matrix/client/v1/auth_metadata' ? text.split(issuer).join(auth.url) : text))
+})
+
+afterAll(async () => {
+  for (const relay of [auth, homeserver]) {
+    relay.server.closeAllConnections()
+    await new Promise((resolve) => relay.server.close(resolve))
+  }
+})
+
+/** Runs create --oauth for `ms` with nobody at the browser, then Ctrl-C. */
+function createUnapproved(ms: number): Promise<{code: number | null; stderr: string}> {
+  const dir = tempDir('mxtok-pace-')
+  const env = {...keyringEnv, PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: dir, MXTOK_CONFIG_DIR: dir}
+  const child = spawn(process.execPath, [BIN, 'create', 'bot', '--user', `@pace:${stack.serverName}`, '--homeserver', homeserver.url, '--oauth'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (d) => {
+    stderr += d
+  })
+  const interrupt = setTimeout(() => child.kill('SIGINT'), ms)
+  const kill = setTimeout(() => child.kill('SIGKILL'), ms + 15_000)
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(interrupt)
+      clearTimeout(kill)
+      resolve({code, stderr})
+    })
+  })
+}
+
+describe('the pace of a device grant', () => {
+  it.each([
+    // A tiny interval was taken as is: hundreds of requests a second against the user's own server.
+    [0.001, 3, 5],
+    // A huge one overflowed Node's timer into a poll every millisecond, with a warning each.
+    [1e300, 0, 0],
+  ])('with an interval of %s s, polls the token endpoint %s to %s times in 5 s, and Ctrl-C ends it', async (asked, least, most) => {
+    interval = asked
+    const tokenPath = `${new URL(stack.issuer).pathname.replace(/\/$/, '')}/oauth2/token`
+    auth.seen.clear()
+    const r = await createUnapproved(5000)
+    const polls = auth.seen.get(tokenPath) ?? []
+    expect(auth.seen.size, [...auth.seen.keys()].join(' ')).toBeGreaterThan(0)
+    expect(polls.length).toBeGreaterThanOrEqual(least)
+    expect(polls.length).toBeLessThanOrEqual(most)
+    // One second at least between two polls.
+    for (let i = 1; i < polls.length; i++) expect(polls[i] - polls[i - 1]).toBeGreaterThan(900)
+    expect(r.stderr).not.toMatch(/TimeoutOverflowWarning/)
+    expect(r.stderr).toMatch(/mxtok: cancelled; nothing was created/)
+    expect(r.code).toBe(2)
+  })
+})
