@@ -183,7 +183,7 @@ describe('requestJson and plain http://', () => {
     const lan = nock('http://192.168.1.20:8008').post('/_matrix/client/v3/logout').reply(200, {})
     const err = await refused(requestJson({method: 'POST', url: new URL('http://192.168.1.20:8008/_matrix/client/v3/logout'), token: 'tok', body: {}}))
     expect(err.message).toBe(
-      'refusing plain http:// to 192.168.1.20:8008, which is not on this machine: the token or password would travel unencrypted; use https://, or set MXTOK_ALLOW_HTTP=1 if this server really has no TLS',
+      'refusing plain http:// to 192.168.1.20:8008, which is not on this machine: the token or password would travel unencrypted; use https://, or pass --allow-http (MXTOK_ALLOW_HTTP=1 for a command without it) if this server really has no TLS',
     )
     expect(lan.isDone()).toBe(false)
   })
