@@ -209,3 +209,21 @@ describe('requestJson and plain http://', () => {
     expect(clear.isDone()).toBe(false)
   })
 })
+
+describe('requestJson and onRequest', () => {
+  it('is told when each request begins and ends, whatever its end, so that no request goes unwatched', async () => {
+    const events: string[] = []
+    let n = 0
+    const onRequest = () => {
+      const id = ++n
+      events.push(`begin ${id}`)
+      return () => void events.push(`end ${id}`)
+    }
+    nock(HS).get('/ok').reply(200, {}).get('/fails').reply(500, 'no')
+    await requestJson({method: 'GET', url: new URL(`${HS}/ok`)}, {onRequest})
+    await expect(requestJson({method: 'GET', url: new URL(`${HS}/fails`)}, {onRequest})).rejects.toBeInstanceOf(MatrixError)
+    // Refused before it is sent, and still seen to end.
+    await expect(requestJson({method: 'GET', url: new URL('http://192.168.1.20:8008/x')}, {onRequest})).rejects.toBeInstanceOf(MxtokError)
+    expect(events).toEqual(['begin 1', 'end 1', 'begin 2', 'end 2', 'begin 3', 'end 3'])
+  })
+})

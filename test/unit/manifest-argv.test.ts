@@ -1,5 +1,6 @@
 // The runner that skips oclif must read every line it accepts exactly as oclif would, and leave
-// the rest to oclif: checked against oclif's own parser over many generated command lines.
+// the rest to oclif: both are fed from the same declarations (src/cli/commands), and compared over
+// many generated command lines.
 import * as Flags from '@oclif/core/flags'
 import {parse} from '@oclif/core/parser'
 import fc from 'fast-check'
