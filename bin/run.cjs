@@ -12,7 +12,7 @@ async function main() {
   // Every command runs its action through the runner, which skips oclif (more than 100 ms to load);
   // oclif is left help, completion and any line the runner does not read plainly.
   const {run} = require('../dist/runner.cjs')
-  if (await run(argv, require('node:path').join(__dirname, '..', 'oclif.manifest.json'))) return
+  if (await run(argv)) return
   // Subpath imports: the package index loads about 60 more modules than running a command needs.
   const {execute} = require('@oclif/core/execute')
   const {settings} = require('@oclif/core/settings')

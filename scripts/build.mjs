@@ -16,10 +16,10 @@ const common = {bundle: true, format: 'esm', platform: 'node', target: 'node20',
 await build({...common, entryPoints: Object.fromEntries(commands), outdir: join(root, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]'})
 // CommonJS, like bin/run.cjs that requires them: they load in about 17 ms, where the ES module
 // loader and the chunks the commands share take 40-60 ms before anything runs. The runner holds
-// only the parser; it requires offline.cjs (list --offline, completion) or line-actions.cjs (the
-// other commands) as the line asks: the plugin turns those imports into a require() of the file,
-// which Node would otherwise load through the ES module loader.
-const parts = ['offline', 'line-actions']
+// only the declarations and the parser; it requires offline.cjs (list --offline, completion) or
+// start-command.cjs (the other commands) as the line asks: the plugin turns those imports into a
+// require() of the file, which Node would otherwise load through the ES module loader.
+const parts = ['offline', 'start-command']
 const separate = {
   name: 'separate-files',
   setup: (b) => {

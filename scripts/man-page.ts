@@ -1,37 +1,14 @@
-// Writes man/mxtok.1 from the command definitions (oclif.manifest.json, made just before by the
-// build) and the exit codes of src/errors.ts, so the manual says what this build does. Shipped in
-// the package and linked by npm on a global install ("man" in package.json): `man mxtok`.
+// Writes man/mxtok.1 from the command declarations (src/cli/commands) and the exit codes of
+// src/errors.ts, so the manual says what this build does. Shipped in the package and linked by npm
+// on a global install ("man" in package.json): `man mxtok`.
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
+import {commands as declared} from '../src/cli/commands/index.js'
+import type {CommandDeclaration, FlagDeclaration} from '../src/cli/declaration.js'
 import {ExitCode} from '../src/errors.js'
-
-interface Flag {
-  name: string
-  type: 'boolean' | 'option'
-  char?: string
-  description?: string
-  summary?: string
-  options?: string[]
-  env?: string
-  default?: unknown
-  hidden?: boolean
-  required?: boolean
-}
-interface Command {
-  id: string
-  summary?: string
-  description?: string
-  usage?: string | string[]
-  examples?: (string | {command: string; description?: string})[]
-  flags: Record<string, Flag>
-  args: Record<string, {name: string; description?: string; required?: boolean}>
-  hidden?: boolean
-  strict?: boolean
-}
 
 const root = resolve(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {version: string; description: string}
-const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, Command>}
 
 /** Text as roff reads it: backslashes and hyphens escaped, and no line starting with a control character. */
 const roff = (text: string) =>
@@ -73,26 +50,23 @@ const ENVIRONMENT: [string, string][] = [
   ['NO_COLOR', 'plain columns instead of drawn tables, on a terminal too.'],
 ]
 
-function synopsis(c: Command): string {
-  if (typeof c.usage === 'string') return `mxtok ${c.usage}`
-  const args = Object.values(c.args).map((a) => (a.required ? a.name.toUpperCase() : `[${a.name.toUpperCase()}${c.strict === false ? '...' : ''}]`))
-  const required = Object.values(c.flags)
-    .filter((f) => f.required && !f.hidden)
-    .map((f) => `--${f.name} ${f.name.toUpperCase()}`)
+function synopsis(c: CommandDeclaration): string {
+  if (c.usage) return `mxtok ${c.usage}`
+  const args = Object.entries(c.args).map(([name, a]) => (a.required ? name.toUpperCase() : `[${name.toUpperCase()}${c.variadic ? '...' : ''}]`))
+  const required = Object.entries(c.flags)
+    .filter(([, f]) => f.required)
+    .map(([name]) => `--${name} ${name.toUpperCase()}`)
   return ['mxtok', c.id, ...args, ...required, '[FLAGS]'].join(' ')
 }
 
-function flagLines(f: Flag): string[] {
-  const names = [f.char ? `-${f.char}, ` : '', `--${f.name}`, f.type === 'option' ? ` ${f.options ? f.options.join('|') : f.name.toUpperCase()}` : ''].join('')
-  const extra = [f.env ? `(also $${f.env})` : '', f.default !== undefined && typeof f.default !== 'boolean' ? `[default: ${String(f.default)}]` : '']
-    .filter(Boolean)
-    .join(' ')
-  return ['.TP', bold(names), roff([f.summary ?? f.description ?? '', extra].filter(Boolean).join(' '))]
+function flagLines(name: string, f: FlagDeclaration): string[] {
+  const value = f.type === 'boolean' ? '' : ` ${f.type === 'string' && f.options ? f.options.join('|') : name.toUpperCase()}`
+  const names = [f.char ? `-${f.char}, ` : '', `--${name}`, value].join('')
+  const extra = f.type === 'string' ? [f.env ? `(also $${f.env})` : '', f.default !== undefined ? `[default: ${f.default}]` : ''].filter(Boolean).join(' ') : ''
+  return ['.TP', bold(names), roff([f.description, extra].filter(Boolean).join(' '))]
 }
 
-const commands = Object.values(manifest.commands)
-  .filter((c) => !c.hidden)
-  .sort((a, b) => (a.id < b.id ? -1 : 1))
+const commands = [...declared].sort((a, b) => (a.id < b.id ? -1 : 1))
 const lines: string[] = [
   `.TH MXTOK 1 "" "mxtok ${pkg.version}" "User Commands"`,
   // Names like MXTOK_PASSWORD and --password-stdin must not be broken across lines.
@@ -121,10 +95,9 @@ const lines: string[] = [
 for (const c of commands) {
   lines.push('.SS', bold(synopsis(c)), roff(bin(c.summary ?? '')))
   if (c.description) lines.push('.PP', roff(bin(c.description)))
-  const args = Object.values(c.args).filter((a) => a.description)
-  for (const a of args) lines.push('.TP', `\\fI${a.name.toUpperCase()}\\fR`, roff(a.description!))
-  for (const f of Object.values(c.flags).filter((f) => !f.hidden && f.name !== 'json' && f.name !== 'verbose')) lines.push(...flagLines(f))
-  const examples = (c.examples ?? []).map((e) => bin(typeof e === 'string' ? e : e.command))
+  for (const [name, a] of Object.entries(c.args)) lines.push('.TP', `\\fI${name.toUpperCase()}\\fR`, roff(a.description))
+  for (const [name, f] of Object.entries(c.flags)) lines.push(...flagLines(name, f))
+  const examples = c.examples.map(bin)
   if (examples.length > 0) lines.push('.PP', 'Examples:', '.PP', '.RS 4', '.nf', ...examples.map(roff), '.fi', '.RE')
 }
 lines.push('.SH EXIT STATUS', roff('The same with and without --json.'))

@@ -1,26 +1,28 @@
 import {closeHttp} from '../matrix/http.js'
 import {settleBusCalls} from '../store/secret-service/index.js'
-import {commandDeps} from './default-deps.js'
+import {defaultDeps} from './default-deps.js'
+import {warnLine} from './io.js'
+import type {InFlight} from './live/in-flight.js'
 import type {RunContext} from './run-action.js'
-
-/** The flags every command may have, as parsed by the runner or by oclif. */
-export interface CommonFlags {
-  json?: unknown
-  verbose?: unknown
-  'allow-http'?: unknown
-}
+import {runOptions} from './run-options.js'
 
 /**
- * A real run's context from its flags: --verbose is MXTOK_DEBUG=1, --allow-http MXTOK_ALLOW_HTTP=1.
- * Its own module, loaded only when a command needs more than the registry (not `list --offline`).
+ * A real run's context from its flags, as either parser read them, and the environment: its
+ * options, read once here, go to the dependencies by value. Its own module, loaded only when a
+ * command needs more than the registry (not `list --offline`).
  */
-export const commandContext = (flags: CommonFlags): RunContext => ({
-  json: flags.json === true,
-  deps: () => commandDeps(flags.verbose === true, flags['allow-http'] === true),
-  // Calls to the Secret Service left under way would be answered to nobody, which gnome-keyring
-  // may not survive (see settleBusCalls); a command normally leaves none.
-  finish: async () => {
-    await settleBusCalls(1000)
-    await closeHttp()
-  },
-})
+export function commandContext(flags: Readonly<Record<string, unknown>>): RunContext {
+  const options = runOptions(flags, process.env)
+  const inFlight: InFlight = new Map()
+  return {
+    json: options.json,
+    deps: () => defaultDeps(process.env, options, warnLine, inFlight),
+    inFlight,
+    // Calls to the Secret Service left under way would be answered to nobody, which gnome-keyring
+    // may not survive (see settleBusCalls); a command normally leaves none.
+    finish: async () => {
+      await settleBusCalls(1000)
+      await closeHttp()
+    },
+  }
+}

@@ -1,7 +1,7 @@
 import type {Deps} from '../core/deps.js'
 import {MatrixClient} from '../matrix/client.js'
 import {discoverHomeserver} from '../matrix/discovery.js'
-import {type HttpOptions, plainHttpAllowed, preloadHttp} from '../matrix/http.js'
+import {type HttpOptions, preloadHttp} from '../matrix/http.js'
 import {OAuthClient} from '../matrix/oauth-client.js'
 import {writeLines} from '../output/terminal.js'
 import {configDir} from '../registry/config-dir.js'
@@ -9,17 +9,27 @@ import {SessionRegistry} from '../registry/registry.js'
 import {FileStore} from '../store/file-store.js'
 import {KeychainStore} from '../store/keychain-store.js'
 import type {SecretStore, StoreKind} from '../store/secret-store.js'
-import {warnLine} from './io.js'
+import {type InFlight, recordRequests} from './live/in-flight.js'
 import {passphraseSource} from './passphrase.js'
+import type {RunOptions} from './run-options.js'
 import {requestTimeoutMs, seconds} from './timeouts.js'
 
-/** The real dependencies of a command run, configured from the environment. */
-export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => void): Deps {
+/**
+ * The real dependencies of a command run: configured from the run's options and the environment;
+ * each homeserver request is recorded in `inFlight` while it is under way.
+ */
+export function defaultDeps(
+  env: NodeJS.ProcessEnv,
+  options: Pick<RunOptions, 'verbose' | 'allowHttp'>,
+  warn: (message: string) => void,
+  inFlight?: InFlight,
+): Deps {
   const http: HttpOptions = {
     timeoutMs: requestTimeoutMs(env),
-    debug: env.MXTOK_DEBUG ? (line) => writeLines(process.stderr, [`mxtok: debug: ${line}`]) : undefined,
-    allowHttp: plainHttpAllowed(env),
+    debug: options.verbose ? (line) => writeLines(process.stderr, [`mxtok: debug: ${line}`]) : undefined,
+    allowHttp: options.allowHttp,
   }
+  const watched = (homeserver: string | URL): HttpOptions => (inFlight ? {...http, onRequest: recordRequests(inFlight, new URL(homeserver).host)} : http)
   const dir = configDir(env)
   const stores = new Map<StoreKind, SecretStore>()
   const make = (kind: StoreKind): SecretStore => {
@@ -33,8 +43,8 @@ export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => v
   return {
     registry: new SessionRegistry(dir, warn),
     store: (kind) => stores.get(kind) ?? stores.set(kind, make(kind)).get(kind)!,
-    client: (homeserver) => new MatrixClient(homeserver, http),
-    oauth: (homeserver) => new OAuthClient(homeserver, http),
+    client: (homeserver) => new MatrixClient(homeserver, watched(homeserver)),
+    oauth: (homeserver) => new OAuthClient(homeserver, watched(homeserver)),
     discover: (user) => discoverHomeserver(user, http),
     warmUp: (homeservers) => {
       for (const h of homeservers) preloadHttp(new URL(h))
@@ -43,7 +53,3 @@ export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => v
     warn,
   }
 }
-
-/** A command's dependencies; --verbose is MXTOK_DEBUG=1, --allow-http is MXTOK_ALLOW_HTTP=1. */
-export const commandDeps = (verbose: boolean, allowHttp = false): Deps =>
-  defaultDeps({...process.env, ...(verbose ? {MXTOK_DEBUG: '1'} : {}), ...(allowHttp ? {MXTOK_ALLOW_HTTP: '1'} : {})}, warnLine)

@@ -11,8 +11,7 @@ export default class MxtokHelp extends Help {
     } catch (error) {
       const unknown = /^Command (\S+) not found\.$/.exec((error as Error)?.message ?? '')
       if (!unknown) throw error
-      const commands = this.config.commands.filter((c) => !c.hidden).map((c) => c.id)
-      process.exitCode = reportError(new MxtokError('usage', unknownCommandMessage(unknown[1].split(':')[0], commands)), false)
+      process.exitCode = reportError(new MxtokError('usage', unknownCommandMessage(unknown[1].split(':')[0])), false)
     }
   }
 }

@@ -1,5 +1,6 @@
 import type {Deps} from '../core/deps.js'
 import {type Sink, writeJson, writeLines} from '../output/terminal.js'
+import type {InFlight} from './live/in-flight.js'
 
 /**
  * What a command's action needs from the command line it runs under, with or without oclif. All it
@@ -27,6 +28,8 @@ export interface Io {
   /** Goes only to stdout and only through here: the token is the one secret mxtok ever prints. */
   printToken(token: string): void
   deps(): Deps
+  /** The requests of deps() under way, by homeserver host, as the HTTP layer reports them. */
+  readonly inFlight: InFlight
 }
 
 export const warnLine = (message: string, sink: Sink = process.stderr) => writeLines(sink, [`mxtok: warning: ${message}`])
@@ -48,7 +51,7 @@ const terminalWidth = (stream: {isTTY?: boolean; columns?: number}) => (stream.i
  * stderr are read from `streams` only when used: the process's each cost about a millisecond to
  * make, which shows in `token` and `list --offline`, and most runs use neither.
  */
-export function streamIo(streams: Streams, opts: {json: boolean; deps: () => Deps}): Io {
+export function streamIo(streams: Streams, opts: {json: boolean; deps: () => Deps; inFlight?: InFlight}): Io {
   const {stdout, env} = streams
   return {
     json: opts.json,
@@ -66,6 +69,7 @@ export function streamIo(streams: Streams, opts: {json: boolean; deps: () => Dep
     warn: (message) => warnLine(message, streams.stderr),
     printToken: (token) => writeLines(stdout, [token]),
     deps: opts.deps,
+    inFlight: opts.inFlight ?? new Map(),
   }
 }
 
@@ -83,4 +87,4 @@ const processStreams: Streams = {
   env: process.env,
 }
 
-export const processIo = (opts: {json: boolean; deps: () => Deps}): Io => streamIo(processStreams, opts)
+export const processIo = (opts: {json: boolean; deps: () => Deps; inFlight?: InFlight}): Io => streamIo(processStreams, opts)

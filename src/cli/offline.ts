@@ -3,11 +3,15 @@ import {writeLines} from '../output/terminal.js'
 import {configDir} from '../registry/config-dir.js'
 import {SessionRegistry} from '../registry/registry.js'
 import {list} from './actions/list.js'
+import type {CommandId} from './commands/index.js'
 import {warnLine} from './io.js'
+import type {ParsedLine} from './parse-line.js'
 import {runAction} from './run-action.js'
+import {runOptions} from './run-options.js'
 
-// What the runner (runner.ts) answers with the registry alone. Built as a file of its own,
-// dist/offline.cjs, with none of the network or keychain code that the other commands load.
+// What the runner (runner.ts) answers with the registry alone: the lines a declaration marks
+// `offline`. Built as a file of its own, dist/offline.cjs, with none of the network or keychain
+// code that the other commands load.
 
 const unavailable = () => {
   throw new Error('no network or keychain access in offline mode')
@@ -38,7 +42,9 @@ export async function completeSessions(): Promise<void> {
   }
 }
 
-/** `list --offline`: the registry alone, so that scripts and shell prompts can run it often. */
-export async function listOffline(json: boolean): Promise<void> {
-  await runAction((io) => list({flags: {offline: true}}, io), {json, deps: offlineDeps})
+/** `list --offline`: the registry alone, so that scripts and shell prompts can run it often. False for a command with no offline line. */
+export async function runOffline(id: CommandId, line: ParsedLine): Promise<boolean> {
+  if (id !== 'list') return false
+  await runAction((io) => list({flags: {offline: true}}, io), {json: runOptions(line.flags, process.env).json, deps: offlineDeps})
+  return true
 }

@@ -1,3 +1,4 @@
+import {commands} from './commands/index.js'
 import {closest} from './did-you-mean.js'
 
 /** What a command accepts, to word a parse error and suggest what was meant. */
@@ -69,12 +70,15 @@ export function describeParseError(error: OclifParseError, shape: CommandShape):
   return undefined
 }
 
+/** The words that name a command: the declared ones, and oclif's help. */
+export const COMMAND_IDS: readonly string[] = [...commands.map((c) => c.id), 'help']
+
 /** `mxtok lst`: the command meant, or the list to choose from. */
-export function unknownCommandMessage(id: string, commands: readonly string[]): string {
+export function unknownCommandMessage(id: string): string {
   if (id.startsWith('-')) {
     const flag = closest(id.replace(/^-+/, ''), ['help', 'version'])
     return `unknown flag ${id}${flag ? `: did you mean --${flag}?` : ''} (a command comes first: "mxtok --help" lists them)`
   }
-  const guess = closest(id, commands)
+  const guess = closest(id, COMMAND_IDS)
   return guess ? `unknown command "${id}": did you mean "mxtok ${guess}"?` : `unknown command "${id}" ("mxtok --help" lists the commands)`
 }

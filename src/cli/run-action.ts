@@ -1,5 +1,6 @@
 import type {Deps} from '../core/deps.js'
 import {type Io, printJson, processIo} from './io.js'
+import type {InFlight} from './live/in-flight.js'
 import type {Outcome} from './outcome.js'
 import {reportError} from './report-error.js'
 
@@ -7,6 +8,8 @@ import {reportError} from './report-error.js'
 export interface RunContext {
   json: boolean
   deps: () => Deps
+  /** The requests of those dependencies under way, for a live status line. */
+  inFlight?: InFlight
   /** Closes what the run left open (the HTTP pool), so the process can end. */
   finish?: () => Promise<void>
 }
@@ -19,7 +22,7 @@ export interface RunContext {
 export async function runAction(start: (io: Io) => Promise<Outcome>, context: RunContext): Promise<void> {
   const {json} = context
   try {
-    const {result, exitCode} = await start(processIo({json, deps: context.deps}))
+    const {result, exitCode} = await start(processIo(context))
     if (json) printJson(result)
     process.exitCode = exitCode
   } catch (error) {

@@ -1,36 +1,4 @@
-import * as Args from '@oclif/core/args'
-import * as Flags from '@oclif/core/flags'
-import {verify} from '../cli/actions/verify.js'
-import {BaseCommand} from '../cli/base-command.js'
+import {verify} from '../cli/commands/verify.js'
+import {commandClass} from '../cli/oclif-command.js'
 
-export default class Verify extends BaseCommand {
-  static summary = 'Check that session tokens still work (GET /account/whoami)'
-  static description =
-    'Checks the named sessions, or every session, in parallel; an OAuth session whose access token has expired is refreshed first. Exit 0 only when all are valid; 4 when a token is revoked, expired (or expiring, with --expiring-within) or belongs to another device, else 5 when a server could not be asked, else 6 for keychain trouble.'
-  static examples = [
-    '<%= config.bin %> verify',
-    '<%= config.bin %> verify bot bridge --json',
-    '<%= config.bin %> verify --expiring-within 7d   # exit 4 names the sessions dead a week from now',
-    '<%= config.bin %> verify --format prometheus > /var/lib/node_exporter/textfile_collector/mxtok.prom.$$',
-  ]
-  static strict = false
-
-  static args = {
-    name: Args.string({description: 'session names (default: all)', ignoreStdin: true}),
-  }
-
-  static flags = {
-    format: Flags.string({
-      description:
-        "table (default), or prometheus: gauges mxtok_session_valid and mxtok_session_expiry_timestamp_seconds for node_exporter's textfile collector",
-      options: ['table', 'prometheus'],
-      exclusive: ['json'],
-    }),
-    'expiring-within': Flags.string({description: 'count a valid session whose token expires within this time (e.g. 7d, 12h) as "expiring", with exit 4'}),
-  }
-
-  async run(): Promise<void> {
-    const {argv, flags} = await this.parse(Verify)
-    await this.act(flags, (io) => verify({argv: argv as string[], flags}, io))
-  }
-}
+export default commandClass(verify)

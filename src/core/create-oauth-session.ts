@@ -60,7 +60,7 @@ const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resol
  * must offer it), otherwise when the homeserver offers no password login but advertises OAuth 2.0.
  * Returns the authorization server's metadata, or null for a password login as before.
  */
-export async function oauthMetadata(homeserver: URL, opts: {forced?: boolean; allowHttp?: boolean}, deps: Deps): Promise<AuthMetadata | null> {
+export async function oauthMetadata(homeserver: URL, opts: {forced?: boolean}, deps: Deps): Promise<AuthMetadata | null> {
   const oauth = deps.oauth(homeserver)
   if (!opts.forced) {
     let flows: string[] = []
@@ -77,7 +77,7 @@ export async function oauthMetadata(homeserver: URL, opts: {forced?: boolean; al
     if (flows.includes('m.login.password')) return null
   }
   try {
-    return await oauth.authMetadata({allowHttp: opts.allowHttp})
+    return await oauth.authMetadata()
   } catch (error) {
     const absent = error instanceof MatrixError && (error.status === 404 || error.errcode === 'M_UNRECOGNIZED')
     if (absent && opts.forced)

@@ -17,7 +17,6 @@ export interface CreateOptions {
   deviceId?: string
   /** Asked for only once everything that can be checked locally is fine. */
   password: () => Promise<string>
-  allowHttp?: boolean
   store?: StoreKind
   /** Log in through next-generation auth (OAuth 2.0) even when the server offers password logins. */
   oauth?: boolean
@@ -38,7 +37,8 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   if (opts.deviceId !== undefined && !isDeviceId(opts.deviceId)) {
     throw usageError(`--device-id "${opts.deviceId}" is not valid: use 1-255 letters, digits, ".", "_", "~" or "-"`)
   }
-  const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver, {allowHttp: opts.allowHttp})
+  const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver)
+  if (homeserverUrl) deps.client(homeserverUrl).assertSendable()
   // A bare localpart is sent as it is: the server name that completes it need not be the host of
   // the homeserver's URL (Synapse answers a login for a wrongly completed ID like a wrong password).
   const given = opts.user.startsWith('@') ? parseUserId(opts.user) : undefined
@@ -49,7 +49,7 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   // The store check fails before anything exists on the server when the token could not be kept;
   // asking the server how it logs in meanwhile changes nothing there. Both are awaited, so the
   // check's probe item is gone before any error is reported.
-  const [checked, asked] = await Promise.allSettled([store.check(), oauthMetadata(homeserver, {forced: opts.oauth, allowHttp: opts.allowHttp}, deps)])
+  const [checked, asked] = await Promise.allSettled([store.check(), oauthMetadata(homeserver, {forced: opts.oauth}, deps)])
   if (checked.status === 'rejected') throw checked.reason
   if (asked.status === 'rejected') throw asked.reason
   const metadata = asked.value

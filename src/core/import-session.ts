@@ -16,7 +16,6 @@ export interface ImportOptions {
   homeserver?: string
   /** Discovers the homeserver when --homeserver is not given, and must own the token. */
   user?: string
-  allowHttp?: boolean
   store?: StoreKind
 }
 
@@ -30,7 +29,8 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
   if (opts.homeserver === undefined && opts.user === undefined) {
     throw usageError('say where the token is valid: --homeserver https://matrix.example.com, or --user @you:example.com to discover the homeserver')
   }
-  const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver, {allowHttp: opts.allowHttp})
+  const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver)
+  if (homeserverUrl) deps.client(homeserverUrl).assertSendable()
   const expected = opts.user === undefined ? undefined : resolveUserId(opts.user, homeserverUrl?.host)
   const homeserver = homeserverUrl ?? (await deps.discover(expected!))
   const store = deps.store(opts.store ?? 'keychain')

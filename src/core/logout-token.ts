@@ -57,7 +57,7 @@ export async function logoutToken(homeserver: string, token: string, deps: Deps)
 /** The homeserver's authorization server, or null when it has no next-generation auth. Nothing is sent to it. */
 async function authIssuer(homeserver: string, deps: Deps): Promise<string | null> {
   try {
-    return (await deps.oauth(homeserver).authMetadata({allowHttp: true})).issuer
+    return (await deps.oauth(homeserver).authMetadata()).issuer
   } catch (error) {
     if (error instanceof MatrixError && (error.status === 404 || error.errcode === 'M_UNRECOGNIZED')) return null
     throw error

@@ -17,7 +17,6 @@ import {loginOrExplain} from './login.js'
 export interface PruneOptions {
   user: string
   homeserver?: string
-  allowHttp?: boolean
   /** Select devices named MXTOK… that no local session owns. */
   orphans?: boolean
   /** Select devices last seen longer ago than this; a device never seen is not selected (its age is unknown). */
@@ -78,7 +77,8 @@ export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<Prun
   if (opts.keep !== undefined && !(Number.isInteger(opts.keep) && opts.keep >= 0))
     throw usageError(`--keep must be a whole number, 0 or more (got ${opts.keep})`)
   if (opts.as !== undefined) return pruneAsAdmin({...opts, as: opts.as}, deps)
-  const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver, {allowHttp: opts.allowHttp})
+  const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver)
+  if (homeserverUrl) deps.client(homeserverUrl).assertSendable()
   const user = resolveUserId(opts.user, homeserverUrl?.host)
   let asked: Promise<string> | undefined
   const password = () => (asked ??= opts.password())

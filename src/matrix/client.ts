@@ -2,7 +2,7 @@ import {isAccessToken} from './access-token.js'
 import {checked, field, lifetime, malformed, stringField} from './answer-fields.js'
 import {isDeviceId} from './device-id.js'
 import type {MatrixError} from './errors.js'
-import {type HttpOptions, requestJson} from './http.js'
+import {assertSendable, type HttpOptions, requestJson} from './http.js'
 
 export interface LoginResult {
   userId: string
@@ -55,6 +55,11 @@ export class MatrixClient {
     private readonly http: HttpOptions = {},
   ) {
     this.baseUrl = new URL(baseUrl)
+  }
+
+  /** Refuses now what every request to this homeserver would be refused: before the user is asked for anything. */
+  assertSendable(): void {
+    assertSendable(this.baseUrl, this.http)
   }
 
   /** GET /_matrix/client/versions */

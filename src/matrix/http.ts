@@ -1,6 +1,6 @@
 import {MxtokError} from '../errors.js'
 import {LocalErrcode, MatrixError} from './errors.js'
-import {AnswerTooLarge, closeAgents, describeFailure, type RawAnswer, send} from './transport.js'
+import {AnswerTooLarge, closeAgents, describeFailure, type RawAnswer, refusePlainHttp, send} from './transport.js'
 
 export interface HttpOptions {
   /** Whole-request deadline, connect to last body byte. */
@@ -16,6 +16,11 @@ export interface HttpOptions {
    * cannot grant it to itself.
    */
   allowHttp?: boolean
+  /**
+   * Told when a request begins (its redirects and 429 waits included); what it returns, when the
+   * request is over, whatever its end. The live status line sees every request of every client here.
+   */
+  onRequest?: () => () => void
   /** Replaced in tests so 429 handling does not really wait. */
   sleep?: (ms: number) => Promise<void>
 }
@@ -46,8 +51,11 @@ const DEFAULT_TIMEOUT_MS = 30_000
 export const closeHttp = closeAgents
 export {preloadHttp} from './transport.js'
 
-/** MXTOK_ALLOW_HTTP=1 is --allow-http for every command of the run, including those without the flag. */
-export const plainHttpAllowed = (env: NodeJS.ProcessEnv): boolean => env.MXTOK_ALLOW_HTTP === '1'
+/**
+ * Throws now what a request to `url` would throw for its scheme (plain http:// not allowed for the
+ * run): for a caller that must refuse before it asks the user for a password or token.
+ */
+export const assertSendable = (url: URL, opts: HttpOptions): void => refusePlainHttp(url, opts.allowHttp)
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -56,6 +64,15 @@ const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resol
  * Requests of the process share one keep-alive pool per scheme (transport.ts).
  */
 export async function requestJson(req: JsonRequest, opts: HttpOptions = {}): Promise<JsonResponse> {
+  const ended = opts.onRequest?.()
+  try {
+    return await requestRetrying(req, opts)
+  } finally {
+    ended?.()
+  }
+}
+
+async function requestRetrying(req: JsonRequest, opts: HttpOptions): Promise<JsonResponse> {
   const maxRetries = opts.maxRetries ?? 3
   const maxWait = opts.maxRetryWaitMs ?? 10_000
   const sleep = opts.sleep ?? sleepFor

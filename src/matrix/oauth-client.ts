@@ -1,8 +1,6 @@
-import {usageError} from '../errors.js'
 import {lifetime, malformed, positiveNumber, stringField} from './answer-fields.js'
 import {MatrixError} from './errors.js'
-import {isLoopbackHost} from './homeserver-url.js'
-import {type HttpOptions, requestJson} from './http.js'
+import {assertSendable, type HttpOptions, requestJson} from './http.js'
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 
@@ -87,11 +85,11 @@ export class OAuthClient {
   }
 
   /** GET /_matrix/client/v1/auth_metadata; a homeserver without next-generation auth answers 404 M_UNRECOGNIZED. */
-  async authMetadata(opts: {allowHttp?: boolean} = {}): Promise<AuthMetadata> {
+  async authMetadata(): Promise<AuthMetadata> {
     const {body} = await requestJson({method: 'GET', url: this.homeserverUrl('/_matrix/client/v1/auth_metadata')}, this.http)
     const b = body as Record<string, unknown>
     if (typeof b.issuer !== 'string' || b.issuer === '') throw malformed(this.baseUrl, 'issuer', 'oauth')
-    const endpoint = (name: string) => (b[name] === undefined || b[name] === null ? null : endpointUrl(b[name], name, this.baseUrl, opts.allowHttp))
+    const endpoint = (name: string) => (b[name] === undefined || b[name] === null ? null : endpointUrl(b[name], name, this.baseUrl, this.http))
     const tokenEndpoint = endpoint('token_endpoint')
     if (tokenEndpoint === null) throw malformed(this.baseUrl, 'token_endpoint', 'oauth')
     const grants = b.grant_types_supported
@@ -176,9 +174,9 @@ export class OAuthClient {
 
 /**
  * An endpoint named by the metadata: refresh tokens and device codes go there, so it gets the
- * same rule as a homeserver URL — https, or plain http only to loopback unless --allow-http.
+ * same rule as a homeserver URL, and the transport's on plain http:// (assertSendable).
  */
-function endpointUrl(value: unknown, name: string, homeserver: URL, allowHttp?: boolean): URL {
+function endpointUrl(value: unknown, name: string, homeserver: URL, http: HttpOptions): URL {
   let url: URL
   try {
     url = new URL(value as string)
@@ -186,10 +184,7 @@ function endpointUrl(value: unknown, name: string, homeserver: URL, allowHttp?: 
     throw malformed(homeserver, name, 'oauth')
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) throw malformed(homeserver, name, 'oauth')
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !allowHttp) {
-    throw usageError(
-      `${homeserver.host} names a plain http:// ${name} (${url.host}): refresh tokens would travel unencrypted; fix the server's configuration or pass --allow-http`,
-    )
-  }
+  // Refused here, before a client is registered or a code shown, rather than at the first request there.
+  assertSendable(url, http)
   return url
 }

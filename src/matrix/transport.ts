@@ -121,16 +121,17 @@ export async function closeAgents(): Promise<void> {
 const timeoutError = () => Object.assign(new Error('timed out'), {name: 'TimeoutError'})
 
 /**
- * Plain http:// only to loopback, unless the user allowed it for this run. Checked here, where
- * every request and every redirect hop passes, not where a URL is typed: URLs also come from the
- * registry file, from discovery and from servers' answers, and none of them may decide that a
- * token or password travels in clear.
+ * Plain http:// only to loopback, unless the user allowed it for this run. Checked here alone,
+ * where every request and every redirect hop passes, not where a URL is typed: URLs also come from
+ * the registry file, from discovery and from servers' answers (OAuth endpoints), and none of them
+ * may decide that a token or password travels in clear. Callers that must refuse before asking
+ * the user for a secret ask the same question first (assertSendable in http.ts).
  */
-function refusePlainHttp(url: URL, allowed: boolean | undefined): void {
+export function refusePlainHttp(url: URL, allowed: boolean | undefined): void {
   if (url.protocol !== 'http:' || allowed || isLoopbackHost(url.hostname)) return
   throw new MxtokError(
     'usage',
-    `refusing plain http:// to ${url.host}, which is not on this machine: the token or password would travel unencrypted; use https://, or set MXTOK_ALLOW_HTTP=1 if this server really has no TLS`,
+    `refusing plain http:// to ${url.host}, which is not on this machine: the token or password would travel unencrypted; use https://, or pass --allow-http (MXTOK_ALLOW_HTTP=1 for a command without it) if this server really has no TLS`,
   )
 }
 

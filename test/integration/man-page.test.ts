@@ -26,7 +26,7 @@ describe('man mxtok', () => {
     expect(text).toMatch(/^NAME\n {7}mxtok - Matrix access tokens as named sessions/m)
   })
 
-  it('has every command with every flag, as the build defined them', () => {
+  it('has every command with every flag, as oclif sees them', () => {
     const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, ManifestCommand>}
     expect(Object.keys(manifest.commands).length).toBeGreaterThan(10)
     for (const [id, command] of Object.entries(manifest.commands)) {

@@ -22,9 +22,9 @@ describe('the npm package', () => {
     expect(mxtok('create', '--help')).toContain('--password-stdin')
     expect(mxtok('--version')).toMatch(/^mxtok\/0\.1\.0 /)
     expect(mxtok('list', '--offline')).toContain('No sessions.')
-    // Everyday commands run without oclif, from the manifest and the one-file runner the package ships.
+    // Everyday commands run without oclif, from the one-file runner the package ships.
     const installed = join(dir, 'prefix/lib/node_modules/mxtok')
-    for (const file of ['oclif.manifest.json', 'dist/runner.cjs', 'dist/offline.cjs', 'dist/line-actions.cjs'])
+    for (const file of ['oclif.manifest.json', 'dist/runner.cjs', 'dist/offline.cjs', 'dist/start-command.cjs'])
       expect(existsSync(join(installed, file)), file).toBe(true)
     expect(mxtok('verify')).toContain('No sessions to verify.')
     // npm links the man page on a global install: man finds it beside the prefix's bin/.

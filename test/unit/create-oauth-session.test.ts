@@ -355,7 +355,7 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
     await expect(create(deps)).rejects.toMatchObject({
       kind: 'usage',
       message:
-        "hs.example names a plain http:// token_endpoint (auth.hs.example): refresh tokens would travel unencrypted; fix the server's configuration or pass --allow-http",
+        'refusing plain http:// to auth.hs.example, which is not on this machine: the token or password would travel unencrypted; use https://, or pass --allow-http (MXTOK_ALLOW_HTTP=1 for a command without it) if this server really has no TLS',
     })
   })
 

@@ -29,7 +29,7 @@ describe('discoverHomeserver', () => {
   it.each([
     [{}, /has no m.homeserver.base_url; pass --homeserver/],
     [{'m.homeserver': {base_url: 'not a url'}}, /names an invalid homeserver URL/],
-    [{'m.homeserver': {base_url: 'http://matrix.example.com'}}, /names an invalid homeserver URL/],
+    [{'m.homeserver': {base_url: 'http://matrix.example.com'}}, /refusing plain http:\/\/ to matrix\.example\.com, which is not on this machine/],
   ])('fails clearly on %j', async (body, why) => {
     nock('https://example.com').get('/.well-known/matrix/client').reply(200, body)
     await expect(discover()).rejects.toThrow(why)

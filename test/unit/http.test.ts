@@ -183,7 +183,7 @@ describe('requestJson and plain http://', () => {
     const lan = nock('http://192.168.1.20:8008').post('/_matrix/client/v3/logout').reply(200, {})
     const err = await refused(requestJson({method: 'POST', url: new URL('http://192.168.1.20:8008/_matrix/client/v3/logout'), token: 'tok', body: {}}))
     expect(err.message).toBe(
-      'refusing plain http:// to 192.168.1.20:8008, which is not on this machine: the token or password would travel unencrypted; use https://, or set MXTOK_ALLOW_HTTP=1 if this server really has no TLS',
+      'refusing plain http:// to 192.168.1.20:8008, which is not on this machine: the token or password would travel unencrypted; use https://, or pass --allow-http (MXTOK_ALLOW_HTTP=1 for a command without it) if this server really has no TLS',
     )
     expect(lan.isDone()).toBe(false)
   })
@@ -207,5 +207,23 @@ describe('requestJson and plain http://', () => {
     const clear = nock('http://example.org').get('/.well-known/matrix/client').reply(200, {})
     await refused(requestJson({method: 'GET', url: new URL('https://example.org/.well-known/matrix/client'), allowCrossOriginRedirect: true}))
     expect(clear.isDone()).toBe(false)
+  })
+})
+
+describe('requestJson and onRequest', () => {
+  it('is told when each request begins and ends, whatever its end, so that no request goes unwatched', async () => {
+    const events: string[] = []
+    let n = 0
+    const onRequest = () => {
+      const id = ++n
+      events.push(`begin ${id}`)
+      return () => void events.push(`end ${id}`)
+    }
+    nock(HS).get('/ok').reply(200, {}).get('/fails').reply(500, 'no')
+    await requestJson({method: 'GET', url: new URL(`${HS}/ok`)}, {onRequest})
+    await expect(requestJson({method: 'GET', url: new URL(`${HS}/fails`)}, {onRequest})).rejects.toBeInstanceOf(MatrixError)
+    // Refused before it is sent, and still seen to end.
+    await expect(requestJson({method: 'GET', url: new URL('http://192.168.1.20:8008/x')}, {onRequest})).rejects.toBeInstanceOf(MxtokError)
+    expect(events).toEqual(['begin 1', 'end 1', 'begin 2', 'end 2', 'begin 3', 'end 3'])
   })
 })

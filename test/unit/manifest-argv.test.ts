@@ -1,50 +1,28 @@
 // The runner that skips oclif must read every line it accepts exactly as oclif would, and leave
-// the rest to oclif: checked against oclif's own parser over many generated command lines.
-import {existsSync, readFileSync} from 'node:fs'
-import {resolve} from 'node:path'
+// the rest to oclif: both are fed from the same declarations (src/cli/commands), and compared over
+// many generated command lines.
 import * as Flags from '@oclif/core/flags'
 import {parse} from '@oclif/core/parser'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {type ManifestCommand, parseByManifest} from '../../src/cli/manifest-argv.js'
-import Create from '../../src/commands/create.js'
-import Doctor from '../../src/commands/doctor.js'
-import Exec from '../../src/commands/exec.js'
-import Import from '../../src/commands/import.js'
-import List from '../../src/commands/list.js'
-import Move from '../../src/commands/move.js'
-import Prune from '../../src/commands/prune.js'
-import Rename from '../../src/commands/rename.js'
-import Revoke from '../../src/commands/revoke.js'
-import Token from '../../src/commands/token.js'
-import Verify from '../../src/commands/verify.js'
+import {commandById, commands, type DeclaredCommand} from '../../src/cli/commands/index.js'
+import {oclifDefinition} from '../../src/cli/oclif-command.js'
+import {parseLine} from '../../src/cli/parse-line.js'
 
-const manifestFile = resolve(import.meta.dirname, '../../oclif.manifest.json')
-if (!existsSync(manifestFile)) throw new Error(`${manifestFile} is missing: run npm run build first`)
-const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {commands: Record<string, ManifestCommand>}
-
-type CommandClass = {flags?: object; baseFlags?: object; args?: object; strict?: boolean; enableJsonFlag?: boolean}
-const classes: Record<string, CommandClass> = {
-  create: Create,
-  doctor: Doctor,
-  exec: Exec,
-  import: Import,
-  list: List,
-  move: Move,
-  prune: Prune,
-  rename: Rename,
-  revoke: Revoke,
-  token: Token,
-  verify: Verify,
+const declared = (id: string): DeclaredCommand => {
+  const command = commandById(id)
+  if (!command) throw new Error(`no command ${id}`)
+  return command
 }
 
-/** What oclif's parser makes of the line, as BaseCommand.parse would call it; undefined when it refuses the line. */
-async function oclifReads(cls: CommandClass, line: string[], env: Record<string, string>) {
+/** What oclif's parser makes of the line, given the command as commandClass gives it to oclif; undefined when it refuses the line. */
+async function oclifReads(command: DeclaredCommand, line: string[], env: Record<string, string>) {
   const saved = {...process.env}
   Object.assign(process.env, env)
   try {
-    const flags = {...cls.baseFlags, ...cls.flags, ...(cls.enableJsonFlag === false ? {} : {json: Flags.boolean()})}
-    const out = await parse(line, {flags, args: cls.args, strict: cls.strict ?? true} as Parameters<typeof parse>[1])
+    const cls = oclifDefinition(command)
+    const flags = {...cls.baseFlags, ...cls.flags, ...(cls.enableJsonFlag ? {json: Flags.boolean()} : {})}
+    const out = await parse(line, {flags, args: cls.args, strict: cls.strict} as Parameters<typeof parse>[1])
     return {args: out.args, flags: out.flags, argv: out.argv}
   } catch {
     return undefined
@@ -91,7 +69,19 @@ const words = [
   '0',
   '-3',
   '90x',
+  '--keep',
+  '--keep=0',
   '--orphans',
+  '--as',
+  'admin',
+  '--expires',
+  '30d',
+  '--format',
+  'prometheus',
+  '--expiring-within',
+  '--script',
+  'bash',
+  'tcsh',
   '--dry-run',
   '-y',
   '-x',
@@ -110,6 +100,9 @@ const valid: Record<string, string[]> = {
   move: ['bot', '--to', 'file'],
   rename: ['bot', '--device-name', 'x'],
   prune: ['--user', '@a:b.c'],
+  list: [],
+  verify: ['bot', 'two'],
+  autocomplete: ['bash', '--script'],
 }
 const lines = (id: string) =>
   fc.oneof(
@@ -122,19 +115,18 @@ const lines = (id: string) =>
   )
 const envs: Record<string, string>[] = [{}, {MXTOK_STORE: 'file'}, {MXTOK_STORE: 'bogus'}]
 
-describe('parseByManifest', () => {
-  it.each(Object.keys(classes))('reads %s lines as oclif does, or leaves them to oclif', async (id) => {
-    const command = manifest.commands[id]
-    expect(command, `${id} in the manifest`).toBeDefined()
+describe('parseLine', () => {
+  it.each(commands.map((c) => c.id))('reads %s lines as oclif does, or leaves them to oclif', async (id) => {
+    const command = declared(id)
     let accepted = 0
     await fc.assert(
       fc.asyncProperty(lines(id), fc.constantFrom(...envs), async (line, env) => {
-        const direct = parseByManifest(command, line, env, {rest: id === 'exec'})
+        const direct = parseLine(command, line, env)
         if (!direct) return
         accepted++
-        // exec hands oclif only what comes before "--", as Exec.run does.
+        // A command that takes a line after "--" (exec) hands oclif only what comes before it, as commandClass does.
         const dashes = line.indexOf('--')
-        const oclif = await oclifReads(classes[id], id === 'exec' && dashes >= 0 ? line.slice(0, dashes) : line, env)
+        const oclif = await oclifReads(command, command.rest && dashes >= 0 ? line.slice(0, dashes) : line, env)
         expect(oclif, `oclif refuses ${JSON.stringify(line)} with ${JSON.stringify(env)}`).toBeDefined()
         expect(defined(direct.flags)).toEqual(defined(oclif!.flags))
         expect(defined(direct.args)).toEqual(defined(oclif!.args))
@@ -147,7 +139,7 @@ describe('parseByManifest', () => {
 
   it('reads a typical create line, with the env default for --store', () => {
     const line = ['bot', '--user', '@bot:example.com', '--homeserver', 'https://hs.example', '--password-stdin', '--json']
-    expect(parseByManifest(manifest.commands.create, line, {MXTOK_STORE: 'file'})).toEqual({
+    expect(parseLine(declared('create'), line, {MXTOK_STORE: 'file'})).toEqual({
       args: {name: 'bot'},
       flags: {user: '@bot:example.com', homeserver: 'https://hs.example', 'password-stdin': true, json: true, store: 'file'},
       argv: ['bot'],
@@ -156,7 +148,7 @@ describe('parseByManifest', () => {
   })
 
   it('keeps what follows "--" for exec', () => {
-    expect(parseByManifest(manifest.commands.exec, ['bot', '--', 'sh', '-c', 'echo --json'], {}, {rest: true})).toMatchObject({
+    expect(parseLine(declared('exec'), ['bot', '--', 'sh', '-c', 'echo --json'], {})).toMatchObject({
       args: {name: 'bot'},
       rest: ['sh', '-c', 'echo --json'],
     })
@@ -171,12 +163,17 @@ describe('parseByManifest', () => {
     [['bot', '--user', '--json']],
     [['bot', 'extra', '--user', '@a:b']],
   ])('leaves %j to oclif', (line) => {
-    expect(parseByManifest(manifest.commands.create, line, {})).toBeUndefined()
+    expect(parseLine(declared('create'), line, {})).toBeUndefined()
+  })
+
+  it('leaves a line with a flag that depends on another to oclif, which reads it for the same action', () => {
+    expect(parseLine(declared('create'), ['bot', '--user', '@a:b.c', '--as', 'admin', '--expires', '90d'], {})).toBeUndefined()
+    expect(parseLine(declared('create'), ['bot', '--user', '@a:b.c', '--as', 'admin'], {})?.flags).toMatchObject({as: 'admin'})
   })
 
   it("reads prune's --inactive-days as a whole number of at least 1, as Flags.integer does", () => {
-    expect(parseByManifest(manifest.commands.prune, ['--user', '@a:b.c', '--inactive-days', '30'], {})?.flags).toEqual({user: '@a:b.c', 'inactive-days': 30})
+    expect(parseLine(declared('prune'), ['--user', '@a:b.c', '--inactive-days', '30'], {})?.flags).toEqual({user: '@a:b.c', 'inactive-days': 30})
     for (const days of ['0', '-1', '1.5', '30d', ''])
-      expect(parseByManifest(manifest.commands.prune, ['--user', '@a:b.c', `--inactive-days=${days}`], {}), days).toBeUndefined()
+      expect(parseLine(declared('prune'), ['--user', '@a:b.c', `--inactive-days=${days}`], {}), days).toBeUndefined()
   })
 })

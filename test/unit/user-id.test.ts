@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
+import {MatrixClient} from '../../src/matrix/client.js'
 import {parseHomeserverUrl} from '../../src/matrix/homeserver-url.js'
 import {parseServerName, parseUserId, resolveUserId} from '../../src/matrix/user-id.js'
 
@@ -90,7 +91,6 @@ describe('parseHomeserverUrl', () => {
   })
 
   it.each([
-    ['http://matrix.example.com', /refusing plain http/],
     ['ftp://matrix.example.com', /must use https/],
     ['https://user:pw@matrix.example.com', /user name or password/],
     ['https://matrix.example.com/#frag', /fragment/],
@@ -100,27 +100,34 @@ describe('parseHomeserverUrl', () => {
     expect(() => parseHomeserverUrl(text)).toThrow(why)
   })
 
-  it('allows remote plain http only when asked', () => {
-    expect(parseHomeserverUrl('http://matrix.example.com', {allowHttp: true}).protocol).toBe('http:')
+  it('keeps remote plain http, which a client refuses before any request unless the run allows it', () => {
+    const url = parseHomeserverUrl('http://matrix.example.com')
+    expect(url.protocol).toBe('http:')
+    expect(() => new MatrixClient(url).assertSendable()).toThrow(
+      expect.objectContaining({kind: 'usage', message: expect.stringMatching(/^refusing plain http/)}),
+    )
+    expect(() => new MatrixClient(url, {allowHttp: true}).assertSendable()).not.toThrow()
   })
 })
 
 describe('parseHomeserverUrl, by property', () => {
-  it('accepts any https URL without credentials, query or fragment, and never loosens to http', () => {
+  it('accepts any web URL without credentials, query or fragment, never changing its scheme; a client sends plain http only to loopback', () => {
     fc.assert(
       fc.property(fc.webUrl({withQueryParameters: false, withFragments: false}), (url) => {
         fc.pre(!new URL(url).username && !new URL(url).password)
-        let parsed: URL
-        try {
-          parsed = parseHomeserverUrl(url)
-        } catch (error) {
-          // Only plain http to a remote host may be refused here.
-          expect(error).toMatchObject({kind: 'usage'})
-          expect(new URL(url).protocol).toBe('http:')
-          return
-        }
-        expect(parsed.protocol === 'https:' || /^(localhost|127\.|\[::1\])/.test(parsed.host)).toBe(true)
+        const parsed = parseHomeserverUrl(url)
+        expect(parsed.protocol).toBe(new URL(url).protocol)
         expect(parsed.search + parsed.hash + parsed.username + parsed.password).toBe('')
+        let refused = false
+        try {
+          new MatrixClient(parsed).assertSendable()
+        } catch (error) {
+          expect(error).toMatchObject({kind: 'usage'})
+          refused = true
+        }
+        const loopback =
+          parsed.hostname.toLowerCase() === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(parsed.hostname) || parsed.hostname === '[::1]'
+        expect(refused).toBe(parsed.protocol === 'http:' && !loopback)
       }),
     )
   })
@@ -130,7 +137,7 @@ describe('parseHomeserverUrl, by property', () => {
       fc.property(fc.webUrl({withQueryParameters: true, withFragments: true}), fc.webAuthority({withUserInfo: true}), (url, authority) => {
         const u = new URL(url)
         fc.pre(u.search.length > 1 || u.hash.length > 1)
-        expect(() => parseHomeserverUrl(url, {allowHttp: true})).toThrow(expect.objectContaining({kind: 'usage'}))
+        expect(() => parseHomeserverUrl(url)).toThrow(expect.objectContaining({kind: 'usage'}))
         const withAuth = new URL(`https://${authority}/`)
         fc.pre(withAuth.username !== '' || withAuth.password !== '')
         expect(() => parseHomeserverUrl(`https://${authority}/`)).toThrow(expect.objectContaining({kind: 'usage'}))

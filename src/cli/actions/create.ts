@@ -1,28 +1,13 @@
 import {createAdminSession} from '../../core/create-admin-session.js'
 import {createSession} from '../../core/create-session.js'
-import {plainHttpAllowed} from '../../matrix/http.js'
 import type {Session} from '../../registry/registry.js'
-import {type StoreKind, storeLabel} from '../../store/secret-store.js'
+import {storeLabel} from '../../store/secret-store.js'
+import type {create as command} from '../commands/create.js'
+import type {Input} from '../declaration.js'
 import {interruptibleSleep, showDeviceCode} from '../device-code.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
 import {readPassword} from '../password.js'
-
-export interface CreateInput {
-  args: {name: string}
-  flags: {
-    user: string
-    homeserver?: string
-    'device-name'?: string
-    'device-id'?: string
-    'password-stdin'?: boolean
-    oauth?: boolean
-    'allow-http'?: boolean
-    store: string
-    as?: string
-    expires?: string
-  }
-}
 
 export interface CreateJson {
   name: string
@@ -35,9 +20,9 @@ export interface CreateJson {
   expiresAt?: string
 }
 
-export async function create({args, flags}: CreateInput, io: Io): Promise<Outcome<CreateJson>> {
+export async function create({args, flags}: Pick<Input<typeof command>, 'args' | 'flags'>, io: Io): Promise<Outcome<CreateJson>> {
   if (flags.as !== undefined) {
-    const s = await createAdminSession({name: args.name, user: flags.user, as: flags.as, expires: flags.expires, store: flags.store as StoreKind}, io.deps())
+    const s = await createAdminSession({name: args.name, user: flags.user, as: flags.as, expires: flags.expires, store: flags.store}, io.deps())
     return done(showSession('Created', s, io))
   }
   const s = await createSession(
@@ -55,8 +40,7 @@ export async function create({args, flags}: CreateInput, io: Io): Promise<Outcom
           stderr: io.stderr,
           prompt: `Password for ${flags.user}: `,
         }),
-      allowHttp: flags['allow-http'] || plainHttpAllowed(io.env),
-      store: flags.store as StoreKind,
+      store: flags.store,
       oauth: flags.oauth,
       showCode: (prompt) => showDeviceCode(prompt, io.stderr),
       sleep: interruptibleSleep,

@@ -1,6 +1,8 @@
 import {type DoctorReport, runDoctor, type StoreCheck} from '../../core/doctor.js'
 import {ExitCode} from '../../errors.js'
 import {type StoreKind, storeLabel} from '../../store/secret-store.js'
+import type {doctor as command} from '../commands/doctor.js'
+import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'
 import type {Outcome} from '../outcome.js'
 
@@ -13,9 +15,9 @@ export interface DoctorJson extends DoctorReport {
  * keychain), any other store that holds sessions, and the sessions' homeservers. A store nobody
  * uses is information: that it does not work here is no failure.
  */
-export async function doctor({flags}: {flags: {store: string; fix?: boolean}}, io: Io): Promise<Outcome<DoctorJson>> {
+export async function doctor({flags}: Pick<Input<typeof command>, 'flags'>, io: Io): Promise<Outcome<DoctorJson>> {
   const deps = io.deps()
-  const report = await runDoctor({configuredStore: flags.store as StoreKind, fix: flags.fix === true}, deps)
+  const report = await runDoctor({configuredStore: flags.store, fix: flags.fix === true}, deps)
   const inStore = new Map<StoreKind, number>()
   for (const s of await deps.registry.list()) inStore.set(s.store, (inStore.get(s.store) ?? 0) + 1)
   const stores = report.stores.map((s) => ({...s, configured: s.store === report.configuredStore, sessions: inStore.get(s.store) ?? 0}))

@@ -1,15 +1,16 @@
 import {type ListedSession, listedSession, listSessions} from '../../core/list-sessions.js'
 import {listJson, NO_SESSIONS, renderList, renderOtherDevices, SESSION_HEAD, sessionRow} from '../../output/list-view.js'
 import {tableLayout} from '../../output/table.js'
+import type {list as command} from '../commands/list.js'
+import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'
 import {liveProgress} from '../live/progress.js'
-import {watchRequests} from '../live/watch-requests.js'
 import {done, type Outcome} from '../outcome.js'
 import {requestTimeoutMs} from '../timeouts.js'
 
 export type ListJson = ReturnType<typeof listJson>
 
-export async function list({flags}: {flags: {offline?: boolean}}, io: Io): Promise<Outcome<ListJson>> {
+export async function list({flags}: Pick<Input<typeof command>, 'flags'>, io: Io): Promise<Outcome<ListJson>> {
   const offline = flags.offline === true
   const live = offline ? undefined : io.live
   const report = live ? await listLive(io, live.columns) : await listSessions({offline}, io.deps())
@@ -36,13 +37,12 @@ async function listLive(io: Io, columns: number): Promise<Awaited<ReturnType<typ
     sessions.map((s) => sessionRow(listedSession(s, undefined), false)),
     io,
   )
-  const watched = watchRequests(base, Date.now)
   const progress = liveProgress(sessions, {
     stderr: io.stderr,
     columns,
     now: Date.now,
     timeoutMs: requestTimeoutMs(io.env),
-    inFlight: watched.inFlight,
+    inFlight: io.inFlight,
     verb: 'listing',
   })
   const onAccount = (listed: ListedSession[]) => {
@@ -55,7 +55,7 @@ async function listLive(io: Io, columns: number): Promise<Awaited<ReturnType<typ
   progress.print(() => io.log(layout.top))
   let report
   try {
-    report = await listSessions({offline: false}, watched.deps, {onAccount})
+    report = await listSessions({offline: false}, base, {onAccount})
   } finally {
     progress.end()
   }

@@ -1,10 +1,12 @@
 import {type MoveResult, moveSession} from '../../core/move-session.js'
-import {type StoreKind, storeLabel} from '../../store/secret-store.js'
+import {storeLabel} from '../../store/secret-store.js'
+import type {move as command} from '../commands/move.js'
+import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
 
-export async function move({args, flags}: {args: {name: string}; flags: {to: string}}, io: Io): Promise<Outcome<MoveResult>> {
-  const result = await moveSession({name: args.name, to: flags.to as StoreKind}, io.deps())
+export async function move({args, flags}: Pick<Input<typeof command>, 'args' | 'flags'>, io: Io): Promise<Outcome<MoveResult>> {
+  const result = await moveSession({name: args.name, to: flags.to}, io.deps())
   io.log(`Moved the token of "${result.name}" from the ${storeLabel(result.from)} to the ${storeLabel(result.to)}`)
   return done(result)
 }

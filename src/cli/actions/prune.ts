@@ -1,35 +1,20 @@
 import {type PrunePlan, type PruneResult, pruneDevices} from '../../core/prune-devices.js'
 import {usageError} from '../../errors.js'
-import {plainHttpAllowed} from '../../matrix/http.js'
 import {sortNatural} from '../../output/natural-order.js'
 import {dash, formatTs, renderTable, type TableOptions} from '../../output/table.js'
+import type {prune as command} from '../commands/prune.js'
 import {askYesNo} from '../confirm.js'
+import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
 import {readPassword} from '../password.js'
 
-export interface PruneInput {
-  flags: {
-    user: string
-    homeserver?: string
-    orphans?: boolean
-    'inactive-days'?: number
-    keep?: number
-    as?: string
-    'dry-run'?: boolean
-    yes?: boolean
-    'password-stdin'?: boolean
-    'allow-http'?: boolean
-  }
-}
-
-export async function prune({flags}: PruneInput, io: Io): Promise<Outcome<PruneResult>> {
+export async function prune({flags}: Pick<Input<typeof command>, 'flags'>, io: Io): Promise<Outcome<PruneResult>> {
   const json = io.json
   const result = await pruneDevices(
     {
       user: flags.user,
       homeserver: flags.homeserver,
-      allowHttp: flags['allow-http'] || plainHttpAllowed(io.env),
       orphans: flags.orphans,
       inactiveDays: flags['inactive-days'],
       keep: flags.keep,

@@ -1,8 +1,10 @@
 import {type RevokeResult, revokeSession} from '../../core/revoke-session.js'
+import type {revoke as command} from '../commands/revoke.js'
+import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
 
-export async function revoke({args, flags}: {args: {name: string}; flags: {'local-only'?: boolean}}, io: Io): Promise<Outcome<RevokeResult>> {
+export async function revoke({args, flags}: Pick<Input<typeof command>, 'args' | 'flags'>, io: Io): Promise<Outcome<RevokeResult>> {
   const result = await revokeSession({name: args.name, localOnly: flags['local-only']}, io.deps())
   if (result.revokedOnServer) io.log(`Revoked session "${result.name}": device ${result.deviceId} logged out and forgotten`)
   else io.warn(`forgot session "${result.name}" locally only: its token may still work until device ${result.deviceId} of ${result.userId} is deleted`)

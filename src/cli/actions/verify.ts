@@ -5,16 +5,12 @@ import {sortNatural} from '../../output/natural-order.js'
 import {prometheusLines} from '../../output/prometheus.js'
 import {formatTs, renderTable, type TableLayout, tableLayout} from '../../output/table.js'
 import type {Session} from '../../registry/registry.js'
+import type {verify as command} from '../commands/verify.js'
+import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'
 import {type LiveProgress, liveProgress} from '../live/progress.js'
-import {watchRequests} from '../live/watch-requests.js'
 import type {Outcome} from '../outcome.js'
 import {requestTimeoutMs} from '../timeouts.js'
-
-export interface VerifyInput {
-  argv: string[]
-  flags?: {format?: string; 'expiring-within'?: string}
-}
 
 const HEAD = ['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL']
 const row = (r: VerifyResult) => [
@@ -25,19 +21,20 @@ const row = (r: VerifyResult) => [
   r.error ?? (r.expiresAt === undefined ? '' : `expires ${formatTs(Date.parse(r.expiresAt))}`),
 ]
 
-export async function verify({argv, flags}: VerifyInput, io: Io): Promise<Outcome<VerifyResult[]>> {
+export async function verify(
+  {argv, flags}: Pick<Input<typeof command>, 'argv'> & Partial<Pick<Input<typeof command>, 'flags'>>,
+  io: Io,
+): Promise<Outcome<VerifyResult[]>> {
   const prometheus = flags?.format === 'prometheus'
   const within = flags?.['expiring-within']
   const expiringWithinMs = within === undefined ? undefined : parseDuration(within, '--expiring-within')
   if (prometheus && io.json) throw usageError('--format prometheus and --json cannot be used together')
   const homeservers = new Map<string, string>()
-  let deps = io.deps()
+  const deps = io.deps()
   // On a terminal, each row as soon as its session is checked, and a status line for the rest.
   let live: {progress: LiveProgress; layout: TableLayout} | undefined
-  const watched = io.live && !prometheus ? watchRequests(deps, Date.now) : undefined
-  if (watched) deps = watched.deps
   const startLive = (sessions: readonly Session[]) => {
-    if (!watched || !io.live || sessions.length === 0) return
+    if (!io.live || prometheus || sessions.length === 0) return
     // The widths come from what is known before any answer; DETAIL gets the room left.
     const layout = tableLayout(
       HEAD,
@@ -49,7 +46,7 @@ export async function verify({argv, flags}: VerifyInput, io: Io): Promise<Outcom
       columns: io.live.columns,
       now: Date.now,
       timeoutMs: requestTimeoutMs(io.env),
-      inFlight: watched.inFlight,
+      inFlight: io.inFlight,
       verb: 'checking',
     })
     live = {progress, layout}

@@ -1,4 +1,6 @@
-/** What completion needs to know of each command, read from the command definitions. */
+import {allFlags, type CommandDeclaration} from '../declaration.js'
+
+/** What completion needs to know of each command, read from the command declarations. */
 export interface CompletionFlag {
   name: string
   char?: string
@@ -19,46 +21,27 @@ export interface CompletionCommand {
   rest: boolean
 }
 
-/** The subset of an oclif command (as loaded from the manifest) that completion reads. */
-export interface CommandDefinition {
-  id: string
-  hidden?: boolean
-  summary?: string
-  description?: string
-  strict?: boolean
-  flags: Record<
-    string,
-    {name: string; type: 'boolean' | 'option'; char?: string; options?: readonly string[]; hidden?: boolean; summary?: string; description?: string}
-  >
-  args: Record<string, {name: string}>
-}
-
-// create and import take a new name: offering the existing ones would invite overwriting one.
-const NEW_NAME = new Set(['create', 'import'])
-
 /** The first clause of a description: what fits beside a completion candidate. */
 const brief = (text = '') => text.split(/[;:.(]\s|\n/)[0].trim()
 
-export function completionSpec(commands: readonly CommandDefinition[]): CompletionCommand[] {
+export function completionSpec(commands: readonly CommandDeclaration[]): CompletionCommand[] {
   return commands
-    .filter((c) => !c.hidden && !c.id.includes(':'))
-    .map(
-      (c): CompletionCommand => ({
+    .map((c): CompletionCommand => {
+      const names = Object.values(c.args)
+      return {
         id: c.id,
-        summary: brief(c.summary ?? c.description),
-        flags: Object.values(c.flags)
-          .filter((f) => !f.hidden)
-          .map((f) => ({
-            name: f.name,
-            char: f.char,
-            value: f.type === 'option',
-            options: f.options ? [...f.options] : undefined,
-            summary: brief(f.summary ?? f.description),
-          })),
-        sessions: !('name' in c.args) || NEW_NAME.has(c.id) ? 'none' : c.strict === false && c.id !== 'exec' ? 'many' : 'one',
-        rest: c.id === 'exec',
-      }),
-    )
+        summary: brief(c.summary),
+        flags: Object.entries(allFlags(c)).map(([name, f]) => ({
+          name,
+          char: f.char,
+          value: f.type !== 'boolean',
+          options: f.type === 'string' && f.options ? [...f.options] : undefined,
+          summary: brief(f.description),
+        })),
+        sessions: !names[0]?.session ? 'none' : c.variadic ? 'many' : 'one',
+        rest: c.rest === true,
+      }
+    })
     .sort((a, b) => (a.id < b.id ? -1 : 1))
 }
 

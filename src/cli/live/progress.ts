@@ -1,5 +1,5 @@
+import type {InFlight} from './in-flight.js'
 import {type StatusLine, statusLine} from './status-line.js'
-import type {InFlight} from './watch-requests.js'
 
 /** Nothing is said about a command that answers within this long. */
 export const QUIET_MS = 1000

@@ -1,0 +1,14 @@
+import {declare, flag} from '../declaration.js'
+
+export const list = declare({
+  id: 'list',
+  summary: "Show the sessions beside their accounts' devices on the server",
+  description: 'One GET /devices per account, accounts in parallel. Devices named MXTOK… that no local session owns are flagged as orphans.',
+  examples: ['<%= config.bin %> list', '<%= config.bin %> list --offline --json'],
+  json: true,
+  args: {},
+  flags: {
+    offline: flag.boolean({description: 'do not contact any server'}),
+  },
+  offline: (flags) => flags.offline === true,
+})
