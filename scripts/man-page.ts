@@ -55,6 +55,7 @@ const EXIT: Record<keyof typeof ExitCode, string> = {
   config:
     'the registry (sessions.json) or its directory cannot be used: damaged, of an unknown format, writable by other users, or locked by another mxtok for over 15 s',
   disk: 'the config directory cannot be written: no space left, a read-only file system, no permission',
+  rateLimited: 'a homeserver went on rate-limiting requests past the 180 s mxtok waits in all; try again later',
   commandNotExecutable: 'exec only: the command was found but could not be run',
   commandNotFound: 'exec only: the command was not found',
 }

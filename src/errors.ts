@@ -15,6 +15,8 @@ export const ExitCode = {
   config: 7,
   // The config directory cannot be written (full, read-only, not ours): not a bug, and nothing the server or store did.
   disk: 8,
+  // A homeserver went on rate-limiting past what mxtok waits in all (RATE_LIMIT_BUDGET_MS, 180 s): trying later may work.
+  rateLimited: 9,
   // Only `mxtok exec`, and the same as shells, so a wrapper script reads like the command it wraps.
   commandNotExecutable: 126,
   commandNotFound: 127,
