@@ -10,6 +10,7 @@ import {FileStore} from '../store/file-store.js'
 import {KeychainStore} from '../store/keychain-store.js'
 import type {SecretStore, StoreKind} from '../store/secret-store.js'
 import {warnLine} from './io.js'
+import {rateLimitLine} from './live/rate-limit-line.js'
 import {passphraseSource} from './passphrase.js'
 import {requestTimeoutMs, seconds} from './timeouts.js'
 
@@ -19,6 +20,8 @@ export function defaultDeps(env: NodeJS.ProcessEnv, warn: (message: string) => v
     timeoutMs: requestTimeoutMs(env),
     debug: env.MXTOK_DEBUG ? (line) => writeLines(process.stderr, [`mxtok: debug: ${line}`]) : undefined,
     allowHttp: plainHttpAllowed(env),
+    // A person at a terminal sees why nothing happens while a server rate-limits.
+    rateLimited: process.stderr.isTTY && env.TERM !== 'dumb' ? rateLimitLine(process.stderr, process.stderr.columns || 80) : undefined,
   }
   const dir = configDir(env)
   const stores = new Map<StoreKind, SecretStore>()
