@@ -58,6 +58,7 @@ const lineActions: Record<string, Start> = {
       user: given(l.flags.user),
       homeserver: text(l.flags.homeserver),
       orphans: on(l.flags.orphans),
+      'never-seen': on(l.flags['never-seen']),
       'inactive-days': typeof days === 'number' ? days : undefined,
       keep: typeof keep === 'number' ? keep : undefined,
       as: text(l.flags.as),

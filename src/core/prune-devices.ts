@@ -34,7 +34,7 @@ export interface PruneOptions {
   password: () => Promise<string>
   /** Sees the devices about to be deleted; false cancels. Not called for a dry run, nor when nothing is selected. */
   confirm: (plan: PrunePlan) => Promise<boolean>
-  /** Told how many of the selected devices are deleted: before the first batch, and after each. */
+  /** Told how many of the selected devices are deleted after each batch (not before the first, which may ask for the password). */
   progress?: (deleted: number, total: number) => void
 }
 
@@ -184,7 +184,6 @@ async function deleteSelected(plan: PrunePlan, opts: PruneOptions, remove: (batc
   if (!(await opts.confirm(plan))) throw usageError('cancelled: nothing was deleted')
   const deleted: string[] = []
   const forgetJournal = () => forgetJournalled(plan.userId, deleted, deps)
-  opts.progress?.(0, selected.length)
   for (let i = 0; i < selected.length; i += DELETE_BATCH_SIZE) {
     const batch = selected.slice(i, i + DELETE_BATCH_SIZE).map((d) => d.deviceId)
     try {

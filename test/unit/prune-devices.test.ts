@@ -230,7 +230,6 @@ describe('pruneDevices with a live local session', () => {
     scope.done()
     expect(result.deleted).toHaveLength(2500)
     expect(progress).toEqual([
-      [0, 2500],
       [1000, 2500],
       [2000, 2500],
       [2500, 2500],

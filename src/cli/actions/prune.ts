@@ -5,6 +5,7 @@ import {sortNatural} from '../../output/natural-order.js'
 import {dash, formatTs, renderTable, type TableOptions} from '../../output/table.js'
 import {askYesNo} from '../confirm.js'
 import type {Io} from '../io.js'
+import {type StatusLine, statusLine} from '../live/status-line.js'
 import {done, type Outcome} from '../outcome.js'
 import {readPassword} from '../password.js'
 
@@ -13,6 +14,7 @@ export interface PruneInput {
     user: string
     homeserver?: string
     orphans?: boolean
+    'never-seen'?: boolean
     'inactive-days'?: number
     keep?: number
     as?: string
@@ -24,6 +26,15 @@ export interface PruneInput {
 }
 
 export async function prune({flags}: PruneInput, io: Io): Promise<Outcome<PruneResult>> {
+  const status = io.live ? statusLine(io.stderr, io.live.columns) : undefined
+  try {
+    return done(await pruneAndReport(flags, io, status))
+  } finally {
+    status?.end()
+  }
+}
+
+async function pruneAndReport(flags: PruneInput['flags'], io: Io, status: StatusLine | undefined): Promise<PruneResult> {
   const json = io.json
   const result = await pruneDevices(
     {
@@ -31,6 +42,7 @@ export async function prune({flags}: PruneInput, io: Io): Promise<Outcome<PruneR
       homeserver: flags.homeserver,
       allowHttp: flags['allow-http'] || plainHttpAllowed(io.env),
       orphans: flags.orphans,
+      neverSeen: flags['never-seen'],
       inactiveDays: flags['inactive-days'],
       keep: flags.keep,
       as: flags.as,
@@ -52,6 +64,7 @@ export async function prune({flags}: PruneInput, io: Io): Promise<Outcome<PruneR
           throw usageError(`not deleting ${count} of ${plan.userId} without confirmation: pass --yes (or --dry-run to only list them)`)
         return askYesNo(io.stdin, io.stderr, `Delete ${count} of ${plan.userId}? This logs them out for good. [y/N] `)
       },
+      progress: status && ((deleted, total) => status.set(`deleting devices: ${deleted} of ${total} deleted`)),
     },
     io.deps(),
   )
@@ -62,9 +75,12 @@ export async function prune({flags}: PruneInput, io: Io): Promise<Outcome<PruneR
         ...renderPlan(`Devices of ${result.userId} that prune would delete:`, result, io),
         `Dry run: ${devices(result.devices.length)} would be deleted; nothing was.`,
       ])
-    else io.log(`Deleted ${devices(result.deleted.length)} of ${result.userId}.`)
+    else {
+      status?.end()
+      io.log(`Deleted ${devices(result.deleted.length)} of ${result.userId}.`)
+    }
   }
-  return done(result)
+  return result
 }
 
 const devices = (n: number) => `${n} device${n === 1 ? '' : 's'}`
