@@ -36,6 +36,26 @@ const seeding = [
   're-encrypts its whole file on every write. `mxtok create` itself is timed above.',
 ]
 
+/** prune exists for accounts whose devices pile up: a bot logging in without a device ID at each start. */
+const PILED_DEVICES = 5000
+const PRUNE_CASE = 'prune --keep 10 --dry-run, 5,000 devices'
+const PILED_NAME = 'mautrix-whatsapp bridge, logged in again at each start without a device ID (puppet +44 7700 900123)'
+
+/** Logs in `count` times, 16 at a time, each login leaving a device with a long display name. */
+async function pileDevices(baseUrl: string, userId: string, count: number): Promise<void> {
+  const body = JSON.stringify({type: 'm.login.password', identifier: {type: 'm.id.user', user: userId}, password, initial_device_display_name: PILED_NAME})
+  let next = 0
+  await Promise.all(
+    Array.from({length: 16}, async () => {
+      while (next++ < count) {
+        const res = await fetch(`${baseUrl}/_matrix/client/v3/login`, {method: 'POST', headers: {'content-type': 'application/json'}, body})
+        if (!res.ok) throw new Error(`login ${next} of ${userId}: HTTP ${res.status}`)
+        await res.arrayBuffer()
+      }
+    }),
+  )
+}
+
 const began = Date.now()
 const progress = (what: string) => process.stderr.write(`bench: ${String(Math.round((Date.now() - began) / 1000)).padStart(3)} s  ${what}\n`)
 
@@ -137,24 +157,29 @@ try {
   // the one its registration leaves): `list` of one session does not get 99 others back.
   const register = (names: string[]) =>
     Promise.all(names.map(async (n): Promise<SeedAccount> => ({userId: await registerUser(synapse, n, password), password})))
-  const [oneAccount, fiveAccounts, tenAccounts, [creator]] = await Promise.all([
+  const [oneAccount, fiveAccounts, tenAccounts, [creator], [piled]] = await Promise.all([
     register(['one']),
     register(Array.from({length: 5}, (_, i) => `few${i}`)),
     register(Array.from({length: 10}, (_, i) => `many${i}`)),
     register(['creator']),
+    register(['piled']),
   ])
   progress('seeding 1,001 sessions: a raw POST /login each, the tokens written to the keyring over D-Bus')
   const one = await seedSessions(synapse.baseUrl, oneAccount, 1, {prefix: 'one'})
+  const pile = await seedSessions(synapse.baseUrl, [piled], 1, {prefix: 'piled'})
   const hundred = await seedSessions(synapse.baseUrl, fiveAccounts, 20, {prefix: 'few'})
   const more = await seedSessions(synapse.baseUrl, tenAccounts, 90, {prefix: 'many'})
-  await keepTokens(keyring.env, new Map([...one.tokens, ...hundred.tokens]))
+  await keepTokens(keyring.env, new Map([...one.tokens, ...hundred.tokens, ...pile.tokens]))
   await keepTokens(keyring.env, more.tokens, {collection: 'session'})
   const thousand = [...hundred.sessions, ...more.sessions]
   progress('seeded')
+  progress(`piling up ${PILED_DEVICES} devices on one account: a raw POST /login each, without a device ID, as a bot at each start`)
+  await pileDevices(synapse.baseUrl, piled.userId, PILED_DEVICES)
 
   const dirs = {
     offline: join(scratch, 'offline'),
     one: await writeRegistry(join(scratch, 'one'), one.sessions),
+    piled: await writeRegistry(join(scratch, 'piled'), pile.sessions),
     hundred: await writeRegistry(join(scratch, 'hundred'), hundred.sessions),
     thousand: await writeRegistry(join(scratch, 'thousand'), thousand),
     create: join(scratch, 'create'),
@@ -278,6 +303,7 @@ try {
   // read), after the start of a Node process that any tool of ours pays first.
   const oneSession = one.sessions[0]
   const secretToolLookup = {argv: ['secret-tool', 'lookup', 'service', KEYCHAIN_SERVICE, 'username', secretAccount(oneSession.userId, oneSession.deviceId)]}
+  const pruneDryRun = {argv: mxtok('prune', '--user', piled.userId, '--keep', '10', '--dry-run')}
   const create = {argv: mxtok('create', 'bot', '--user', creator.userId, '--homeserver', synapse.baseUrl, '--password-stdin'), input: `${password}\n`}
   const cases: {name: string; measure: () => number | Promise<number>}[] = [
     {name: 'node -e 0', measure: () => wallMs([node0], baseEnv)},
@@ -291,6 +317,7 @@ try {
     {name: 'Synapse alone: 100 whoami, 16 at a time', measure: serverFloor},
     {name: 'mxtok list, 1 session', measure: () => wallMs([{argv: mxtok('list')}], envFor(dirs.one))},
     {name: 'mxtok list, 100 sessions / 5 accounts', measure: () => wallMs([{argv: mxtok('list')}], envFor(dirs.hundred))},
+    {name: PRUNE_CASE, measure: () => wallMs([pruneDryRun], envFor(dirs.piled))},
     {name: 'node -e 0 + curl POST /login', measure: () => wallMs([node0, curlLogin], baseEnv)},
     {name: 'mxtok create', measure: () => wallMs([create], envFor(dirs.create))},
     {name: 'node -e 0 + curl login, logout, login', measure: () => wallMs([node0, curlThree], baseEnv)},
@@ -323,6 +350,12 @@ try {
     const elapsed = Number(process.hrtime.bigint() - started) / 1e6
     memoryMb.push(peakRss(direct.stdout))
     return elapsed
+  })
+
+  // prune's own peak: the device list of the piled account (past 1 MiB), the selection and the table.
+  const pruneMb = await again(PRUNE_CASE, () => {
+    run({argv: [GNU_TIME, '-o', report, '-f', '%M', ...pruneDryRun.argv]}, envFor(dirs.piled))
+    return Number(readFileSync(report, 'utf8').trim().split('\n').at(-1)) / 1024
   })
 
   progress('connections of verify and list, counted by relays to Synapse and to the D-Bus bus')
@@ -403,6 +436,16 @@ try {
       met: ms('registry load, 1,000 sessions') < 50,
     },
     {name: 'peak RSS, verify of 1,000 sessions', value: peakMb, unit: 'MB', goal: '< 150 MB', met: peakMb < 150},
+    {
+      name: PRUNE_CASE,
+      value: ms(PRUNE_CASE),
+      unit: 'ms',
+      vs: 'mxtok list, 1 session',
+      ratio: ms(PRUNE_CASE) / ms('mxtok list, 1 session'),
+      goal: '< 2000 ms',
+      met: ms(PRUNE_CASE) < 2000,
+    },
+    {name: 'peak RSS, prune of 5,000 devices', value: pruneMb, unit: 'MB', goal: '< 150 MB', met: pruneMb < 150},
     {...info('mxtok verify, 1,000 sessions (1 run)', verify1000Ms, 'ms'), vs: 'mxtok verify, 1 session', ratio: verify1000Ms / ms('mxtok verify, 1 session')},
     atMost('HTTP connections, verify of 100', counted.verify100.http.opened, VERIFY_CONCURRENCY),
     atMost('HTTP connections, verify of 1,000', counted.verify1000.http.opened, VERIFY_CONCURRENCY),

@@ -34,6 +34,7 @@ const EXIT: Record<keyof typeof ExitCode, string> = {
   disk: 'the config directory cannot be written: no space left, a read-only file system, no permission',
   vault:
     'the OpenBao/Vault server (MXTOK_VAULT) cannot be used: sealed, without a leader or unreachable after retrying, refusing the token, or a policy without a capability mxtok needs (the message names the path and the capability)',
+  rateLimited: 'a homeserver went on rate-limiting requests past the 180 s mxtok waits in all; try again later',
   commandNotExecutable: 'exec only: the command was found but could not be run',
   commandNotFound: 'exec only: the command was not found',
 }

@@ -18,6 +18,8 @@ export const ExitCode = {
   // The OpenBao/Vault server holding the sessions (MXTOK_VAULT): sealed, without a leader or
   // unreachable past the retries, refusing the token, or a policy without a capability mxtok needs.
   vault: 9,
+  // A homeserver went on rate-limiting past what mxtok waits in all (RATE_LIMIT_BUDGET_MS, 180 s): trying later may work.
+  rateLimited: 10,
   // Only `mxtok exec`, and the same as shells, so a wrapper script reads like the command it wraps.
   commandNotExecutable: 126,
   commandNotFound: 127,

@@ -10,6 +10,7 @@ import {FileStore} from '../store/file-store.js'
 import {KeychainStore} from '../store/keychain-store.js'
 import type {SecretStore, StoreKind} from '../store/secret-store.js'
 import {type InFlight, recordRequests} from './live/in-flight.js'
+import {rateLimitLine} from './live/rate-limit-line.js'
 import {passphraseSource} from './passphrase.js'
 import type {RunOptions} from './run-options.js'
 import {requestTimeoutMs, seconds} from './timeouts.js'
@@ -28,6 +29,8 @@ export function defaultDeps(
     timeoutMs: requestTimeoutMs(env),
     debug: options.verbose ? (line) => writeLines(process.stderr, [`mxtok: debug: ${line}`]) : undefined,
     allowHttp: options.allowHttp,
+    // A person at a terminal sees why nothing happens while a server rate-limits.
+    rateLimited: process.stderr.isTTY && env.TERM !== 'dumb' ? rateLimitLine(process.stderr, process.stderr.columns || 80) : undefined,
   }
   const watched = (homeserver: string | URL): HttpOptions => (inFlight ? {...http, onRequest: recordRequests(inFlight, new URL(homeserver).host)} : http)
   const dir = configDir(env)

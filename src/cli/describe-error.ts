@@ -6,6 +6,8 @@ export function describeError(error: unknown): {kind: ErrorKind; message: string
   if (error instanceof MxtokError) return {kind: error.kind, message: error.message}
   if (error instanceof MatrixError) {
     if (error.errcode === 'M_UNKNOWN_TOKEN') return {kind: 'tokenInvalid', message: `${error.message}: the token is no longer valid; create the session again`}
+    // requestJson has already waited out what it could: what is left outlasted its budget.
+    if (error.errcode === 'M_LIMIT_EXCEEDED') return {kind: 'rateLimited', message: error.message}
     return {kind: 'homeserver', message: error.message}
   }
   // oclif's parse errors carry exit 2; their text spans lines and ends with a pointer to --help.

@@ -9,7 +9,7 @@ import {probeDeviceId} from './probe-device.js'
  * more, so the device ends with one token, the stored one. Only what the original run needed to
  * reach the same device is spelt out; the password is left to the user's usual source.
  */
-export function createAgainCommand(p: PendingLogin & {name: string}): string {
+export function createAgainCommand(p: Pick<PendingLogin, 'userId' | 'deviceId' | 'homeserver' | 'store'> & {name: string}): string {
   const args = ['mxtok', 'create', p.name, '--user', p.userId, '--homeserver', p.homeserver]
   // A probe's device, or one derived from the ID, comes back by itself; only a chosen one needs saying.
   const chosen = p.deviceId !== deriveDeviceId(p.userId, p.name) && p.deviceId !== probeDeviceId(p.userId, p.homeserver, p.name)

@@ -3,7 +3,7 @@ import {LocalErrcode, MatrixError} from '../matrix/errors.js'
 import {homeserverKey} from '../matrix/homeserver-url.js'
 import {parseAnsweredUserId, type UserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
-import type {SecretStore} from '../store/secret-store.js'
+import {type SecretStore, secretAccount} from '../store/secret-store.js'
 import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {journalledLogin, type LoginRun, type LoginTarget, madeNothing} from './journalled-login.js'
@@ -98,9 +98,18 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
           }
         }
         const deviceId = target.deviceId
+        // Remaking a session on its own device: the reset ends its stored token too.
+        const remade = (await deps.registry.list()).find((s) => s.name === name && secretAccount(s.userId, s.deviceId) === secretAccount(user.full, deviceId))
         await logout(run, first.token).catch((error) => {
           throw error instanceof MatrixError ? error.withContext(` (while resetting device ${deviceId}: run create again to finish)`) : error
         })
+        if (remade) {
+          const command = createAgainCommand({name, userId: user.full, deviceId, homeserver: hsKey, store: store.kind})
+          run.lost(
+            remade,
+            `. Session "${name}" has no live token now: device ${deviceId} was reset, which ended its old token, and no new one was made; run "${command}" to finish ("mxtok doctor" lists it meanwhile)`,
+          )
+        }
         const fresh = await login(run, target)
         const now = deps.now()
         const session: Session = {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: now.toISOString(), store: store.kind}

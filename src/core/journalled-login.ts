@@ -1,5 +1,5 @@
 import {MxtokError, usageError} from '../errors.js'
-import {MatrixError} from '../matrix/errors.js'
+import {MatrixError, withContext} from '../matrix/errors.js'
 import {isAccount} from '../matrix/user-id.js'
 import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
 import {type SecretStore, secretAccount, storeLabel} from '../store/secret-store.js'
@@ -35,6 +35,12 @@ export interface LoginRun<Live> {
   hold(live: Live | undefined): void
   /** Journals another device instead, in one update, so that some entry covers a device at every moment. */
   moveTo(target: LoginTarget): Promise<void>
+  /**
+   * A step has ended the token of `old`, the session this login remakes: if the run fails from here
+   * on, its journal entry stays for doctor, the dead token leaves the store (so that `mxtok token`
+   * fails rather than print it), and `advice` (what is dead, what to run) ends the error's message.
+   */
+  lost(old: Session, advice: string): void
 }
 
 /** What differs between the logins: how the credential is obtained and ended, and what becomes of the one replaced. */
@@ -95,6 +101,7 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
   // credential may exist even though the answer never came back), or a credential only held here.
   let inFlight = false
   let live: Live | undefined
+  let lost: {old: Session; advice: string} | undefined
   const run: LoginRun<Live> = {
     async request(send, nothingMade) {
       inFlight = true
@@ -115,6 +122,9 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
       await journal(to, target)
       target = to
     },
+    lost: (old, advice) => {
+      lost = {old, advice}
+    },
   }
 
   if (!plan.probe) await claim(target)
@@ -133,12 +143,22 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
         .then(() => (live = undefined))
         .catch((e) => deps.warn(plan.endFailed((e as Error).message)))
     }
-    if (live === undefined && !inFlight) await journal(undefined, target).catch(() => {})
-    else deps.warn(plan.stranded({...entry(target), name}))
-    throw error
+    if (live === undefined && !inFlight && !lost) await journal(undefined, target).catch(() => {})
+    else if (live !== undefined || inFlight) deps.warn(plan.stranded({...entry(target), name}))
+    if (!lost) throw error
+    await forgetDeadToken(lost.old, deps)
+    throw withContext(error, lost.advice)
   }
   await retireReplacedSession(replaced.old, replaced.oldSecret, session, plan.sameDevice, deps)
   return session
+}
+
+/** Removes a token known dead from its store; one that cannot be removed is only warned of, the error that matters being the run's. */
+async function forgetDeadToken(old: Session, deps: Deps): Promise<void> {
+  await deps
+    .store(old.store)
+    .delete(secretAccount(old.userId, old.deviceId))
+    .catch((error: Error) => deps.warn(`the dead token of "${old.name}" could not be removed from the ${storeLabel(old.store)} (${error.message})`))
 }
 
 /**

@@ -6,6 +6,7 @@ import type {Session} from '../registry/registry.js'
 import type {Deps} from './deps.js'
 import {readToken} from './find-session.js'
 import {mapLimit} from './map-limit.js'
+import {isNeverSeen} from './never-seen.js'
 
 export interface ListedSession {
   name: string
@@ -34,6 +35,8 @@ export interface ListedDevice {
   session: string | null
   /** An mxtok-style device that no local session owns: its token is held by nobody here. */
   orphan: boolean
+  /** No name, never seen (isNeverSeen): as shared-secret registration leaves, its token held by nobody; `prune --never-seen` selects it. */
+  neverSeen: boolean
 }
 
 export interface ListReport {
@@ -88,7 +91,7 @@ export async function listSessions(opts: {offline?: boolean}, deps: Deps, watch:
     if (!('devices' in f)) continue
     for (const d of f.devices) {
       if (owned.has(`${accountKey(f)} ${d.deviceId}`)) continue
-      others.push({userId: f.userId, homeserver: f.homeserver, ...d, session: null, orphan: d.deviceId.startsWith(DEVICE_ID_PREFIX)})
+      others.push({userId: f.userId, homeserver: f.homeserver, ...d, session: null, orphan: d.deviceId.startsWith(DEVICE_ID_PREFIX), neverSeen: isNeverSeen(d)})
     }
   }
   return {sessions: listed, devices: others, problems}

@@ -46,6 +46,14 @@ export interface PasswordLogin {
   refreshToken?: boolean
 }
 
+/**
+ * The largest device list read: an account whose devices pile up (a bot logging in without a device
+ * ID at each start) has tens of thousands, at 250-400 bytes each as Synapse sends them, up to about
+ * 1 KiB with a long, escaped display name. 32 MiB holds 80,000 typical entries and 30,000 of the
+ * longest, and bounds what a list costs in memory; every other answer stays within MAX_BODY_BYTES.
+ */
+export const DEVICE_LIST_MAX_BYTES = 32 * 1024 * 1024
+
 /** One method per Client-Server API endpoint mxtok uses; nothing else. */
 export class MatrixClient {
   readonly baseUrl: URL
@@ -111,13 +119,13 @@ export class MatrixClient {
 
   /** GET /v3/devices */
   async devices(token: string): Promise<Device[]> {
-    const {body} = await this.send('GET', '/_matrix/client/v3/devices', token)
+    const {body} = await this.send('GET', '/_matrix/client/v3/devices', token, undefined, DEVICE_LIST_MAX_BYTES)
     return this.parseDevices(body)
   }
 
   /** GET /_synapse/admin/v2/users/{userId}/devices: another user's devices, with a server admin's token (Synapse only). */
   async adminDevices(adminToken: string, userId: string): Promise<Device[]> {
-    const {body} = await this.send('GET', `/_synapse/admin/v2/users/${encodeURIComponent(userId)}/devices`, adminToken)
+    const {body} = await this.send('GET', `/_synapse/admin/v2/users/${encodeURIComponent(userId)}/devices`, adminToken, undefined, DEVICE_LIST_MAX_BYTES)
     return this.parseDevices(body)
   }
 
@@ -183,8 +191,8 @@ export class MatrixClient {
     })
   }
 
-  private send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, token?: string, body?: unknown) {
+  private send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, token?: string, body?: unknown, maxBodyBytes?: number) {
     const url = new URL(this.baseUrl.href.replace(/\/+$/, '') + path)
-    return requestJson({method, url, token, body}, this.http)
+    return requestJson({method, url, token, body, maxBodyBytes}, this.http)
   }
 }

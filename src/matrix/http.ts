@@ -5,9 +5,8 @@ import {AnswerTooLarge, closeAgents, describeFailure, type RawAnswer, refusePlai
 export interface HttpOptions {
   /** Whole-request deadline, connect to last body byte. */
   timeoutMs?: number
-  /** Longest single wait a 429 may ask for before we give up. */
-  maxRetryWaitMs?: number
-  maxRetries?: number
+  /** Told of each wait on a 429 before it begins: a terminal shows it. */
+  rateLimited?: (wait: RateLimitWait) => void
   /** Redacted request lines (method, URL, status, time) go here when set. */
   debug?: (line: string) => void
   /**
@@ -36,6 +35,19 @@ export interface JsonRequest {
   emptyOk?: boolean
   /** Unauthenticated discovery may follow a redirect to another origin; nothing else may. */
   allowCrossOriginRedirect?: boolean
+  /** The largest answer this endpoint can legitimately give; MAX_BODY_BYTES unless it says otherwise. */
+  maxBodyBytes?: number
+}
+
+/** One wait on a 429, as the listener is told of it. */
+export interface RateLimitWait {
+  host: string
+  waitMs: number
+  /** 1 for the first retry of this request. */
+  retry: number
+  /** What this request has waited on rate limits before this wait. */
+  waitedMs: number
+  budgetMs: number
 }
 
 export interface JsonResponse {
@@ -44,6 +56,16 @@ export interface JsonResponse {
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024
+/**
+ * What one request waits on rate limits in all, as long as the server asks each time: enough for
+ * Synapse's default login limit (a burst of 3, then one every 6 s) shared by ten re-creates at once.
+ * A request that would wait longer fails with exit 9 (rateLimited).
+ */
+export const RATE_LIMIT_BUDGET_MS = 180_000
+/** A 429 that says nothing of how long to wait (MAS's) is retried after 1, 2, 4 … s, up to this. */
+const MAX_GUESSED_WAIT_MS = 30_000
+/** A server asking for no wait at all is still not asked again at once. */
+const MIN_WAIT_MS = 100
 const MAX_REDIRECTS = 5
 const DEFAULT_TIMEOUT_MS = 30_000
 
@@ -73,26 +95,37 @@ export async function requestJson(req: JsonRequest, opts: HttpOptions = {}): Pro
 }
 
 async function requestRetrying(req: JsonRequest, opts: HttpOptions): Promise<JsonResponse> {
-  const maxRetries = opts.maxRetries ?? 3
-  const maxWait = opts.maxRetryWaitMs ?? 10_000
   const sleep = opts.sleep ?? sleepFor
-  for (let attempt = 0; ; attempt++) {
+  const host = req.url.host
+  let waitedMs = 0
+  for (let retry = 1; ; retry++) {
     try {
       return await requestOnce(req, opts)
     } catch (error) {
       if (!(error instanceof MatrixError) || error.errcode !== 'M_LIMIT_EXCEEDED') throw error
-      const wait = error.retryAfterMs ?? 1000
-      if (attempt >= maxRetries || wait > maxWait) {
-        throw new MatrixError({
-          status: 429,
-          errcode: 'M_LIMIT_EXCEEDED',
-          message: `${req.url.host} is rate-limiting requests (asked to wait ${Math.ceil(wait / 1000)} s); try again later`,
-          retryAfterMs: wait,
-        })
-      }
-      await sleep(wait)
+      const waitMs = Math.max(error.retryAfterMs ?? Math.min(1000 * 2 ** (retry - 1), MAX_GUESSED_WAIT_MS), MIN_WAIT_MS)
+      if (waitedMs + waitMs > RATE_LIMIT_BUDGET_MS) throw outlasted(host, waitMs, waitedMs)
+      opts.debug?.(`${host} is rate-limiting: waiting ${waitMs}ms (retry ${retry})`)
+      opts.rateLimited?.({host, waitMs, retry, waitedMs, budgetMs: RATE_LIMIT_BUDGET_MS})
+      await sleep(waitMs)
+      waitedMs += waitMs
     }
   }
+}
+
+/** The error once a rate limit outlasts what mxtok waits: exit 9 (see describeError). */
+function outlasted(host: string, waitMs: number, waitedMs: number): MatrixError {
+  const s = (ms: number) => `${Math.ceil(ms / 1000)} s`
+  const budget = s(RATE_LIMIT_BUDGET_MS)
+  return new MatrixError({
+    status: 429,
+    errcode: 'M_LIMIT_EXCEEDED',
+    message:
+      waitedMs === 0
+        ? `${host} is rate-limiting requests and asks to wait ${s(waitMs)}, longer than mxtok waits (${budget}); try again then`
+        : `${host} is still rate-limiting requests after mxtok waited ${s(waitedMs)}, and asks for ${s(waitMs)} more (mxtok waits ${budget} at most); try again in a few minutes`,
+    retryAfterMs: waitMs,
+  })
 }
 
 async function requestOnce(req: JsonRequest, opts: HttpOptions): Promise<JsonResponse> {
@@ -120,12 +153,12 @@ async function requestOnce(req: JsonRequest, opts: HttpOptions): Promise<JsonRes
         headers,
         body: payload,
         timeoutMs: Math.max(1, deadline - Date.now()),
-        maxBodyBytes: MAX_BODY_BYTES,
+        maxBodyBytes: req.maxBodyBytes ?? MAX_BODY_BYTES,
         allowHttp: opts.allowHttp,
       })
     } catch (error) {
       opts.debug?.(`${req.method} ${url.href} failed after ${elapsed(started)}`)
-      if (error instanceof AnswerTooLarge) throw tooLarge(url)
+      if (error instanceof AnswerTooLarge) throw tooLarge(url, req.maxBodyBytes ?? MAX_BODY_BYTES)
       if (error instanceof MxtokError) throw error
       throw networkError(url, error, timeoutMs)
     }
@@ -205,7 +238,7 @@ function interpret(res: RawAnswer, url: URL): JsonResponse {
 
 /**
  * A day: any longer wait a server asks for reads as a day. The wait is only compared with
- * maxRetryWaitMs and shown in seconds, so this keeps the message's number plain.
+ * RATE_LIMIT_BUDGET_MS and shown in seconds, so this keeps the message's number plain.
  */
 const MAX_RETRY_AFTER_MS = 86_400_000
 
@@ -215,11 +248,12 @@ function retryAfter(res: RawAnswer, body: Record<string, unknown> | undefined): 
   return typeof ms === 'number' && ms >= 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined
 }
 
-const tooLarge = (url: URL) =>
+const MIB = 1024 * 1024
+const tooLarge = (url: URL, cap: number) =>
   new MatrixError({
     status: 0,
     errcode: LocalErrcode.badResponse,
-    message: `${url.host} sent an answer larger than ${MAX_BODY_BYTES / 1024} KiB; refusing to read it`,
+    message: `${url.host} sent an answer larger than ${cap > MIB ? `${cap / MIB} MiB` : `${cap / 1024} KiB`}; refusing to read it`,
   })
 
 function describeBody(res: RawAnswer, text: string): string {

@@ -22,7 +22,7 @@ export function renderOtherDevices(report: ListReport, table: TableOptions): str
     dash(d.displayName),
     dash(d.lastSeenIp),
     formatTs(d.lastSeenTs),
-    d.orphan ? 'orphan: no local session' : '',
+    d.orphan ? 'orphan: no local session' : d.neverSeen ? 'never used: no name, never seen (prune --never-seen)' : '',
     d.homeserver,
   ])
   return ['', 'Other devices of these accounts:'].concat(

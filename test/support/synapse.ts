@@ -140,6 +140,12 @@ function readGeneratedValue(yaml: string, key: string): string {
   return JSON.parse(quoted) as string
 }
 
+/**
+ * Synapse's own default login limits, which matrix-docker-ansible-deploy keeps (its
+ * matrix_synapse_rc_login): per address and per account, a burst of 3, then one login every 6 s.
+ */
+export const PLAYBOOK_LOGIN_LIMIT = {per_second: 0.17, burst_count: 3}
+
 /** Per account: after `burst_count` wrong passwords, even the right one gets 429 for a while. */
 export const FAILED_LOGIN_LIMIT = {per_second: 0.25, burst_count: 3}
 
@@ -153,7 +159,20 @@ export interface MasDelegation {
   secret: string
 }
 
-function homeserverConfig(dir: string, port: number, generated: string, mas?: MasDelegation, tokenLifetime?: string): Record<string, unknown> {
+/** Login limits per address and per account, in place of the tests' relaxed ones. */
+export interface LoginLimits {
+  address: {per_second: number; burst_count: number}
+  account: {per_second: number; burst_count: number}
+}
+
+function homeserverConfig(
+  dir: string,
+  port: number,
+  generated: string,
+  mas?: MasDelegation,
+  tokenLifetime?: string,
+  loginLimits?: LoginLimits,
+): Record<string, unknown> {
   return {
     server_name: SERVER_NAME,
     pid_file: join(dir, 'homeserver.pid'),
@@ -183,7 +202,7 @@ function homeserverConfig(dir: string, port: number, generated: string, mas?: Ma
     // Synapse's defaults answer 429 from the sixth login of one address onwards. Failed logins
     // stay limited per account, as by default, but recover sooner (default 0.17/s): three wrong
     // passwords in a row give that account a real 429 for up to 4 s, which a test relies on.
-    rc_login: {address: highRateLimit(), account: highRateLimit(), failed_attempts: FAILED_LOGIN_LIMIT},
+    rc_login: {address: highRateLimit(), account: highRateLimit(), ...loginLimits, failed_attempts: FAILED_LOGIN_LIMIT},
     rc_registration: highRateLimit(),
     rc_message: highRateLimit(),
     rc_admin_redaction: highRateLimit(),
@@ -240,11 +259,14 @@ async function waitForHealth(baseUrl: string, child: ChildProcess, timeoutMs: nu
  * Starts a fresh homeserver named "localhost" on 127.0.0.1 and a free port.
  * With `dir`, that directory holds config, database and logs and is kept after stop();
  * otherwise a new temporary directory is used and removed by stop(). With `mas`, it runs in its
- * MAS mode in front of that sign-in service. With `tokenLifetime` (Synapse's duration, e.g. "4s"),
- * every access token it hands out expires after that long. With `port`, it listens there: for a
- * service that must be configured with its URL before it starts.
+ * MAS mode in front of that sign-in service. With `loginLimits`, logins are limited as they say
+ * (the tests' own are relaxed). With `tokenLifetime` (Synapse's duration, e.g. "4s"), every access
+ * token it hands out expires after that long. With `port`, it listens there: for a service that must
+ * be configured with its URL before it starts.
  */
-export async function startSynapse(opts: {dir?: string; mas?: MasDelegation; tokenLifetime?: string; port?: number} = {}): Promise<SynapseServer> {
+export async function startSynapse(
+  opts: {dir?: string; mas?: MasDelegation; tokenLifetime?: string; loginLimits?: LoginLimits; port?: number} = {},
+): Promise<SynapseServer> {
   const python = synapsePython()
   const ownDir = opts.dir === undefined
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'mxtok-synapse-')))
@@ -274,7 +296,7 @@ export async function startSynapse(opts: {dir?: string; mas?: MasDelegation; tok
     )
     const generated = await readFile(generatedPath, 'utf8')
     const port = opts.port ?? (await freePort())
-    const config = homeserverConfig(dir, port, generated, opts.mas, opts.tokenLifetime)
+    const config = homeserverConfig(dir, port, generated, opts.mas, opts.tokenLifetime, opts.loginLimits)
     await writeFile(join(dir, 'log.config'), asYaml(logConfig(dir)))
     await writeFile(configPath, asYaml(config), {mode: 0o600})
 

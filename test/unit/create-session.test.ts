@@ -1,5 +1,6 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {describeError} from '../../src/cli/describe-error.js'
 import {createSession} from '../../src/core/create-session.js'
 import {probeDeviceId} from '../../src/core/probe-device.js'
 import {MxtokError} from '../../src/errors.js'
@@ -71,6 +72,53 @@ describe('createSession', () => {
       `hs.example logged in to device SERVERCHOSE instead of the requested ${DEVICE}; the server ignores requested device IDs, so mxtok cannot manage this session (the new token was logged out)`,
     )
     expect(deps.memory.items.size).toBe(0)
+    expect(await deps.registry.list()).toEqual([])
+  })
+
+  it('a rate limit on the last login of a re-create, after the reset killed the old token, says what is dead and what to run, and keeps the entry for doctor', async () => {
+    const deps = unitDeps()
+    const old = {name: 'bot', userId: USER, homeserver: HS, deviceId: DEVICE, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain' as const}
+    await deps.registry.update((sessions) => void sessions.set('bot', old))
+    deps.memory.items.set(`${USER}/${DEVICE}`, 'old')
+    offersPassword()
+    const scope = nock(HS)
+      .post('/_matrix/client/v3/login')
+      .reply(200, loginReply('first'))
+      .post('/_matrix/client/v3/logout')
+      .reply(200, {})
+      .post('/_matrix/client/v3/login')
+      .reply(429, {errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 3_600_000}, {'Retry-After': '3600'})
+
+    const err = await create(deps).catch((e: unknown) => e)
+
+    scope.done()
+    expect(describeError(err)).toEqual({
+      kind: 'rateLimited',
+      message:
+        'hs.example is rate-limiting requests and asks to wait 3600 s, longer than mxtok waits (180 s); try again then.' +
+        ` Session "bot" has no live token now: device ${DEVICE} was reset, which ended its old token, and no new one was made;` +
+        ` run "mxtok create bot --user ${USER} --homeserver ${HS}" to finish ("mxtok doctor" lists it meanwhile)`,
+    })
+    // The dead token is gone from the store, so that `mxtok token bot` fails instead of printing it.
+    expect(deps.memory.items.has(`${USER}/${DEVICE}`)).toBe(false)
+    expect(await deps.registry.list()).toEqual([old])
+    expect(await deps.registry.pending()).toMatchObject([{name: 'bot', userId: USER, deviceId: DEVICE, homeserver: HS}])
+  })
+
+  it('a rate limit on the last login of a first create leaves nothing behind and says to try again', async () => {
+    const deps = unitDeps()
+    offersPassword()
+    const scope = nock(HS)
+      .post('/_matrix/client/v3/login')
+      .reply(200, loginReply('first'))
+      .post('/_matrix/client/v3/logout')
+      .reply(200, {})
+      .post('/_matrix/client/v3/login')
+      .reply(429, {errcode: 'M_LIMIT_EXCEEDED'}, {'Retry-After': '3600'})
+    const err = await create(deps).catch((e: unknown) => e)
+    scope.done()
+    expect(describeError(err).kind).toBe('rateLimited')
+    expect(await deps.registry.pending()).toEqual([])
     expect(await deps.registry.list()).toEqual([])
   })
 

@@ -1,8 +1,10 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {MxtokError} from '../../src/errors.js'
+import {describeError} from '../../src/cli/describe-error.js'
+import {ExitCode, MxtokError} from '../../src/errors.js'
+import {DEVICE_LIST_MAX_BYTES, MatrixClient} from '../../src/matrix/client.js'
 import {LocalErrcode, MatrixError} from '../../src/matrix/errors.js'
-import {MAX_BODY_BYTES, requestJson} from '../../src/matrix/http.js'
+import {MAX_BODY_BYTES, RATE_LIMIT_BUDGET_MS, requestJson} from '../../src/matrix/http.js'
 
 const HS = 'https://hs.example'
 const url = (path: string) => new URL(HS + path)
@@ -78,18 +80,57 @@ describe('requestJson', () => {
     expect(sleeps).toEqual([1500])
   })
 
-  it('gives up with a clear error when the server asks for a wait beyond the cap', async () => {
-    nock(HS).get('/x').reply(429, {errcode: 'M_LIMIT_EXCEEDED'}, {'Retry-After': '3600'})
-    const err = await failure(requestJson({method: 'GET', url: url('/x')}, {...noSleep, maxRetryWaitMs: 10_000}))
-    expect(err.errcode).toBe('M_LIMIT_EXCEEDED')
-    expect(err.message).toMatch(/rate-limiting.*3600 s.*try again later/)
+  it('waits as long as the server asks, however many times, while the waits stay within the budget', async () => {
+    const sleeps: number[] = []
+    nock(HS).get('/x').times(6).reply(429, {errcode: 'M_LIMIT_EXCEEDED', retry_after_ms: 20_000}, {'Retry-After': '20'})
+    nock(HS).get('/x').reply(200, {done: 1})
+    const res = await requestJson({method: 'GET', url: url('/x')}, {sleep: async (ms) => void sleeps.push(ms)})
+    expect(res.body).toEqual({done: 1})
+    expect(sleeps).toEqual(Array(6).fill(20_000))
+    expect(sleeps.reduce((a, b) => a + b)).toBeLessThanOrEqual(RATE_LIMIT_BUDGET_MS)
   })
 
-  it('gives up after the retry limit', async () => {
-    nock(HS).get('/x').times(3).reply(429, {errcode: 'M_LIMIT_EXCEEDED', retry_after_ms: 10})
-    const err = await failure(requestJson({method: 'GET', url: url('/x')}, {...noSleep, maxRetries: 2}))
-    expect(err.errcode).toBe('M_LIMIT_EXCEEDED')
-    expect(nock.isDone()).toBe(true)
+  it('backs off when a 429 says nothing of how long to wait (MAS)', async () => {
+    const sleeps: number[] = []
+    nock(HS).get('/x').times(4).reply(429, {errcode: 'M_LIMIT_EXCEEDED', error: 'Too many requests'})
+    nock(HS).get('/x').reply(200, {})
+    await requestJson({method: 'GET', url: url('/x')}, {sleep: async (ms) => void sleeps.push(ms)})
+    expect(sleeps).toEqual([1000, 2000, 4000, 8000])
+  })
+
+  it('says each wait to the listener: server, wait, retry and budget', async () => {
+    const notices: unknown[] = []
+    nock(HS).get('/x').times(2).reply(429, {errcode: 'M_LIMIT_EXCEEDED'}, {'Retry-After': '6'})
+    nock(HS).get('/x').reply(200, {})
+    await requestJson({method: 'GET', url: url('/x')}, {...noSleep, rateLimited: (n) => void notices.push(n)})
+    expect(notices).toEqual([
+      {host: 'hs.example', waitMs: 6000, retry: 1, waitedMs: 0, budgetMs: RATE_LIMIT_BUDGET_MS},
+      {host: 'hs.example', waitMs: 6000, retry: 2, waitedMs: 6000, budgetMs: RATE_LIMIT_BUDGET_MS},
+    ])
+  })
+
+  it('a rate limit that outlasts the budget is an error of its own (exit 9), saying how long mxtok waited', async () => {
+    const sleeps: number[] = []
+    nock(HS).get('/x').times(2).reply(429, {errcode: 'M_LIMIT_EXCEEDED'}, {'Retry-After': '100'})
+    const err = await failure(requestJson({method: 'GET', url: url('/x')}, {sleep: async (ms) => void sleeps.push(ms)}))
+    expect(sleeps).toEqual([100_000])
+    expect(err).toMatchObject({status: 429, errcode: 'M_LIMIT_EXCEEDED'})
+    expect(err.message).toBe(
+      `hs.example is still rate-limiting requests after mxtok waited 100 s, and asks for 100 s more (mxtok waits ${RATE_LIMIT_BUDGET_MS / 1000} s at most); try again in a few minutes`,
+    )
+    expect(describeError(err)).toEqual({kind: 'rateLimited', message: err.message})
+    expect(ExitCode.rateLimited).toBe(9)
+  })
+
+  it('gives up at once when the server asks for a wait longer than the budget', async () => {
+    const sleeps: number[] = []
+    nock(HS).get('/x').reply(429, {errcode: 'M_LIMIT_EXCEEDED'}, {'Retry-After': '3600'})
+    const err = await failure(requestJson({method: 'GET', url: url('/x')}, {sleep: async (ms) => void sleeps.push(ms)}))
+    expect(sleeps).toEqual([])
+    expect(err.message).toBe(
+      `hs.example is rate-limiting requests and asks to wait 3600 s, longer than mxtok waits (${RATE_LIMIT_BUDGET_MS / 1000} s); try again then`,
+    )
+    expect(describeError(err).kind).toBe('rateLimited')
   })
 
   it('reports a reverse proxy 502 HTML page in one line, without the HTML', async () => {
@@ -119,6 +160,34 @@ describe('requestJson', () => {
       .reply(200, 'x'.repeat(MAX_BODY_BYTES + 10))
     const err = await failure(requestJson({method: 'GET', url: url('/x')}))
     expect(err.message).toMatch(/larger than 1024 KiB/)
+  })
+
+  it("reads a device list of tens of thousands of devices, larger than other answers' cap; other answers stay capped", async () => {
+    const name = 'a display name of a bridge that logs in at each start, long enough to matter'
+    const devices = Array.from({length: 30_000}, (_, i) => ({
+      device_id: `DEV${String(i).padStart(7, '0')}`,
+      display_name: name,
+      last_seen_ip: '203.0.113.7',
+      last_seen_ts: 1_700_000_000_000 + i,
+      user_id: '@bot:hs.example',
+    }))
+    const body = JSON.stringify({devices})
+    expect(body.length).toBeGreaterThan(5 * MAX_BODY_BYTES)
+    nock(HS).get('/_matrix/client/v3/devices').reply(200, body, {'content-type': 'application/json'})
+    const listed = await new MatrixClient(HS).devices('tok')
+    expect(listed).toHaveLength(30_000)
+    expect(listed[29_999]).toEqual({deviceId: 'DEV0029999', displayName: name, lastSeenIp: '203.0.113.7', lastSeenTs: 1_700_000_029_999})
+    nock(HS).get('/_matrix/client/versions').reply(200, body, {'content-type': 'application/json'})
+    const err = await failure(new MatrixClient(HS).versions())
+    expect(err.message).toBe('hs.example sent an answer larger than 1024 KiB; refusing to read it')
+  })
+
+  it('refuses a device list over its own cap, naming that cap', async () => {
+    nock(HS)
+      .get('/_matrix/client/v3/devices')
+      .reply(200, 'x'.repeat(DEVICE_LIST_MAX_BYTES + 10))
+    const err = await failure(new MatrixClient(HS).devices('tok'))
+    expect(err.message).toBe(`hs.example sent an answer larger than ${DEVICE_LIST_MAX_BYTES / 1024 / 1024} MiB; refusing to read it`)
   })
 
   it('follows a redirect within the same origin', async () => {

@@ -1,5 +1,6 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {isNeverSeen} from '../../src/core/never-seen.js'
 import {DELETE_BATCH_SIZE, type PruneOptions, type PrunePlan, pruneDevices, TEMPORARY_DEVICE_NAME} from '../../src/core/prune-devices.js'
 import {MatrixClient} from '../../src/matrix/client.js'
 import {LocalErrcode, MatrixError} from '../../src/matrix/errors.js'
@@ -139,6 +140,20 @@ describe('pruneDevices with a live local session', () => {
     expect(result.devices.map((d) => d.deviceId)).toEqual(['MXTOKORPHAN0001', 'ELEMENTWEB'])
   })
 
+  it("--never-seen selects the devices with no name that were never seen, as shared-secret registration leaves, never a local session's", async () => {
+    const deps = await withKeeper()
+    const registered = {device_id: 'REGISTERED', display_name: null, last_seen_ip: null, last_seen_ts: null}
+    const namedUnseen = {...registered, device_id: 'NAMEDUNSEEN', display_name: 'a bridge'}
+    const keeperUnseen = {...registered, device_id: KEEPER}
+    nock(HS)
+      .get('/_matrix/client/v3/devices')
+      .reply(200, {devices: [registered, namedUnseen, keeperUnseen, device('ELEMENTWEB', 100)]})
+    const result = await prune(deps, prompts(), {orphans: false, neverSeen: true, dryRun: true})
+    expect(result.devices.map((d) => d.deviceId)).toEqual(['REGISTERED'])
+    expect(isNeverSeen({deviceId: 'X', displayName: null, lastSeenIp: null, lastSeenTs: null})).toBe(true)
+    expect(isNeverSeen({deviceId: 'X', displayName: null, lastSeenIp: null, lastSeenTs: 1})).toBe(false)
+  })
+
   it('with both selectors, selects the devices that match both', async () => {
     const deps = await withKeeper()
     nock(HS).get('/_matrix/client/v3/devices').reply(200, {devices: DEVICES})
@@ -201,6 +216,24 @@ describe('pruneDevices with a live local session', () => {
     scope.done()
     expect(result.deleted).toEqual(orphans)
     expect(p.asked).toEqual(['confirm', 'password'])
+  })
+
+  it('deletes thousands in batches of 1,000, saying how far it got after each', async () => {
+    const deps = await withKeeper()
+    const orphans = Array.from({length: 2500}, (_, i) => `MXTOK${String(i).padStart(10, '0')}`)
+    let scope = nock(HS)
+      .get('/_matrix/client/v3/devices')
+      .reply(200, {devices: orphans.map((id) => device(id, 5))})
+    for (const batch of [orphans.slice(0, 1000), orphans.slice(1000, 2000), orphans.slice(2000)]) scope = uia(scope, 'syt_keeper', batch)
+    const progress: [number, number][] = []
+    const result = await prune(deps, prompts(), {progress: (deleted, total) => void progress.push([deleted, total])})
+    scope.done()
+    expect(result.deleted).toHaveLength(2500)
+    expect(progress).toEqual([
+      [1000, 2500],
+      [2000, 2500],
+      [2500, 2500],
+    ])
   })
 
   it('says how many were deleted when a later batch fails', async () => {
@@ -395,7 +428,10 @@ describe('pruneDevices input', () => {
   it('needs a selector and a sensible number of days, before any request or question', async () => {
     const deps = await withKeeper()
     const p = prompts()
-    await expect(prune(deps, p, {orphans: false})).rejects.toMatchObject({kind: 'usage', message: expect.stringContaining('--orphans, --inactive-days N')})
+    await expect(prune(deps, p, {orphans: false})).rejects.toMatchObject({
+      kind: 'usage',
+      message: expect.stringContaining('--orphans, --never-seen, --inactive-days N'),
+    })
     await expect(prune(deps, p, {inactiveDays: 0})).rejects.toMatchObject({kind: 'usage'})
     await expect(prune(deps, p, {inactiveDays: 1.5})).rejects.toMatchObject({kind: 'usage'})
     await expect(prune(deps, p, {user: 'bot', homeserver: undefined})).rejects.toMatchObject({kind: 'usage'})

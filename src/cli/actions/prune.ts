@@ -6,16 +6,29 @@ import type {prune as command} from '../commands/prune.js'
 import {askYesNo} from '../confirm.js'
 import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'
+import {type StatusLine, statusLine} from '../live/status-line.js'
 import {done, type Outcome} from '../outcome.js'
 import {readPassword} from '../password.js'
 
+type PruneFlags = Input<typeof command>['flags']
+
 export async function prune({flags}: Pick<Input<typeof command>, 'flags'>, io: Io): Promise<Outcome<PruneResult>> {
+  const status = io.live ? statusLine(io.stderr, io.live.columns) : undefined
+  try {
+    return done(await pruneAndReport(flags, io, status))
+  } finally {
+    status?.end()
+  }
+}
+
+async function pruneAndReport(flags: PruneFlags, io: Io, status: StatusLine | undefined): Promise<PruneResult> {
   const json = io.json
   const result = await pruneDevices(
     {
       user: flags.user,
       homeserver: flags.homeserver,
       orphans: flags.orphans,
+      neverSeen: flags['never-seen'],
       inactiveDays: flags['inactive-days'],
       keep: flags.keep,
       as: flags.as,
@@ -37,6 +50,7 @@ export async function prune({flags}: Pick<Input<typeof command>, 'flags'>, io: I
           throw usageError(`not deleting ${count} of ${plan.userId} without confirmation: pass --yes (or --dry-run to only list them)`)
         return askYesNo(io.stdin, io.stderr, `Delete ${count} of ${plan.userId}? This logs them out for good. [y/N] `)
       },
+      progress: status && ((deleted, total) => status.set(`deleting devices: ${deleted} of ${total} deleted`)),
     },
     io.deps(),
   )
@@ -47,9 +61,12 @@ export async function prune({flags}: Pick<Input<typeof command>, 'flags'>, io: I
         ...renderPlan(`Devices of ${result.userId} that prune would delete:`, result, io),
         `Dry run: ${devices(result.devices.length)} would be deleted; nothing was.`,
       ])
-    else io.log(`Deleted ${devices(result.deleted.length)} of ${result.userId}.`)
+    else {
+      status?.end()
+      io.log(`Deleted ${devices(result.deleted.length)} of ${result.userId}.`)
+    }
   }
-  return done(result)
+  return result
 }
 
 const devices = (n: number) => `${n} device${n === 1 ? '' : 's'}`

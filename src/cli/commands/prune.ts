@@ -4,7 +4,7 @@ import {allowHttpFlag} from '../shared-flags.js'
 export const prune = declare({
   id: 'prune',
   summary: 'Delete devices of an account that no local session owns: orphans, or devices unused for N days',
-  description: `Deletes devices through User-Interactive Auth with the account's password. Never a device of a local session, nor the one prune itself uses: a live local session's token when there is one, else a temporary login that is logged out at the end. --orphans selects devices named MXTOK… that no local session owns; --inactive-days N those last seen more than N days ago (a device never seen is not selected); --keep N spares the N most recently seen; together they select devices matching all. With --as ADMIN_SESSION, a server admin lists and deletes another user's devices through Synapse's admin API, with no password. Shows the devices first; then asks on a terminal, or needs --yes.`,
+  description: `Deletes devices through User-Interactive Auth with the account's password. Never a device of a local session, nor the one prune itself uses: a live local session's token when there is one, else a temporary login that is logged out at the end. --orphans selects devices named MXTOK… that no local session owns; --never-seen those with no display name that were never seen, as register_new_matrix_user leaves with a token nobody has; --inactive-days N those last seen more than N days ago (a device never seen is not selected); --keep N spares the N most recently seen; together they select devices matching all. With --as ADMIN_SESSION, a server admin lists and deletes another user's devices through Synapse's admin API, with no password. Shows the devices first; then asks on a terminal, or needs --yes.`,
   examples: [
     '<%= config.bin %> prune --user @bot:example.com --orphans --dry-run',
     '<%= config.bin %> prune --user @bot:example.com --inactive-days 90   # lists, then asks',
@@ -17,6 +17,9 @@ export const prune = declare({
     user: flag.string({char: 'u', description: 'full Matrix ID (@alice:example.com), or a localpart with --homeserver', required: true}),
     homeserver: flag.string({description: 'homeserver base URL; default: that of a local session of the user, else discovered'}),
     orphans: flag.boolean({description: 'select devices named MXTOK… that no local session owns'}),
+    'never-seen': flag.boolean({
+      description: 'select devices with no display name that were never seen (shared-secret registration leaves one on every account it makes)',
+    }),
     'inactive-days': flag.integer({description: 'select devices last seen more than N days ago', min: 1}),
     keep: flag.integer({description: 'keep the N most recently seen devices that no local session owns; select the rest', min: 0}),
     as: flag.string({
