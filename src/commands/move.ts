@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {move} from '../cli/actions/move.js'
 import {BaseCommand} from '../cli/base-command.js'
-import {STORE_KINDS} from '../store/secret-store.js'
+import {STORE_KINDS} from '../store/store-kinds.js'
 
 export default class Move extends BaseCommand {
   static summary = "Move a session's token to another secret store"

@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto'
 import {usageError} from '../errors.js'
 import {base32} from '../matrix/device-id.js'
 import type {Session} from '../registry/registry.js'
-import type {StoreKind} from '../store/secret-store.js'
+import {DEFAULT_STORE, type StoreKind} from '../store/store-kinds.js'
 import {adminApiRefusal, adminTarget} from './admin-api.js'
 import type {Deps} from './deps.js'
 import {parseDuration} from './duration.js'
@@ -37,7 +37,7 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
   const user = adminTarget(admin, opts.user)
   if (user.full === admin.userId) throw usageError(`"${admin.name}" is ${user.full} itself; create a session of your own account with a password instead`)
 
-  const store = deps.store(opts.store ?? 'keychain')
+  const store = deps.store(opts.store ?? DEFAULT_STORE)
   await store.check()
   const adminToken = await readToken(admin, deps)
   if (adminToken === null) throw missingToken(admin)

@@ -1,6 +1,7 @@
 import {deriveDeviceId} from '../matrix/device-id.js'
 import {isLoopbackHost} from '../matrix/homeserver-url.js'
 import type {PendingLogin} from '../registry/registry.js'
+import {DEFAULT_STORE} from '../store/store-kinds.js'
 import {probeDeviceId} from './probe-device.js'
 
 /**
@@ -16,14 +17,14 @@ export function createAgainCommand(p: PendingLogin & {name: string}): string {
   if (chosen) args.push('--device-id', p.deviceId)
   const url = new URL(p.homeserver)
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) args.push('--allow-http')
-  if (p.store !== 'keychain') args.push('--store', p.store)
+  if (p.store !== DEFAULT_STORE) args.push('--store', p.store)
   return args.map(shellWord).join(' ')
 }
 
 /** The command that makes a new admin login in place of one that was interrupted. */
 export function adminCreateCommand(p: PendingLogin & {name: string}, adminSession: string): string {
   const args = ['mxtok', 'create', p.name, '--user', p.userId, '--as', adminSession]
-  if (p.store !== 'keychain') args.push('--store', p.store)
+  if (p.store !== DEFAULT_STORE) args.push('--store', p.store)
   return args.map(shellWord).join(' ')
 }
 

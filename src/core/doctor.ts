@@ -1,6 +1,7 @@
 import {MatrixError} from '../matrix/errors.js'
 import type {OAuthGrant, PendingLogin} from '../registry/registry.js'
-import {STORE_KINDS, type StoreKind, secretAccount} from '../store/secret-store.js'
+import {secretAccount} from '../store/secret-store.js'
+import {STORE_KINDS, type StoreKind} from '../store/store-kinds.js'
 import {adminCreateCommand, createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {endTokens} from './revoke-session.js'

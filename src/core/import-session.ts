@@ -4,7 +4,7 @@ import {MatrixError} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {parseAnsweredUserId, resolveUserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/registry.js'
-import type {StoreKind} from '../store/secret-store.js'
+import {DEFAULT_STORE, type StoreKind} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
 import {assertDeviceFree, recordSession, retireReplacedSession} from './journalled-login.js'
 import {validateSessionName} from './session-name.js'
@@ -33,7 +33,7 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
   const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver, {allowHttp: opts.allowHttp})
   const expected = opts.user === undefined ? undefined : resolveUserId(opts.user, homeserverUrl?.host)
   const homeserver = homeserverUrl ?? (await deps.discover(expected!))
-  const store = deps.store(opts.store ?? 'keychain')
+  const store = deps.store(opts.store ?? DEFAULT_STORE)
   await store.check()
   const token = await opts.token()
   if (!isAccessToken(token))

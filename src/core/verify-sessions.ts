@@ -1,7 +1,7 @@
 import {ExitCode, MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
 import type {Session} from '../registry/registry.js'
-import {storeLabel} from '../store/secret-store.js'
+import {storeLabel} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
 import {findSession, prefetchTokens, RefreshRefused, readSecret, readToken} from './find-session.js'
 import {mapLimit} from './map-limit.js'

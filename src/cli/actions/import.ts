@@ -1,6 +1,6 @@
 import {importSession} from '../../core/import-session.js'
 import {plainHttpAllowed} from '../../matrix/http.js'
-import type {StoreKind} from '../../store/secret-store.js'
+import type {StoreKind} from '../../store/store-kinds.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
 import {readTokenInput} from '../token-input.js'

@@ -1,5 +1,5 @@
 import {type MoveResult, moveSession} from '../../core/move-session.js'
-import {type StoreKind, storeLabel} from '../../store/secret-store.js'
+import {type StoreKind, storeLabel} from '../../store/store-kinds.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
 
