@@ -38,6 +38,7 @@ export function pendingProblem(entry: unknown): string | undefined {
     common(byLocalpart ? {...entry, userId: `@${entry.userId}:localhost`} : entry) ??
     (entry.name !== undefined && (typeof entry.name !== 'string' || !SESSION_NAME.test(entry.name)) ? '"name" is not a session name' : undefined) ??
     (typeof entry.since !== 'string' ? '"since" is not a date' : undefined) ??
+    (entry.oauth !== undefined && entry.admin !== undefined ? 'it has both "oauth" and "admin": no login is both' : undefined) ??
     (entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined) ??
     (entry.admin !== undefined ? adminProblem(entry.admin) : undefined)
   )

@@ -1,7 +1,7 @@
 import {createAdminSession} from '../../core/create-admin-session.js'
 import {createSession} from '../../core/create-session.js'
 import {plainHttpAllowed} from '../../matrix/http.js'
-import type {Session} from '../../registry/registry.js'
+import {madeBy, type Session} from '../../registry/session.js'
 import {type StoreKind, storeLabel} from '../../store/store-kinds.js'
 import {interruptibleSleep, showDeviceCode} from '../device-code.js'
 import type {Io} from '../io.js'
@@ -70,16 +70,17 @@ export async function create({args, flags}: CreateInput, io: Io): Promise<Outcom
 export function showSession(done: string, s: Session, io: Io): CreateJson {
   io.log(`${done} session "${s.name}" (token stored in the ${storeLabel(s.store)})`)
   io.log(`  user        ${s.userId}`)
-  io.log(s.auth === 'admin' ? `  device      none (admin login by ${s.admin?.by})` : `  device      ${s.deviceId}`)
+  const by = madeBy(s)
+  io.log(by === undefined ? `  device      ${s.deviceId}` : `  device      none (admin login by ${by})`)
   io.log(`  homeserver  ${s.homeserver}`)
-  if (s.auth === 'admin') io.log(`  expires     ${s.expiresAt ?? 'never'}`)
+  if (by !== undefined) io.log(`  expires     ${s.expiresAt ?? 'never'}`)
   return {
     name: s.name,
     userId: s.userId,
     deviceId: s.deviceId,
     homeserver: s.homeserver,
     createdAt: s.createdAt,
-    ...(s.admin ? {adminBy: s.admin.by} : {}),
+    ...(by === undefined ? {} : {adminBy: by}),
     ...(s.expiresAt ? {expiresAt: s.expiresAt} : {}),
   }
 }
