@@ -31,16 +31,15 @@ const separate = {
 }
 await build({...common, format: 'cjs', entryPoints: [join(root, 'src/cli/runner.ts')], outfile: join(root, 'dist/runner.cjs'), plugins: [separate]})
 // list --offline reads the table of secret stores (src/store/store-kinds.ts) for their kinds and
-// labels, but opens none: the stores' code, which the table loads with import(), stays out of
-// offline.cjs (1.6 ms more to load), and an import() there fails.
+// labels, but makes no store: what the table imports to make them is left out of offline.cjs
+// (it made its loading 1.6 ms slower), as an empty module.
 const offlineOnly = {
-  name: 'no-dynamic-imports',
+  name: 'no-stores',
   setup: (b) => {
-    b.onResolve({filter: /.*/}, (a) => (a.kind === 'dynamic-import' ? {path: a.path, namespace: 'offline-stub'} : undefined))
-    b.onLoad({filter: /.*/, namespace: 'offline-stub'}, (a) => ({
-      contents: `throw new Error(${JSON.stringify(`${a.path} is not loaded offline`)})`,
-      loader: 'js',
-    }))
+    b.onResolve({filter: /.*/}, (a) =>
+      /[/\\]store[/\\]store-kinds\.ts$/.test(a.importer) && a.path.startsWith('.') ? {path: a.path, namespace: 'left-out'} : undefined,
+    )
+    b.onLoad({filter: /.*/, namespace: 'left-out'}, () => ({contents: 'module.exports = {}', loader: 'js'}))
   },
 }
 for (const part of parts) {

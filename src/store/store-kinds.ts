@@ -1,3 +1,5 @@
+import {FileStore} from './file-store.js'
+import {KeychainStore} from './keychain-store.js'
 import type {SecretStore} from './secret-store.js'
 
 /** What a store is made from: plain values and functions, so this folder needs nothing of the command line. */
@@ -21,14 +23,11 @@ interface StoreRow {
   lists: boolean
   /** It can read many secrets in one go (prefetch). */
   prefetches: boolean
-  /**
-   * Makes the store. A dynamic import: the registry and `list --offline` read this table for the
-   * kinds and labels, and must not load the code of every store with it.
-   */
-  open(ctx: StoreContext): Promise<Opened>
+  /** Makes the store; it does nothing until asked something. list --offline reads this table but makes none: the build leaves the stores' code out of offline.cjs. */
+  open(ctx: StoreContext): Opened
 }
 
-/** A store as its row opens it: openStore gives it its kind. */
+/** A store as its row makes it (its kind, which names the row, is left out: the type of the table cannot depend on itself). */
 type Opened = Omit<SecretStore, 'kind'>
 
 /**
@@ -42,19 +41,15 @@ export const STORES = {
     about: 'the OS keychain',
     lists: false,
     prefetches: true,
-    open: async (ctx) => {
-      const {KeychainStore} = await import('./keychain-store.js')
-      return new KeychainStore({timeoutMs: ctx.timeoutMs('MXTOK_KEYCHAIN_TIMEOUT', 3000), env: ctx.env})
-    },
+    open: (ctx) => new KeychainStore({timeoutMs: ctx.timeoutMs('MXTOK_KEYCHAIN_TIMEOUT', 3000), env: ctx.env}),
   },
   file: {
     label: 'encrypted file store',
     about: 'a file encrypted with MXTOK_PASSPHRASE',
     lists: true,
     prefetches: false,
-    open: async (ctx) => {
-      const {FileStore} = await import('./file-store.js')
-      const file: InstanceType<typeof FileStore> = new FileStore(
+    open: (ctx) => {
+      const file: FileStore = new FileStore(
         ctx.configDir,
         ctx.passphrase(() => file.path),
       )
@@ -75,21 +70,5 @@ export const isStoreKind = (value: unknown): value is StoreKind => typeof value 
 
 export const storeLabel = (kind: StoreKind): string => STORES[kind].label
 
-/**
- * The store of this kind, made on first use: the row's capabilities say which of the optional
- * methods it has before its code is loaded.
- */
-export function openStore(kind: StoreKind, ctx: StoreContext): SecretStore {
-  const row: StoreRow = STORES[kind]
-  let opened: Promise<Opened> | undefined
-  const store = () => (opened ??= row.open(ctx))
-  return {
-    kind,
-    check: async () => (await store()).check(),
-    get: async (account) => (await store()).get(account),
-    set: async (account, secret) => (await store()).set(account, secret),
-    delete: async (account) => (await store()).delete(account),
-    ...(row.prefetches ? {prefetch: async (accounts: string[]) => (await store()).prefetch?.(accounts)} : {}),
-    ...(row.lists ? {accounts: async () => (await store()).accounts?.() ?? []} : {}),
-  }
-}
+/** A new store of this kind. */
+export const openStore = (kind: StoreKind, ctx: StoreContext): SecretStore => STORES[kind].open(ctx)
