@@ -10,7 +10,7 @@ import {join, resolve} from 'node:path'
 import {build} from 'esbuild'
 import {LIST_CONCURRENCY} from '../src/core/list-sessions.js'
 import {VERIFY_CONCURRENCY} from '../src/core/verify-sessions.js'
-import type {Session} from '../src/registry/registry.js'
+import type {Session} from '../src/registry/session.js'
 import {KEYCHAIN_SERVICE} from '../src/store/keychain-store.js'
 import {unixSocketPath} from '../src/store/secret-service/dbus-probe.js'
 import {secretAccount} from '../src/store/secret-store.js'
@@ -192,6 +192,7 @@ try {
     deviceId: `MXTOKBENCH${String(i).padStart(5, '0')}`,
     createdAt: new Date(0).toISOString(),
     store: 'keychain',
+    auth: 'password',
   }))
   await writeRegistry(dirs.offline, fake)
 

@@ -6,6 +6,7 @@ import {join, resolve} from 'node:path'
 import {commands as declared} from '../src/cli/commands/index.js'
 import type {CommandDeclaration, FlagDeclaration} from '../src/cli/declaration.js'
 import {ExitCode} from '../src/errors.js'
+import {DEFAULT_STORE, STORE_KINDS} from '../src/store/store-kinds.js'
 
 const root = resolve(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {version: string; description: string}
@@ -28,7 +29,8 @@ const EXIT: Record<keyof typeof ExitCode, string> = {
   loginRefused: 'login refused: wrong user or password, a deactivated account, a browser sign-in refused or expired',
   tokenInvalid: "a session's token is not valid: revoked, of another device, or missing from the store",
   homeserver: 'a homeserver unreachable, or answering something unexpected',
-  keychain: 'the secret store cannot be used: keychain missing, locked or not answering; file store passphrase wrong or missing',
+  keychain: 'the secret store cannot be used: keychain missing, locked or not answering',
+  store: 'file store passphrase wrong or missing, file damaged',
   config:
     'the registry (sessions.json) or its directory cannot be used: damaged, of an unknown format, writable by other users, or locked by another mxtok for over 15 s',
   disk: 'the config directory cannot be written: no space left, a read-only file system, no permission',
@@ -41,7 +43,7 @@ const EXIT: Record<keyof typeof ExitCode, string> = {
 
 const ENVIRONMENT: [string, string][] = [
   ['MXTOK_CONFIG_DIR', 'the config directory (default $XDG_CONFIG_HOME/mxtok, else ~/.config/mxtok).'],
-  ['MXTOK_STORE', 'the secret store of new sessions: keychain (default) or file.'],
+  ['MXTOK_STORE', `the secret store of new sessions: ${STORE_KINDS.map((k) => (k === DEFAULT_STORE ? `${k} (default)` : k)).join(' or ')}.`],
   ['MXTOK_PASSPHRASE', 'the passphrase of the file store; without it, a prompt on a terminal.'],
   ['MXTOK_PASSWORD', 'the account password for create and prune, when --password-stdin is not given.'],
   ['MXTOK_TIMEOUT', 'seconds a request to a homeserver may take in all (default 30).'],
@@ -102,7 +104,10 @@ for (const c of commands) {
   if (examples.length > 0) lines.push('.PP', 'Examples:', '.PP', '.RS 4', '.nf', ...examples.map(roff), '.fi', '.RE')
 }
 lines.push('.SH EXIT STATUS', roff('The same with and without --json.'))
-for (const [kind, code] of Object.entries(ExitCode)) lines.push('.TP', bold(String(code)), roff(EXIT[kind as keyof typeof ExitCode]))
+// Kinds that share a code (the keychain's and any other store's) are one entry.
+const byCode = new Map<number, string[]>()
+for (const [kind, code] of Object.entries(ExitCode)) byCode.set(code, [...(byCode.get(code) ?? []), EXIT[kind as keyof typeof ExitCode]])
+for (const [code, texts] of byCode) lines.push('.TP', bold(String(code)), roff(texts.join('; ')))
 lines.push('.SH ENVIRONMENT')
 for (const [name, what] of ENVIRONMENT) lines.push('.TP', bold(name), roff(what))
 lines.push(

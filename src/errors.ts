@@ -9,7 +9,10 @@ export const ExitCode = {
   loginRefused: 3,
   tokenInvalid: 4,
   homeserver: 5,
+  // The OS keychain cannot be used (missing, locked, not answering).
   keychain: 6,
+  // Any other secret store cannot be used (the encrypted file: passphrase wrong or missing, file damaged). The same code as the keychain's: scripts ask whether the store works, not which one.
+  store: 6,
   // The registry or its directory: damaged, of an unknown format, writable by other users, or
   // locked by another run past the timeout.
   config: 7,
@@ -53,3 +56,8 @@ export class MxtokError extends Error {
 }
 
 export const usageError = (message: string) => new MxtokError('usage', message)
+
+/** For the `default` of a switch over a union: a case left out is a compile error, and a value from outside the type an unexpected one. */
+export function assertNever(value: never, what: string): never {
+  throw new MxtokError('unexpected', `unknown ${what}: ${String(JSON.stringify(value)).slice(0, 40)}`)
+}

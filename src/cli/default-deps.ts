@@ -6,9 +6,8 @@ import {OAuthClient} from '../matrix/oauth-client.js'
 import {writeLines} from '../output/terminal.js'
 import {configDir} from '../registry/config-dir.js'
 import {SessionRegistry} from '../registry/registry.js'
-import {FileStore} from '../store/file-store.js'
-import {KeychainStore} from '../store/keychain-store.js'
-import type {SecretStore, StoreKind} from '../store/secret-store.js'
+import type {SecretStore} from '../store/secret-store.js'
+import {openStore, type StoreContext, type StoreKind} from '../store/store-kinds.js'
 import {type InFlight, recordRequests} from './live/in-flight.js'
 import {rateLimitLine} from './live/rate-limit-line.js'
 import {passphraseSource} from './passphrase.js'
@@ -35,17 +34,15 @@ export function defaultDeps(
   const watched = (homeserver: string | URL): HttpOptions => (inFlight ? {...http, onRequest: recordRequests(inFlight, new URL(homeserver).host)} : http)
   const dir = configDir(env)
   const stores = new Map<StoreKind, SecretStore>()
-  const make = (kind: StoreKind): SecretStore => {
-    if (kind === 'keychain') return new KeychainStore({timeoutMs: seconds(env, 'MXTOK_KEYCHAIN_TIMEOUT', 3000), env})
-    const file: FileStore = new FileStore(
-      dir,
-      passphraseSource(env, process.stdin, process.stderr, () => file.path),
-    )
-    return file
+  const storeContext: StoreContext = {
+    env,
+    configDir: dir,
+    timeoutMs: (name, fallbackMs) => seconds(env, name, fallbackMs),
+    passphrase: (path) => passphraseSource(env, process.stdin, process.stderr, path),
   }
   return {
     registry: new SessionRegistry(dir, warn),
-    store: (kind) => stores.get(kind) ?? stores.set(kind, make(kind)).get(kind)!,
+    store: (kind) => stores.get(kind) ?? stores.set(kind, openStore(kind, storeContext)).get(kind)!,
     client: (homeserver) => new MatrixClient(homeserver, watched(homeserver)),
     oauth: (homeserver) => new OAuthClient(homeserver, watched(homeserver)),
     discover: (user) => discoverHomeserver(user, http),

@@ -8,7 +8,7 @@ export function passphraseSource(env: NodeJS.ProcessEnv, stdin: NodeJS.ReadStrea
     asked ??= (async () => {
       if (env.MXTOK_PASSPHRASE) return env.MXTOK_PASSPHRASE
       if (stdin.isTTY) return promptHidden(stdin, stderr, `Passphrase for ${path()}: `)
-      throw new MxtokError('keychain', 'the file store needs its passphrase: set MXTOK_PASSPHRASE, or run in a terminal to be asked')
+      throw new MxtokError('store', 'the file store needs its passphrase: set MXTOK_PASSPHRASE, or run in a terminal to be asked')
     })()
     return asked
   }

@@ -1,7 +1,7 @@
 import {MxtokError, usageError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
 import {parseLocalpart, parseUserId, type UserId} from '../matrix/user-id.js'
-import type {Session} from '../registry/registry.js'
+import type {Session} from '../registry/session.js'
 
 /**
  * Synapse's admin API refusing, and a server without it (Dendrite, Conduit), as one line each;

@@ -1,8 +1,8 @@
 import {randomBytes} from 'node:crypto'
 import {usageError} from '../errors.js'
 import {base32} from '../matrix/device-id.js'
-import type {Session} from '../registry/registry.js'
-import type {StoreKind} from '../store/secret-store.js'
+import {newAdminLoginKey, type Session} from '../registry/session.js'
+import {DEFAULT_STORE, type StoreKind} from '../store/store-kinds.js'
 import {adminApiRefusal, adminTarget} from './admin-api.js'
 import type {Deps} from './deps.js'
 import {parseDuration} from './duration.js'
@@ -37,7 +37,7 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
   const user = adminTarget(admin, opts.user)
   if (user.full === admin.userId) throw usageError(`"${admin.name}" is ${user.full} itself; create a session of your own account with a password instead`)
 
-  const store = deps.store(opts.store ?? 'keychain')
+  const store = deps.store(opts.store ?? DEFAULT_STORE)
   await store.check()
   const adminToken = await readToken(admin, deps)
   if (adminToken === null) throw missingToken(admin)
@@ -47,7 +47,7 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
   const expiresAt = lifetimeMs === undefined ? undefined : new Date(createdAt.getTime() + lifetimeMs)
   const validUntilMs = expiresAt?.getTime()
   // The token has no device: mxtok's key for it in the store is its own, made unique per login.
-  const deviceId = `ADMIN${base32(randomBytes(8)).slice(0, 12)}`
+  const deviceId = newAdminLoginKey(base32(randomBytes(8)).slice(0, 12))
 
   return journalledLogin<string>(
     {
@@ -55,7 +55,7 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
       homeserver: admin.homeserver,
       store,
       target: {who: user.full, deviceId},
-      admin: {by: admin.userId, session: admin.name, ...(expiresAt ? {expiresAt: expiresAt.toISOString()} : {})},
+      kind: {auth: 'admin', deviceId, admin: {by: admin.userId, session: admin.name, ...(expiresAt ? {expiresAt: expiresAt.toISOString()} : {})}},
       async obtain(run) {
         let token: string
         try {

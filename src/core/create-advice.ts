@@ -1,6 +1,6 @@
 import {deriveDeviceId} from '../matrix/device-id.js'
 import {isLoopbackHost} from '../matrix/homeserver-url.js'
-import type {PendingLogin} from '../registry/registry.js'
+import {DEFAULT_STORE, type StoreKind} from '../store/store-kinds.js'
 import {probeDeviceId} from './probe-device.js'
 
 /**
@@ -9,21 +9,30 @@ import {probeDeviceId} from './probe-device.js'
  * more, so the device ends with one token, the stored one. Only what the original run needed to
  * reach the same device is spelt out; the password is left to the user's usual source.
  */
-export function createAgainCommand(p: Pick<PendingLogin, 'userId' | 'deviceId' | 'homeserver' | 'store'> & {name: string}): string {
+/** The login to make again: a journal entry's, with the session's name. */
+export interface LoginAgain {
+  name: string
+  userId: string
+  deviceId: string
+  homeserver: string
+  store: StoreKind
+}
+
+export function createAgainCommand(p: LoginAgain): string {
   const args = ['mxtok', 'create', p.name, '--user', p.userId, '--homeserver', p.homeserver]
   // A probe's device, or one derived from the ID, comes back by itself; only a chosen one needs saying.
   const chosen = p.deviceId !== deriveDeviceId(p.userId, p.name) && p.deviceId !== probeDeviceId(p.userId, p.homeserver, p.name)
   if (chosen) args.push('--device-id', p.deviceId)
   const url = new URL(p.homeserver)
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) args.push('--allow-http')
-  if (p.store !== 'keychain') args.push('--store', p.store)
+  if (p.store !== DEFAULT_STORE) args.push('--store', p.store)
   return args.map(shellWord).join(' ')
 }
 
 /** The command that makes a new admin login in place of one that was interrupted. */
-export function adminCreateCommand(p: PendingLogin & {name: string}, adminSession: string): string {
+export function adminCreateCommand(p: LoginAgain, adminSession: string): string {
   const args = ['mxtok', 'create', p.name, '--user', p.userId, '--as', adminSession]
-  if (p.store !== 'keychain') args.push('--store', p.store)
+  if (p.store !== DEFAULT_STORE) args.push('--store', p.store)
   return args.map(shellWord).join(' ')
 }
 

@@ -4,7 +4,7 @@ import {LocalErrcode, MatrixError} from '../matrix/errors.js'
 import {homeserverKey} from '../matrix/homeserver-url.js'
 import {type AuthMetadata, DEVICE_CODE_GRANT, type DeviceAuthorization, type TokenSet} from '../matrix/oauth-client.js'
 import type {UserId} from '../matrix/user-id.js'
-import type {OAuthGrant, Session} from '../registry/registry.js'
+import {type OAuthGrant, oauthGrant, type Session} from '../registry/session.js'
 import type {SecretStore} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
 import {assertDeviceFree, DEVICE_TAKEN, journalledLogin, type LoginRun} from './journalled-login.js'
@@ -124,7 +124,7 @@ export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): 
       homeserver: hsKey,
       store,
       target: {who: user.full, deviceId},
-      oauth: grant,
+      kind: {auth: 'oauth', oauth: grant},
       async obtain(run) {
         const prompt = {
           userId: user.full,
@@ -178,7 +178,7 @@ export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): 
         // MAS keeps the previous session alive beside the new one, so it is ended here; the
         // device itself stays, since the new session holds it.
         try {
-          await endTokens(old.homeserver, old.auth === 'oauth' ? old.oauth : undefined, decodeSecret(oldSecret, `the replaced session "${name}"`), deps)
+          await endTokens(old.homeserver, oauthGrant(old), decodeSecret(oldSecret, `the replaced session "${name}"`), deps)
         } catch (error) {
           deps.warn(`the replaced session "${name}" could not be ended on the server (${(error as Error).message}); end it in your account's list of sessions`)
         }

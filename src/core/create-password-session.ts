@@ -2,7 +2,7 @@ import {deriveDeviceId} from '../matrix/device-id.js'
 import {LocalErrcode, MatrixError} from '../matrix/errors.js'
 import {homeserverKey} from '../matrix/homeserver-url.js'
 import {parseAnsweredUserId, type UserId} from '../matrix/user-id.js'
-import type {Session} from '../registry/registry.js'
+import type {Session} from '../registry/session.js'
 import {type SecretStore, secretAccount} from '../store/secret-store.js'
 import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
@@ -80,6 +80,7 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
       store,
       target,
       probe,
+      kind: {auth: 'password'},
       async obtain(run) {
         let first = await login(run, target, probe)
         const user = first.user
@@ -112,7 +113,7 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
         }
         const fresh = await login(run, target)
         const now = deps.now()
-        const session: Session = {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: now.toISOString(), store: store.kind}
+        const session: Session = {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: now.toISOString(), store: store.kind, auth: 'password'}
         const {refreshToken, expiresInMs} = fresh.result
         // Renewable: kept as a pair, refreshed when due like an OAuth session's.
         if (refreshToken !== null)

@@ -2,7 +2,8 @@ import type {MatrixClient} from '../matrix/client.js'
 import type {OAuthClient} from '../matrix/oauth-client.js'
 import type {UserId} from '../matrix/user-id.js'
 import type {SessionRegistry} from '../registry/registry.js'
-import type {SecretStore, StoreKind} from '../store/secret-store.js'
+import type {SecretStore} from '../store/secret-store.js'
+import type {StoreKind} from '../store/store-kinds.js'
 
 /** Everything the use cases touch outside their own memory, passed in so tests can substitute it. */
 export interface Deps {

@@ -1,6 +1,8 @@
+import {assertNever} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
-import type {OAuthGrant, PendingLogin} from '../registry/registry.js'
-import {STORE_KINDS, type StoreKind, secretAccount} from '../store/secret-store.js'
+import {type OAuthGrant, oauthGrant, type PendingAdminLogin, type PendingPasswordLogin} from '../registry/session.js'
+import {secretAccount} from '../store/secret-store.js'
+import {STORE_KINDS, type StoreKind} from '../store/store-kinds.js'
 import {adminCreateCommand, createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {endTokens} from './revoke-session.js'
@@ -95,32 +97,39 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
     const account = secretAccount(p.userId, p.deviceId)
     // A password re-create killed half-way: the session's device may hold a token nobody has, and
     // the stored one may be dead. Only a login with the password can put that right.
-    const owner = p.oauth ? undefined : sessions.find((s) => secretAccount(s.userId, s.deviceId) === account)
-    if (owner) {
-      found.push(interruptedCreate({...p, name: p.name ?? owner.name}, true))
-      continue
+    if (p.auth === 'password') {
+      const owner = sessions.find((s) => secretAccount(s.userId, s.deviceId) === account)
+      if (owner) {
+        found.push(interruptedCreate({...p, name: p.name ?? owner.name}, true))
+        continue
+      }
     }
     if (owned.has(`${p.store} ${account}`) || !working.has(p.store)) continue
     const token = await deps.store(p.store).get(account)
-    if (token === null && p.admin) {
-      found.push(interruptedAdminLogin(p, p.admin))
+    const where = {userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver}
+    if (token !== null) {
+      const orphan: Orphan = {kind: 'token', ...where, fixed: false}
+      if (fix) orphan.fixed = await retire(orphan, token, account, deps, oauthGrant(p))
+      found.push(orphan)
       continue
     }
-    if (token === null && !p.oauth) {
-      found.push(interruptedCreate(p, false))
-      continue
+    switch (p.auth) {
+      case 'password':
+        found.push(interruptedCreate(p, false))
+        break
+      case 'admin':
+        found.push(interruptedAdminLogin(p))
+        break
+      case 'oauth': {
+        // Only the user's account can end a sign-in that was approved; --fix forgets the entry.
+        const orphan: Orphan = {kind: 'login', ...where, issuer: p.oauth.issuer, fixed: false}
+        if (fix) orphan.fixed = await retire(orphan, null, account, deps)
+        found.push(orphan)
+        break
+      }
+      default:
+        assertNever(p, 'kind of pending login')
     }
-    const orphan: Orphan = {
-      kind: token === null ? 'login' : 'token',
-      userId: p.userId,
-      deviceId: p.deviceId,
-      store: p.store,
-      homeserver: p.homeserver,
-      ...(p.oauth && token === null ? {issuer: p.oauth.issuer} : {}),
-      fixed: false,
-    }
-    if (fix) orphan.fixed = await retire(orphan, token, account, deps, p.oauth)
-    found.push(orphan)
   }
   // A store that can be listed (a file, unlike a keychain) should hold no token but the sessions'.
   const known = new Set(found.map((o) => secretAccount(o.userId, o.deviceId)))
@@ -142,7 +151,8 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
  * An admin login journalled by a create that never finished. Nothing can end its token, if one was
  * made: it is on no device, and only the admin's logging out everywhere reaches it before it expires.
  */
-function interruptedAdminLogin(p: PendingLogin, admin: NonNullable<PendingLogin['admin']>): Orphan {
+function interruptedAdminLogin(p: PendingAdminLogin): Orphan {
+  const {admin} = p
   const orphan: Orphan = {
     kind: 'login',
     userId: p.userId,
@@ -160,7 +170,7 @@ function interruptedAdminLogin(p: PendingLogin, admin: NonNullable<PendingLogin[
  * A password login journalled by a create that never finished. --fix cannot end it: the token
  * nobody has can be ended only by deleting its device, and the session's own token may be dead.
  */
-function interruptedCreate(p: PendingLogin, sessionExists: boolean): Orphan {
+function interruptedCreate(p: PendingPasswordLogin, sessionExists: boolean): Orphan {
   const orphan: Orphan = {kind: 'login', userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, fixed: false}
   // Journalled by an mxtok that did not record the session's name: prune is all there is to say.
   if (p.name === undefined) return orphan

@@ -1,6 +1,7 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {constants} from 'node:os'
 import {MxtokError, usageError} from '../errors.js'
+import {tokenDevice} from '../registry/session.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readToken} from './find-session.js'
 
@@ -36,7 +37,7 @@ export async function execSession(opts: ExecOptions, deps: Deps): Promise<number
   }
   // An admin login's token is on no device: the session's device ID is only mxtok's key for it,
   // and one inherited from elsewhere would be another token's.
-  if (session.auth === 'admin') delete env.MATRIX_DEVICE_ID
+  if (tokenDevice(session) === null) delete env.MATRIX_DEVICE_ID
   return run(opts.spawn ?? spawn, opts.command, env)
 }
 

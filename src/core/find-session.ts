@@ -1,8 +1,9 @@
 import {MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
 import {isEndedSession} from '../matrix/oauth-client.js'
-import type {OAuthGrant, Session} from '../registry/registry.js'
-import {secretAccount, storeLabel} from '../store/secret-store.js'
+import {type OAuthGrant, oauthGrant, type Session} from '../registry/session.js'
+import {secretAccount} from '../store/secret-store.js'
+import {storeLabel} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
 import {decodeSecret, encodeTokenPair, type StoredSecret} from './session-secret.js'
 
@@ -41,13 +42,6 @@ export async function readSecret(session: Session, deps: Deps): Promise<StoredSe
   return raw === null ? null : decodeSecret(raw, `session "${session.name}"`)
 }
 
-/** The session's OAuth grant, or undefined for a password session. */
-export function oauthGrant(session: Session): OAuthGrant | undefined {
-  if (session.auth !== 'oauth') return undefined
-  if (!session.oauth) throw new MxtokError('unexpected', `session "${session.name}" is recorded as an OAuth session without its issuer; create it again`)
-  return session.oauth
-}
-
 export const missingToken = (session: Session) =>
   new MxtokError(
     'tokenInvalid',
@@ -63,7 +57,7 @@ export class RefreshRefused extends MxtokError {
     const host = new URL(session.homeserver).host
     super(
       'tokenInvalid',
-      session.auth !== 'oauth'
+      !oauthGrant(session)
         ? `${host} no longer accepts the refresh token of session "${session.name}" (${cause.errcode}): the session was logged out there; create it again`
         : cause.errcode === 'invalid_client'
           ? `the sign-in service of ${host} no longer knows the client of session "${session.name}" (invalid_client), so its tokens are dead; create it again`

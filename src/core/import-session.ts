@@ -3,8 +3,8 @@ import {isAccessToken} from '../matrix/access-token.js'
 import {MatrixError} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {parseAnsweredUserId, resolveUserId} from '../matrix/user-id.js'
-import type {Session} from '../registry/registry.js'
-import type {StoreKind} from '../store/secret-store.js'
+import type {Session} from '../registry/session.js'
+import {DEFAULT_STORE, type StoreKind} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
 import {assertDeviceFree, recordSession, retireReplacedSession} from './journalled-login.js'
 import {validateSessionName} from './session-name.js'
@@ -33,7 +33,7 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
   if (homeserverUrl) deps.client(homeserverUrl).assertSendable()
   const expected = opts.user === undefined ? undefined : resolveUserId(opts.user, homeserverUrl?.host)
   const homeserver = homeserverUrl ?? (await deps.discover(expected!))
-  const store = deps.store(opts.store ?? 'keychain')
+  const store = deps.store(opts.store ?? DEFAULT_STORE)
   await store.check()
   const token = await opts.token()
   if (!isAccessToken(token))
@@ -65,7 +65,16 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
     )
   }
   const deviceId = who.deviceId
-  const session: Session = {name, userId: user.full, homeserver: homeserverKey(homeserver), deviceId, createdAt: deps.now().toISOString(), store: store.kind}
+  const session: Session = {
+    name,
+    userId: user.full,
+    homeserver: homeserverKey(homeserver),
+    deviceId,
+    createdAt: deps.now().toISOString(),
+    store: store.kind,
+    // Used like a password login's token: a token on a device, ended with /logout.
+    auth: 'password',
+  }
   // No journal: the token exists already, and its owner still has it if this run stops.
   // The device is checked under the lock, so that concurrent imports of one token cannot both win.
   const check = (sessions: Map<string, Session>) =>

@@ -1,8 +1,9 @@
 import {MxtokError, usageError} from '../errors.js'
 import {MatrixError, withContext} from '../matrix/errors.js'
 import {isAccount} from '../matrix/user-id.js'
-import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
-import {type SecretStore, secretAccount, storeLabel} from '../store/secret-store.js'
+import type {PendingAdminLogin, PendingLogin, PendingOAuthLogin, Session} from '../registry/session.js'
+import {type SecretStore, secretAccount} from '../store/secret-store.js'
+import {storeLabel} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
 import {retireReplaced} from './revoke-session.js'
 
@@ -26,6 +27,9 @@ export interface Obtained {
  * request never left (mxtok's own refusals, such as plain http, come before any request).
  */
 export const madeNothing = (error: unknown) => error instanceof MxtokError || (error instanceof MatrixError && (!error.isLocal || error.notSent))
+
+/** What a journal entry says of how its login is made, beyond its device. */
+export type LoginKind = {auth: 'password'} | Pick<PendingOAuthLogin, 'auth' | 'oauth'> | Pick<PendingAdminLogin, 'auth' | 'deviceId' | 'admin'>
 
 /** What a login can do while its device is journalled. */
 export interface LoginRun<Live> {
@@ -52,10 +56,12 @@ export interface LoginPlan<Live> {
   target: LoginTarget
   /** A probe device is nobody's and is not checked; any other must belong to no other session. */
   probe?: boolean
-  /** For a device grant: journalled so that `mxtok doctor --fix` can revoke what a killed run left. */
-  oauth?: OAuthGrant
-  /** For an admin login: journalled so that `mxtok doctor` can say when its deviceless token ends. */
-  admin?: PendingLogin['admin']
+  /**
+   * How the login is made, as the journal keeps it: a device grant's grant, so that `mxtok doctor
+   * --fix` can revoke what a killed run left; an admin login's maker and expiry, so that `mxtok
+   * doctor` can say when its deviceless token ends.
+   */
+  kind: LoginKind
   obtain(run: LoginRun<Live>): Promise<Obtained>
   end(live: Live): Promise<void>
   /** Finishes the warning when `end` failed, given its error's message. */
@@ -78,16 +84,10 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
   const {name, store} = plan
   // The name is for doctor's "create it again", which finishes a password login; a device grant's
   // entry carries the grant instead, which is what doctor needs to revoke what it left.
-  const entry = (t: LoginTarget): PendingLogin => ({
-    ...(plan.oauth ? {} : {name}),
-    userId: t.who,
-    deviceId: t.deviceId,
-    homeserver: plan.homeserver,
-    store: store.kind,
-    since: deps.now().toISOString(),
-    ...(plan.oauth ? {oauth: plan.oauth} : {}),
-    ...(plan.admin ? {admin: plan.admin} : {}),
-  })
+  const entry = (t: LoginTarget): PendingLogin => {
+    const base = {userId: t.who, deviceId: t.deviceId, homeserver: plan.homeserver, store: store.kind, since: deps.now().toISOString()}
+    return plan.kind.auth === 'oauth' ? {...base, ...plan.kind} : {name, ...base, ...plan.kind}
+  }
   const account = (t: LoginTarget) => secretAccount(t.who, t.deviceId)
   const journal = (add: LoginTarget | undefined, remove?: LoginTarget) =>
     deps.registry.update((_, pending) => {

@@ -2,7 +2,7 @@ import {MxtokError} from '../errors.js'
 import type {Device} from '../matrix/client.js'
 import {DEVICE_ID_PREFIX} from '../matrix/device-id-prefix.js'
 import {MatrixError} from '../matrix/errors.js'
-import type {Session} from '../registry/registry.js'
+import {madeBy, type Session, tokenDevice} from '../registry/session.js'
 import type {Deps} from './deps.js'
 import {readToken} from './find-session.js'
 import {mapLimit} from './map-limit.js'
@@ -100,17 +100,18 @@ export async function listSessions(opts: {offline?: boolean}, deps: Deps, watch:
 /** A session as list shows it, beside its account's devices (the one it owns, or none), undefined when they are not known. */
 export function listedSession(s: Session, devices: (Device | undefined)[] | undefined): ListedSession {
   const device = devices?.find((d) => d?.deviceId === s.deviceId)
+  const by = madeBy(s)
   return {
     name: s.name,
     userId: s.userId,
     deviceId: s.deviceId,
     homeserver: s.homeserver,
     // An admin login's token is on no device, so the device list cannot say whether it lives.
-    onServer: s.auth === 'admin' || !devices ? null : Boolean(device),
+    onServer: tokenDevice(s) === null || !devices ? null : Boolean(device),
     displayName: device?.displayName ?? null,
     lastSeenIp: device?.lastSeenIp ?? null,
     lastSeenTs: device?.lastSeenTs ?? null,
-    ...(s.admin ? {adminBy: s.admin.by} : {}),
+    ...(by === undefined ? {} : {adminBy: by}),
     ...(s.expiresAt ? {expiresAt: s.expiresAt} : {}),
   }
 }

@@ -1,5 +1,6 @@
 import {MxtokError, usageError} from '../errors.js'
-import {type StoreKind, secretAccount, storeLabel} from '../store/secret-store.js'
+import {secretAccount} from '../store/secret-store.js'
+import {type StoreKind, storeLabel} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken} from './find-session.js'
 
@@ -32,7 +33,7 @@ export async function moveSession(opts: {name: string; to: StoreKind}, deps: Dep
     if (secret === null) throw missingToken(session)
     await target.set(account, secret)
     if ((await target.get(account)) !== secret) {
-      throw new MxtokError('keychain', `the ${storeLabel(opts.to)} did not keep the token; session "${session.name}" stays in the ${storeLabel(from)}`)
+      throw new MxtokError('store', `the ${storeLabel(opts.to)} did not keep the token; session "${session.name}" stays in the ${storeLabel(from)}`)
     }
     sessions.set(session.name, {...current, store: opts.to})
   })

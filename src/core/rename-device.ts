@@ -20,7 +20,7 @@ export async function renameDevice(opts: {name: string; deviceName: string}, dep
   const session = await findSession(opts.name, deps)
   if (session.auth === 'admin') {
     throw usageError(
-      `session "${session.name}" is an admin login as ${session.userId} (by ${session.admin?.by}), whose token is on no device: there is nothing to rename`,
+      `session "${session.name}" is an admin login as ${session.userId} (by ${session.admin.by}), whose token is on no device: there is nothing to rename`,
     )
   }
   const token = await readToken(session, deps)

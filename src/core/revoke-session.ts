@@ -1,11 +1,12 @@
 import {MxtokError} from '../errors.js'
 import {MatrixError, withContext} from '../matrix/errors.js'
 import {isEndedSession} from '../matrix/oauth-client.js'
-import type {OAuthGrant, PendingLogin, Session} from '../registry/registry.js'
-import {secretAccount, storeLabel} from '../store/secret-store.js'
+import {type OAuthGrant, oauthGrant, type PendingPasswordLogin, type Session} from '../registry/session.js'
+import {secretAccount} from '../store/secret-store.js'
+import {storeLabel} from '../store/store-kinds.js'
 import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
-import {findSession, missingToken, oauthGrant, readSecret} from './find-session.js'
+import {findSession, missingToken, readSecret} from './find-session.js'
 import {logoutToken, TokenNotEnded} from './logout-token.js'
 import type {StoredSecret} from './session-secret.js'
 
@@ -26,11 +27,11 @@ export interface RevokeResult {
 export async function revokeSession(opts: {name: string; localOnly?: boolean}, deps: Deps): Promise<RevokeResult> {
   const session = await findSession(opts.name, deps)
   let revokedOnServer = false
-  let cleared: PendingLogin | undefined
+  let cleared: PendingPasswordLogin | undefined
   if (!opts.localOnly) {
     const secret = await readSecret(session, deps)
     if (secret === null) throw missingToken(session)
-    const interrupted = session.auth === 'oauth' ? undefined : await interruptedCreate(session, deps)
+    const interrupted = await interruptedCreate(session, deps)
     if (interrupted) {
       await logoutWholeDevice(session, secret, interrupted, deps)
       cleared = interrupted
@@ -98,10 +99,12 @@ function keptAfter(session: Session, error: unknown): unknown {
   return withContext(error, `; ${kept}`)
 }
 
-/** A create of this session's device that never finished: its journal entry, if one was left. */
-async function interruptedCreate(session: Session, deps: Deps): Promise<PendingLogin | undefined> {
+/** A password create of this session's device that never finished: its journal entry, if one was left. */
+async function interruptedCreate(session: Session, deps: Deps): Promise<PendingPasswordLogin | undefined> {
+  // A device grant's session is on a device no password login journals, and an admin login's on none.
+  if (session.auth !== 'password') return undefined
   const account = secretAccount(session.userId, session.deviceId)
-  return (await deps.registry.pending()).find((p) => !p.oauth && secretAccount(p.userId, p.deviceId) === account)
+  return (await deps.registry.pending()).find((p): p is PendingPasswordLogin => p.auth === 'password' && secretAccount(p.userId, p.deviceId) === account)
 }
 
 /**
@@ -109,7 +112,7 @@ async function interruptedCreate(session: Session, deps: Deps): Promise<PendingL
  * token deletes the device with every token on it; a dead stored token cannot, and then the device
  * is not clear, so this is no revoke: creating the session again resets the device first.
  */
-async function logoutWholeDevice(session: Session, secret: StoredSecret, interrupted: PendingLogin, deps: Deps): Promise<void> {
+async function logoutWholeDevice(session: Session, secret: StoredSecret, interrupted: PendingPasswordLogin, deps: Deps): Promise<void> {
   try {
     await deps.client(session.homeserver).logout(secret.accessToken)
   } catch (error) {
@@ -123,7 +126,7 @@ async function logoutWholeDevice(session: Session, secret: StoredSecret, interru
   }
 }
 
-async function forget(session: Session, deps: Deps, cleared?: PendingLogin): Promise<void> {
+async function forget(session: Session, deps: Deps, cleared?: PendingPasswordLogin): Promise<void> {
   const account = secretAccount(session.userId, session.deviceId)
   // Under the registry lock, so that the store and the registry change together for other runs.
   await deps.registry.update(async (sessions, pending) => {

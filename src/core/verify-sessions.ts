@@ -1,7 +1,7 @@
 import {ExitCode, MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
-import type {Session} from '../registry/registry.js'
-import {storeLabel} from '../store/secret-store.js'
+import {oauthGrant, type Session, tokenDevice} from '../registry/session.js'
+import {storeLabel} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
 import {findSession, prefetchTokens, RefreshRefused, readSecret, readToken} from './find-session.js'
 import {mapLimit} from './map-limit.js'
@@ -50,7 +50,7 @@ export async function verifySessions(names: string[], deps: Deps, watch: VerifyW
   const checked = await mapLimit(sessions, VERIFY_CONCURRENCY, async (s) => {
     watch.onCheck?.(s)
     const outcome = await verifyOne(s, deps)
-    if (watch.expiry && outcome[0].status === 'valid' && s.auth === 'oauth') {
+    if (watch.expiry && outcome[0].status === 'valid' && oauthGrant(s)) {
       // A store that answered a moment ago; if it fails now, the expiry is simply not known.
       const expiresAt = await readSecret(s, deps).then(
         (secret) => secret?.expiresAt,
@@ -103,7 +103,7 @@ async function verifyOne(session: Session, deps: Deps): Promise<[VerifyResult, E
   if (recorded !== undefined && recorded <= deps.now().getTime())
     return fail('expired', `the token expired at ${session.expiresAt}; create the session again`, ExitCode.tokenInvalid)
   // An admin login's token is on no device: its deviceId is only mxtok's key in the store.
-  const device = session.auth === 'admin' ? null : session.deviceId
+  const device = tokenDevice(session)
   const check = async (token: string): Promise<[VerifyResult, ExitCode]> => {
     const who = await deps.client(session.homeserver).whoami(token)
     if (who.userId === session.userId && who.deviceId === device) return [{...base, status: 'valid'}, ExitCode.ok]
@@ -121,7 +121,7 @@ async function verifyOne(session: Session, deps: Deps): Promise<[VerifyResult, E
   } catch (error) {
     // An OAuth session gets one refresh before it counts as revoked: Synapse behind MAS answers an
     // expired access token with M_UNKNOWN_TOKEN and soft_logout false, so soft_logout cannot be relied on.
-    if (!(error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN' && session.auth === 'oauth')) return explain(error)
+    if (!(error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN' && oauthGrant(session))) return explain(error)
   }
   try {
     const fresh = await readToken(session, deps, token)

@@ -1,6 +1,6 @@
 import {isDeviceId} from '../matrix/device-id.js'
 import {parseLocalpart, parseUserId} from '../matrix/user-id.js'
-import {STORE_KINDS} from '../store/secret-store.js'
+import {isStoreKind, STORE_KINDS} from '../store/store-kinds.js'
 
 /** Session names: what create accepts, and so all a well-kept registry holds. */
 export const SESSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
@@ -38,6 +38,7 @@ export function pendingProblem(entry: unknown): string | undefined {
     common(byLocalpart ? {...entry, userId: `@${entry.userId}:localhost`} : entry) ??
     (entry.name !== undefined && (typeof entry.name !== 'string' || !SESSION_NAME.test(entry.name)) ? '"name" is not a session name' : undefined) ??
     (typeof entry.since !== 'string' ? '"since" is not a date' : undefined) ??
+    (entry.oauth !== undefined && entry.admin !== undefined ? 'it has both "oauth" and "admin": no login is both' : undefined) ??
     (entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined) ??
     (entry.admin !== undefined ? adminProblem(entry.admin) : undefined)
   )
@@ -55,7 +56,7 @@ function common(entry: Fields): string | undefined {
   if (typeof entry.userId !== 'string' || !isUserId(entry.userId)) return '"userId" is not a Matrix user ID'
   if (typeof entry.deviceId !== 'string' || !isDeviceId(entry.deviceId)) return '"deviceId" is not a device ID'
   if (typeof entry.homeserver !== 'string' || !isWebUrl(entry.homeserver)) return '"homeserver" is not an http(s) URL'
-  if (typeof entry.store !== 'string' || !(STORE_KINDS as readonly string[]).includes(entry.store)) return `"store" is not one of ${STORE_KINDS.join(', ')}`
+  if (!isStoreKind(entry.store)) return `"store" is not one of ${STORE_KINDS.join(', ')}`
   return undefined
 }
 

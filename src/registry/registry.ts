@@ -3,63 +3,11 @@ import {join} from 'node:path'
 import {MxtokError} from '../errors.js'
 import {writeFileAtomic} from '../fs/atomic-file.js'
 import {withLockFile} from '../fs/lock-file.js'
-import type {StoreKind} from '../store/secret-store.js'
 import {pendingProblem, sessionProblem} from './entry-check.js'
 import {assertPrivate} from './private-config.js'
+import {pendingEntry, pendingFromEntry, sessionEntry, sessionFromEntry} from './registry-format.js'
+import type {PendingLogin, Session} from './session.js'
 import {duplicateKey} from './strict-json.js'
-
-/** What mxtok knows about a session. Never the token: that lives in the secret store. */
-export interface Session {
-  name: string
-  userId: string
-  /** Homeserver base URL, without a trailing slash. */
-  homeserver: string
-  deviceId: string
-  createdAt: string
-  store: StoreKind
-  /**
-   * How the token was obtained: missing means a password login (or an imported token); 'admin' a
-   * server admin's login as this user, whose token has no device (`deviceId` is then mxtok's own key).
-   */
-  auth?: 'oauth' | 'admin'
-  /** Where an OAuth session's tokens are refreshed and revoked; set when `auth` is 'oauth'. */
-  oauth?: OAuthGrant
-  /** For an admin login: the admin account that made it, whose logging out everywhere ends it too. */
-  admin?: {by: string}
-  /** When the server stops accepting the token, if it said (ISO 8601); refreshing moves it on. */
-  expiresAt?: string
-}
-
-/** The non-secret half of an OAuth 2.0 session: which authorization server and client issued its tokens. */
-export interface OAuthGrant {
-  issuer: string
-  clientId: string
-  tokenEndpoint: string
-  /** Missing when the server offers no RFC 7009 revocation. */
-  revocationEndpoint?: string
-}
-
-/**
- * A device mxtok is about to log in to, written before the login and removed in the same update
- * that records the session. One left behind means a run was killed half-way: `mxtok doctor`
- * reports it, since its device may hold a token that nobody has.
- */
-export interface PendingLogin {
-  /** The session being created: what `mxtok doctor` tells the user to create again. */
-  name?: string
-  userId: string
-  deviceId: string
-  homeserver: string
-  store: StoreKind
-  since: string
-  /** For a device grant under way: what `mxtok doctor --fix` needs to revoke a token it left behind. */
-  oauth?: OAuthGrant
-  /**
-   * For an admin login under way: its token would be on no device, so nothing can find it; it ends
-   * at `expiresAt` (never, without one) or when `by` logs out everywhere. `session` is the admin's.
-   */
-  admin?: {by: string; session: string; expiresAt?: string}
-}
 
 interface RegistryFile {
   version: 1
@@ -124,10 +72,9 @@ export class SessionRegistry {
           out.sessions[name] = damaged.sessions[name]
           continue
         }
-        const {name: _, ...rest} = session
-        out.sessions[name] = rest
+        out.sessions[name] = sessionEntry(session)
       }
-      const all: Record<string, unknown> = {...damaged.pending, ...Object.fromEntries(pending)}
+      const all: Record<string, unknown> = {...damaged.pending, ...Object.fromEntries([...pending].map(([a, p]) => [a, pendingEntry(p)]))}
       const accounts = Object.keys(all).sort()
       if (accounts.length > 0) out.pending = Object.fromEntries(accounts.map((a) => [a, all[a]]))
       await writeFileAtomic(this.path, `${JSON.stringify(out, null, 2)}\n`)
@@ -165,7 +112,7 @@ export class SessionRegistry {
     const contents: Contents = {sessions: new Map(), pending: new Map(), damaged: {sessions: {}, pending: {}}}
     for (const [name, entry] of Object.entries(file.sessions)) {
       const problem = sessionProblem(name, entry)
-      if (problem === undefined) contents.sessions.set(name, {...(entry as Omit<Session, 'name'>), name})
+      if (problem === undefined) contents.sessions.set(name, sessionFromEntry(name, entry as Record<string, unknown>))
       else {
         contents.damaged.sessions[name] = entry
         this.warnOnce(`session "${name}"`, problem)
@@ -173,7 +120,7 @@ export class SessionRegistry {
     }
     for (const [account, entry] of Object.entries(file.pending ?? {})) {
       const problem = pendingProblem(entry)
-      if (problem === undefined) contents.pending.set(account, entry as PendingLogin)
+      if (problem === undefined) contents.pending.set(account, pendingFromEntry(entry as Record<string, unknown>))
       else {
         contents.damaged.pending[account] = entry
         this.warnOnce(`pending login "${account}"`, problem)

@@ -100,21 +100,21 @@ export class FileStore implements SecretStore {
       const info = await fs.stat(this.path)
       if (info.mode & 0o077) {
         throw new MxtokError(
-          'keychain',
+          'store',
           `${this.path} can be read by other users (mode ${(info.mode & 0o777).toString(8)}); run "chmod 600 ${this.path}" and try again`,
         )
       }
       text = await fs.readFile(this.path, 'utf8')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {}
-      throw error instanceof MxtokError ? error : new MxtokError('keychain', `cannot read ${this.path}: ${(error as Error).message}`)
+      throw error instanceof MxtokError ? error : new MxtokError('store', `cannot read ${this.path}: ${(error as Error).message}`)
     }
     return this.open(text)
   }
 
   private async open(text: string): Promise<Secrets> {
     const damaged = (why: string) =>
-      new MxtokError('keychain', `${this.path} is damaged (${why}); restore it from a backup, or move it away and create the sessions again`)
+      new MxtokError('store', `${this.path} is damaged (${why}); restore it from a backup, or move it away and create the sessions again`)
     let file: SealedFile
     try {
       file = JSON.parse(text)
@@ -124,7 +124,7 @@ export class FileStore implements SecretStore {
     if (file?.format !== FORMAT) throw damaged('not an mxtok secrets file')
     if (typeof file.version !== 'number') throw damaged('no format version')
     if (file.version > FILE_STORE_VERSION)
-      throw new MxtokError('keychain', `${this.path} was written by a newer mxtok (format ${file.version}); upgrade mxtok to read it`)
+      throw new MxtokError('store', `${this.path} was written by a newer mxtok (format ${file.version}); upgrade mxtok to read it`)
     const kdf = file.kdf
     if (
       file.version !== FILE_STORE_VERSION ||
@@ -150,7 +150,7 @@ export class FileStore implements SecretStore {
     const key = await this.deriveFor(kdf)
     if (!safeEqual(checkValue(key), Buffer.from(file.check, 'base64'))) {
       throw new MxtokError(
-        'keychain',
+        'store',
         `wrong passphrase for ${this.path}${summed ? '' : ' (or its header is damaged)'}; set MXTOK_PASSPHRASE to the passphrase it was created with`,
       )
     }

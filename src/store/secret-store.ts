@@ -1,16 +1,14 @@
-/** Where a session's token lives. The registry records which store holds each session's token. */
-export type StoreKind = 'keychain' | 'file'
-
-export const STORE_KINDS: readonly StoreKind[] = ['keychain', 'file']
+import type {StoreKind} from './store-kinds.js'
 
 export interface SecretStore {
   readonly kind: StoreKind
-  /** Proves the store can be written now; throws MxtokError('keychain') saying why and how to fix it. */
+  /** Proves the store can be written now; throws MxtokError ('keychain' or 'store') saying why and how to fix it. */
   check(): Promise<void>
   get(account: string): Promise<string | null>
   set(account: string, secret: string): Promise<void>
   /** True when something was deleted. */
   delete(account: string): Promise<boolean>
+  // The two below are there where the store's row in STORES says it can.
   /**
    * Reads many secrets in one go where the store can: the next get() of each account found is
    * served from it, once. It may return before the reads are done. Failing quietly is fine: get()
@@ -23,5 +21,3 @@ export interface SecretStore {
 
 /** The key of a token in a store: a device holds at most one live token, so user and device name it. */
 export const secretAccount = (userId: string, deviceId: string) => `${userId}/${deviceId}`
-
-export const storeLabel = (kind: StoreKind) => (kind === 'file' ? 'encrypted file store' : 'OS keychain')

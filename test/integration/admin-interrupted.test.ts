@@ -18,7 +18,7 @@ beforeAll(async () => {
   hs = await startBadHomeserver()
   configDir = tempDir('mxtok-admin-hang-')
   await writeRegistry(configDir, [
-    {name: 'boss', userId: ADMIN, homeserver: hs.url, deviceId: ADMIN_DEVICE, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'},
+    {name: 'boss', userId: ADMIN, homeserver: hs.url, deviceId: ADMIN_DEVICE, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain', auth: 'password'},
   ])
   await keepTokens(keyringEnv, new Map([[`${ADMIN}/${ADMIN_DEVICE}`, ADMIN_TOKEN]]))
   // The login request arrives, and no answer ever leaves: the server may have made the token.

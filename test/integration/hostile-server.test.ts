@@ -25,7 +25,9 @@ let configDir: string
 beforeAll(async () => {
   hs = await startBadHomeserver()
   configDir = tempDir('mxtok-hostile-')
-  await writeRegistry(configDir, [{name: 'bot', userId: USER, homeserver: hs.url, deviceId: DEVICE, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'}])
+  await writeRegistry(configDir, [
+    {name: 'bot', userId: USER, homeserver: hs.url, deviceId: DEVICE, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain', auth: 'password'},
+  ])
   await keepTokens(keyringEnv, new Map([[`${USER}/${DEVICE}`, TOKEN]]))
   const devices = [
     {device_id: DEVICE, display_name: H, last_seen_ip: H, last_seen_ts: 9e15},

@@ -45,6 +45,7 @@ describe('verify', () => {
           deviceId: `D${n}`,
           createdAt: '2026-01-01T00:00:00.000Z',
           store: 'keychain',
+          auth: 'password',
         })
     })
     await verifySessions([], deps)

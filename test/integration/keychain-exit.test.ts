@@ -6,7 +6,7 @@ import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import type {Session} from '../../src/registry/registry.js'
+import type {Session} from '../../src/registry/session.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {type Relay, startRelay} from '../support/bus-relay.js'
 import {BIN, runCli, tempDir} from '../support/cli.js'
@@ -22,7 +22,15 @@ let relay: Relay
 let configDir: string
 const sessions: Session[] = Array.from({length: 200}, (_, i) => {
   const name = `exit-${i}`
-  return {name, userId: USER, homeserver: DEAD_HOMESERVER, deviceId: deriveDeviceId(USER, name), createdAt: new Date(0).toISOString(), store: 'keychain'}
+  return {
+    name,
+    userId: USER,
+    homeserver: DEAD_HOMESERVER,
+    deviceId: deriveDeviceId(USER, name),
+    createdAt: new Date(0).toISOString(),
+    store: 'keychain',
+    auth: 'password',
+  }
 })
 
 beforeAll(async () => {
@@ -31,7 +39,7 @@ beforeAll(async () => {
   })
   configDir = tempDir('mxtok-exit-')
   // One more session, whose token the keyring does not hold.
-  await writeRegistry(configDir, [...sessions, {...sessions[0], name: 'missing', deviceId: deriveDeviceId(USER, 'missing')}])
+  await writeRegistry(configDir, [...sessions, {...sessions[0], auth: 'password', name: 'missing', deviceId: deriveDeviceId(USER, 'missing')}])
   relay = await startRelay(keyringEnv.DBUS_SESSION_BUS_ADDRESS)
 })
 

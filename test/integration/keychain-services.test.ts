@@ -95,7 +95,7 @@ describe.each(SERVICE_KINDS)('%s', (kind) => {
     )
     expect(stored.code, stored.stderr).toBe(0)
     await writeRegistry(own, [
-      {name: 'fromtool', userId: ctx.userId, homeserver: synapse.baseUrl, deviceId, createdAt: new Date().toISOString(), store: 'keychain'},
+      {name: 'fromtool', userId: ctx.userId, homeserver: synapse.baseUrl, deviceId, createdAt: new Date().toISOString(), store: 'keychain', auth: 'password'},
     ])
     const env = {MXTOK_CONFIG_DIR: own, HOME: own}
     const t = await run(['token', 'fromtool'], env)

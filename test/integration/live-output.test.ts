@@ -45,6 +45,7 @@ beforeAll(async () => {
       deviceId: deriveDeviceId(USER, name),
       createdAt: '2026-01-01T00:00:00.000Z',
       store: 'keychain' as const,
+      auth: 'password',
     })),
   )
   await keepTokens(

@@ -1,7 +1,7 @@
 // Answers shaped like those of the Matrix Authentication Service (MAS) and of Synapse delegating
 // to it, for nock: what its handlers send (crates/handlers/src/oauth2/*.rs), on the paths its router
 // uses. No MAS can run here, so these recorded shapes are what the OAuth code is tested against.
-import type {Session} from '../../src/registry/registry.js'
+import type {Session} from '../../src/registry/session.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import type {UnitDeps} from './unit-deps.js'
 

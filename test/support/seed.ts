@@ -6,7 +6,9 @@ import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {mapLimit} from '../../src/core/map-limit.js'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {REGISTRY_FILE, type Session} from '../../src/registry/registry.js'
+import {REGISTRY_FILE} from '../../src/registry/registry.js'
+import {sessionEntry} from '../../src/registry/registry-format.js'
+import type {Session} from '../../src/registry/session.js'
 import {KEYCHAIN_SERVICE, keychainItem} from '../../src/store/keychain-store.js'
 import {unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
 import {secretAccount} from '../../src/store/secret-store.js'
@@ -42,7 +44,7 @@ export async function seedSessions(
     const login = await rawLogin(baseUrl, account.userId, account.password, deviceId)
     if (login.device_id !== deviceId) throw new Error(`login for ${name} got device ${login.device_id}, not ${deviceId}`)
     tokens.set(secretAccount(account.userId, deviceId), login.access_token)
-    return {name, userId: account.userId, homeserver: baseUrl.replace(/\/+$/, ''), deviceId, createdAt, store: 'keychain'}
+    return {name, userId: account.userId, homeserver: baseUrl.replace(/\/+$/, ''), deviceId, createdAt, store: 'keychain', auth: 'password'}
   })
   return {sessions: sessions.sort((a, b) => (a.name < b.name ? -1 : 1)), tokens}
 }
@@ -66,8 +68,8 @@ export async function keepTokens(keyringEnv: Record<string, string>, tokens: Map
 /** A config directory holding exactly these sessions, in the format SessionRegistry writes. */
 export async function writeRegistry(dir: string, sessions: Session[]): Promise<string> {
   await mkdir(dir, {recursive: true, mode: 0o700})
-  const file: {version: 1; sessions: Record<string, Omit<Session, 'name'>>} = {version: 1, sessions: {}}
-  for (const {name, ...rest} of [...sessions].sort((a, b) => (a.name < b.name ? -1 : 1))) file.sessions[name] = rest
+  const file: {version: 1; sessions: Record<string, unknown>} = {version: 1, sessions: {}}
+  for (const session of [...sessions].sort((a, b) => (a.name < b.name ? -1 : 1))) file.sessions[session.name] = sessionEntry(session)
   await writeFile(join(dir, REGISTRY_FILE), `${JSON.stringify(file, null, 2)}\n`, {mode: 0o600})
   return dir
 }

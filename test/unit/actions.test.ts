@@ -31,7 +31,16 @@ afterEach(async () => {
 async function addSession(deps: UnitDeps, name: string, homeserver = synapse.baseUrl) {
   const login = await rawLogin(synapse.baseUrl, userId, PASSWORD)
   await deps.registry.update(
-    (sessions) => void sessions.set(name, {name, userId, homeserver, deviceId: login.device_id, createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain'}),
+    (sessions) =>
+      void sessions.set(name, {
+        name,
+        userId,
+        homeserver,
+        deviceId: login.device_id,
+        createdAt: '2026-01-02T03:04:05.000Z',
+        store: 'keychain',
+        auth: 'password',
+      }),
   )
   deps.memory.items.set(secretAccount(userId, login.device_id), login.access_token)
   return login.access_token

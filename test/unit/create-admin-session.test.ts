@@ -20,6 +20,7 @@ describe('createAdminSession', () => {
         deviceId: 'BOSSDEVICE',
         createdAt: '2026-01-01T00:00:00.000Z',
         store: 'keychain',
+        auth: 'password',
       })
     })
     deps.memory.items.set(secretAccount(ADMIN, 'BOSSDEVICE'), 'syt_boss')

@@ -307,6 +307,7 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
         homeserver: HS,
         store: 'keychain',
         since: new Date(START).toISOString(),
+        auth: 'oauth',
         oauth: {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: `${AUTH}/oauth2/token`, revocationEndpoint: `${AUTH}/oauth2/revoke`},
       },
     ])

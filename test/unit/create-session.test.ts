@@ -48,7 +48,15 @@ describe('createSession', () => {
     const session = await create(deps)
 
     scope.done()
-    expect(session).toEqual({name: 'bot', userId: USER, homeserver: HS, deviceId: DEVICE, createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain'})
+    expect(session).toEqual({
+      name: 'bot',
+      userId: USER,
+      homeserver: HS,
+      deviceId: DEVICE,
+      createdAt: '2026-01-02T03:04:05.000Z',
+      store: 'keychain',
+      auth: 'password',
+    })
     expect(await deps.registry.pending()).toEqual([])
     expect([...deps.memory.items]).toEqual([[`${USER}/${DEVICE}`, 'second']])
     expect(await deps.registry.list()).toEqual([session])
@@ -77,7 +85,15 @@ describe('createSession', () => {
 
   it('a rate limit on the last login of a re-create, after the reset killed the old token, says what is dead and what to run, and keeps the entry for doctor', async () => {
     const deps = unitDeps()
-    const old = {name: 'bot', userId: USER, homeserver: HS, deviceId: DEVICE, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain' as const}
+    const old = {
+      name: 'bot',
+      userId: USER,
+      homeserver: HS,
+      deviceId: DEVICE,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      store: 'keychain' as const,
+      auth: 'password' as const,
+    }
     await deps.registry.update((sessions) => void sessions.set('bot', old))
     deps.memory.items.set(`${USER}/${DEVICE}`, 'old')
     offersPassword()
@@ -140,7 +156,7 @@ describe('createSession', () => {
     nock(HS).post('/_matrix/client/v3/login').delay(5000).reply(200, loginReply('lost'))
     await expect(create(deps)).rejects.toMatchObject({errcode: 'mxtok.timeout'})
     expect(await deps.registry.pending()).toEqual([
-      {name: 'bot', userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-02T03:04:05.000Z'},
+      {name: 'bot', userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-02T03:04:05.000Z', auth: 'password'},
     ])
     expect(deps.warnings).toEqual([
       `device ${DEVICE} of ${USER} may hold a token nobody has; run "mxtok create bot --user ${USER} --homeserver ${HS}" again to reset it ("mxtok doctor" lists it meanwhile)`,

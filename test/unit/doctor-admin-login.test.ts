@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {doctor} from '../../src/cli/actions/doctor.js'
+import type {AdminLoginKey} from '../../src/registry/session.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {testIo} from '../support/test-io.js'
 import {unitDeps} from '../support/unit-deps.js'
@@ -15,10 +16,11 @@ describe('mxtok doctor with an admin login that was interrupted', () => {
       pending.set(secretAccount(USER, DEVICE), {
         name: 'bot',
         userId: USER,
-        deviceId: DEVICE,
+        deviceId: DEVICE as AdminLoginKey,
         homeserver: HS,
         store: 'keychain',
         since: '2026-01-01T00:00:00.000Z',
+        auth: 'admin',
         admin: {by: '@admin:hs.example', session: 'boss', expiresAt: '2026-01-31T00:00:00.000Z'},
       })
     })

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {execSession} from '../../src/core/exec-session.js'
 import {MxtokError} from '../../src/errors.js'
+import type {AdminLoginKey} from '../../src/registry/session.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {tempDir} from '../support/cli.js'
 import {unitDeps} from '../support/unit-deps.js'
@@ -22,6 +23,7 @@ async function withSession() {
       deviceId: DEVICE,
       createdAt: '2026-01-02T03:04:05.000Z',
       store: 'keychain',
+      auth: 'password',
     })
   })
   deps.memory.items.set(secretAccount(USER, DEVICE), TOKEN)
@@ -55,7 +57,7 @@ describe('execSession', () => {
         name: 'as-bot',
         userId: USER,
         homeserver: 'https://hs.example',
-        deviceId: DEVICE,
+        deviceId: DEVICE as AdminLoginKey,
         createdAt: '2026-01-02T03:04:05.000Z',
         store: 'keychain',
         auth: 'admin',

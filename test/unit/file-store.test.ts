@@ -61,7 +61,7 @@ describe('FileStore', () => {
     const {d, path, before} = await filled()
     const wrong = store(d, 'wrong passphrase')
     await expect(wrong.get('@a:hs/DEV1')).rejects.toThrow(/^wrong passphrase for .*secrets\.enc; set MXTOK_PASSPHRASE/)
-    await expect(wrong.set('@a:hs/DEV9', 'y')).rejects.toMatchObject({kind: 'keychain'})
+    await expect(wrong.set('@a:hs/DEV9', 'y')).rejects.toMatchObject({kind: 'store'})
     await expect(wrong.check()).rejects.toThrow(/wrong passphrase/)
     expect(readFileSync(path, 'utf8')).toBe(before)
   })
@@ -140,7 +140,7 @@ describe('FileStore', () => {
     })
     const started = Date.now()
     await expect(s.get('@a:hs/DEV1')).rejects.toMatchObject({
-      kind: 'keychain',
+      kind: 'store',
       message: expect.stringMatching(
         /secrets\.enc is damaged \(its scrypt parameters .* are outside mxtok's limits: N a power of two from 16384 to 131072, r from 8 to 32, p at most 8, N·r·p at most 1048576\)/,
       ),

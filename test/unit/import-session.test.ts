@@ -17,7 +17,7 @@ const whoami = (body: object, status = 200) => nock(HS).get(WHOAMI).matchHeader(
 
 async function addSession(deps: UnitDeps, name: string, deviceId: string, tokenValue: string) {
   await deps.registry.update((sessions) => {
-    sessions.set(name, {name, userId: USER, homeserver: HS, deviceId, createdAt: '2025-01-01T00:00:00.000Z', store: 'keychain'})
+    sessions.set(name, {name, userId: USER, homeserver: HS, deviceId, createdAt: '2025-01-01T00:00:00.000Z', store: 'keychain', auth: 'password'})
   })
   deps.memory.items.set(secretAccount(USER, deviceId), tokenValue)
 }
@@ -28,7 +28,15 @@ describe('importSession', () => {
     const scope = whoami({user_id: USER, device_id: 'ELEMENTDEV'})
     const session = await run(deps)
     scope.done()
-    expect(session).toEqual({name: 'bot', userId: USER, homeserver: HS, deviceId: 'ELEMENTDEV', createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain'})
+    expect(session).toEqual({
+      name: 'bot',
+      userId: USER,
+      homeserver: HS,
+      deviceId: 'ELEMENTDEV',
+      createdAt: '2026-01-02T03:04:05.000Z',
+      store: 'keychain',
+      auth: 'password',
+    })
     expect([...deps.memory.items]).toEqual([[`${USER}/ELEMENTDEV`, 'syt_imported']])
     expect(await deps.registry.list()).toEqual([session])
   })
@@ -125,7 +133,7 @@ describe('importSession', () => {
     }
     deps.store = (kind) => (kind === 'file' ? file : deps.memory)
     await deps.registry.update((sessions) => {
-      sessions.set('bot', {name: 'bot', userId: USER, homeserver: HS, deviceId: 'DEV', createdAt: '2025-01-01T00:00:00.000Z', store: 'file'})
+      sessions.set('bot', {name: 'bot', userId: USER, homeserver: HS, deviceId: 'DEV', createdAt: '2025-01-01T00:00:00.000Z', store: 'file', auth: 'password'})
     })
     items.set(secretAccount(USER, 'DEV'), 'syt_old')
     whoami({user_id: USER, device_id: 'DEV'})

@@ -221,7 +221,7 @@ describe('mxtok revoke with an OAuth session', () => {
     const deps = await withSession(200_000)
     await deps.registry.update((sessions) => {
       const s = sessions.get('bot')!
-      sessions.set('bot', {...s, oauth: {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: METADATA.token_endpoint}})
+      sessions.set('bot', {...s, auth: 'oauth', oauth: {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: METADATA.token_endpoint}})
     })
     const err = await revokeSession({name: 'bot'}, deps).catch((e: unknown) => e)
     expect(err).toMatchObject({kind: 'homeserver', message: expect.stringMatching(/^auth\.hs\.example offers no token revocation \(RFC 7009\)/)})
@@ -234,7 +234,8 @@ describe('mxtok doctor --fix with an OAuth pair left by an interrupted create', 
     const deps = unitDeps()
     const oauth = {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: METADATA.token_endpoint, revocationEndpoint: METADATA.revocation_endpoint}
     await deps.registry.update(
-      (_, pending) => void pending.set(ACCOUNT, {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', oauth}),
+      (_, pending) =>
+        void pending.set(ACCOUNT, {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', auth: 'oauth', oauth}),
     )
     deps.memory.items.set(ACCOUNT, JSON.stringify({access_token: OLD.access, refresh_token: OLD.refresh, expires_at: null}))
     const scope = nock(AUTH)
@@ -255,7 +256,8 @@ describe('mxtok doctor with a browser sign-in that was interrupted before a toke
     const deps = unitDeps()
     const oauth = {issuer: ISSUER, clientId: CLIENT_ID, tokenEndpoint: METADATA.token_endpoint}
     await deps.registry.update(
-      (_, pending) => void pending.set(ACCOUNT, {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', oauth}),
+      (_, pending) =>
+        void pending.set(ACCOUNT, {userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-01T00:00:00.000Z', auth: 'oauth', oauth}),
     )
     const {io, stdout} = testIo(deps)
     const {result: report} = await doctor({flags: {store: 'keychain'}}, io)

@@ -30,7 +30,15 @@ afterEach(() => nock.cleanAll())
 async function withKeeper(token = 'syt_keeper') {
   const deps = unitDeps()
   await deps.registry.update((sessions) => {
-    sessions.set('keeper', {name: 'keeper', userId: USER, homeserver: HS, deviceId: KEEPER, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'})
+    sessions.set('keeper', {
+      name: 'keeper',
+      userId: USER,
+      homeserver: HS,
+      deviceId: KEEPER,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      store: 'keychain',
+      auth: 'password',
+    })
   })
   deps.memory.items.set(secretAccount(USER, KEEPER), token)
   return deps
@@ -95,6 +103,7 @@ describe('pruneDevices with a live local session', () => {
         homeserver: HS,
         store: 'keychain' as const,
         since: new Date(NOW - minutesAgo * 60_000).toISOString(),
+        auth: 'password' as const,
       })
       pending.set(secretAccount(USER, 'MXTOKORPHAN0001'), entry('MXTOKORPHAN0001', 1))
       pending.set(secretAccount(USER, 'MXTOKORPHAN0002'), entry('MXTOKORPHAN0002', 60))
@@ -113,7 +122,15 @@ describe('pruneDevices with a live local session', () => {
     const delegated = '@bot:example.org'
     const deps = unitDeps()
     await deps.registry.update((sessions) => {
-      sessions.set('keeper', {name: 'keeper', userId: delegated, homeserver: HS, deviceId: KEEPER, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'})
+      sessions.set('keeper', {
+        name: 'keeper',
+        userId: delegated,
+        homeserver: HS,
+        deviceId: KEEPER,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        store: 'keychain',
+        auth: 'password',
+      })
     })
     deps.memory.items.set(secretAccount(delegated, KEEPER), 'syt_keeper')
     const p = prompts()
@@ -457,6 +474,7 @@ describe('pruneDevices input', () => {
         deviceId: 'MXTOKMOVED00001',
         createdAt: '2026-01-01T00:00:00.000Z',
         store: 'keychain',
+        auth: 'password',
       })
     })
     const dead = nock(HS).get('/_matrix/client/v3/devices').reply(401, {errcode: 'M_UNKNOWN_TOKEN', error: 'gone'})

@@ -2,7 +2,9 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {REGISTRY_FILE, type Session, SessionRegistry} from '../../src/registry/registry.js'
+import {REGISTRY_FILE, SessionRegistry} from '../../src/registry/registry.js'
+import {sessionEntry} from '../../src/registry/registry-format.js'
+import type {Session} from '../../src/registry/session.js'
 
 // Operators with many bridges and bots keep hundreds of sessions over several accounts and servers.
 const COUNT = 1000
@@ -13,12 +15,13 @@ const sessions: Session[] = Array.from({length: COUNT}, (_, i) => ({
   deviceId: `MXTOK${String(i).padStart(10, '0')}`,
   createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
   store: 'keychain',
+  auth: 'password',
 }))
 
 /** A config directory holding the sessions as docs/configuration.md documents the file, written the other way round. */
 function documentedFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mxtok-reg-scale-'))
-  const file = {version: 1, sessions: Object.fromEntries([...sessions].reverse().map(({name, ...rest}) => [name, rest]))}
+  const file = {version: 1, sessions: Object.fromEntries([...sessions].reverse().map((s) => [s.name, sessionEntry(s)]))}
   writeFileSync(join(dir, REGISTRY_FILE), `${JSON.stringify(file, null, 2)}\n`, {mode: 0o600})
   return dir
 }
@@ -37,7 +40,7 @@ describe(`a registry of ${COUNT} sessions`, () => {
 
   it('keeps all of them through an update that adds and removes one', async () => {
     const reg = new SessionRegistry(documentedFile())
-    const added: Session = {...sessions[0], name: 'zz-new', deviceId: 'MXTOKNEWDEVICE'}
+    const added: Session = {...sessions[0], auth: 'password', name: 'zz-new', deviceId: 'MXTOKNEWDEVICE'}
     await reg.update((all) => {
       all.delete(sessions[500].name)
       all.set(added.name, added)

@@ -3,7 +3,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {configDir} from '../../src/registry/config-dir.js'
-import {type Session, SessionRegistry} from '../../src/registry/registry.js'
+import {SessionRegistry} from '../../src/registry/registry.js'
+import {sessionEntry} from '../../src/registry/registry-format.js'
+import type {Session} from '../../src/registry/session.js'
 
 const dir = () => mkdtempSync(join(tmpdir(), 'mxtok-reg-'))
 const session = (name: string): Session => ({
@@ -13,7 +15,10 @@ const session = (name: string): Session => ({
   deviceId: `MXTOK${name.toUpperCase()}`,
   createdAt: '2026-01-01T00:00:00.000Z',
   store: 'keychain',
+  auth: 'password',
 })
+/** The session as sessions.json holds it. */
+const entry = (name: string) => sessionEntry(session(name))
 
 describe('SessionRegistry', () => {
   it('writes a private file in a private directory, leaving no temporary files', async () => {
@@ -52,19 +57,19 @@ describe('SessionRegistry', () => {
 describe('a registry edited by hand, or by someone else', () => {
   const damaged = {
     typeless: {userId: 42, homeserver: 'https://hs.example', deviceId: 'MXTOKA', createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'},
-    badurl: {...session('x'), name: undefined, homeserver: 'not a url'},
-    ftp: {...session('x'), name: undefined, homeserver: 'ftp://hs.example'},
-    escape: {...session('x'), name: undefined, deviceId: 'MXTOK\u001b[2J'},
-    nostore: {...session('x'), name: undefined, store: 'paper'},
-    'bad name!': session('y'),
-    oauthless: {...session('x'), name: undefined, auth: 'oauth'},
-    nodate: {...session('x'), name: undefined, createdAt: 7},
+    badurl: {...entry('x'), homeserver: 'not a url'},
+    ftp: {...entry('x'), homeserver: 'ftp://hs.example'},
+    escape: {...entry('x'), deviceId: 'MXTOK\u001b[2J'},
+    nostore: {...entry('x'), store: 'paper'},
+    'bad name!': entry('y'),
+    oauthless: {...entry('x'), auth: 'oauth'},
+    nodate: {...entry('x'), createdAt: 7},
     notobject: 'hello',
   }
 
   it('skips each damaged entry, naming it once, and keeps every entry on the next write', async () => {
     const reg0 = new SessionRegistry(dir())
-    const {name: _, ...good} = session('good')
+    const good = entry('good')
     writeFileSync(reg0.path, JSON.stringify({version: 1, sessions: {good, ...damaged}, pending: {'@x:hs.example/D': {userId: 'nope'}}}))
     const warnings: string[] = []
     const reg = new SessionRegistry(reg0.dir, (m) => warnings.push(m))
@@ -99,13 +104,13 @@ describe('a registry edited by hand, or by someone else', () => {
 
   it('refuses a key written twice instead of silently taking the last', async () => {
     const reg = new SessionRegistry(dir())
-    const entry = JSON.stringify(session('a'))
-    writeFileSync(reg.path, `{"version": 1, "sessions": {"a": ${entry}, "b": ${entry}, "a": ${entry}}}`)
+    const text = JSON.stringify(entry('a'))
+    writeFileSync(reg.path, `{"version": 1, "sessions": {"a": ${text}, "b": ${text}, "a": ${text}}}`)
     await expect(reg.list()).rejects.toMatchObject({kind: 'config', message: `${reg.path} has the key "a" twice; keep the one you mean and delete the other`})
     // Keys in different objects, and equal strings that are values, are not duplicates.
-    writeFileSync(reg.path, JSON.stringify({version: 1, sessions: {a: session('a'), b: {...session('b'), name: 'a'}}}))
+    writeFileSync(reg.path, JSON.stringify({version: 1, sessions: {a: entry('a'), b: {...entry('b'), name: 'a'}}}))
     expect((await reg.list()).map((s) => s.name)).toEqual(['a', 'b'])
-    writeFileSync(reg.path, `{"version": 1, "sessions": {"a\\"": ${entry}, "a\\\u0022": ${entry}}}`)
+    writeFileSync(reg.path, `{"version": 1, "sessions": {"a\\"": ${text}, "a\\\u0022": ${text}}}`)
     await expect(reg.list()).rejects.toThrow(/twice/)
   })
 

@@ -1,6 +1,7 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {renameDevice} from '../../src/core/rename-device.js'
+import type {AdminLoginKey} from '../../src/registry/session.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {unitDeps} from '../support/unit-deps.js'
 
@@ -14,7 +15,15 @@ afterEach(() => nock.cleanAll())
 async function withSession() {
   const deps = unitDeps()
   await deps.registry.update((sessions) => {
-    sessions.set('bot', {name: 'bot', userId: USER, homeserver: HS, deviceId: DEVICE, createdAt: '2026-01-02T03:04:05.000Z', store: 'keychain'})
+    sessions.set('bot', {
+      name: 'bot',
+      userId: USER,
+      homeserver: HS,
+      deviceId: DEVICE,
+      createdAt: '2026-01-02T03:04:05.000Z',
+      store: 'keychain',
+      auth: 'password',
+    })
   })
   deps.memory.items.set(secretAccount(USER, DEVICE), 'syt_tok')
   return deps
@@ -43,7 +52,7 @@ describe('renameDevice', () => {
         name: 'as-bot',
         userId: USER,
         homeserver: HS,
-        deviceId: 'MXTOKADMIN00001',
+        deviceId: 'MXTOKADMIN00001' as AdminLoginKey,
         createdAt: '2026-01-02T03:04:05.000Z',
         store: 'keychain',
         auth: 'admin',

@@ -4,7 +4,7 @@ import {afterAll, beforeAll, beforeEach, describe, expect, it, vi} from 'vitest'
 import {LIST_CONCURRENCY, listSessions} from '../../src/core/list-sessions.js'
 import {VERIFY_CONCURRENCY, verifySessions} from '../../src/core/verify-sessions.js'
 import {closeHttp} from '../../src/matrix/http.js'
-import type {Session} from '../../src/registry/registry.js'
+import type {Session} from '../../src/registry/session.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {writeRegistry} from '../support/seed.js'
 import {type UnitDeps, unitDeps} from '../support/unit-deps.js'
@@ -84,6 +84,7 @@ beforeAll(async () => {
       deviceId: `MXTOK${String(i).padStart(10, '0')}`,
       createdAt: '2026-01-01T00:00:00.000Z',
       store: 'keychain',
+      auth: 'password',
     }
     server.tokens.set(`token-${i}`, {userId: session.userId, deviceId: session.deviceId})
     return session

@@ -10,7 +10,7 @@ import {createSession} from '../../src/core/create-session.js'
 import {getToken} from '../../src/core/get-token.js'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {requestJson} from '../../src/matrix/http.js'
-import type {Session} from '../../src/registry/registry.js'
+import type {Session} from '../../src/registry/session.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {AUTH, DEVICE_AUTHORIZATION, HS, METADATA, NO_PASSWORD_FLOWS, PENDING, registrationReply, SLOW_DOWN, seedOAuthSession} from '../support/mas.js'
 import {unitDeps} from '../support/unit-deps.js'
@@ -181,7 +181,15 @@ describe('server numbers: a refresh', () => {
             .post('/oauth2/token')
             .reply(200, {access_token: NEW.access, token_type: 'Bearer', refresh_token: NEW.refresh, [name]: life})
         } else {
-          const session: Session = {name: 'bot', userId: USER, homeserver: HS, deviceId: DEVICE, createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain'}
+          const session: Session = {
+            name: 'bot',
+            userId: USER,
+            homeserver: HS,
+            deviceId: DEVICE,
+            createdAt: '2026-01-01T00:00:00.000Z',
+            store: 'keychain',
+            auth: 'password',
+          }
           await deps.registry.update((sessions) => void sessions.set('bot', session))
           deps.memory.items.set(ACCOUNT, JSON.stringify({access_token: OLD.access, refresh_token: OLD.refresh, expires_at: expired}))
           nock(HS)

@@ -1,7 +1,7 @@
 import {createAdminSession} from '../../core/create-admin-session.js'
 import {createSession} from '../../core/create-session.js'
-import type {Session} from '../../registry/registry.js'
-import {storeLabel} from '../../store/secret-store.js'
+import {madeBy, type Session} from '../../registry/session.js'
+import {storeLabel} from '../../store/store-kinds.js'
 import type {create as command} from '../commands/create.js'
 import type {Input} from '../declaration.js'
 import {interruptibleSleep, showDeviceCode} from '../device-code.js'
@@ -54,16 +54,17 @@ export async function create({args, flags}: Pick<Input<typeof command>, 'args' |
 export function showSession(done: string, s: Session, io: Io): CreateJson {
   io.log(`${done} session "${s.name}" (token stored in the ${storeLabel(s.store)})`)
   io.log(`  user        ${s.userId}`)
-  io.log(s.auth === 'admin' ? `  device      none (admin login by ${s.admin?.by})` : `  device      ${s.deviceId}`)
+  const by = madeBy(s)
+  io.log(by === undefined ? `  device      ${s.deviceId}` : `  device      none (admin login by ${by})`)
   io.log(`  homeserver  ${s.homeserver}`)
-  if (s.auth === 'admin') io.log(`  expires     ${s.expiresAt ?? 'never'}`)
+  if (by !== undefined) io.log(`  expires     ${s.expiresAt ?? 'never'}`)
   return {
     name: s.name,
     userId: s.userId,
     deviceId: s.deviceId,
     homeserver: s.homeserver,
     createdAt: s.createdAt,
-    ...(s.admin ? {adminBy: s.admin.by} : {}),
+    ...(by === undefined ? {} : {adminBy: by}),
     ...(s.expiresAt ? {expiresAt: s.expiresAt} : {}),
   }
 }

@@ -1,6 +1,6 @@
 import {type DoctorReport, runDoctor, type StoreCheck} from '../../core/doctor.js'
 import {ExitCode} from '../../errors.js'
-import {type StoreKind, storeLabel} from '../../store/secret-store.js'
+import {type StoreKind, storeLabel} from '../../store/store-kinds.js'
 import type {doctor as command} from '../commands/doctor.js'
 import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'

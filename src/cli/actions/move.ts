@@ -1,5 +1,5 @@
 import {type MoveResult, moveSession} from '../../core/move-session.js'
-import {storeLabel} from '../../store/secret-store.js'
+import {storeLabel} from '../../store/store-kinds.js'
 import type {move as command} from '../commands/move.js'
 import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'

@@ -1,11 +1,11 @@
+import {DEFAULT_STORE} from '../../store/store-kinds.js'
 import {declare, flag} from '../declaration.js'
 import {storeFlag} from '../shared-flags.js'
 
 export const doctor = declare({
   id: 'doctor',
   summary: "Check that the configured secret store and the sessions' homeservers work",
-  description:
-    'The verdict is about what is configured: the store chosen (--store, MXTOK_STORE, default keychain) and any other store holding sessions, and the homeservers of the sessions; a store nobody uses is reported as information. Exit 0 when all of that works; 6 when such a store does not, else 5 when a homeserver does not answer. Also says where the registry is, and reports what an interrupted run left behind.',
+  description: `The verdict is about what is configured: the store chosen (--store, MXTOK_STORE, default ${DEFAULT_STORE}) and any other store holding sessions, and the homeservers of the sessions; a store nobody uses is reported as information. Exit 0 when all of that works; 6 when such a store does not, else 5 when a homeserver does not answer. Also says where the registry is, and reports what an interrupted run left behind.`,
   examples: ['<%= config.bin %> doctor', 'MXTOK_STORE=file <%= config.bin %> doctor --json', '<%= config.bin %> doctor --fix'],
   json: true,
   args: {},

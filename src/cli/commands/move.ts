@@ -1,4 +1,4 @@
-import {STORE_KINDS} from '../../store/secret-store.js'
+import {STORE_KINDS} from '../../store/store-kinds.js'
 import {declare, flag} from '../declaration.js'
 
 export const move = declare({

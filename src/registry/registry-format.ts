@@ -1,0 +1,94 @@
+import {assertNever} from '../errors.js'
+import type {StoreKind} from '../store/store-kinds.js'
+import type {AdminLoginKey, OAuthGrant, PendingLogin, Session} from './session.js'
+
+// Sessions and pending logins as sessions.json (version 1) holds them, which every released mxtok
+// reads: a session without "auth" is a password login (or an imported token), one with "auth"
+// "oauth" has its grant in "oauth", one with "admin" its maker in "admin"; a pending login is an
+// OAuth one with "oauth", an admin one with "admin". Fields are written in the order mxtok has
+// always written them, so a file read and written back is unchanged. Entries reach here only once
+// entry-check.ts has found them usable.
+
+type Entry = Record<string, unknown>
+
+/** A usable session entry (see sessionProblem) as the session it records. */
+export function sessionFromEntry(name: string, entry: Entry): Session {
+  const base = {
+    name,
+    userId: entry.userId as string,
+    homeserver: entry.homeserver as string,
+    deviceId: entry.deviceId as string,
+    createdAt: entry.createdAt as string,
+    store: entry.store as StoreKind,
+    ...(entry.expiresAt === undefined ? {} : {expiresAt: entry.expiresAt as string}),
+  }
+  if (entry.auth === 'oauth') return {...base, auth: 'oauth', oauth: grantOf(entry.oauth as OAuthGrant)}
+  if (entry.auth === 'admin') return {...base, auth: 'admin', deviceId: base.deviceId as AdminLoginKey, admin: {by: (entry.admin as Entry).by as string}}
+  return {...base, auth: 'password'}
+}
+
+/** The entry sessions.json keeps for a session, under its name. */
+export function sessionEntry(session: Session): Entry {
+  const {userId, homeserver, deviceId, createdAt, store} = session
+  const expiry = session.expiresAt === undefined ? {} : {expiresAt: session.expiresAt}
+  switch (session.auth) {
+    case 'password':
+      return {userId, homeserver, deviceId, createdAt, store, ...expiry}
+    case 'oauth':
+      return {userId, homeserver, deviceId, createdAt, store, auth: 'oauth', oauth: grantOf(session.oauth), ...expiry}
+    case 'admin':
+      return {userId, homeserver, deviceId, createdAt, store, auth: 'admin', admin: {by: session.admin.by}, ...expiry}
+    default:
+      return assertNever(session, 'kind of session')
+  }
+}
+
+/** A usable pending entry (see pendingProblem) as the login it records. */
+export function pendingFromEntry(entry: Entry): PendingLogin {
+  const base = {
+    userId: entry.userId as string,
+    deviceId: entry.deviceId as string,
+    homeserver: entry.homeserver as string,
+    store: entry.store as StoreKind,
+    since: entry.since as string,
+  }
+  const name = entry.name === undefined ? {} : {name: entry.name as string}
+  if (entry.oauth !== undefined) return {...base, auth: 'oauth', oauth: grantOf(entry.oauth as OAuthGrant)}
+  if (entry.admin !== undefined) {
+    const admin = entry.admin as Entry
+    return {
+      ...name,
+      ...base,
+      auth: 'admin',
+      deviceId: base.deviceId as AdminLoginKey,
+      admin: {by: admin.by as string, session: admin.session as string, ...(admin.expiresAt === undefined ? {} : {expiresAt: admin.expiresAt as string})},
+    }
+  }
+  return {...name, ...base, auth: 'password'}
+}
+
+/** The entry sessions.json keeps for a pending login, under its secret account. */
+export function pendingEntry(p: PendingLogin): Entry {
+  const {userId, deviceId, homeserver, store, since} = p
+  switch (p.auth) {
+    case 'password':
+      return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since}
+    case 'oauth':
+      return {userId, deviceId, homeserver, store, since, oauth: grantOf(p.oauth)}
+    case 'admin': {
+      const {by, session, expiresAt} = p.admin
+      const admin = {by, session, ...(expiresAt === undefined ? {} : {expiresAt})}
+      return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since, admin}
+    }
+    default:
+      return assertNever(p, 'kind of pending login')
+  }
+}
+
+/** A grant with its fields alone, in their order: the same on disk and in memory. */
+const grantOf = ({issuer, clientId, tokenEndpoint, revocationEndpoint}: OAuthGrant): OAuthGrant => ({
+  issuer,
+  clientId,
+  tokenEndpoint,
+  ...(revocationEndpoint === undefined ? {} : {revocationEndpoint}),
+})

@@ -1,0 +1,74 @@
+import {FileStore} from './file-store.js'
+import {KeychainStore} from './keychain-store.js'
+import type {SecretStore} from './secret-store.js'
+
+/** What a store is made from: plain values and functions, so this folder needs nothing of the command line. */
+export interface StoreContext {
+  env: NodeJS.ProcessEnv
+  /** The config directory, where the registry lives. */
+  configDir: string
+  /** A timeout from the environment variable `name` in seconds, as milliseconds; `fallbackMs` when unset or bad. */
+  timeoutMs(name: string, fallbackMs: number): number
+  /** Asks for a passphrase (once per run) for the file at `path`. */
+  passphrase(path: () => string): () => Promise<string>
+}
+
+/** One kind of secret store: how it is named to a person, what it can do, and how it is made. */
+interface StoreRow {
+  /** As a sentence names it: "the OS keychain" holds no token for … */
+  label: string
+  /** What --store says of it, after "where to keep the token: ". */
+  about: string
+  /** It can list every account it holds (doctor finds tokens no session names); a store shared with other programs cannot. */
+  lists: boolean
+  /** It can read many secrets in one go (prefetch). */
+  prefetches: boolean
+  /** Makes the store; it does nothing until asked something. list --offline reads this table but makes none: the build leaves the stores' code out of offline.cjs. */
+  open(ctx: StoreContext): Opened
+}
+
+/** A store as its row makes it (its kind, which names the row, is left out: the type of the table cannot depend on itself). */
+type Opened = Omit<SecretStore, 'kind'>
+
+/**
+ * Every secret store mxtok can keep tokens in. `StoreKind` is this table's keys: the registry's
+ * "store" field, --store's options, doctor's checks and move's targets all come from here. A new
+ * store is its own file and one row.
+ */
+export const STORES = {
+  keychain: {
+    label: 'OS keychain',
+    about: 'the OS keychain',
+    lists: false,
+    prefetches: true,
+    open: (ctx) => new KeychainStore({timeoutMs: ctx.timeoutMs('MXTOK_KEYCHAIN_TIMEOUT', 3000), env: ctx.env}),
+  },
+  file: {
+    label: 'encrypted file store',
+    about: 'a file encrypted with MXTOK_PASSPHRASE',
+    lists: true,
+    prefetches: false,
+    open: (ctx) => {
+      const file: FileStore = new FileStore(
+        ctx.configDir,
+        ctx.passphrase(() => file.path),
+      )
+      return file
+    },
+  },
+} as const satisfies Record<string, StoreRow>
+
+/** Where a session's token lives. The registry records which store holds each session's token. */
+export type StoreKind = keyof typeof STORES
+
+export const STORE_KINDS = Object.keys(STORES) as StoreKind[]
+
+/** The store of new sessions when neither --store nor MXTOK_STORE says. */
+export const DEFAULT_STORE: StoreKind = 'keychain'
+
+export const isStoreKind = (value: unknown): value is StoreKind => typeof value === 'string' && Object.hasOwn(STORES, value)
+
+export const storeLabel = (kind: StoreKind): string => STORES[kind].label
+
+/** A new store of this kind. */
+export const openStore = (kind: StoreKind, ctx: StoreContext): SecretStore => STORES[kind].open(ctx)

@@ -1,0 +1,311 @@
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {REGISTRY_FILE, SessionRegistry} from '../../src/registry/registry.js'
+import type {AdminLoginKey, PendingLogin, Session} from '../../src/registry/session.js'
+
+// sessions.json as mxtok 0.1 writes it, with every kind of session and of pending login, each
+// field where its create put it: a later mxtok reads it, and writes it back, unchanged.
+const RELEASED = `{
+  "version": 1,
+  "sessions": {
+    "admin-forever": {
+      "userId": "@bot:hs.example",
+      "homeserver": "https://hs.example",
+      "deviceId": "ADMINQRSTUVWXYZ23",
+      "createdAt": "2026-01-02T00:00:00.000Z",
+      "store": "keychain",
+      "auth": "admin",
+      "admin": {
+        "by": "@root:hs.example"
+      }
+    },
+    "admin-login": {
+      "userId": "@bot:hs.example",
+      "homeserver": "https://hs.example",
+      "deviceId": "ADMINABCDEFGHIJKL",
+      "createdAt": "2026-01-02T00:00:00.000Z",
+      "store": "keychain",
+      "auth": "admin",
+      "admin": {
+        "by": "@root:hs.example"
+      },
+      "expiresAt": "2026-02-01T00:00:00.000Z"
+    },
+    "expiring": {
+      "userId": "@bot:hs.example",
+      "homeserver": "https://hs.example",
+      "deviceId": "MXTOKEXPIRING01",
+      "createdAt": "2026-01-01T00:00:00.000Z",
+      "store": "file",
+      "expiresAt": "2026-01-01T00:05:00.000Z"
+    },
+    "imported": {
+      "userId": "@bot:hs.example",
+      "homeserver": "http://127.0.0.1:8008",
+      "deviceId": "ELEMENTDEVICE",
+      "createdAt": "2026-01-01T00:00:00.000Z",
+      "store": "keychain"
+    },
+    "mas": {
+      "userId": "@bot:hs.example",
+      "homeserver": "https://hs.example",
+      "deviceId": "MXTOKOAUTHDEV01",
+      "createdAt": "2026-01-01T00:00:00.000Z",
+      "store": "keychain",
+      "auth": "oauth",
+      "oauth": {
+        "issuer": "https://auth.hs.example/",
+        "clientId": "01JCLIENT",
+        "tokenEndpoint": "https://auth.hs.example/oauth2/token",
+        "revocationEndpoint": "https://auth.hs.example/oauth2/revoke"
+      }
+    },
+    "mas-norevoke": {
+      "userId": "@bot:hs.example",
+      "homeserver": "https://hs.example",
+      "deviceId": "MXTOKOAUTHDEV02",
+      "createdAt": "2026-01-01T00:00:00.000Z",
+      "store": "file",
+      "auth": "oauth",
+      "oauth": {
+        "issuer": "https://auth.hs.example/",
+        "clientId": "01JCLIENT",
+        "tokenEndpoint": "https://auth.hs.example/oauth2/token"
+      }
+    },
+    "password": {
+      "userId": "@bot:hs.example",
+      "homeserver": "https://hs.example",
+      "deviceId": "MXTOKPASSWORD01",
+      "createdAt": "2026-01-01T00:00:00.000Z",
+      "store": "keychain"
+    }
+  },
+  "pending": {
+    "@bot:hs.example/ADMINABCDEFGHIJKM": {
+      "name": "admin-next",
+      "userId": "@bot:hs.example",
+      "deviceId": "ADMINABCDEFGHIJKM",
+      "homeserver": "https://hs.example",
+      "store": "keychain",
+      "since": "2026-01-03T00:00:00.000Z",
+      "admin": {
+        "by": "@root:hs.example",
+        "session": "root",
+        "expiresAt": "2026-02-02T00:00:00.000Z"
+      }
+    },
+    "@bot:hs.example/ADMINNEVER0000000": {
+      "name": "admin-never",
+      "userId": "@bot:hs.example",
+      "deviceId": "ADMINNEVER0000000",
+      "homeserver": "https://hs.example",
+      "store": "file",
+      "since": "2026-01-03T00:00:00.000Z",
+      "admin": {
+        "by": "@root:hs.example",
+        "session": "root"
+      }
+    },
+    "@bot:hs.example/MXTOKOAUTHDEV03": {
+      "userId": "@bot:hs.example",
+      "deviceId": "MXTOKOAUTHDEV03",
+      "homeserver": "https://hs.example",
+      "store": "keychain",
+      "since": "2026-01-03T00:00:00.000Z",
+      "oauth": {
+        "issuer": "https://auth.hs.example/",
+        "clientId": "01JCLIENT",
+        "tokenEndpoint": "https://auth.hs.example/oauth2/token",
+        "revocationEndpoint": "https://auth.hs.example/oauth2/revoke"
+      }
+    },
+    "@bot:hs.example/MXTOKOLDPENDING": {
+      "userId": "@bot:hs.example",
+      "deviceId": "MXTOKOLDPENDING",
+      "homeserver": "https://hs.example",
+      "store": "keychain",
+      "since": "2025-06-01T00:00:00.000Z"
+    },
+    "@bot:hs.example/MXTOKPASSWORD02": {
+      "name": "password-next",
+      "userId": "@bot:hs.example",
+      "deviceId": "MXTOKPASSWORD02",
+      "homeserver": "https://hs.example",
+      "store": "keychain",
+      "since": "2026-01-03T00:00:00.000Z"
+    },
+    "bot/MXTOKPROBE00001": {
+      "name": "by-localpart",
+      "userId": "bot",
+      "deviceId": "MXTOKPROBE00001",
+      "homeserver": "https://hs.example",
+      "store": "keychain",
+      "since": "2026-01-03T00:00:00.000Z"
+    }
+  }
+}
+`
+
+const GRANT = {issuer: 'https://auth.hs.example/', clientId: '01JCLIENT', tokenEndpoint: 'https://auth.hs.example/oauth2/token'}
+const at = {userId: '@bot:hs.example', homeserver: 'https://hs.example'}
+
+const SESSIONS: Session[] = [
+  {
+    name: 'admin-forever',
+    ...at,
+    deviceId: 'ADMINQRSTUVWXYZ23' as AdminLoginKey,
+    createdAt: '2026-01-02T00:00:00.000Z',
+    store: 'keychain',
+    auth: 'admin',
+    admin: {by: '@root:hs.example'},
+  },
+  {
+    name: 'admin-login',
+    ...at,
+    deviceId: 'ADMINABCDEFGHIJKL' as AdminLoginKey,
+    createdAt: '2026-01-02T00:00:00.000Z',
+    store: 'keychain',
+    auth: 'admin',
+    admin: {by: '@root:hs.example'},
+    expiresAt: '2026-02-01T00:00:00.000Z',
+  },
+  {
+    name: 'expiring',
+    ...at,
+    deviceId: 'MXTOKEXPIRING01',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    store: 'file',
+    auth: 'password',
+    expiresAt: '2026-01-01T00:05:00.000Z',
+  },
+  {
+    name: 'imported',
+    userId: '@bot:hs.example',
+    homeserver: 'http://127.0.0.1:8008',
+    deviceId: 'ELEMENTDEVICE',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    store: 'keychain',
+    auth: 'password',
+  },
+  {
+    name: 'mas',
+    ...at,
+    deviceId: 'MXTOKOAUTHDEV01',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    store: 'keychain',
+    auth: 'oauth',
+    oauth: {...GRANT, revocationEndpoint: 'https://auth.hs.example/oauth2/revoke'},
+  },
+  {name: 'mas-norevoke', ...at, deviceId: 'MXTOKOAUTHDEV02', createdAt: '2026-01-01T00:00:00.000Z', store: 'file', auth: 'oauth', oauth: GRANT},
+  {name: 'password', ...at, deviceId: 'MXTOKPASSWORD01', createdAt: '2026-01-01T00:00:00.000Z', store: 'keychain', auth: 'password'},
+]
+
+const PENDING: PendingLogin[] = [
+  {
+    auth: 'admin',
+    name: 'admin-next',
+    userId: '@bot:hs.example',
+    deviceId: 'ADMINABCDEFGHIJKM' as AdminLoginKey,
+    homeserver: 'https://hs.example',
+    store: 'keychain',
+    since: '2026-01-03T00:00:00.000Z',
+    admin: {by: '@root:hs.example', session: 'root', expiresAt: '2026-02-02T00:00:00.000Z'},
+  },
+  {
+    auth: 'admin',
+    name: 'admin-never',
+    userId: '@bot:hs.example',
+    deviceId: 'ADMINNEVER0000000' as AdminLoginKey,
+    homeserver: 'https://hs.example',
+    store: 'file',
+    since: '2026-01-03T00:00:00.000Z',
+    admin: {by: '@root:hs.example', session: 'root'},
+  },
+  {
+    auth: 'oauth',
+    userId: '@bot:hs.example',
+    deviceId: 'MXTOKOAUTHDEV03',
+    homeserver: 'https://hs.example',
+    store: 'keychain',
+    since: '2026-01-03T00:00:00.000Z',
+    oauth: {...GRANT, revocationEndpoint: 'https://auth.hs.example/oauth2/revoke'},
+  },
+  {
+    auth: 'password',
+    userId: '@bot:hs.example',
+    deviceId: 'MXTOKOLDPENDING',
+    homeserver: 'https://hs.example',
+    store: 'keychain',
+    since: '2025-06-01T00:00:00.000Z',
+  },
+  {
+    auth: 'password',
+    name: 'password-next',
+    userId: '@bot:hs.example',
+    deviceId: 'MXTOKPASSWORD02',
+    homeserver: 'https://hs.example',
+    store: 'keychain',
+    since: '2026-01-03T00:00:00.000Z',
+  },
+  {
+    auth: 'password',
+    name: 'by-localpart',
+    userId: 'bot',
+    deviceId: 'MXTOKPROBE00001',
+    homeserver: 'https://hs.example',
+    store: 'keychain',
+    since: '2026-01-03T00:00:00.000Z',
+  },
+]
+
+function released(): SessionRegistry {
+  const dir = mkdtempSync(join(tmpdir(), 'mxtok-format-'))
+  writeFileSync(join(dir, REGISTRY_FILE), RELEASED, {mode: 0o600})
+  const warnings: string[] = []
+  const reg = new SessionRegistry(dir, (m) => warnings.push(m))
+  // Not one entry of the released format counts as damaged.
+  expect.soft(warnings).toEqual([])
+  return reg
+}
+
+describe('sessions.json as released', () => {
+  it('reads each session as what it is: a password login (or imported token), an OAuth grant, an admin login', async () => {
+    expect(await released().list()).toEqual(SESSIONS)
+  })
+
+  it('reads each pending login as what it is', async () => {
+    expect(await released().pending()).toEqual(PENDING)
+  })
+
+  it('writes the file back byte for byte, through an update that changes nothing', async () => {
+    const reg = released()
+    await reg.update(() => {})
+    expect(readFileSync(reg.path, 'utf8')).toBe(RELEASED)
+  })
+
+  it('writes back byte for byte what it read, through an update that sets every entry again', async () => {
+    const reg = released()
+    await reg.update((sessions, pending) => {
+      for (const s of SESSIONS) sessions.set(s.name, {...s})
+      for (const [account, p] of [...pending]) pending.set(account, {...p})
+    })
+    expect(readFileSync(reg.path, 'utf8')).toBe(RELEASED)
+  })
+
+  it('treats a pending login that is both an OAuth grant and an admin login as damaged, and keeps it as it was', async () => {
+    const reg = released()
+    const file = JSON.parse(RELEASED)
+    const both = {...file.pending['@bot:hs.example/MXTOKOAUTHDEV03'], admin: {by: '@root:hs.example', session: 'root'}}
+    file.pending['@bot:hs.example/MXTOKOAUTHDEV03'] = both
+    writeFileSync(reg.path, JSON.stringify(file))
+    const warnings: string[] = []
+    const again = new SessionRegistry(reg.dir, (m) => warnings.push(m))
+    expect((await again.pending()).map((p) => p.deviceId)).not.toContain('MXTOKOAUTHDEV03')
+    expect(warnings).toEqual([expect.stringContaining('it has both "oauth" and "admin"')])
+    await again.update(() => {})
+    expect(JSON.parse(readFileSync(reg.path, 'utf8')).pending['@bot:hs.example/MXTOKOAUTHDEV03']).toEqual(both)
+  })
+})
