@@ -1,16 +1,17 @@
 // mxtok's whole life cycle against each Secret Service there is on Linux desktops — gnome-keyring,
 // KeePassXC and KWallet — each on a private bus of its own, checked from outside: secret-tool for
 // what is in the keychain, raw HTTP for what the server thinks of a token.
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {called, startRelay} from '../support/bus-relay.js'
 import {type CliResult, expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
 import {keyringChildEnv, secretTool} from '../support/private-bus.js'
 import {SERVICE_KINDS, type SecretServiceUnderTest, type ServiceKind, type ServiceOptions, startSecretService} from '../support/secret-services.js'
 import {writeRegistry} from '../support/seed.js'
+import {service} from '../support/services.js'
 import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
-const synapse = inject('synapse')
+const synapse = await service('synapse')
 const PASSWORD = 'keychain services password'
 const PASSPHRASE = 'a passphrase for the file store'
 /** Seconds mxtok may wait for the keychain in these tests. */

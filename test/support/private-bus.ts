@@ -7,7 +7,7 @@ import {tmpdir} from 'node:os'
 import {delimiter, join} from 'node:path'
 import {DBusConnection, type MethodCall, unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
 import type {DBusValue} from '../../src/store/secret-service/dbus-wire.js'
-import {killOnExit, terminate} from './child-process.js'
+import {killOnExit, refuseInUnitTests, terminate} from './child-process.js'
 
 export const SECRETS_BUS_NAME = 'org.freedesktop.secrets'
 export const SECRETS_PATH = '/org/freedesktop/secrets'
@@ -165,6 +165,7 @@ export interface PrivateBus {
 
 /** A temp root with a runtime dir, and a dbus-daemon listening in it. */
 export async function startPrivateBus(prefix: string): Promise<PrivateBus> {
+  refuseInUnitTests('a D-Bus bus')
   const root = await mkdtemp(join(tmpdir(), prefix))
   await chmod(root, 0o700)
   const runtimeDir = join(root, 'run')
