@@ -270,30 +270,6 @@ export function spawnDaemon(
 }
 
 /**
- * secret-tool, once more when kwalletd5 refused its key: libsecret sends its Diffie-Hellman public
- * value without leading zero bytes, so one session in 256 offers 127 bytes, and kwalletd5 takes
- * exactly 128 ("Client public key size is invalid").
- */
-export async function secretTool(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {
-  for (let attempt = 1; ; attempt++) {
-    const res = await run('secret-tool', args, env, input)
-    if (res.code === 0 || attempt === 3 || !/public key size is invalid/.test(res.stderr)) return res
-  }
-}
-
-/** A round trip through secret-tool: only reading a secret back proves the service is usable. */
-export async function probeWithSecretTool(env: NodeJS.ProcessEnv): Promise<void> {
-  const attrs = ['mxtok-probe', 'x']
-  const secret = `probe-${process.pid}-${Date.now()}`
-  const store = await secretTool(['store', '--label=mxtok probe', ...attrs], env, secret)
-  if (store.code !== 0) throw new Error(`secret-tool store failed (${store.code}): ${store.stderr.trim()}`)
-  const lookup = await secretTool(['lookup', ...attrs], env)
-  if (lookup.code !== 0 || lookup.stdout !== secret)
-    throw new Error(`secret-tool lookup did not return the probe secret (${lookup.code}): ${lookup.stderr.trim()}`)
-  await secretTool(['clear', ...attrs], env)
-}
-
-/**
  * One method call over a connection of its own, for what should not be on a command line (a
  * password) or what dbus-send cannot say. Returns the reply's body.
  */
