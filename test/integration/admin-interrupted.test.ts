@@ -1,12 +1,13 @@
 // An admin login whose answer never comes: its token, if the server made one, is on no device and
 // held by nobody. doctor must say so, when it ends, and what makes a new one.
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {type BadHomeserver, startBadHomeserver} from '../support/bad-homeserver.js'
 import {runCli, tempDir} from '../support/cli.js'
 import {keepTokens, writeRegistry} from '../support/seed.js'
+import {service} from '../support/services.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
 const ADMIN = '@boss:hang.example'
 const ADMIN_TOKEN = 'syt_admin_token_of_the_hanging_server'
 const ADMIN_DEVICE = deriveDeviceId(ADMIN, 'boss')

@@ -3,13 +3,14 @@
 // prune --keep for the account's own devices.
 import {execFileSync} from 'node:child_process'
 import {join} from 'node:path'
-import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 import {rawLogin, rawWhoami, registerUser, synapseVenvDir} from '../support/synapse.js'
 import {userDevices} from '../support/synapse-db.js'
 
-const homeservers = inject('homeservers')
-const keyringEnv = inject('keyringEnv')
+const homeservers = await service('homeservers')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'admin-login-password-do-not-leak'
 const DAY_MS = 86_400_000
 

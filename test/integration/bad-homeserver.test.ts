@@ -3,12 +3,13 @@ import {readFileSync} from 'node:fs'
 import {createServer as createHttpsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
-import {afterEach, beforeEach, describe, expect, inject, it} from 'vitest'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
 import {type CliResult, runCli, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
 const USER = '@bot:bad.example'
 const PASSWORD = 'bad server password'
 const TOKEN = 'syt_secret_token_from_the_bad_server'

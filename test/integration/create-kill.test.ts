@@ -2,15 +2,16 @@
 // real Synapse, and the outcome counted where it matters: the access tokens Synapse's own database
 // holds for the session's device.
 import {spawn} from 'node:child_process'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {BIN, expectNoSecrets, expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
 import {type KeyringSession, startKeyring} from '../support/keyring.js'
 import {type KillRelay, startKillRelay} from '../support/kill-relay.js'
+import {service} from '../support/services.js'
 import {registerUser} from '../support/synapse.js'
 import {deviceTokens, userDevices} from '../support/synapse-db.js'
 
-const synapse = inject('synapse')
+const synapse = await service('synapse')
 // A keyring of this file's own: a client killed with a call under way can abort gnome-keyring 42
 // (upstream #190; see settleBusCalls), and the kills here must not take other suites' keyring along.
 const keyringEnv: Record<string, string> = {}

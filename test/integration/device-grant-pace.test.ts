@@ -4,11 +4,12 @@
 import {spawn} from 'node:child_process'
 import {createServer, request, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 
-const stack = inject('masStack')
-const keyringEnv = inject('keyringEnv')
+const stack = await service('masStack')
+const keyringEnv = await service('keyringEnv')
 
 interface Relay {
   url: string

@@ -1,12 +1,13 @@
 // Client discovery over real TLS: https://localhost/.well-known/matrix/client is served on port 443
 // by the test set-up, with a certificate that only a throwaway CA vouches for.
-import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
-const synapse = inject('synapse')
-const wellKnown = inject('wellKnown')
-const keyringEnv = inject('keyringEnv')
+const synapse = await service('synapse')
+const wellKnown = await service('wellKnown')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'discovery-password-do-not-leak'
 const secrets = new Set<string>([PASSWORD])
 

@@ -1,14 +1,15 @@
 import {spawnSync} from 'node:child_process'
 import {mkdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {type CliResult, expectNoSecrets, expectOneLineError, runCli, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 import {leftovers, mountSmallDisk, readOnlyView, type SmallDisk} from '../support/small-disk.js'
 import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
-const synapse = inject('synapse')
-const keyringEnv = inject('keyringEnv')
+const synapse = await service('synapse')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'disk full test password'
 const PASSPHRASE = 'disk full test passphrase'
 const secrets = new Set([PASSWORD, PASSPHRASE])

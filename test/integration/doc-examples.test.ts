@@ -8,13 +8,14 @@
 import {spawn} from 'node:child_process'
 import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
-import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {BIN, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 import {registerUser} from '../support/synapse.js'
 
 const root = resolve(import.meta.dirname, '../..')
-const synapse = inject('synapse')
-const keyringEnv = inject('keyringEnv')
+const synapse = await service('synapse')
+const keyringEnv = await service('keyringEnv')
 
 const MARK = '<!-- runnable -->'
 const PAGES = [

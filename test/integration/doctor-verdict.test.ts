@@ -1,11 +1,12 @@
 // doctor's verdict is about what is configured; a store nobody uses is information, not a failure.
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
 import {runCli, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
 let hs: BadHomeserver
 
 beforeAll(async () => {

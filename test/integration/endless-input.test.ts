@@ -3,10 +3,11 @@
 import {spawn} from 'node:child_process'
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
 
 interface Measured {
   code: number | null

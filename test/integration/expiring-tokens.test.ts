@@ -2,12 +2,14 @@
 // whose tokens live a few seconds, against the suite's Synapse, whose tokens do not expire.
 import {execFileSync} from 'node:child_process'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {mxtokRunner, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 import {rawWhoami, registerUser, type SynapseServer, startSynapse, synapseVenvDir} from '../support/synapse.js'
 import {userDevices} from '../support/synapse-db.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
+const homeservers = await service('homeservers')
 const PASSWORD = 'expiring-password-do-not-leak'
 const LIFETIME_MS = 3000
 
@@ -78,7 +80,7 @@ describe('a password session on a server that expires every token', () => {
   })
 
   // The suite's Synapse and Dendrite (which has no setting to expire tokens) hand out tokens that last.
-  it.each(inject('homeservers'))('asks for no refresh token where tokens do not expire ($kind)', async (hs) => {
+  it.each(homeservers)('asks for no refresh token where tokens do not expire ($kind)', async (hs) => {
     const plain = await registerUser(hs, `nonexpiring${hs.kind}${process.pid}`, PASSWORD)
     const name = `plain${hs.kind}`
     const r = await mxtok(['create', name, '--user', plain, '--homeserver', hs.baseUrl, '--password-stdin', '--json'], {}, `${PASSWORD}\n`)

@@ -2,9 +2,13 @@
 import {spawn} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
 import {Entry} from '@napi-rs/keyring'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {isKeyringLocked, type KeyringSession, keyringChildEnv, lockKeyring, startKeyring, unlockKeyring, useKeyringInThisProcess} from '../support/keyring.js'
+import {service} from '../support/services.js'
 import {rawLogin, rawLogout, rawWhoami, registerUser} from '../support/synapse.js'
+
+const synapse = await service('synapse')
+const keyringEnv = await service('keyringEnv')
 
 function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`
@@ -30,8 +34,6 @@ function secretServiceEntry(service: string, account: string): Entry {
 }
 
 describe('Synapse', () => {
-  const synapse = inject('synapse')
-
   it('registers a user whose token works until logout', async () => {
     const password = 'correct horse'
     const userId = await registerUser(synapse, uniqueName('harness'), password)
@@ -83,8 +85,6 @@ describe('Synapse', () => {
 })
 
 describe('keyring', () => {
-  const keyringEnv = inject('keyringEnv')
-
   it('round-trips a secret through secret-tool in a child process', async () => {
     const env = keyringChildEnv(keyringEnv)
     const attrs = ['mxtok-harness', uniqueName('tool')]
@@ -168,7 +168,7 @@ describe('locked keyring', () => {
 
 describe('useKeyringInThisProcess', () => {
   it('refuses to point this process at a second keyring', () => {
-    const shared = inject('keyringEnv')
+    const shared = keyringEnv
     useKeyringInThisProcess(shared)()
     const other = {...shared, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent'}
     expect(() => useKeyringInThisProcess(other)).toThrow(/already used the keyring/)

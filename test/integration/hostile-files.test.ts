@@ -2,13 +2,14 @@
 // answer from the real binary, and no token goes anywhere it should not.
 import {chmodSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, beforeAll, beforeEach, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
 import {expectOneLineError, runCli, tempDir} from '../support/cli.js'
 import {keepTokens} from '../support/seed.js'
+import {service} from '../support/services.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
 const USER = '@bot:files.example'
 const TOKEN = 'syt_token_of_the_good_session'
 const DEVICE = deriveDeviceId(USER, 'good')

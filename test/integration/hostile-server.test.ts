@@ -1,13 +1,14 @@
 // A homeserver whose every string carries what a terminal acts on. Whatever command shows that
 // text, on a terminal or through a pipe, the bytes that reach it must be inert; --json keeps the
 // exact data, escaped.
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
 import {type CliResult, runCli, tempDir} from '../support/cli.js'
 import {keepTokens, writeRegistry} from '../support/seed.js'
+import {service} from '../support/services.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
 
 // ESC sequences (title, screen clear, a hyperlink ended by BEL), CR and backspace that overwrite,
 // a C1 CSI, NEL, a bidi override, a line break that would forge a row.

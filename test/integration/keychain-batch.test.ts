@@ -1,11 +1,12 @@
-import {afterAll, beforeAll, describe, expect, inject, it, vi} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import {verifySessions} from '../../src/core/verify-sessions.js'
 import {KeychainStore} from '../../src/store/keychain-store.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {useKeyringInThisProcess} from '../support/keyring.js'
+import {service} from '../support/services.js'
 import {unitDeps} from '../support/unit-deps.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
 let restore: () => void
 
 beforeAll(() => {

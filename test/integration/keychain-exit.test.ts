@@ -4,15 +4,16 @@
 // that exits, or is interrupted, with its reads under way would take the user's keyring down.
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import type {Session} from '../../src/registry/session.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {type Relay, startRelay} from '../support/bus-relay.js'
 import {BIN, runCli, tempDir} from '../support/cli.js'
 import {keepTokens, writeRegistry} from '../support/seed.js'
+import {service} from '../support/services.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
 // Nothing listens here: every request to the homeserver fails at once, long before the keyring
 // has answered 200 searches.
 const DEAD_HOMESERVER = 'http://127.0.0.1:9'

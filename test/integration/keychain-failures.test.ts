@@ -1,11 +1,12 @@
 import {createServer, type Server} from 'node:net'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {type CliResult, runCli, tempDir} from '../support/cli.js'
 import {type KeyringSession, startKeyring} from '../support/keyring.js'
+import {service} from '../support/services.js'
 import {registerUser} from '../support/synapse.js'
 
-const synapse = inject('synapse')
+const synapse = await service('synapse')
 const PASSWORD = 'keychain failure password'
 
 let userId: string

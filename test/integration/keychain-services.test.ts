@@ -1,16 +1,19 @@
 // mxtok's whole life cycle against each Secret Service there is on Linux desktops — gnome-keyring,
-// KeePassXC and KWallet — each on a private bus of its own, checked from outside: secret-tool for
-// what is in the keychain, raw HTTP for what the server thinks of a token.
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+// KeePassXC and KWallet — each on a private bus of its own, checked from outside: a plain Secret
+// Service session for what is in the keychain, raw HTTP for what the server thinks of a token.
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {called, startRelay} from '../support/bus-relay.js'
 import {type CliResult, expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
-import {keyringChildEnv, secretTool} from '../support/private-bus.js'
+import {keyringChildEnv} from '../support/private-bus.js'
+import {readSecret} from '../support/secret-reader.js'
 import {SERVICE_KINDS, type SecretServiceUnderTest, type ServiceKind, type ServiceOptions, startSecretService} from '../support/secret-services.js'
+import {secretTool, storeWithSecretTool} from '../support/secret-tool.js'
 import {writeRegistry} from '../support/seed.js'
+import {service} from '../support/services.js'
 import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
-const synapse = inject('synapse')
+const synapse = await service('synapse')
 const PASSWORD = 'keychain services password'
 const PASSPHRASE = 'a passphrase for the file store'
 /** Seconds mxtok may wait for the keychain in these tests. */
@@ -25,11 +28,8 @@ function setUp(kind: ServiceKind, opts: ServiceOptions = {}) {
   const create = (name: string, extra: Record<string, string | undefined> = {}) =>
     run(['create', name, '--user', ctx.userId, '--homeserver', synapse.baseUrl], extra)
   const account = (name: string) => `${ctx.userId}/${deriveDeviceId(ctx.userId, name)}`
-  /** What the keychain holds for a session, asked with secret-tool ('' for nothing). */
-  const inKeychain = async (name: string) => {
-    const r = await secretTool(['lookup', 'service', 'mxtok', 'username', account(name)], keyringChildEnv(ctx.service.env))
-    return r.code === 0 ? r.stdout : ''
-  }
+  /** What the keychain holds for a session, as secret-tool lookup prints it ('' for nothing). */
+  const inKeychain = (name: string) => readSecret(ctx.service.env, {service: 'mxtok', username: account(name)})
   const token = async (name: string) => {
     const r = await run(['token', name])
     expect(r.code, r.stderr).toBe(0)
@@ -88,9 +88,10 @@ describe.each(SERVICE_KINDS)('%s', (kind) => {
     const deviceId = deriveDeviceId(ctx.userId, 'fromtool')
     const login = await rawLogin(synapse.baseUrl, ctx.userId, PASSWORD, deviceId)
     secrets.add(login.access_token)
-    const stored = await secretTool(
-      ['store', `--label=keyring:${ctx.userId}/${deviceId}@mxtok`, 'service', 'mxtok', 'username', `${ctx.userId}/${deviceId}`],
+    const stored = await storeWithSecretTool(
       keyringChildEnv(ctx.service.env),
+      `keyring:${ctx.userId}/${deviceId}@mxtok`,
+      {service: 'mxtok', username: `${ctx.userId}/${deviceId}`},
       login.access_token,
     )
     expect(stored.code, stored.stderr).toBe(0)
@@ -105,16 +106,17 @@ describe.each(SERVICE_KINDS)('%s', (kind) => {
     const revoked = await run(['revoke', 'fromtool'], env)
     expect(revoked.code, revoked.stderr).toBe(0)
     expect((await rawWhoami(synapse.baseUrl, login.access_token)).status).toBe(401)
-    expect((await secretTool(['lookup', 'service', 'mxtok', 'username', `${ctx.userId}/${deviceId}`], keyringChildEnv(ctx.service.env))).stdout).toBe('')
+    expect(await inKeychain('fromtool')).toBe('')
   })
 
   it('an item whose secret is empty is no token: exit 4, nothing printed', async () => {
     expect((await create('emptied')).code).toBe(0)
     // Cleared first: KeePassXC 2.7.4 asks in a dialog before secret-tool replaces an item.
     await secretTool(['clear', 'service', 'mxtok', 'username', account('emptied')], keyringChildEnv(ctx.service.env))
-    const emptied = await secretTool(
-      ['store', `--label=keyring:${account('emptied')}@mxtok`, 'service', 'mxtok', 'username', account('emptied')],
+    const emptied = await storeWithSecretTool(
       keyringChildEnv(ctx.service.env),
+      `keyring:${account('emptied')}@mxtok`,
+      {service: 'mxtok', username: account('emptied')},
       '',
     )
     expect(emptied.code, emptied.stderr).toBe(0)

@@ -1,13 +1,14 @@
 // verify and list on a terminal, with one server that never answers: each row shows as soon as it
 // is known, and a status line on stderr says what is still awaited, where, and for how long.
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
 import {runCli, tempDir} from '../support/cli.js'
 import {mxtokOnPty, type PtyChunk} from '../support/pty.js'
 import {keepTokens, writeRegistry} from '../support/seed.js'
+import {service} from '../support/services.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
 const USER = '@live:live.example'
 const TIMEOUT_S = 5
 let fast: BadHomeserver

@@ -1,13 +1,14 @@
 // verify --format prometheus, as node_exporter's textfile collector reads it.
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
 import {mxtokRunner, tempDir} from '../support/cli.js'
 import {keepTokens, writeRegistry} from '../support/seed.js'
+import {service} from '../support/services.js'
 import {rawLogout, registerUser} from '../support/synapse.js'
 
-const synapse = inject('synapse')
-const keyringEnv = inject('keyringEnv')
+const synapse = await service('synapse')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'monitoring test password'
 const secrets = new Set([PASSWORD])
 let userId: string

@@ -1,11 +1,12 @@
 import {readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {type CliResult, runCli, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 import {rawLogin, rawLogout, registerUser} from '../support/synapse.js'
 
-const synapse = inject('synapse')
-const keyringEnv = inject('keyringEnv')
+const synapse = await service('synapse')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'sweep-password-do-not-leak'
 const PASSPHRASE = 'sweep-passphrase-do-not-leak'
 

@@ -4,15 +4,16 @@
 import {execFileSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {beforeEach, describe, expect, inject, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {type Approval, approveDeviceCode, type Page} from '../support/browser.js'
 import {type CliResult, expectOneLineError, runCli, tempDir} from '../support/cli.js'
 import {addAccount, forgetClient, introspect, killAccessToken, synapseDevices} from '../support/mas-stack-client.js'
+import {service} from '../support/services.js'
 import {rawWhoami} from '../support/synapse.js'
 
-const stack = inject('masStack')
-const keyringEnv = inject('keyringEnv')
+const stack = await service('masStack')
+const keyringEnv = await service('keyringEnv')
 
 let configDir: string
 /** Every token and refresh token seen in the keychain: none may show up in any output but `mxtok token`'s. */

@@ -1,12 +1,13 @@
 import {execFileSync} from 'node:child_process'
-import {afterEach, beforeEach, describe, expect, inject, it} from 'vitest'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {type BadHomeserver, json, startBadHomeserver} from '../support/bad-homeserver.js'
 import {type CliResult, runCli, tempDir} from '../support/cli.js'
 import {CLIENT_ID, DEVICE_AUTHORIZATION, INVALID_GRANT, METADATA, NO_PASSWORD_FLOWS, PENDING} from '../support/mas.js'
+import {service} from '../support/services.js'
 
-const synapse = inject('synapse')
-const keyringEnv = inject('keyringEnv')
+const synapse = await service('synapse')
+const keyringEnv = await service('keyringEnv')
 const USER = '@bot:mas.example'
 const DEVICE = deriveDeviceId(USER, 'bot')
 const DEVICE_CODE = DEVICE_AUTHORIZATION.device_code

@@ -1,12 +1,13 @@
 // The same user ID on Synapse and on Dendrite (both are named "localhost"): two accounts that
 // share nothing but their name, and mxtok must keep them apart.
-import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {mxtokRunner, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
-const homeservers = inject('homeservers')
-const keyringEnv = inject('keyringEnv')
+const homeservers = await service('homeservers')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'twin-password-do-not-leak'
 const secrets = new Set<string>([PASSWORD])
 

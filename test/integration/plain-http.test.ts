@@ -3,13 +3,14 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {networkInterfaces} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, beforeAll, beforeEach, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
 import {type CountingProxy, startCountingProxy, tcpTarget} from '../support/counting-proxy.js'
+import {service} from '../support/services.js'
 import {rawWhoami, registerUser} from '../support/synapse.js'
 
-const synapse = inject('synapse')
-const keyringEnv = inject('keyringEnv')
+const synapse = await service('synapse')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'plain-http-password-do-not-leak'
 const secrets = new Set([PASSWORD])
 

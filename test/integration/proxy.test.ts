@@ -5,14 +5,15 @@ import {existsSync, readFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
-import {afterAll, afterEach, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
 import {type ConnectProxy, startConnectProxy} from '../support/connect-proxy.js'
 import {startCountingProxy, tcpTarget} from '../support/counting-proxy.js'
+import {service} from '../support/services.js'
 import {rawWhoami, registerUser} from '../support/synapse.js'
 
-const synapse = inject('synapse')
-const keyringEnv = inject('keyringEnv')
+const synapse = await service('synapse')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'proxy-password-do-not-leak'
 const TLS_TOKEN = 'syt_token_only_inside_the_tunnel'
 const secrets = new Set([PASSWORD, TLS_TOKEN])

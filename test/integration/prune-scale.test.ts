@@ -1,13 +1,14 @@
 // prune on the accounts it exists for: one whose devices piled up (a bridge or bot logging in
 // without a device ID at each start) until its device list is larger than 1 MiB, on the real
 // Synapse; and the device that shared-secret registration leaves on every account it makes.
-import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {mxtokRunner, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 import {rawLogin, registerUser} from '../support/synapse.js'
 import {userDevices} from '../support/synapse-db.js'
 
-const synapse = inject('synapse')
-const keyringEnv = inject('keyringEnv')
+const synapse = await service('synapse')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'prune-scale-password-do-not-leak'
 // A login costs about 30 ms here (16 at a time). Device IDs of 400 characters (Synapse takes up to
 // 512) and display names of 100 (its limit) take the list past 1 MiB with 2,000 devices, not 5,000.

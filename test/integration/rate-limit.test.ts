@@ -3,13 +3,14 @@
 // one login every 6 s), and one whose limit outlasts what mxtok waits. Each outcome is checked in
 // Synapse's own database: the device holds the stored token alone, or, when mxtok says the session
 // has no live token, nothing at all.
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {expectNoSecrets, expectOneLineError, mxtokRunner, runCli, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 import {PLAYBOOK_LOGIN_LIMIT, registerUser, type SynapseServer, startSynapse} from '../support/synapse.js'
 import {deviceTokens} from '../support/synapse-db.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'rate-limit-password-do-not-leak'
 const RELAXED = {per_second: 1000, burst_count: 1000}
 

@@ -8,7 +8,7 @@ import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {AsyncEntry} from '@napi-rs/keyring'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {MxtokError} from '../../src/errors.js'
 import {KeychainStore} from '../../src/store/keychain-store.js'
 import {SecretServiceClient} from '../../src/store/secret-service/client.js'
@@ -18,8 +18,9 @@ import {called, type Relay, startRelay} from '../support/bus-relay.js'
 import {type KeyringSession, keyringChildEnv, lockKeyring, startKeyring, unlockKeyring, useKeyringInThisProcess} from '../support/keyring.js'
 import {writeSecrets} from '../support/secret-writer.js'
 import {keepTokens} from '../support/seed.js'
+import {service} from '../support/services.js'
 
-const keyringEnv = inject('keyringEnv')
+const keyringEnv = await service('keyringEnv')
 const ROOT = resolve(import.meta.dirname, '../..')
 
 const usernames = (relay: Relay) => called(relay, 'SearchItems').map((c) => (c.body![0] as Map<string, string>).get('username'))

@@ -1,13 +1,14 @@
 // The benchmark measures sessions made by test/support/seed.ts rather than by `mxtok create`;
 // that is only fair if mxtok sees them exactly as its own.
 import {randomUUID} from 'node:crypto'
-import {describe, expect, inject, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {runCli, tempDir} from '../support/cli.js'
 import {keepTokens, seedSessions, writeRegistry} from '../support/seed.js'
+import {service} from '../support/services.js'
 import {registerUser} from '../support/synapse.js'
 
-const synapse = inject('synapse')
-const keyringEnv = inject('keyringEnv')
+const synapse = await service('synapse')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'seed-password-not-secret'
 
 describe('seeded sessions', () => {

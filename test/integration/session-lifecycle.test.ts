@@ -1,15 +1,16 @@
 import {execFileSync} from 'node:child_process'
 import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
 import {type RecordingRelay, type RelayedExchange, startRecordingRelay} from '../support/recording-relay.js'
+import {service} from '../support/services.js'
 import {FAILED_LOGIN_LIMIT, rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 
 // One suite, run against each homeserver implementation the test set-up starts.
-const homeservers = inject('homeservers')
-const keyringEnv = inject('keyringEnv')
+const homeservers = await service('homeservers')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'correct horse battery staple'
 
 describe.each(homeservers)('on $kind', (server) => {

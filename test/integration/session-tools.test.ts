@@ -1,14 +1,15 @@
 // exec, import, rename and prune against each homeserver and the Secret Service, through the built CLI.
 import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {BIN, type CliResult, expectNoSecrets, expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 import {rawLogin, rawLogout, rawWhoami, registerUser} from '../support/synapse.js'
 
 // One suite, run against each homeserver implementation the test set-up starts.
-const homeservers = inject('homeservers')
-const keyringEnv = inject('keyringEnv')
+const homeservers = await service('homeservers')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'tools-password-do-not-leak'
 
 describe.each(homeservers)('on $kind', (server) => {

@@ -1,13 +1,14 @@
 import {execFileSync} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {type CliResult, runCli, tempDir} from '../support/cli.js'
+import {service} from '../support/services.js'
 import {rawWhoami, registerUser} from '../support/synapse.js'
 
-const synapse = inject('synapse')
-const keyringEnv = inject('keyringEnv')
+const synapse = await service('synapse')
+const keyringEnv = await service('keyringEnv')
 const PASSWORD = 'stores test password'
 const PASSPHRASE = 'a passphrase for the file store'
 

@@ -6,7 +6,7 @@ import {existsSync} from 'node:fs'
 import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {exited, terminate} from './child-process.js'
+import {exited, refuseInUnitTests, terminate} from './child-process.js'
 import {freePort, pinnedVersion, runToCompletion, spawnServer, synapseVenvDir} from './synapse.js'
 
 export interface DendriteServer {
@@ -99,6 +99,7 @@ async function waitForVersions(baseUrl: string, child: ChildProcess, timeoutMs: 
 
 /** Starts a fresh Dendrite named "localhost" on 127.0.0.1 and a free port, in a temporary directory. */
 export async function startDendrite(): Promise<DendriteServer> {
+  refuseInUnitTests('Dendrite')
   const bin = dendriteBin()
   const dir = await mkdtemp(join(tmpdir(), 'mxtok-dendrite-'))
   let child: ChildProcess | undefined

@@ -1,102 +1,127 @@
-// Starts the real services once per test run; test files reach them through inject().
+// The integration tests' service broker, in vitest's main process: each real service starts when
+// the first test file asks for it (services.ts), once per run, whichever worker asks, and what was
+// started stops at the end of the run. A run of files that need only Synapse starts only Synapse.
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import type {TestProject} from 'vitest/node'
-import {type DendriteServer, startDendrite} from './dendrite.js'
-import {type KeyringSession, startKeyring} from './keyring.js'
-import {type MasStack, type ProvidedMasStack, startMasStack} from './mas-stack.js'
-import {type SynapseServer, startSynapse} from './synapse.js'
-import {startWellKnown, type WellKnownServer} from './well-known-tls.js'
+import {startDendrite} from './dendrite.js'
+import {startKeyring} from './keyring.js'
+import {startMasStack} from './mas-stack.js'
+import type {ProvidedSynapse, ServiceName, TestServices} from './services.js'
+import {startSynapse} from './synapse.js'
+import {startWellKnown} from './well-known-tls.js'
 
-/** The part of the homeserver a test needs; plain data, because it crosses into worker processes. */
-export interface ProvidedSynapse {
-  baseUrl: string
-  serverName: string
-  registrationSecret: string
-  /** Its data directory: homeserver.db is the server's own record, for tests to check from outside. */
-  dir: string
+interface Started<T> {
+  provided: T
+  /** Said once it is ready, after its name and start time. */
+  detail: string
+  stop(): Promise<void>
 }
 
-export type HomeserverKind = 'synapse' | 'dendrite'
-
-/** One of the homeserver implementations the life-cycle suite runs against. */
-export interface ProvidedHomeserver extends ProvidedSynapse {
-  kind: HomeserverKind
+/** What the broker starts: the services, the keyring under its own name, and Dendrite, which tests get among the homeservers. */
+interface Internal extends Omit<TestServices, 'keyringEnv'> {
+  keyring: TestServices['keyringEnv']
+  dendrite: ProvidedSynapse
 }
 
-/** https://<serverName>/.well-known/matrix/client on port 443, pointing at the test Synapse. */
-export interface ProvidedWellKnown {
-  serverName: string
-  /** The throwaway CA that signed its certificate: NODE_EXTRA_CA_CERTS for mxtok. */
-  caFile: string
-  /** The base URL it names. */
-  homeserver: string
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    synapse: ProvidedSynapse
-    homeservers: ProvidedHomeserver[]
-    wellKnown: ProvidedWellKnown
-    keyringEnv: Record<string, string>
-    /** A second Synapse, in its MAS mode, behind a real OAuth 2.0 sign-in service. */
-    masStack: ProvidedMasStack
-  }
-}
-
-type Service = KeyringSession | SynapseServer | DendriteServer | WellKnownServer | MasStack
+type Starters = {[K in keyof Internal]: () => Promise<Started<Internal[K]>>}
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
-
-/** Resolves to the service and how long it took to start. */
-async function timed<T>(start: () => Promise<T>): Promise<{service: T; ms: number}> {
-  const started = performance.now()
-  const service = await start()
-  return {service, ms: performance.now() - started}
-}
+const homeserver = (s: ProvidedSynapse): ProvidedSynapse => ({
+  baseUrl: s.baseUrl,
+  serverName: s.serverName,
+  registrationSecret: s.registrationSecret,
+  dir: s.dir,
+})
+const nothingToStop = async () => {}
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const started = Date.now()
-  const synapseStart = timed(startSynapse)
-  // The well-known names the Synapse, so it starts once Synapse has its port.
-  const wellKnownStart = synapseStart.then(({service}) => timed(() => startWellKnown(service.baseUrl)))
-  const results = await Promise.allSettled([
-    timed(() => startKeyring({restartOnCrash: true})),
-    synapseStart,
-    timed(startDendrite),
-    wellKnownStart,
-    timed(startMasStack),
-  ])
-  const running = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.service as Service] : []))
-  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
-  if (failures.length > 0) {
-    await Promise.allSettled(running.map((s) => s.stop()))
-    // The well-known fails with Synapse when Synapse does: one error says more than two.
-    throw failures.length === 1
-      ? failures[0]
-      : new AggregateError(failures, `${failures.length} test services failed to start: ${failures.map((e) => (e as Error).message.split('\n')[0]).join('; ')}`)
+  const starts = new Map<keyof Internal, Promise<Started<unknown>>>()
+  /** The service, started on the first call; a failed start stays failed, so every file says why at once. */
+  const get = <K extends keyof Internal>(name: K): Promise<Started<Internal[K]>> => {
+    let start = starts.get(name)
+    if (!start) {
+      const began = Date.now()
+      start = starters[name]().then((started) => {
+        process.stderr.write(`test service ${name} ready in ${seconds(Date.now() - began)}: ${started.detail}\n`)
+        return started
+      })
+      starts.set(name, start)
+    }
+    return start as Promise<Started<Internal[K]>>
   }
-  const [keyring, synapse, dendrite, wellKnown, masStack] = results.map((r) => (r as PromiseFulfilledResult<{service: Service; ms: number}>).value) as [
-    {service: KeyringSession; ms: number},
-    {service: SynapseServer; ms: number},
-    {service: DendriteServer; ms: number},
-    {service: WellKnownServer; ms: number},
-    {service: MasStack; ms: number},
-  ]
 
-  const provided = (s: SynapseServer | DendriteServer) => ({baseUrl: s.baseUrl, serverName: s.serverName, registrationSecret: s.registrationSecret, dir: s.dir})
-  project.provide('synapse', provided(synapse.service))
-  project.provide('homeservers', [
-    {kind: 'synapse', ...provided(synapse.service)},
-    {kind: 'dendrite', ...provided(dendrite.service)},
-  ])
-  project.provide('wellKnown', {serverName: wellKnown.service.serverName, caFile: wellKnown.service.caFile, homeserver: synapse.service.baseUrl})
-  project.provide('keyringEnv', keyring.service.env)
-  project.provide('masStack', masStack.service.provided)
-  process.stderr.write(
-    `test services ready in ${seconds(Date.now() - started)} (keyring ${seconds(keyring.ms)}, Synapse ${seconds(synapse.ms)}, Dendrite ${seconds(dendrite.ms)} of which ${seconds(dendrite.service.startMs)} its own start, well-known TLS ${seconds(wellKnown.ms)}): Synapse ${synapse.service.baseUrl}, Dendrite ${dendrite.service.baseUrl}, keyring ${keyring.service.env.DBUS_SESSION_BUS_ADDRESS}, ` +
-      `Synapse in MAS mode ${masStack.service.provided.baseUrl} behind ${masStack.service.provided.issuer} (${seconds(masStack.ms)})\n`,
-  )
+  const starters: Starters = {
+    async keyring() {
+      const keyring = await startKeyring({restartOnCrash: true})
+      return {provided: keyring.env, detail: keyring.env.DBUS_SESSION_BUS_ADDRESS, stop: () => keyring.stop()}
+    },
+    async synapse() {
+      const synapse = await startSynapse()
+      return {provided: homeserver(synapse), detail: synapse.baseUrl, stop: () => synapse.stop()}
+    },
+    async dendrite() {
+      const dendrite = await startDendrite()
+      return {provided: homeserver(dendrite), detail: `${dendrite.baseUrl}, of which ${seconds(dendrite.startMs)} its own start`, stop: () => dendrite.stop()}
+    },
+    async homeservers() {
+      const [synapse, dendrite] = await Promise.all([get('synapse'), get('dendrite')])
+      return {
+        provided: [
+          {kind: 'synapse', ...synapse.provided},
+          {kind: 'dendrite', ...dendrite.provided},
+        ],
+        detail: 'Synapse and Dendrite',
+        stop: nothingToStop,
+      }
+    },
+    async wellKnown() {
+      // It names the Synapse, so it starts once Synapse has its port.
+      const synapse = await get('synapse')
+      const wellKnown = await startWellKnown(synapse.provided.baseUrl)
+      return {
+        provided: {serverName: wellKnown.serverName, caFile: wellKnown.caFile, homeserver: synapse.provided.baseUrl},
+        detail: `https://${wellKnown.serverName}/.well-known/matrix/client`,
+        stop: () => wellKnown.stop(),
+      }
+    },
+    async masStack() {
+      const stack = await startMasStack()
+      return {provided: stack.provided, detail: `Synapse in MAS mode ${stack.provided.baseUrl} behind ${stack.provided.issuer}`, stop: () => stack.stop()}
+    },
+  }
+  const asked: Record<ServiceName, () => Promise<unknown>> = {
+    synapse: async () => (await get('synapse')).provided,
+    homeservers: async () => (await get('homeservers')).provided,
+    wellKnown: async () => (await get('wellKnown')).provided,
+    keyringEnv: async () => (await get('keyring')).provided,
+    masStack: async () => (await get('masStack')).provided,
+  }
+
+  const broker = createServer((req, res) => {
+    const name = (req.url ?? '').slice(1) as ServiceName
+    if (req.method !== 'GET' || !Object.hasOwn(asked, name)) {
+      res.writeHead(404, {'content-type': 'text/plain'}).end(`no test service ${JSON.stringify(name)}; there are ${Object.keys(asked).join(', ')}`)
+      return
+    }
+    asked[name]().then(
+      (provided) => res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify(provided)),
+      (error: unknown) => res.writeHead(500, {'content-type': 'text/plain'}).end(error instanceof Error ? error.message : String(error)),
+    )
+  })
+  // A start can take minutes (a first Dendrite build): no request may time out meanwhile.
+  broker.requestTimeout = 0
+  await new Promise<void>((resolve, reject) => {
+    broker.once('error', reject)
+    broker.listen(0, '127.0.0.1', () => resolve())
+  })
+  project.provide('serviceBroker', `http://127.0.0.1:${(broker.address() as AddressInfo).port}`)
 
   return async () => {
-    await Promise.allSettled(running.map((s) => s.stop()))
+    broker.closeAllConnections()
+    await new Promise<void>((resolve) => broker.close(() => resolve()))
+    // Starts still under way finish first, so that nothing they start outlives the run.
+    const started = await Promise.allSettled(starts.values())
+    await Promise.allSettled(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])))
   }
 }

@@ -12,13 +12,13 @@ import {
   defaultCollectionLocked,
   inDesktopHome,
   mustCall,
-  probeWithSecretTool,
   run,
   SECRETS_BUS_NAME,
   spawnDaemon,
   waitUntil,
 } from './private-bus.js'
 import type {SecretServiceUnderTest} from './secret-services.js'
+import {probeWithSecretTool} from './secret-tool.js'
 
 const PASSWORD = 'mxtok-test-keepassxc-password'
 const REQUIRED = [

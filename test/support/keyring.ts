@@ -14,7 +14,6 @@ import {
   mustCall,
   nameOwned,
   type PrivateBus,
-  probeWithSecretTool,
   SECRETS_BUS_NAME,
   SECRETS_PATH,
   STEP_TIMEOUT_MS,
@@ -22,6 +21,7 @@ import {
   startPrivateBus,
   waitUntil,
 } from './private-bus.js'
+import {probeWithSecretTool} from './secret-tool.js'
 
 export {desktopVariables, keyringChildEnv} from './private-bus.js'
 

@@ -12,13 +12,13 @@ import {
   inDesktopHome,
   mustCall,
   nameOwned,
-  probeWithSecretTool,
   SECRETS_BUS_NAME,
   SECRETS_PATH,
   spawnDaemon,
   waitUntil,
 } from './private-bus.js'
 import type {SecretServiceUnderTest} from './secret-services.js'
+import {probeWithSecretTool} from './secret-tool.js'
 
 const REQUIRED = [
   ['dbus-daemon', 'dbus'],

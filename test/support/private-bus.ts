@@ -7,7 +7,7 @@ import {tmpdir} from 'node:os'
 import {delimiter, join} from 'node:path'
 import {DBusConnection, type MethodCall, unixSocketPath} from '../../src/store/secret-service/dbus-connection.js'
 import type {DBusValue} from '../../src/store/secret-service/dbus-wire.js'
-import {killOnExit, terminate} from './child-process.js'
+import {killOnExit, refuseInUnitTests, terminate} from './child-process.js'
 
 export const SECRETS_BUS_NAME = 'org.freedesktop.secrets'
 export const SECRETS_PATH = '/org/freedesktop/secrets'
@@ -165,6 +165,7 @@ export interface PrivateBus {
 
 /** A temp root with a runtime dir, and a dbus-daemon listening in it. */
 export async function startPrivateBus(prefix: string): Promise<PrivateBus> {
+  refuseInUnitTests('a D-Bus bus')
   const root = await mkdtemp(join(tmpdir(), prefix))
   await chmod(root, 0o700)
   const runtimeDir = join(root, 'run')
@@ -266,30 +267,6 @@ export function spawnDaemon(
     return undefined
   }
   return {child, output: () => output, died}
-}
-
-/**
- * secret-tool, once more when kwalletd5 refused its key: libsecret sends its Diffie-Hellman public
- * value without leading zero bytes, so one session in 256 offers 127 bytes, and kwalletd5 takes
- * exactly 128 ("Client public key size is invalid").
- */
-export async function secretTool(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {
-  for (let attempt = 1; ; attempt++) {
-    const res = await run('secret-tool', args, env, input)
-    if (res.code === 0 || attempt === 3 || !/public key size is invalid/.test(res.stderr)) return res
-  }
-}
-
-/** A round trip through secret-tool: only reading a secret back proves the service is usable. */
-export async function probeWithSecretTool(env: NodeJS.ProcessEnv): Promise<void> {
-  const attrs = ['mxtok-probe', 'x']
-  const secret = `probe-${process.pid}-${Date.now()}`
-  const store = await secretTool(['store', '--label=mxtok probe', ...attrs], env, secret)
-  if (store.code !== 0) throw new Error(`secret-tool store failed (${store.code}): ${store.stderr.trim()}`)
-  const lookup = await secretTool(['lookup', ...attrs], env)
-  if (lookup.code !== 0 || lookup.stdout !== secret)
-    throw new Error(`secret-tool lookup did not return the probe secret (${lookup.code}): ${lookup.stderr.trim()}`)
-  await secretTool(['clear', ...attrs], env)
 }
 
 /**

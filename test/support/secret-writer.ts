@@ -17,15 +17,7 @@ export async function writeSecrets(busSocketPath: string, collection: string, it
   const bus = new DBusConnection(busSocketPath)
   try {
     await bus.open()
-    const opened = await bus.call({
-      destination: SECRETS,
-      path: SECRETS_PATH,
-      interface: 'org.freedesktop.Secret.Service',
-      member: 'OpenSession',
-      signature: 'sv',
-      body: ['plain', {signature: 's', value: ''}],
-    })
-    const session = opened.body?.[1] as string
+    const session = await openPlainSession(bus)
     const path = collection.startsWith('/') ? collection : `${SECRETS_PATH}/collection/${collection}`
     // All at once: the connection keeps no more under way than the bus accepts.
     await Promise.all(
@@ -50,4 +42,17 @@ export async function writeSecrets(busSocketPath: string, collection: string, it
   } finally {
     bus.close()
   }
+}
+
+/** A session in which secrets travel unencrypted: no key exchange, so nothing that can fail by chance. Returns its path. */
+export async function openPlainSession(bus: DBusConnection): Promise<string> {
+  const opened = await bus.call({
+    destination: SECRETS,
+    path: SECRETS_PATH,
+    interface: 'org.freedesktop.Secret.Service',
+    member: 'OpenSession',
+    signature: 'sv',
+    body: ['plain', {signature: 's', value: ''}],
+  })
+  return opened.body?.[1] as string
 }

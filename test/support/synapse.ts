@@ -8,7 +8,7 @@ import {createServer} from 'node:net'
 import {homedir, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {exited, killOnExit, terminate} from './child-process.js'
+import {exited, killOnExit, refuseInUnitTests, terminate} from './child-process.js'
 
 export interface SynapseServer {
   baseUrl: string
@@ -267,6 +267,7 @@ async function waitForHealth(baseUrl: string, child: ChildProcess, timeoutMs: nu
 export async function startSynapse(
   opts: {dir?: string; mas?: MasDelegation; tokenLifetime?: string; loginLimits?: LoginLimits; port?: number} = {},
 ): Promise<SynapseServer> {
+  refuseInUnitTests('Synapse')
   const python = synapsePython()
   const ownDir = opts.dir === undefined
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'mxtok-synapse-')))

@@ -1,6 +1,6 @@
 // Actions run in-process over the test Io, against the real Synapse: what they print, and the exit
 // code they hand back for the runner to set. None of them may set process.exitCode itself.
-import {afterEach, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {doctor} from '../../src/cli/actions/doctor.js'
 import {exec} from '../../src/cli/actions/exec.js'
 import {token} from '../../src/cli/actions/token.js'
@@ -8,11 +8,12 @@ import {verify} from '../../src/cli/actions/verify.js'
 import {ExitCode} from '../../src/errors.js'
 import {closeHttp} from '../../src/matrix/http.js'
 import {secretAccount} from '../../src/store/secret-store.js'
+import {service} from '../support/services.js'
 import {freePort, rawLogin, rawLogout, rawWhoami, registerUser} from '../support/synapse.js'
 import {testIo} from '../support/test-io.js'
 import {type UnitDeps, unitDeps} from '../support/unit-deps.js'
 
-const synapse = inject('synapse')
+const synapse = await service('synapse')
 const PASSWORD = 'actions test password'
 let userId: string
 
