@@ -59,13 +59,15 @@ export const MAX_BODY_BYTES = 1024 * 1024
 /**
  * What one request waits on rate limits in all, as long as the server asks each time: enough for
  * Synapse's default login limit (a burst of 3, then one every 6 s) shared by ten re-creates at once.
- * A request that would wait longer fails with exit 9 (rateLimited).
+ * A request that would wait longer fails with exit 10 (rateLimited).
  */
 export const RATE_LIMIT_BUDGET_MS = 180_000
 /** A 429 that says nothing of how long to wait (MAS's) is retried after 1, 2, 4 … s, up to this. */
 const MAX_GUESSED_WAIT_MS = 30_000
 /** A server asking for no wait at all is still not asked again at once. */
 const MIN_WAIT_MS = 100
+/** Nor more than this many times: a server that asks for tiny waits would otherwise be asked 1,800 times in the budget. */
+export const MAX_RATE_LIMIT_RETRIES = 30
 const MAX_REDIRECTS = 5
 const DEFAULT_TIMEOUT_MS = 30_000
 
@@ -104,7 +106,7 @@ async function requestRetrying(req: JsonRequest, opts: HttpOptions): Promise<Jso
     } catch (error) {
       if (!(error instanceof MatrixError) || error.errcode !== 'M_LIMIT_EXCEEDED') throw error
       const waitMs = Math.max(error.retryAfterMs ?? Math.min(1000 * 2 ** (retry - 1), MAX_GUESSED_WAIT_MS), MIN_WAIT_MS)
-      if (waitedMs + waitMs > RATE_LIMIT_BUDGET_MS) throw outlasted(host, waitMs, waitedMs)
+      if (waitedMs + waitMs > RATE_LIMIT_BUDGET_MS || retry > MAX_RATE_LIMIT_RETRIES) throw outlasted(host, waitMs, waitedMs)
       opts.debug?.(`${host} is rate-limiting: waiting ${waitMs}ms (retry ${retry})`)
       opts.rateLimited?.({host, waitMs, retry, waitedMs, budgetMs: RATE_LIMIT_BUDGET_MS})
       await sleep(waitMs)

@@ -174,11 +174,11 @@ describe('a homeserver that misbehaves', () => {
     await mxtok(['revoke', 'bot', '--local-only'])
   })
 
-  it('rate-limits for an hour: exit 5 with a clear message instead of waiting', async () => {
+  it('rate-limits for an hour: exit 10 with a clear message instead of waiting', async () => {
     loginAnswers((res) => json(res, 429, {errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests'}, {'retry-after': '3600'}))
     const r = await create()
-    expect(r.code).toBe(5)
-    expect(errorLine(r)).toMatch(/is rate-limiting requests \(asked to wait 3600 s\); try again later$/)
+    expect(r.code).toBe(10)
+    expect(errorLine(r)).toMatch(/is rate-limiting requests and asks to wait 3600 s, longer than mxtok waits \(180 s\); try again then$/)
   })
 
   it('claims a token belongs to another device: verify says mismatch, exit 4', async () => {

@@ -109,7 +109,7 @@ describe('requestJson', () => {
     ])
   })
 
-  it('a rate limit that outlasts the budget is an error of its own (exit 9), saying how long mxtok waited', async () => {
+  it('a rate limit that outlasts the budget is an error of its own (exit 10), saying how long mxtok waited', async () => {
     const sleeps: number[] = []
     nock(HS).get('/x').times(2).reply(429, {errcode: 'M_LIMIT_EXCEEDED'}, {'Retry-After': '100'})
     const err = await failure(requestJson({method: 'GET', url: url('/x')}, {sleep: async (ms) => void sleeps.push(ms)}))
@@ -119,7 +119,7 @@ describe('requestJson', () => {
       `hs.example is still rate-limiting requests after mxtok waited 100 s, and asks for 100 s more (mxtok waits ${RATE_LIMIT_BUDGET_MS / 1000} s at most); try again in a few minutes`,
     )
     expect(describeError(err)).toEqual({kind: 'rateLimited', message: err.message})
-    expect(ExitCode.rateLimited).toBe(9)
+    expect(ExitCode.rateLimited).toBe(10)
   })
 
   it('gives up at once when the server asks for a wait longer than the budget', async () => {
