@@ -1,5 +1,6 @@
 import {usageError} from '../errors.js'
 import {inert} from '../output/terminal-text.js'
+import type {Io} from './io.js'
 
 export interface PasswordSources {
   passwordStdin: boolean
@@ -8,6 +9,12 @@ export interface PasswordSources {
   stderr: NodeJS.WriteStream
   prompt: string
 }
+
+/** The password of `user`, asked for only when the use case needs it, from the sources readPassword knows. */
+export const passwordOf =
+  (user: string, passwordStdin: boolean, io: Io): (() => Promise<string>) =>
+  () =>
+    readPassword({passwordStdin, env: io.env, stdin: io.stdin, stderr: io.stderr, prompt: `Password for ${user}: `})
 
 /**
  * The password never comes from a flag value: argv is visible to every user of the machine.

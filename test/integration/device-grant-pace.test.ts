@@ -2,74 +2,37 @@
 // in its MAS mode, the sign-in service stand-in): relays in front of both rewrite the interval and
 // count, from outside mxtok, how often it asks the token endpoint while nobody approves.
 import {spawn} from 'node:child_process'
-import {createServer, request, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, tempDir} from '../support/cli.js'
+import {type RecordingRelay, startRecordingRelay} from '../support/recording-relay.js'
 import {service} from '../support/services.js'
 
 const stack = await service('masStack')
 const keyringEnv = await service('keyringEnv')
 
-interface Relay {
-  url: string
-  server: Server
-  /** performance.now() of each request, by path. */
-  seen: Map<string, number[]>
-}
-
-/** Forwards every request to `target` and lets `rewrite` change each answer's text. */
-async function startRelay(target: string, rewrite: (path: string, text: string) => string): Promise<Relay> {
-  const upstream = new URL(target)
-  const seen = new Map<string, number[]>()
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0]
-    seen.set(path, [...(seen.get(path) ?? []), performance.now()])
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const out = request(
-        {host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: {...req.headers, host: upstream.host}},
-        (answer) => {
-          const body: Buffer[] = []
-          answer.on('data', (c: Buffer) => body.push(c))
-          answer.on('end', () => {
-            const text = rewrite(path, Buffer.concat(body).toString())
-            const {'content-length': _, 'transfer-encoding': __, ...headers} = answer.headers
-            res.writeHead(answer.statusCode ?? 502, {...headers, 'content-length': Buffer.byteLength(text)}).end(text)
-          })
-        },
-      )
-      out.on('error', () => res.writeHead(502).end())
-      out.end(Buffer.concat(chunks))
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, seen}
-}
-
 let interval: unknown
-let auth: Relay
-let homeserver: Relay
+let auth: RecordingRelay
+let homeserver: RecordingRelay
 
 beforeAll(async () => {
   const issuer = new URL(stack.issuer).origin
-  auth = await startRelay(stack.issuer, (_, text) => {
-    try {
-      const body = JSON.parse(text)
-      if (typeof body?.device_code === 'string') return JSON.stringify({...body, interval})
-    } catch {}
-    return text
+  auth = await startRecordingRelay(stack.issuer, {
+    rewrite: (_, text) => {
+      try {
+        const body = JSON.parse(text)
+        if (typeof body?.device_code === 'string') return JSON.stringify({...body, interval})
+      } catch {}
+      return text
+    },
   })
   // The homeserver's metadata names the sign-in service's endpoints: they are pointed at its relay.
-  homeserver = await startRelay(stack.baseUrl, (path, text) => (path === '/_matrix/client/v1/auth_metadata' ? text.split(issuer).join(auth.url) : text))
+  homeserver = await startRecordingRelay(stack.baseUrl, {
+    rewrite: (path, text) => (path === '/_matrix/client/v1/auth_metadata' ? text.split(issuer).join(auth.url) : text),
+  })
 })
 
 afterAll(async () => {
-  for (const relay of [auth, homeserver]) {
-    relay.server.closeAllConnections()
-    await new Promise((resolve) => relay.server.close(resolve))
-  }
+  await Promise.all([auth.stop(), homeserver.stop()])
 })
 
 /** Runs create --oauth for `ms` with nobody at the browser, then Ctrl-C. */
@@ -104,10 +67,10 @@ describe('the pace of a device grant', () => {
   ])('with an interval of %s s, polls the token endpoint %s to %s times in 5 s, and Ctrl-C ends it', async (asked, least, most) => {
     interval = asked
     const tokenPath = `${new URL(stack.issuer).pathname.replace(/\/$/, '')}/oauth2/token`
-    auth.seen.clear()
+    auth.exchanges.length = 0
     const r = await createUnapproved(5000)
-    const polls = auth.seen.get(tokenPath) ?? []
-    expect(auth.seen.size, [...auth.seen.keys()].join(' ')).toBeGreaterThan(0)
+    const polls = auth.exchanges.filter((e) => e.path.split('?')[0] === tokenPath).map((e) => e.at)
+    expect(auth.exchanges.length, auth.exchanges.map((e) => e.path).join(' ')).toBeGreaterThan(0)
     expect(polls.length).toBeGreaterThanOrEqual(least)
     expect(polls.length).toBeLessThanOrEqual(most)
     // One second at least between two polls.

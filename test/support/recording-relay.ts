@@ -1,6 +1,6 @@
 // A reverse proxy in front of a homeserver that writes down what the server answered: the tests'
 // view, from outside mxtok, of which requests were sent and when. It can drop response headers,
-// as some proxies in front of homeservers do.
+// as some proxies in front of homeservers do, and rewrite answers, as a hostile server would.
 import {createServer, type IncomingHttpHeaders, request} from 'node:http'
 
 export interface RelayedExchange {
@@ -31,7 +31,13 @@ function parse(text: string): unknown {
   }
 }
 
-export async function startRecordingRelay(target: string, opts: {dropHeaders?: string[]} = {}): Promise<RecordingRelay> {
+export interface RelayOptions {
+  dropHeaders?: string[]
+  /** Changes the text of an answer before the client gets it; `path` is without its query. */
+  rewrite?: (path: string, text: string) => string
+}
+
+export async function startRecordingRelay(target: string, opts: RelayOptions = {}): Promise<RecordingRelay> {
   const upstream = new URL(target)
   const drop = new Set((opts.dropHeaders ?? []).map((h) => h.toLowerCase()))
   const exchanges: RelayedExchange[] = []
@@ -46,8 +52,12 @@ export async function startRecordingRelay(target: string, opts: {dropHeaders?: s
           const body: Buffer[] = []
           answer.on('data', (c: Buffer) => body.push(c))
           answer.on('end', () => {
-            const text = Buffer.concat(body)
-            const headers = Object.fromEntries(Object.entries(answer.headers).filter(([k]) => !drop.has(k)))
+            const received = Buffer.concat(body)
+            const text = opts.rewrite ? Buffer.from(opts.rewrite((req.url ?? '').split('?')[0], received.toString())) : received
+            const kept = Object.entries(answer.headers).filter(
+              ([k]) => !drop.has(k) && !(opts.rewrite && (k === 'content-length' || k === 'transfer-encoding')),
+            )
+            const headers = Object.fromEntries(opts.rewrite ? [...kept, ['content-length', String(text.length)]] : kept)
             exchanges.push({
               method: req.method ?? '',
               path: req.url ?? '',

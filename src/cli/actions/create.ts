@@ -7,7 +7,7 @@ import type {Input} from '../declaration.js'
 import {interruptibleSleep, showDeviceCode} from '../device-code.js'
 import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
-import {readPassword} from '../password.js'
+import {passwordOf} from '../password.js'
 
 export interface CreateJson {
   name: string
@@ -32,14 +32,7 @@ export async function create({args, flags}: Pick<Input<typeof command>, 'args' |
       homeserver: flags.homeserver,
       deviceName: flags['device-name'],
       deviceId: flags['device-id'],
-      password: () =>
-        readPassword({
-          passwordStdin: flags['password-stdin'] === true,
-          env: io.env,
-          stdin: io.stdin,
-          stderr: io.stderr,
-          prompt: `Password for ${flags.user}: `,
-        }),
+      password: passwordOf(flags.user, flags['password-stdin'] === true, io),
       store: flags.store,
       oauth: flags.oauth,
       showCode: (prompt) => showDeviceCode(prompt, io.stderr),

@@ -8,7 +8,7 @@ import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'
 import {type StatusLine, statusLine} from '../live/status-line.js'
 import {done, type Outcome} from '../outcome.js'
-import {readPassword} from '../password.js'
+import {passwordOf} from '../password.js'
 
 type PruneFlags = Input<typeof command>['flags']
 
@@ -33,14 +33,7 @@ async function pruneAndReport(flags: PruneFlags, io: Io, status: StatusLine | un
       keep: flags.keep,
       as: flags.as,
       dryRun: flags['dry-run'],
-      password: () =>
-        readPassword({
-          passwordStdin: flags['password-stdin'] === true,
-          env: io.env,
-          stdin: io.stdin,
-          stderr: io.stderr,
-          prompt: `Password for ${flags.user}: `,
-        }),
+      password: passwordOf(flags.user, flags['password-stdin'] === true, io),
       confirm: async (plan) => {
         if (!json) io.log(renderPlan(`Devices of ${plan.userId} to delete:`, plan, io))
         if (flags.yes) return true
