@@ -72,13 +72,13 @@ describe('on a server whose login limit outlasts what mxtok waits', () => {
   })
   afterAll(() => server?.stop())
 
-  it('a re-create whose last login is refused after the reset is exit 9, says the session has no live token and what to run, and doctor names it', async () => {
+  it('a re-create whose last login is refused after the reset is exit 10, says the session has no live token and what to run, and doctor names it', async () => {
     const c = await mxtok(createArgs, {}, `${PASSWORD}\n`)
     expect(c.code, c.stderr).toBe(0)
     const device = deriveDeviceId(user, 'solo')
 
     const r = await mxtok(createArgs, {}, `${PASSWORD}\n`)
-    expect(r.code, r.stderr).toBe(9)
+    expect(r.code, r.stderr).toBe(10)
     expectOneLineError(r)
     expect(r.stderr).toContain(`is rate-limiting requests and asks to wait`)
     expect(r.stderr).toContain(`Session "solo" has no live token now: device ${device} was reset`)
