@@ -115,7 +115,7 @@ async function requestRetrying(req: JsonRequest, opts: HttpOptions): Promise<Jso
   }
 }
 
-/** The error once a rate limit outlasts what mxtok waits: exit 9 (see describeError). */
+/** The error once a rate limit outlasts what mxtok waits: exit 10 (see describeError). */
 function outlasted(host: string, waitMs: number, waitedMs: number): MatrixError {
   const s = (ms: number) => `${Math.ceil(ms / 1000)} s`
   const budget = s(RATE_LIMIT_BUDGET_MS)
