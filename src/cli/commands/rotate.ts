@@ -16,7 +16,7 @@ export const rotate = declare({
   },
   flags: {
     yes: flag.boolean({char: 'y', description: "replace a password session's device without asking (needed when standard input is not a terminal)"}),
-    'password-stdin': flag.boolean({description: 'read the password from the first line of standard input', exclusive: ['as', 'expires']}),
+    'password-stdin': flag.boolean({description: 'read the password from the first line of standard input'}),
     as: flag.string({
       description: 'an admin login: the session of the server admin that makes it again [default: the one local session of the admin who made it]',
     }),
