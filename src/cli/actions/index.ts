@@ -12,6 +12,7 @@ import {move} from './move.js'
 import {prune} from './prune.js'
 import {rename} from './rename.js'
 import {revoke} from './revoke.js'
+import {rotate} from './rotate.js'
 import {token} from './token.js'
 import {verify} from './verify.js'
 
@@ -30,6 +31,7 @@ export const actions: {[C in Command as C['id']]: Action<C>} = {
   prune,
   rename,
   revoke,
+  rotate,
   token,
   verify,
 }

@@ -9,6 +9,7 @@ import {move} from './move.js'
 import {prune} from './prune.js'
 import {rename} from './rename.js'
 import {revoke} from './revoke.js'
+import {rotate} from './rotate.js'
 import {token} from './token.js'
 import {verify} from './verify.js'
 
@@ -16,7 +17,7 @@ import {verify} from './verify.js'
  * Every command, as declared: the one list that the runner, the oclif command classes, the actions'
  * table (actions/index.ts), completion, the man page and the suggestion of a mistyped command read.
  */
-export const commands = [autocomplete, create, doctor, exec, importCommand, list, move, prune, rename, revoke, token, verify] as const
+export const commands = [autocomplete, create, doctor, exec, importCommand, list, move, prune, rename, revoke, rotate, token, verify] as const
 
 export type Command = (typeof commands)[number]
 export type CommandId = Command['id']
