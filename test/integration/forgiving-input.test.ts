@@ -23,7 +23,7 @@ describe('forgiving input', () => {
     [['create', 'bot'], '--user is required (see "mxtok create --help")'],
     [['create', 'bot', '--user'], '--user needs a value (see "mxtok create --help")'],
     [['create', 'bot', '-u', '@a:b', '--oauth', '--password-stdin'], '--oauth and --password-stdin cannot be used together'],
-    [['doctor', '--store', 'fil'], '--store must be one of keychain, file, not "fil": did you mean file?'],
+    [['doctor', '--store', 'fil'], '--store must be one of keychain, file, vault, not "fil": did you mean file?'],
     [['move', 'bot', '--to', 'vaul'], '--to must be one of keychain, file, vault, not "vaul": did you mean vault?'],
     [['prune', '--user', '@a:b', '--inactive-days', 'ninety'], '--inactive-days needs a whole number, not "ninety"'],
     [['prune', '--user', '@a:b', '--inactive-days', '0'], '--inactive-days must be at least 1, not "0"'],

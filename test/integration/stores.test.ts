@@ -152,6 +152,8 @@ describe('doctor', () => {
       stores: [
         {store: 'keychain', ok: true},
         {store: 'file', ok: true},
+        // No MXTOK_VAULT here.
+        {store: 'vault', ok: false},
       ],
       homeservers: [{homeserver: synapse.baseUrl, ok: true}],
     })
