@@ -83,6 +83,10 @@ describe('sessions kept in OpenBao', () => {
     expect(v.code, v.stderr).toBe(0)
     expect(JSON.parse(v.stdout)[0].status).toBe('valid')
 
+    const d = await mxtok(['doctor', '--json'], {MXTOK_STORE: 'vault'})
+    expect(d.code, d.stdout).toBe(0)
+    expect(JSON.parse(d.stdout).stores).toContainEqual(expect.objectContaining({store: 'vault', ok: true, configured: true, sessions: 1}))
+
     const toFile = await mxtok(['move', 'vaultbot', '--to', 'file'])
     expect(toFile.code, toFile.stderr).toBe(0)
     expect((await raw('metadata', 'vaultbot')).status).toBe(404)

@@ -72,6 +72,16 @@ describe('the vault store', () => {
     scope.done()
   })
 
+  it('without being told whose token it is, writes user and device from the account and no homeserver', async () => {
+    const scope = vault()
+      .get(DATA)
+      .reply(404, {errors: []})
+      .post(DATA, {data: {access_token: 'syt_new', ...BOT_FIELDS, homeserver: ''}, options: {cas: 0}})
+      .reply(200, {data: {version: 1}})
+    await store().set(ACCOUNT, 'syt_new')
+    scope.done()
+  })
+
   it('replaces a secret with cas on the version read, keeping fields others added and dropping a pair it no longer holds', async () => {
     const before = {access_token: 'mat_old', mxtok_refresh_token: 'mar_old', mxtok_expires_at: 'x', ...BOT_FIELDS, owner_team: 'ops'}
     const scope = vault()
