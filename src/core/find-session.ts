@@ -101,7 +101,7 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined,
     // server accepts a refresh token again while the pair it was exchanged for has not been used.
     // A pair whose lifetime made no sense is stored all the same, without a known end, and the error
     // comes after: the server has made it the session's pair, and it is refreshed once refused.
-    await store.set(account, encodeTokenPair({...tokens, refreshToken: tokens.refreshToken ?? stored.refreshToken}, deps.now()))
+    await store.set(account, encodeTokenPair({...tokens, refreshToken: tokens.refreshToken ?? stored.refreshToken}, deps.now()), session)
     return {token: tokens.accessToken, badLifetime: tokens.badLifetime}
   })
   if (badLifetime) throw badLifetime.withContext(` (the refreshed tokens of session "${session.name}" were kept; run the command again)`)

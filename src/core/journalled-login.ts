@@ -177,7 +177,7 @@ export async function recordSession(
   return deps.registry.update(async (sessions, pending) => {
     opts.check?.(sessions)
     const oldSecret = opts.readOld ? await store.get(account) : null
-    await store.set(account, secret)
+    await store.set(account, secret, session)
     const old = sessions.get(session.name)
     sessions.set(session.name, session)
     if (opts.done !== undefined) pending.delete(opts.done)

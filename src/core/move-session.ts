@@ -31,7 +31,7 @@ export async function moveSession(opts: {name: string; to: StoreKind}, deps: Dep
     }
     const secret = await source.get(account)
     if (secret === null) throw missingToken(session)
-    await target.set(account, secret)
+    await target.set(account, secret, session)
     if ((await target.get(account)) !== secret) {
       throw new MxtokError('store', `the ${storeLabel(opts.to)} did not keep the token; session "${session.name}" stays in the ${storeLabel(from)}`)
     }

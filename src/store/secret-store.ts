@@ -1,11 +1,22 @@
 import type {StoreKind} from './store-kinds.js'
 
+/** Whose token a secret is. */
+export interface SecretAbout {
+  userId: string
+  deviceId: string
+  homeserver: string
+}
+
 export interface SecretStore {
   readonly kind: StoreKind
   /** Proves the store can be written now; throws MxtokError ('keychain' or 'store') saying why and how to fix it. */
   check(): Promise<void>
   get(account: string): Promise<string | null>
-  set(account: string, secret: string): Promise<void>
+  /**
+   * `about` says whose token it is, for a store that others read without mxtok (OpenBao/Vault:
+   * a bot reads user_id, device_id and homeserver beside the token); the others ignore it.
+   */
+  set(account: string, secret: string, about?: SecretAbout): Promise<void>
   /** True when something was deleted. */
   delete(account: string): Promise<boolean>
   // The two below are there where the store's row in STORES says it can.

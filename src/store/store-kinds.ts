@@ -1,6 +1,7 @@
 import {FileStore} from './file-store.js'
 import {KeychainStore} from './keychain-store.js'
 import type {SecretStore} from './secret-store.js'
+import {VaultStore} from './vault-store.js'
 
 /** What a store is made from: plain values and functions, so this folder needs nothing of the command line. */
 export interface StoreContext {
@@ -55,6 +56,14 @@ export const STORES = {
       )
       return file
     },
+  },
+  vault: {
+    label: 'OpenBao/Vault (MXTOK_VAULT)',
+    about: 'OpenBao or HashiCorp Vault, at MXTOK_VAULT=MOUNT/PREFIX',
+    // The folder may hold other programs' secrets too, and it is read one secret at a time.
+    lists: false,
+    prefetches: false,
+    open: (ctx) => new VaultStore(ctx.env),
   },
 } as const satisfies Record<string, StoreRow>
 

@@ -107,7 +107,7 @@ describe('the encrypted file store', () => {
   it('an unknown store is a usage error', async () => {
     const r = await mxtok(['create', 'x', '--user', userId, '--homeserver', synapse.baseUrl, '--store', 'plaintext'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain(`--store must be one of keychain, file, not "plaintext"`)
+    expect(r.stderr).toContain(`--store must be one of keychain, file, vault, not "plaintext"`)
   })
 })
 
@@ -152,6 +152,8 @@ describe('doctor', () => {
       stores: [
         {store: 'keychain', ok: true},
         {store: 'file', ok: true},
+        // No MXTOK_VAULT here.
+        {store: 'vault', ok: false},
       ],
       homeservers: [{homeserver: synapse.baseUrl, ok: true}],
     })

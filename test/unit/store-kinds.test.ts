@@ -26,9 +26,10 @@ describe('the table of secret stores', () => {
 
   it('has the default among its kinds, and labels as messages have always said them', () => {
     expect(STORE_KINDS).toContain(DEFAULT_STORE)
-    expect(STORE_KINDS).toEqual(['keychain', 'file'])
+    expect(STORE_KINDS).toEqual(['keychain', 'file', 'vault'])
     expect(storeLabel('keychain')).toBe('OS keychain')
     expect(storeLabel('file')).toBe('encrypted file store')
+    expect(storeLabel('vault')).toBe('OpenBao/Vault (MXTOK_VAULT)')
   })
 
   it('makes a store that asks for nothing before it is used', async () => {
