@@ -58,7 +58,7 @@ export const STORES = {
     },
   },
   vault: {
-    label: 'OpenBao/Vault (MXTOK_VAULT)',
+    label: 'OpenBao/Vault store at MXTOK_VAULT',
     about: 'OpenBao or HashiCorp Vault, at MXTOK_VAULT=MOUNT/PREFIX',
     // The folder may hold other programs' secrets too, and it is read one secret at a time.
     lists: false,

@@ -29,7 +29,7 @@ describe('the table of secret stores', () => {
     expect(STORE_KINDS).toEqual(['keychain', 'file', 'vault'])
     expect(storeLabel('keychain')).toBe('OS keychain')
     expect(storeLabel('file')).toBe('encrypted file store')
-    expect(storeLabel('vault')).toBe('OpenBao/Vault (MXTOK_VAULT)')
+    expect(storeLabel('vault')).toBe('OpenBao/Vault store at MXTOK_VAULT')
   })
 
   it('makes a store that asks for nothing before it is used', async () => {
