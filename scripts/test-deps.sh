@@ -25,7 +25,18 @@ DENDRITE_COMMANDS=(dendrite generate-keys generate-config)
 MAS_VERSION=1.22.0+36
 MAS_COMMIT=682b8d26d3b3666b6652490f66618ab3d640fa5d
 MAS_OPA_VERSION=1.13.1
-MAS_DIST="${MXTOK_MAS_DIST:-$(cd "$(dirname "$0")/../.." && pwd)/shared/mas}"
+# A fresh clone elsewhere (CI clones the repository) finds it beside the repository it was cloned from.
+mas_dist_default() {
+  local repo origin
+  repo="$(cd "$(dirname "$0")/.." && pwd)"
+  origin="$(git -C "$repo" config --get remote.origin.url 2>/dev/null || true)"
+  if [[ ! -d "$repo/../shared/mas" && -n "$origin" && -d "$origin/../shared/mas" ]]; then
+    (cd "$origin/../shared/mas" && pwd)
+  else
+    printf '%s\n' "$(cd "$repo/.." && pwd)/shared/mas"
+  fi
+}
+MAS_DIST="${MXTOK_MAS_DIST:-$(mas_dist_default)}"
 
 # Where the virtualenv lives. The same rule is in test/support/synapse.ts (synapseVenvDir):
 #   ${MXTOK_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mxtok-test}/synapse-<SYNAPSE_VERSION>
