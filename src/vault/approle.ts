@@ -1,5 +1,5 @@
-import {readFileSync} from 'node:fs'
 import {usageError} from '../errors.js'
+import {readFileBounded, SMALL_FILE_BYTES} from '../fs/read-bounded.js'
 import {VaultError} from './errors.js'
 import {callVault, serverErrors, type VaultEndpoint} from './request.js'
 
@@ -51,7 +51,7 @@ export async function appRoleLogin(endpoint: VaultEndpoint, env: NodeJS.ProcessE
 function readSecretId(path: string): string {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readFileBounded(path, SMALL_FILE_BYTES)
   } catch (error) {
     throw usageError(
       `cannot read the AppRole secret ID from ${path} (MXTOK_VAULT_SECRET_ID_FILE): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,

@@ -1,6 +1,7 @@
-import {readdirSync, readFileSync, statSync} from 'node:fs'
+import {readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {usageError} from '../errors.js'
+import {PEM_FILE_BYTES, readFileBounded} from '../fs/read-bounded.js'
 import type {TlsSettings} from '../matrix/transport.js'
 
 /** Where the bao and vault CLIs connect when no variable says: their own default. */
@@ -87,7 +88,7 @@ function goBool(text: string, name: string): boolean {
 
 function readSetting(name: string, path: string): string {
   try {
-    return readFileSync(path, 'utf8')
+    return readFileBounded(path, PEM_FILE_BYTES)
   } catch (error) {
     throw usageError(`cannot read ${path}, named by BAO_${name} (or VAULT_${name}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
@@ -101,6 +102,9 @@ function certificatesIn(text: string, name: string, path: string): string[] {
   return certificates
 }
 
+/** The system's own CA directory holds a few hundred; a directory of many more is not one. */
+const MAX_CA_FILES = 5000
+
 /** Every file under the directory, as the CLIs walk it; files without a certificate are an error there too. */
 function caDirectory(dir: string): string[] {
   let names: string[]
@@ -113,5 +117,7 @@ function caDirectory(dir: string): string[] {
   }
   const files = names.map((name) => join(dir, name)).filter((path) => statSync(path, {throwIfNoEntry: false})?.isFile())
   if (files.length === 0) throw usageError(`${dir}, named by BAO_CAPATH (or VAULT_CAPATH), holds no certificate file`)
+  if (files.length > MAX_CA_FILES)
+    throw usageError(`${dir}, named by BAO_CAPATH (or VAULT_CAPATH), holds more than ${MAX_CA_FILES} files; name a directory of CA certificates only`)
   return files.flatMap((path) => certificatesIn(readSetting('CAPATH', path), 'CAPATH', path))
 }

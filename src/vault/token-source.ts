@@ -1,8 +1,9 @@
 import {execFile} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {isAbsolute, join, resolve} from 'node:path'
 import {usageError} from '../errors.js'
+import {readFileBounded, SMALL_FILE_BYTES} from '../fs/read-bounded.js'
 import {VaultError} from './errors.js'
 import {baoSetting} from './settings.js'
 
@@ -36,7 +37,7 @@ export async function findToken(env: NodeJS.ProcessEnv, address: URL): Promise<F
   const file = baoSetting(env, 'TOKEN_PATH') ?? join(home, '.vault-token')
   let text: string
   try {
-    text = readFileSync(file, 'utf8')
+    text = readFileBounded(file, SMALL_FILE_BYTES)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw usageError(`cannot read the token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
@@ -53,7 +54,7 @@ export function tokenHelper(env: NodeJS.ProcessEnv, home: string): string | unde
   if (!file) return undefined
   let text: string
   try {
-    text = readFileSync(file, 'utf8')
+    text = readFileBounded(file, SMALL_FILE_BYTES)
   } catch (error) {
     throw usageError(`cannot read ${file}, the bao/vault CLI's config: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
