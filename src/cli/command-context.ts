@@ -19,9 +19,11 @@ export function commandContext(flags: Readonly<Record<string, unknown>>): RunCon
     deps: () => defaultDeps(process.env, options, warnLine, inFlight),
     inFlight,
     // Calls to the Secret Service left under way would be answered to nobody, which gnome-keyring
-    // may not survive (see settleBusCalls); a command normally leaves none.
+    // may not survive (see settleBusCalls); a command normally leaves none. A command that failed
+    // early (a usage error while its keychain check is under way) may: it waits for them as long
+    // as any keychain call may take, since a loaded keyring can take longer than a second.
     finish: async () => {
-      await settleBusCalls(1000)
+      await settleBusCalls(3000)
       await closeHttp()
     },
   }
