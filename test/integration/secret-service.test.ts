@@ -253,6 +253,9 @@ try {
 } catch (error) {
   process.stdout.write('error: ' + error.message)
 }
+// As every command does at its end (commandContext's finish): a search can be answered before the
+// key exchange sent with it, and gnome-keyring aborts on an answer due to a client that is gone.
+await (await import(${JSON.stringify(join(ROOT, 'src/store/secret-service/index.ts'))})).settleBusCalls(1000)
 `,
     )
     return new Promise((done, fail) => {
