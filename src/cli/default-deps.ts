@@ -1,7 +1,7 @@
 import type {Deps} from '../core/deps.js'
 import {MatrixClient} from '../matrix/client.js'
 import {discoverHomeserver} from '../matrix/discovery.js'
-import {type HttpOptions, preloadHttp} from '../matrix/http.js'
+import {type HttpOptions, preloadHttp, type RateLimitWait} from '../matrix/http.js'
 import {OAuthClient} from '../matrix/oauth-client.js'
 import {writeLines} from '../output/terminal.js'
 import {configDir} from '../registry/config-dir.js'
@@ -24,12 +24,17 @@ export function defaultDeps(
   warn: (message: string) => void,
   inFlight?: InFlight,
 ): Deps {
+  // A person at a terminal sees why nothing happens while a server rate-limits. Made at the first
+  // wait: the process's stderr costs about a millisecond to make, and most runs never wait.
+  let waitLine: ((wait: RateLimitWait) => void) | null | undefined
   const http: HttpOptions = {
     timeoutMs: requestTimeoutMs(env),
     debug: options.verbose ? (line) => writeLines(process.stderr, [`mxtok: debug: ${line}`]) : undefined,
     allowHttp: options.allowHttp,
-    // A person at a terminal sees why nothing happens while a server rate-limits.
-    rateLimited: process.stderr.isTTY && env.TERM !== 'dumb' ? rateLimitLine(process.stderr, process.stderr.columns || 80) : undefined,
+    rateLimited: (wait) => {
+      waitLine ??= process.stderr.isTTY && env.TERM !== 'dumb' ? rateLimitLine(process.stderr, process.stderr.columns || 80) : null
+      waitLine?.(wait)
+    },
   }
   const watched = (homeserver: string | URL): HttpOptions => (inFlight ? {...http, onRequest: recordRequests(inFlight, new URL(homeserver).host)} : http)
   const dir = configDir(env)
