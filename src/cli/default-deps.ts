@@ -2,6 +2,7 @@ import type {Deps} from '../core/deps.js'
 import {MatrixClient} from '../matrix/client.js'
 import {discoverHomeserver} from '../matrix/discovery.js'
 import {type HttpOptions, preloadHttp, type RateLimitWait} from '../matrix/http.js'
+import {MasAdminClient} from '../matrix/mas-admin-client.js'
 import {OAuthClient} from '../matrix/oauth-client.js'
 import {writeLines} from '../output/terminal.js'
 import {configDir} from '../registry/config-dir.js'
@@ -50,6 +51,7 @@ export function defaultDeps(
     store: (kind) => stores.get(kind) ?? stores.set(kind, openStore(kind, storeContext)).get(kind)!,
     client: (homeserver) => new MatrixClient(homeserver, watched(homeserver)),
     oauth: (homeserver) => new OAuthClient(homeserver, watched(homeserver)),
+    masAdmin: (issuer, token) => new MasAdminClient(issuer, token, watched(issuer)),
     discover: (user) => discoverHomeserver(user, http),
     warmUp: (homeservers) => {
       for (const h of homeservers) preloadHttp(new URL(h))

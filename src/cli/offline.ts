@@ -21,6 +21,7 @@ const offlineDeps = (): Deps => ({
   store: unavailable,
   client: unavailable,
   oauth: unavailable,
+  masAdmin: unavailable,
   discover: unavailable,
   now: () => new Date(),
   warn: () => {},

@@ -1,4 +1,5 @@
 import type {MatrixClient} from '../matrix/client.js'
+import type {MasAdminClient} from '../matrix/mas-admin-client.js'
 import type {OAuthClient} from '../matrix/oauth-client.js'
 import type {UserId} from '../matrix/user-id.js'
 import type {SessionRegistry} from '../registry/registry.js'
@@ -12,6 +13,8 @@ export interface Deps {
   client(homeserver: string | URL): MatrixClient
   /** Next-generation auth (OAuth 2.0): the homeserver's metadata and the endpoints it names. */
   oauth(homeserver: string | URL): OAuthClient
+  /** The admin API of the Matrix Authentication Service at `issuer`, with a token of scope urn:mas:admin. */
+  masAdmin(issuer: string | URL, token: string): MasAdminClient
   discover(user: UserId): Promise<URL>
   /** Starts loading what talking to these homeservers takes, for a command that reads the store first. */
   warmUp?(homeservers: string[]): void

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import type {Deps} from '../../src/core/deps.js'
 import {MatrixClient} from '../../src/matrix/client.js'
 import {discoverHomeserver} from '../../src/matrix/discovery.js'
+import {MasAdminClient} from '../../src/matrix/mas-admin-client.js'
 import {OAuthClient} from '../../src/matrix/oauth-client.js'
 import {SessionRegistry} from '../../src/registry/registry.js'
 import {MemoryStore} from './memory-store.js'
@@ -28,6 +29,7 @@ export function unitDeps(): UnitDeps {
     store: () => memory,
     client: (hs) => new MatrixClient(hs, http),
     oauth: (hs) => new OAuthClient(hs, http),
+    masAdmin: (issuer, token) => new MasAdminClient(issuer, token, http),
     discover: (user) => discoverHomeserver(user, http),
     now: () => new Date('2026-01-02T03:04:05.000Z'),
     warn: (m) => void warnings.push(m),
