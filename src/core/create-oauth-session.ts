@@ -29,6 +29,8 @@ export interface OAuthCreateOptions {
   metadata: AuthMetadata
   deviceId?: string
   deviceName?: string
+  /** Ask for MAS's admin API scope too (urn:mas:admin), which MAS grants to a user it lets request admin. */
+  admin?: boolean
   showCode?: (prompt: DeviceCodePrompt) => void | Promise<void>
   /** Waits between polls; tests pass one that does not really wait. */
   sleep?: (ms: number) => Promise<void>
@@ -52,6 +54,9 @@ export const SLOW_DOWN_MS = 5000
 
 /** The C-S API scope and the device scope: asking for a device by ID is how the device ID is chosen. */
 export const deviceScope = (deviceId: string) => `urn:matrix:client:api:* urn:matrix:client:device:${deviceId}`
+
+/** The scope of MAS's admin API (api/admin/v1). */
+export const MAS_ADMIN_SCOPE = 'urn:mas:admin'
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -116,7 +121,9 @@ export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): 
   const clientId = await oauth.registerClient(metadata.registrationEndpoint, CLIENT_METADATA)
   const grant: OAuthGrant = {issuer: metadata.issuer, clientId, tokenEndpoint: metadata.tokenEndpoint.href}
   if (metadata.revocationEndpoint) grant.revocationEndpoint = metadata.revocationEndpoint.href
-  const code = await oauth.deviceAuthorization(metadata.deviceAuthorizationEndpoint, clientId, deviceScope(deviceId))
+  if (opts.admin) grant.admin = true
+  const scope = opts.admin ? `${MAS_ADMIN_SCOPE} ${deviceScope(deviceId)}` : deviceScope(deviceId)
+  const code = await oauth.deviceAuthorization(metadata.deviceAuthorizationEndpoint, clientId, scope)
 
   return journalledLogin<TokenSet>(
     {

@@ -20,6 +20,8 @@ export interface CreateOptions {
   store?: StoreKind
   /** Log in through next-generation auth (OAuth 2.0) even when the server offers password logins. */
   oauth?: boolean
+  /** With oauth: ask for MAS's admin API too. */
+  admin?: boolean
   /** Shows where to approve an OAuth login; the password is not asked for then. */
   showCode?: (prompt: DeviceCodePrompt) => void | Promise<void>
   /** Waits between polls of an OAuth login. */
@@ -49,7 +51,7 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   // The store check fails before anything exists on the server when the token could not be kept;
   // asking the server how it logs in meanwhile changes nothing there. Both are awaited, so the
   // check's probe item is gone before any error is reported.
-  const [checked, asked] = await Promise.allSettled([store.check(), oauthMetadata(homeserver, {forced: opts.oauth}, deps)])
+  const [checked, asked] = await Promise.allSettled([store.check(), oauthMetadata(homeserver, {forced: opts.oauth || opts.admin}, deps)])
   if (checked.status === 'rejected') throw checked.reason
   if (asked.status === 'rejected') throw asked.reason
   const metadata = asked.value
@@ -59,7 +61,10 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
       throw usageError(
         `a sign-in through the browser needs the full user ID, since its device ID is asked for before the sign-in: write --user @${localpart}:<server name>`,
       )
-    return createOAuthSession({name, user: given, homeserver, store, metadata, deviceId, deviceName, showCode: opts.showCode, sleep: opts.sleep}, deps)
+    return createOAuthSession(
+      {name, user: given, homeserver, store, metadata, deviceId, deviceName, admin: opts.admin, showCode: opts.showCode, sleep: opts.sleep},
+      deps,
+    )
   }
   const password = await opts.password()
   return createPasswordSession({name, user: given ?? localpart, homeserver, store, password, deviceId, deviceName}, deps)

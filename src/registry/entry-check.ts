@@ -67,6 +67,7 @@ function grantProblem(grant: unknown): string | undefined {
   if (typeof grant.clientId !== 'string' || grant.clientId === '') return '"oauth.clientId" is not a string'
   if (grant.revocationEndpoint !== undefined && (typeof grant.revocationEndpoint !== 'string' || !isWebUrl(grant.revocationEndpoint)))
     return '"oauth.revocationEndpoint" is not an http(s) URL'
+  if (grant.admin !== undefined && grant.admin !== true) return '"oauth.admin" is neither missing nor true'
   return undefined
 }
 

@@ -86,9 +86,10 @@ export function pendingEntry(p: PendingLogin): Entry {
 }
 
 /** A grant with its fields alone, in their order: the same on disk and in memory. */
-const grantOf = ({issuer, clientId, tokenEndpoint, revocationEndpoint}: OAuthGrant): OAuthGrant => ({
+const grantOf = ({issuer, clientId, tokenEndpoint, revocationEndpoint, admin}: OAuthGrant): OAuthGrant => ({
   issuer,
   clientId,
   tokenEndpoint,
   ...(revocationEndpoint === undefined ? {} : {revocationEndpoint}),
+  ...(admin === true ? {admin} : {}),
 })

@@ -8,6 +8,8 @@ export interface OAuthGrant {
   tokenEndpoint: string
   /** Missing when the server offers no RFC 7009 revocation. */
   revocationEndpoint?: string
+  /** The grant has the admin API's scope of MAS (urn:mas:admin) besides the client API's: an admin user's session, for `--as`. */
+  admin?: true
 }
 
 /**

@@ -161,11 +161,10 @@ describe("OAuth sessions, approved in MAS's own pages", () => {
       String(s.attributes.scope).split(' ').includes(`urn:matrix:client:device:${device}`),
     )
 
-  it('create --oauth: the device grant approved at MAS, its token works, and revoke finishes the session at MAS', async () => {
-    const a = await account()
-    const device = deriveDeviceId(a.user, 'bot')
+  /** create --oauth, with the device grant approved at MAS by the account's owner in a browser. */
+  async function createApproved(a: {user: string; localpart: string; password: string}, name: string, more: string[] = []) {
     let approval: Promise<Page> | undefined
-    const created = await runCli(['create', 'bot', '--user', a.user, '--homeserver', stack.provided.baseUrl, '--oauth'], {
+    const created = await runCli(['create', name, '--user', a.user, '--homeserver', stack.provided.baseUrl, '--oauth', ...more], {
       env: env(),
       timeoutMs: 60_000,
       // The person at the browser acts once mxtok shows where to go, while it polls.
@@ -178,6 +177,29 @@ describe("OAuth sessions, approved in MAS's own pages", () => {
     expectNoSecrets(created, secrets)
     expect(created.code, created.stderr).toBe(0)
     expect(page?.status).toBe(200)
+    return created
+  }
+
+  it('create --oauth --admin by an admin: the token reaches the admin API of MAS, and the session says it does', async () => {
+    const localpart = `masadmin${process.pid}x${++n}`
+    const password = `pw-${localpart}-Xq3Lm`
+    secrets.add(password)
+    const a = {user: await registerMasUser(stack.provided, localpart, password, {admin: true}), localpart, password}
+    const created = await createApproved(a, 'root', ['--admin'])
+    expect(created.stdout).toContain('admin API   yes')
+    const adminToken = await token('root')
+    secrets.add(adminToken)
+    const res = await fetch(`${stack.provided.masUrl}/api/admin/v1/users/by-username/${localpart}`, {headers: {authorization: `Bearer ${adminToken}`}})
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as {data: {attributes: {username: string}}}).data.attributes.username).toBe(localpart)
+    const scope = (await oauthSessions(localpart, deriveDeviceId(a.user, 'root')))[0].attributes.scope
+    expect(String(scope).split(' ')).toContain('urn:mas:admin')
+  })
+
+  it('create --oauth: the device grant approved at MAS, its token works, and revoke finishes the session at MAS', async () => {
+    const a = await account()
+    const device = deriveDeviceId(a.user, 'bot')
+    await createApproved(a, 'bot')
     expect(await token('bot')).toMatch(/^mat_/)
     const live = (await oauthSessions(a.localpart, device)).filter((s) => s.attributes.finished_at === null)
     expect(live).toHaveLength(1)

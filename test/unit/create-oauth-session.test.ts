@@ -80,12 +80,12 @@ const REGISTRATION = {
 }
 
 /** Registration and device authorization, each matched on its exact body. */
-const authorization = () =>
+const authorization = (scope = SCOPE) =>
   nock(AUTH)
     .post('/oauth2/registration', REGISTRATION)
     .matchHeader('content-type', 'application/json')
     .reply(201, registrationReply(REGISTRATION))
-    .post('/oauth2/device', {client_id: CLIENT_ID, scope: SCOPE})
+    .post('/oauth2/device', {client_id: CLIENT_ID, scope})
     .matchHeader('content-type', 'application/x-www-form-urlencoded')
     .reply(200, DEVICE_AUTHORIZATION)
 
@@ -158,6 +158,18 @@ describe('createSession through next-generation auth (OAuth 2.0 device grant)', 
     hs.done()
     expect(nock.pendingMocks()).toEqual([])
     expect(session.auth).toBe('oauth')
+  })
+
+  it('asks for the admin API of MAS too with --admin, and records the grant as an admin one', async () => {
+    const deps = clocked()
+    nock(HS).get('/_matrix/client/v1/auth_metadata').reply(200, METADATA)
+    const auth = authorization(`urn:mas:admin ${SCOPE}`)
+    nock(AUTH).post('/oauth2/token', POLL).reply(200, tokenReply(1, DEVICE))
+    nock(HS).get('/_matrix/client/v3/account/whoami').reply(200, {user_id: USER, device_id: DEVICE})
+    const session = await create(deps, {oauth: true, admin: true})
+    auth.done()
+    expect(session).toMatchObject({auth: 'oauth', oauth: {admin: true}})
+    expect(await deps.registry.list()).toEqual([session])
   })
 
   it('logs in with the password as before when the server has no OAuth metadata (Synapse answers 404 M_UNRECOGNIZED)', async () => {

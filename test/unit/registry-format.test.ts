@@ -309,3 +309,22 @@ describe('sessions.json as released', () => {
     expect(JSON.parse(readFileSync(reg.path, 'utf8')).pending['@bot:hs.example/MXTOKOAUTHDEV03']).toEqual(both)
   })
 })
+
+describe('an OAuth grant with the admin API of MAS', () => {
+  it('is kept through a write and a read, and a grant whose "admin" is not true is damaged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mxtok-format-'))
+    const warnings: string[] = []
+    const reg = new SessionRegistry(dir, (m) => warnings.push(m))
+    const admin = SESSIONS.find((s) => s.auth === 'oauth')!
+    const session = {...admin, name: 'mas-admin', oauth: {...(admin as {oauth: object}).oauth, admin: true}} as Session
+    await reg.update((sessions) => void sessions.set(session.name, session))
+    expect(JSON.parse(readFileSync(reg.path, 'utf8')).sessions['mas-admin'].oauth.admin).toBe(true)
+    expect(await new SessionRegistry(dir).list()).toEqual([session])
+
+    const file = JSON.parse(readFileSync(reg.path, 'utf8'))
+    file.sessions['mas-admin'].oauth.admin = 'yes'
+    writeFileSync(reg.path, JSON.stringify(file), {mode: 0o600})
+    expect(await reg.list()).toEqual([])
+    expect(warnings).toEqual([expect.stringContaining('"oauth.admin" is neither missing nor true')])
+  })
+})

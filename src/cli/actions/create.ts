@@ -1,6 +1,6 @@
 import {createAdminSession} from '../../core/create-admin-session.js'
 import {createSession} from '../../core/create-session.js'
-import {madeBy, type Session} from '../../registry/session.js'
+import {madeBy, oauthGrant, type Session} from '../../registry/session.js'
 import {storeLabel} from '../../store/store-kinds.js'
 import type {create as command} from '../commands/create.js'
 import type {Input} from '../declaration.js'
@@ -35,6 +35,7 @@ export async function create({args, flags}: Pick<Input<typeof command>, 'args' |
       password: passwordOf(flags.user, flags['password-stdin'] === true, io),
       store: flags.store,
       oauth: flags.oauth,
+      admin: flags.admin,
       showCode: (prompt) => showDeviceCode(prompt, io.stderr),
       sleep: interruptibleSleep,
     },
@@ -51,6 +52,7 @@ export function showSession(done: string, s: Session, io: Io): CreateJson {
   io.log(by === undefined ? `  device      ${s.deviceId}` : `  device      none (admin login by ${by})`)
   io.log(`  homeserver  ${s.homeserver}`)
   if (by !== undefined) io.log(`  expires     ${s.expiresAt ?? 'never'}`)
+  if (oauthGrant(s)?.admin) io.log('  admin API   yes (urn:mas:admin): use it with --as')
   return {
     name: s.name,
     userId: s.userId,

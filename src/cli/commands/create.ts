@@ -23,6 +23,10 @@ export const create = declare({
     'device-id': flag.string({description: 'use this device ID instead of the derived one'}),
     'password-stdin': flag.boolean({description: 'read the password from the first line of standard input', exclusive: ['oauth', 'as']}),
     oauth: flag.boolean({description: 'sign in through a browser with next-generation auth (OAuth 2.0), even where the server accepts passwords'}),
+    admin: flag.boolean({
+      description: "with --oauth: ask for the admin API of the server's Matrix Authentication Service too (urn:mas:admin), for a session to use with --as",
+      dependsOn: ['oauth'],
+    }),
     as: flag.string({
       description: 'log in as --user with this session of a Synapse server admin (admin API): no password, no device, an expiry',
       exclusive: ['oauth', 'homeserver', 'device-id', 'device-name'],
