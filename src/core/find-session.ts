@@ -24,15 +24,27 @@ export async function findSession(name: string, deps: Deps): Promise<Session> {
  * Store failures throw (exit 6); a refresh the server refuses throws RefreshRefused (exit 4).
  */
 export async function readToken(session: Session, deps: Deps, rejected?: string): Promise<string | null> {
+  return (await readLiveToken(session, deps, rejected))?.token ?? null
+}
+
+/** A token fit for use, and when it stops being one (milliseconds since the epoch; null when unknown). */
+export interface LiveToken {
+  token: string
+  expiresAt: number | null
+}
+
+/** readToken, with the end of the token handed out: exec watches it, to refresh before it comes. */
+export async function readLiveToken(session: Session, deps: Deps, rejected?: string): Promise<LiveToken | null> {
   if (session.expiresAt !== undefined && Date.parse(session.expiresAt) <= deps.now().getTime()) {
     throw new MxtokError('tokenInvalid', `the token of session "${session.name}" expired at ${session.expiresAt}; create the session again`)
   }
   const secret = await readSecret(session, deps)
   if (secret === null) return null
   const grant = oauthGrant(session)
-  if (!grant && secret.refreshToken === null) return secret.accessToken
+  const live = {token: secret.accessToken, expiresAt: secret.expiresAt}
+  if (!grant && secret.refreshToken === null) return live
   const expiring = secret.expiresAt !== null && secret.expiresAt - deps.now().getTime() < REFRESH_MARGIN_MS
-  if (!expiring && secret.accessToken !== rejected) return secret.accessToken
+  if (!expiring && secret.accessToken !== rejected) return live
   return refreshUnderLock(session, grant, secret.accessToken, deps)
 }
 
@@ -75,10 +87,10 @@ export class RefreshRefused extends MxtokError {
  * pair would each kill the other's token. The stored pair is re-read inside the lock; when it no
  * longer holds `seen`, another run has refreshed it already and its token is the live one.
  */
-async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined, seen: string, deps: Deps): Promise<string> {
+async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined, seen: string, deps: Deps): Promise<LiveToken> {
   const account = secretAccount(session.userId, session.deviceId)
   const store = deps.store(session.store)
-  const {token, badLifetime} = await deps.registry.update(async (sessions) => {
+  const {live, badLifetime} = await deps.registry.update(async (sessions) => {
     const current = sessions.get(session.name)
     if (!current || current.createdAt !== session.createdAt || current.store !== session.store) {
       throw new MxtokError('unexpected', `session "${session.name}" changed while its token was being refreshed; run the command again`)
@@ -86,7 +98,7 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined,
     const raw = await store.get(account)
     if (raw === null) throw missingToken(session)
     const stored = decodeSecret(raw, `session "${session.name}"`)
-    if (stored.accessToken !== seen || stored.refreshToken === null) return {token: stored.accessToken}
+    if (stored.accessToken !== seen || stored.refreshToken === null) return {live: {token: stored.accessToken, expiresAt: stored.expiresAt}}
     let tokens
     try {
       tokens = grant
@@ -101,11 +113,13 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined,
     // server accepts a refresh token again while the pair it was exchanged for has not been used.
     // A pair whose lifetime made no sense is stored all the same, without a known end, and the error
     // comes after: the server has made it the session's pair, and it is refreshed once refused.
-    await store.set(account, encodeTokenPair({...tokens, refreshToken: tokens.refreshToken ?? stored.refreshToken}, deps.now()), session)
-    return {token: tokens.accessToken, badLifetime: tokens.badLifetime}
+    const pair = encodeTokenPair({...tokens, refreshToken: tokens.refreshToken ?? stored.refreshToken}, deps.now())
+    await store.set(account, pair, session)
+    const fresh = decodeSecret(pair, `session "${session.name}"`)
+    return {live: {token: fresh.accessToken, expiresAt: fresh.expiresAt}, badLifetime: tokens.badLifetime}
   })
   if (badLifetime) throw badLifetime.withContext(` (the refreshed tokens of session "${session.name}" were kept; run the command again)`)
-  return token
+  return live
 }
 
 /** From this many sessions in one store on, one batch read beats reading each token on its own. */

@@ -1,4 +1,4 @@
-import {readFileSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {MxtokError} from '../errors.js'
 import {writeFileAtomic} from '../fs/atomic-file.js'
@@ -51,6 +51,19 @@ export class SessionRegistry {
 
   async pending(): Promise<PendingLogin[]> {
     return [...(await this.read()).pending.values()]
+  }
+
+  /**
+   * A value that changes whenever the file does: every update replaces it with a new file (a new
+   * inode), so this holds even where times are coarse. A stat, cheap enough to ask every few seconds.
+   */
+  stamp(): string {
+    try {
+      const s = statSync(this.path)
+      return `${s.ino}:${s.mtimeMs}:${s.size}`
+    } catch {
+      return 'none'
+    }
   }
 
   /**

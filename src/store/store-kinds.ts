@@ -24,6 +24,13 @@ interface StoreRow {
   lists: boolean
   /** It can read many secrets in one go (prefetch). */
   prefetches: boolean
+  /**
+   * Others change its secrets without this machine's registry hearing of it (a colleague's rotate in
+   * a team's vault), so `exec` reads it now and then to follow a session. The others change only
+   * through mxtok here, which rewrites the registry; and reading a desktop keychain that has locked
+   * itself would ask for its password.
+   */
+  changedElsewhere: boolean
   /** Makes the store; it does nothing until asked something. list --offline reads this table but makes none: the build leaves the stores' code out of offline.cjs. */
   open(ctx: StoreContext): Opened
 }
@@ -42,6 +49,7 @@ export const STORES = {
     about: 'the OS keychain',
     lists: false,
     prefetches: true,
+    changedElsewhere: false,
     open: (ctx) => new KeychainStore({timeoutMs: ctx.timeoutMs('MXTOK_KEYCHAIN_TIMEOUT', 3000), env: ctx.env}),
   },
   file: {
@@ -49,6 +57,7 @@ export const STORES = {
     about: 'a file encrypted with MXTOK_PASSPHRASE',
     lists: true,
     prefetches: false,
+    changedElsewhere: false,
     open: (ctx) => {
       const file: FileStore = new FileStore(
         ctx.configDir,
@@ -63,6 +72,7 @@ export const STORES = {
     // The folder may hold other programs' secrets too, and it is read one secret at a time.
     lists: false,
     prefetches: false,
+    changedElsewhere: true,
     open: (ctx) => new VaultStore(ctx.env),
   },
 } as const satisfies Record<string, StoreRow>
@@ -78,6 +88,9 @@ export const DEFAULT_STORE: StoreKind = 'keychain'
 export const isStoreKind = (value: unknown): value is StoreKind => typeof value === 'string' && Object.hasOwn(STORES, value)
 
 export const storeLabel = (kind: StoreKind): string => STORES[kind].label
+
+/** Whether others may change the store's secrets without this machine's registry hearing of it. */
+export const changedElsewhere = (kind: StoreKind): boolean => STORES[kind].changedElsewhere
 
 /** A new store of this kind. */
 export const openStore = (kind: StoreKind, ctx: StoreContext): SecretStore => STORES[kind].open(ctx)

@@ -104,13 +104,16 @@ describe('exec', () => {
     const deps = unitDeps()
     await addSession(deps, 'bot')
     const {io} = testIo(deps, {env: {PATH: process.env.PATH}})
-    const outcome = await exec({args: {name: 'bot'}, argv: ['bot'], rest: [process.execPath, '-e', 'process.exit(process.env.MATRIX_USER_ID ? 7 : 1)']}, io)
+    const outcome = await exec(
+      {args: {name: 'bot'}, flags: {}, argv: ['bot'], rest: [process.execPath, '-e', 'process.exit(process.env.MATRIX_USER_ID ? 7 : 1)']},
+      io,
+    )
     expect(outcome.exitCode).toBe(7)
   })
 
   it('refuses a line without "--"', async () => {
     const deps = unitDeps()
-    await expect(exec({args: {name: 'bot'}, argv: ['bot']}, testIo(deps).io)).rejects.toMatchObject({kind: 'usage'})
+    await expect(exec({args: {name: 'bot'}, flags: {}, argv: ['bot']}, testIo(deps).io)).rejects.toMatchObject({kind: 'usage'})
   })
 })
 

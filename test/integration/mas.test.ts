@@ -9,6 +9,7 @@ import type {Page} from '../support/browser.js'
 import {expectNoSecrets, expectOneLineError, mxtokRunner, runCli, tempDir} from '../support/cli.js'
 import {type KeyringSession, startKeyring} from '../support/keyring.js'
 import {approveAtMas} from '../support/mas-browser.js'
+import {botUnderExec, Pinger} from '../support/ping-bot.js'
 import {type RealMas, startRealMas} from '../support/real-mas.js'
 import {
   compatSessionOnDevice,
@@ -207,5 +208,40 @@ describe("OAuth sessions, approved in MAS's own pages", () => {
     const revoked = await mxtok(['revoke', 'bot'])
     expect(revoked.code, revoked.stderr).toBe(0)
     expect((await masSession(stack.provided, 'oauth2-sessions', live[0].id)).attributes.finished_at).toEqual(expect.any(String))
+  })
+})
+
+describe('a bot under mxtok exec, against the real MAS', () => {
+  it("answers, and answers again with the new token once its password session is rotated through MAS's compatibility login", async () => {
+    const a = await account()
+    const friend = await account()
+    const friendToken = await issueCompatibilityToken(stack.provided, friend.localpart)
+    secrets.add(friendToken)
+    const pinger = new Pinger(stack.provided.baseUrl, friendToken)
+    const created = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.provided.baseUrl, '--password-stdin'], {}, `${a.password}\n`)
+    expect(created.code, created.stderr).toBe(0)
+    await token('bot')
+    const bot = botUnderExec('bot', env())
+    try {
+      await bot.ready()
+      const room = await pinger.roomWith(a.user)
+      await pinger.pingUntilPong(room, a.user)
+      const device = deriveDeviceId(a.user, 'bot')
+      const before = (await compatSession(a.localpart, device)).live
+
+      const rotated = await mxtok(['rotate', 'bot', '--yes', '--password-stdin'], {}, `${a.password}\n`)
+      expect(rotated.code, rotated.stderr).toBe(0)
+      await token('bot')
+      await pinger.pingUntilPong(room, a.user)
+      expect(bot.starts()).toBe(2)
+      // MAS's own view: the session the old token belonged to is finished, one live session is left.
+      const after = await compatSession(a.localpart, device)
+      expect(after.live).toHaveLength(1)
+      expect(after.live[0].id).not.toBe(before[0].id)
+      expectNoSecrets({code: 0, stdout: '', stderr: bot.stderr()}, secrets)
+    } finally {
+      bot.child.kill('SIGTERM')
+      await bot.ended
+    }
   })
 })
