@@ -109,16 +109,9 @@ export class VaultClient {
     }
   }
 
-  /** Unauthenticated; every status sys/health uses is an answer. For doctor. */
-  async health(): Promise<Health> {
-    const {status, body} = await callVault(this.endpoint, {method: 'GET', path: 'sys/health', answers: [429, 472, 473, 501, 503]})
-    return {
-      status,
-      initialized: body.initialized === true,
-      sealed: body.sealed === true,
-      standby: body.standby === true,
-      version: typeof body.version === 'string' ? body.version : '',
-    }
+  /** Unauthenticated; for doctor. */
+  health(): Promise<Health> {
+    return readHealth(this.endpoint)
   }
 
   /** Unauthenticated. For doctor, and to tell a standby from the leader. */
@@ -148,6 +141,18 @@ export class VaultClient {
       403,
       `${this.host} does not accept the token from ${this.tokenOrigin} (expired, revoked, or of another server or namespace); log in again (bao login), or set BAO_TOKEN`,
     )
+  }
+}
+
+/** sys/health, which needs no token: every status it uses is an answer, not a failure to retry. */
+export async function readHealth(endpoint: VaultEndpoint): Promise<Health> {
+  const {status, body} = await callVault(endpoint, {method: 'GET', path: 'sys/health', answers: [429, 472, 473, 501, 503]})
+  return {
+    status,
+    initialized: body.initialized === true,
+    sealed: body.sealed === true,
+    standby: body.standby === true,
+    version: typeof body.version === 'string' ? body.version : '',
   }
 }
 
