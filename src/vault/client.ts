@@ -41,6 +41,8 @@ export interface Leader {
  */
 export class VaultClient {
   readonly #token: string
+  /** The X-Vault-Index of the last answer that carried one: what this client wrote, later calls read. */
+  #index?: string
   /** Where the token came from ("BAO_TOKEN", "token file ~/.vault-token", "AppRole approle"), for messages. */
   readonly tokenOrigin: string
   readonly endpoint: VaultEndpoint
@@ -59,9 +61,11 @@ export class VaultClient {
    * One authenticated call. A 403 is told apart: a token the server does not know (expired,
    * revoked) is `badToken`; a valid token without the capability is `denied`, naming both.
    */
-  async call(call: Omit<VaultCall, 'token'>): Promise<VaultAnswer> {
+  async call(call: Omit<VaultCall, 'token' | 'index'>): Promise<VaultAnswer> {
     try {
-      return await callVault(this.endpoint, {...call, token: this.#token})
+      const answer = await callVault(this.endpoint, {...call, token: this.#token, index: this.#index})
+      if (answer.index) this.#index = answer.index
+      return answer
     } catch (error) {
       if (error instanceof VaultError && error.reason === 'denied' && !(await this.tokenWorks())) throw this.badToken()
       throw error
