@@ -52,9 +52,16 @@ export interface VaultAnswer {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000
+/**
+ * A cluster that lost its leader notices within a few seconds with production settings
+ * (performance_multiplier 1) and within 5-10 s with OpenBao's default (5), then elects one in
+ * well under a second; a sealed node waits for a person. 30 s covers an election on the default
+ * settings with room to spare, and is what a homeserver request may take (MXTOK_TIMEOUT).
+ */
 export const DEFAULT_RETRY_FOR_MS = 30_000
 /** A list of a few thousand sessions' metadata stays well under this. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024
+/** Backoff from 0.1 s, doubling up to 1 s, each ±20 %: a new leader is used within a second of its election, and a dozen clients retrying at once do not fall into step. */
 const FIRST_WAIT_MS = 100
 const LONGEST_WAIT_MS = 1000
 
@@ -105,8 +112,8 @@ async function attemptCall(endpoint: VaultEndpoint, call: VaultCall, timeoutMs: 
   const headers: Record<string, string> = {accept: 'application/json', 'x-vault-request': 'true'}
   if (call.token) headers['x-vault-token'] = call.token
   if (settings.namespace) headers['x-vault-namespace'] = settings.namespace
-  // Only with an index to wait for: a call without either header is one the server's operator can
-  // have forwarded to the active node always (consistency_missing_header_forward), across runs too.
+  // Only with an index to wait for: before this run's first write there is none, and a standby
+  // answers as its server is set (disable_standby_reads = true: from the active node, always).
   if (call.index) {
     headers['x-vault-index'] = call.index
     headers['x-vault-inconsistent'] = 'forward-active-node'
