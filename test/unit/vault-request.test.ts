@@ -157,6 +157,22 @@ describe('the client and KV v2', () => {
     expect(error.message).toMatch(/^vault\.example:8200 does not accept the token from BAO_TOKEN \(expired, revoked/)
   })
 
+  it('a 429 is tried again after its Retry-After, and one whose Retry-After is past the budget fails at once instead of waiting', async () => {
+    nock(ADDR)
+      .get('/v1/x')
+      .reply(429, {errors: ['rate limit quota exceeded']}, {'retry-after': '0'})
+    nock(ADDR).get('/v1/x').reply(200, {data: {}})
+    expect((await callVault(endpoint(), {method: 'GET', path: 'x', token: TOKEN})).status).toBe(200)
+
+    nock(ADDR)
+      .get('/v1/x')
+      .reply(429, {errors: ['rate limit quota exceeded']}, {'retry-after': '3600'})
+    const started = Date.now()
+    const error = await failure(callVault(endpoint({retryForMs: 30_000}), {method: 'GET', path: 'x', token: TOKEN}))
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(error.message).toBe('OpenBao/Vault at vault.example:8200 answered HTTP 429 to GET x: rate limit quota exceeded')
+  })
+
   it("reads after a write carry the write's X-Vault-Index, so that a standby that has not applied it forwards them", async () => {
     const kv = new KvV2(client(), 'secret')
     nock(ADDR, {badheaders: ['x-vault-index', 'x-vault-inconsistent']})
