@@ -159,16 +159,17 @@ try {
   // the one its registration leaves): `list` of one session does not get 99 others back.
   const register = (names: string[]) =>
     Promise.all(names.map(async (n): Promise<SeedAccount> => ({userId: await registerUser(synapse, n, password), password})))
-  const [oneAccount, fiveAccounts, tenAccounts, [creator], [piled]] = await Promise.all([
+  const [oneAccount, fiveAccounts, tenAccounts, [creator], [piled], vaultAccount] = await Promise.all([
     register(['one']),
     register(Array.from({length: 5}, (_, i) => `few${i}`)),
     register(Array.from({length: 10}, (_, i) => `many${i}`)),
     register(['creator']),
     register(['piled']),
+    register(['vaulted']),
   ])
   progress('seeding 1,001 sessions: a raw POST /login each, the tokens written to the keyring over D-Bus')
   const one = await seedSessions(synapse.baseUrl, oneAccount, 1, {prefix: 'one'})
-  const inVault = await seedSessions(synapse.baseUrl, oneAccount, 1, {prefix: 'vault'})
+  const inVault = await seedSessions(synapse.baseUrl, vaultAccount, 1, {prefix: 'vault'})
   const pile = await seedSessions(synapse.baseUrl, [piled], 1, {prefix: 'piled'})
   const hundred = await seedSessions(synapse.baseUrl, fiveAccounts, 20, {prefix: 'few'})
   const more = await seedSessions(synapse.baseUrl, tenAccounts, 90, {prefix: 'many'})
@@ -193,7 +194,19 @@ try {
   const vaultEnv: Env = {BAO_ADDR: openbao.address, BAO_TOKEN: openbao.rootToken, MXTOK_VAULT: 'secret/mxtok'}
   const imported = run(
     {
-      argv: [process.execPath, bin, 'import', 'vaultbot', '--token-stdin', '--user', oneAccount[0].userId, '--homeserver', synapse.baseUrl, '--store', 'vault'],
+      argv: [
+        process.execPath,
+        bin,
+        'import',
+        'vaultbot',
+        '--token-stdin',
+        '--user',
+        vaultAccount[0].userId,
+        '--homeserver',
+        synapse.baseUrl,
+        '--store',
+        'vault',
+      ],
       input: `${[...inVault.tokens.values()][0]}\n`,
     },
     {...baseEnv, ...vaultEnv, HOME: dirs.vault, MXTOK_CONFIG_DIR: dirs.vault},
