@@ -16,6 +16,7 @@ import {unixSocketPath} from '../src/store/secret-service/dbus-probe.js'
 import {secretAccount} from '../src/store/secret-store.js'
 import {type CountingProxy, startCountingProxy, tcpTarget} from '../test/support/counting-proxy.js'
 import {startKeyring} from '../test/support/keyring.js'
+import {baoApi, baoBinary, startOpenbaoDev} from '../test/support/openbao.js'
 import {keepTokens, type SeedAccount, seedSessions, writeRegistry} from '../test/support/seed.js'
 import {registerUser, startSynapse} from '../test/support/synapse.js'
 
@@ -143,12 +144,13 @@ function runAsync(step: Step, env: Env): Promise<string> {
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'mxtok-bench-'))
-const [keyringStart, synapseStart] = await Promise.allSettled([startKeyring(), startSynapse()])
+const [keyringStart, synapseStart, openbaoStart] = await Promise.allSettled([startKeyring(), startSynapse(), startOpenbaoDev()])
 const keyring = keyringStart.status === 'fulfilled' ? keyringStart.value : undefined
 const synapse = synapseStart.status === 'fulfilled' ? synapseStart.value : undefined
+const openbao = openbaoStart.status === 'fulfilled' ? openbaoStart.value : undefined
 const relays: CountingProxy[] = []
 try {
-  if (!keyring || !synapse) throw [keyringStart, synapseStart].flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))[0]
+  if (!keyring || !synapse || !openbao) throw [keyringStart, synapseStart, openbaoStart].flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))[0]
   progress(`Synapse at ${synapse.baseUrl}; keyring on ${keyring.env.DBUS_SESSION_BUS_ADDRESS}`)
   const baseEnv: Env = {PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...keyring.env}
   const envFor = (dir: string): Env => ({...baseEnv, HOME: dir, MXTOK_CONFIG_DIR: dir})
@@ -157,15 +159,17 @@ try {
   // the one its registration leaves): `list` of one session does not get 99 others back.
   const register = (names: string[]) =>
     Promise.all(names.map(async (n): Promise<SeedAccount> => ({userId: await registerUser(synapse, n, password), password})))
-  const [oneAccount, fiveAccounts, tenAccounts, [creator], [piled]] = await Promise.all([
+  const [oneAccount, fiveAccounts, tenAccounts, [creator], [piled], vaultAccount] = await Promise.all([
     register(['one']),
     register(Array.from({length: 5}, (_, i) => `few${i}`)),
     register(Array.from({length: 10}, (_, i) => `many${i}`)),
     register(['creator']),
     register(['piled']),
+    register(['vaulted']),
   ])
   progress('seeding 1,001 sessions: a raw POST /login each, the tokens written to the keyring over D-Bus')
   const one = await seedSessions(synapse.baseUrl, oneAccount, 1, {prefix: 'one'})
+  const inVault = await seedSessions(synapse.baseUrl, vaultAccount, 1, {prefix: 'vault'})
   const pile = await seedSessions(synapse.baseUrl, [piled], 1, {prefix: 'piled'})
   const hundred = await seedSessions(synapse.baseUrl, fiveAccounts, 20, {prefix: 'few'})
   const more = await seedSessions(synapse.baseUrl, tenAccounts, 90, {prefix: 'many'})
@@ -183,7 +187,32 @@ try {
     hundred: await writeRegistry(join(scratch, 'hundred'), hundred.sessions),
     thousand: await writeRegistry(join(scratch, 'thousand'), thousand),
     create: join(scratch, 'create'),
+    vault: join(scratch, 'vault'),
   }
+  // The team home's session: kept in OpenBao by mxtok itself (import), the path found by listing,
+  // so that bao reads the very secret mxtok reads, whatever the layout.
+  const vaultEnv: Env = {BAO_ADDR: openbao.address, BAO_TOKEN: openbao.rootToken, MXTOK_VAULT: 'secret/mxtok'}
+  const imported = run(
+    {
+      argv: [
+        process.execPath,
+        bin,
+        'import',
+        'vaultbot',
+        '--token-stdin',
+        '--user',
+        vaultAccount[0].userId,
+        '--homeserver',
+        synapse.baseUrl,
+        '--store',
+        'vault',
+      ],
+      input: `${[...inVault.tokens.values()][0]}\n`,
+    },
+    {...baseEnv, ...vaultEnv, HOME: dirs.vault, MXTOK_CONFIG_DIR: dirs.vault},
+  )
+  if (imported.status !== 0) throw new Error(`import into the vault store: ${imported.stderr}`)
+  const vaultSecretPath = await onlySecret(openbao.address, openbao.rootToken, 'secret', 'mxtok/')
   // The start-up cases of before: a registry of realistic size on a server never contacted.
   const fake: Session[] = Array.from({length: 20}, (_, i) => ({
     name: `bot-${i}`,
@@ -304,6 +333,8 @@ try {
   // read), after the start of a Node process that any tool of ours pays first.
   const oneSession = one.sessions[0]
   const secretToolLookup = {argv: ['secret-tool', 'lookup', 'service', KEYCHAIN_SERVICE, 'username', secretAccount(oneSession.userId, oneSession.deviceId)]}
+  // The least a read of the same secret costs: the bao CLI (Go, one static binary) after a Node start.
+  const baoKvGet = {argv: [baoBinary(), 'kv', 'get', '-mount=secret', '-field=access_token', vaultSecretPath]}
   const pruneDryRun = {argv: mxtok('prune', '--user', piled.userId, '--keep', '10', '--dry-run')}
   const create = {argv: mxtok('create', 'bot', '--user', creator.userId, '--homeserver', synapse.baseUrl, '--password-stdin'), input: `${password}\n`}
   const cases: {name: string; measure: () => number | Promise<number>}[] = [
@@ -312,6 +343,8 @@ try {
     {name: 'mxtok list --offline (20 sessions)', measure: () => wallMs([{argv: mxtok('list', '--offline')}], envFor(dirs.offline))},
     {name: 'mxtok token NAME (keyring)', measure: () => wallMs([{argv: mxtok('token', oneSession.name)}], envFor(dirs.one))},
     {name: 'node -e 0 + secret-tool lookup', measure: () => wallMs([node0, secretToolLookup], baseEnv)},
+    {name: 'mxtok token NAME (vault)', measure: () => wallMs([{argv: mxtok('token', 'vaultbot')}], {...envFor(dirs.vault), ...vaultEnv})},
+    {name: 'node -e 0 + bao kv get', measure: () => wallMs([node0, baoKvGet], {...baseEnv, ...vaultEnv, HOME: dirs.vault})},
     {name: 'mxtok verify, 1 session', measure: () => wallMs([{argv: mxtok('verify')}], envFor(dirs.one))},
     {name: 'mxtok verify, 100 sessions', measure: () => wallMs([{argv: mxtok('verify')}], envFor(dirs.hundred))},
     {name: 'curl: 100 whoami in one process', measure: () => wallMs([curlWhoamis], baseEnv)},
@@ -407,6 +440,8 @@ try {
     baseline('node -e 0 + secret-tool lookup'),
     ratio('mxtok token NAME (keyring)', 'node -e 0 + secret-tool lookup', 1.5),
     {...info('  the same, vs node -e 0', ms('mxtok token NAME (keyring)'), 'ms'), vs: 'node -e 0', ratio: ms('mxtok token NAME (keyring)') / ms('node -e 0')},
+    baseline('node -e 0 + bao kv get'),
+    ratio('mxtok token NAME (vault)', 'node -e 0 + bao kv get', 1.3),
     baseline('mxtok verify, 1 session'),
     ratio('mxtok verify, 100 sessions', 'mxtok verify, 1 session', 3),
     {
@@ -495,6 +530,14 @@ try {
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
   console.log(`Written to .bench/results.json; ${Math.round((Date.now() - began) / 1000)} s in all.`)
 } finally {
-  await Promise.allSettled([...relays.map((r) => r.stop()), synapse?.stop(), keyring?.stop()])
+  await Promise.allSettled([...relays.map((r) => r.stop()), synapse?.stop(), keyring?.stop(), openbao?.stop()])
   rmSync(scratch, {recursive: true, force: true})
+}
+
+/** The path, under the mount, of the one secret in `folder` and its sub-folders. */
+async function onlySecret(address: string, token: string, mount: string, folder: string): Promise<string> {
+  const listed = await baoApi(address, token, 'GET', `${mount}/metadata/${folder}?list=true`)
+  const keys = ((listed.body?.data as {keys?: string[]} | undefined)?.keys ?? []).map((k) => `${folder}${k}`)
+  if (keys.length !== 1) throw new Error(`expected one secret under ${mount}/${folder}, found ${JSON.stringify(keys)}`)
+  return keys[0].endsWith('/') ? onlySecret(address, token, mount, keys[0]) : keys[0]
 }

@@ -20,6 +20,8 @@ export const ExitCode = {
   disk: 8,
   // The OpenBao/Vault server holding the sessions (MXTOK_VAULT): sealed, without a leader or
   // unreachable past the retries, refusing the token, or a policy without a capability mxtok needs.
+  // One code, as 5 is one for a homeserver down or answering wrongly: it says which system to look
+  // at, and the line says what is wrong with it (a sealed engine, for one, needs a person too).
   vault: 9,
   // A homeserver went on rate-limiting past what mxtok waits in all (RATE_LIMIT_BUDGET_MS, 180 s): trying later may work.
   rateLimited: 10,

@@ -3,6 +3,7 @@ import {MatrixError} from '../matrix/errors.js'
 import {type OAuthGrant, oauthGrant, type PendingAdminLogin, type PendingPasswordLogin} from '../registry/session.js'
 import {secretAccount} from '../store/secret-store.js'
 import {STORE_KINDS, type StoreKind} from '../store/store-kinds.js'
+import type {EngineCheck} from '../vault/engine-check.js'
 import {adminCreateCommand, createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {endTokens} from './revoke-session.js'
@@ -53,13 +54,19 @@ export interface DoctorReport {
   stores: StoreCheck[]
   homeservers: HomeserverCheck[]
   orphans: Orphan[]
+  /** The OpenBao/Vault server of MXTOK_VAULT, when it is set. */
+  engine?: EngineCheck
   /** True when the configured store works: the exit status of `mxtok doctor`. */
   ok: boolean
 }
 
 /** What works on this machine: each secret store, the registry, and the sessions' homeservers. */
-export async function runDoctor(opts: {configuredStore: StoreKind; fix?: boolean}, deps: Deps): Promise<DoctorReport> {
+export async function runDoctor(
+  opts: {configuredStore: StoreKind; fix?: boolean; checkEngine?: () => Promise<EngineCheck>},
+  deps: Deps,
+): Promise<DoctorReport> {
   const sessions = await deps.registry.list()
+  const engine = opts.checkEngine?.()
   const stores = await Promise.all(
     STORE_KINDS.map(async (store): Promise<StoreCheck> => {
       try {
@@ -86,7 +93,16 @@ export async function runDoctor(opts: {configuredStore: StoreKind; fix?: boolean
   const working = new Set(stores.filter((s) => s.ok).map((s) => s.store))
   const orphans = await findOrphans(working, deps, opts.fix ?? false)
   const configured = stores.find((s) => s.store === opts.configuredStore)!
-  return {registry: deps.registry.path, sessions: sessions.length, configuredStore: opts.configuredStore, stores, homeservers, orphans, ok: configured.ok}
+  const report: DoctorReport = {
+    registry: deps.registry.path,
+    sessions: sessions.length,
+    configuredStore: opts.configuredStore,
+    stores,
+    homeservers,
+    orphans,
+    ok: configured.ok,
+  }
+  return engine ? {...report, engine: await engine} : report
 }
 
 async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): Promise<Orphan[]> {

@@ -41,6 +41,8 @@ export interface Leader {
  */
 export class VaultClient {
   readonly #token: string
+  /** The X-Vault-Index of the last answer that carried one: what this client wrote, later calls read. */
+  #index?: string
   /** Where the token came from ("BAO_TOKEN", "token file ~/.vault-token", "AppRole approle"), for messages. */
   readonly tokenOrigin: string
   readonly endpoint: VaultEndpoint
@@ -59,9 +61,11 @@ export class VaultClient {
    * One authenticated call. A 403 is told apart: a token the server does not know (expired,
    * revoked) is `badToken`; a valid token without the capability is `denied`, naming both.
    */
-  async call(call: Omit<VaultCall, 'token'>): Promise<VaultAnswer> {
+  async call(call: Omit<VaultCall, 'token' | 'index'>): Promise<VaultAnswer> {
     try {
-      return await callVault(this.endpoint, {...call, token: this.#token})
+      const answer = await callVault(this.endpoint, {...call, token: this.#token, index: this.#index})
+      if (answer.index) this.#index = answer.index
+      return answer
     } catch (error) {
       if (error instanceof VaultError && error.reason === 'denied' && !(await this.tokenWorks())) throw this.badToken()
       throw error
@@ -109,16 +113,9 @@ export class VaultClient {
     }
   }
 
-  /** Unauthenticated; every status sys/health uses is an answer. For doctor. */
-  async health(): Promise<Health> {
-    const {status, body} = await callVault(this.endpoint, {method: 'GET', path: 'sys/health', answers: [429, 472, 473, 501, 503]})
-    return {
-      status,
-      initialized: body.initialized === true,
-      sealed: body.sealed === true,
-      standby: body.standby === true,
-      version: typeof body.version === 'string' ? body.version : '',
-    }
+  /** Unauthenticated; for doctor. */
+  health(): Promise<Health> {
+    return readHealth(this.endpoint)
   }
 
   /** Unauthenticated. For doctor, and to tell a standby from the leader. */
@@ -148,6 +145,18 @@ export class VaultClient {
       403,
       `${this.host} does not accept the token from ${this.tokenOrigin} (expired, revoked, or of another server or namespace); log in again (bao login), or set BAO_TOKEN`,
     )
+  }
+}
+
+/** sys/health, which needs no token: every status it uses is an answer, not a failure to retry. */
+export async function readHealth(endpoint: VaultEndpoint): Promise<Health> {
+  const {status, body} = await callVault(endpoint, {method: 'GET', path: 'sys/health', answers: [429, 472, 473, 501, 503]})
+  return {
+    status,
+    initialized: body.initialized === true,
+    sealed: body.sealed === true,
+    standby: body.standby === true,
+    version: typeof body.version === 'string' ? body.version : '',
   }
 }
 

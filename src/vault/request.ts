@@ -33,6 +33,12 @@ export interface VaultCall {
   capability?: string
   /** Statuses that are answers, not failures: returned as they are, never retried (404 of a read, the statuses of sys/health). */
   answers?: readonly number[]
+  /**
+   * The X-Vault-Index of this client's last write: a standby that answers reads itself (OpenBao's
+   * default on integrated storage) and has not yet applied that write forwards the request to the
+   * active node instead of answering from its older state (X-Vault-Inconsistent: forward-active-node).
+   */
+  index?: string
 }
 
 export interface VaultAnswer {
@@ -41,12 +47,21 @@ export interface VaultAnswer {
   body: Record<string, unknown>
   /** An earlier attempt failed after it may have reached the server: a write may already have landed. */
   mayHaveLanded: boolean
+  /** X-Vault-Index of an answer that changed the server's state: the state later calls must see. */
+  index?: string
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000
+/**
+ * A cluster that lost its leader notices within a few seconds with production settings
+ * (performance_multiplier 1) and within 5-10 s with OpenBao's default (5), then elects one in
+ * well under a second; a sealed node waits for a person. 30 s covers an election on the default
+ * settings with room to spare, and is what a homeserver request may take (MXTOK_TIMEOUT).
+ */
 export const DEFAULT_RETRY_FOR_MS = 30_000
 /** A list of a few thousand sessions' metadata stays well under this. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024
+/** Backoff from 0.1 s, doubling up to 1 s, each ±20 %: a new leader is used within a second of its election, and a dozen clients retrying at once do not fall into step. */
 const FIRST_WAIT_MS = 100
 const LONGEST_WAIT_MS = 1000
 
@@ -90,11 +105,19 @@ export async function callVault(endpoint: VaultEndpoint, call: VaultCall): Promi
   }
 }
 
-async function attemptCall(endpoint: VaultEndpoint, call: VaultCall, timeoutMs: number): Promise<{status: number; body: Record<string, unknown>}> {
+type Answer = Omit<VaultAnswer, 'mayHaveLanded'>
+
+async function attemptCall(endpoint: VaultEndpoint, call: VaultCall, timeoutMs: number): Promise<Answer> {
   const {settings} = endpoint
   const headers: Record<string, string> = {accept: 'application/json', 'x-vault-request': 'true'}
   if (call.token) headers['x-vault-token'] = call.token
   if (settings.namespace) headers['x-vault-namespace'] = settings.namespace
+  // Only with an index to wait for: before this run's first write there is none, and a standby
+  // answers as its server is set (disable_standby_reads = true: from the active node, always).
+  if (call.index) {
+    headers['x-vault-index'] = call.index
+    headers['x-vault-inconsistent'] = 'forward-active-node'
+  }
   let payload: string | undefined
   if (call.body !== undefined) {
     headers['content-type'] = 'application/json'
@@ -156,7 +179,7 @@ async function attemptCall(endpoint: VaultEndpoint, call: VaultCall, timeoutMs: 
   }
 }
 
-function interpret(res: RawAnswer, call: VaultCall, host: string): {status: number; body: Record<string, unknown>} {
+function interpret(res: RawAnswer, call: VaultCall, host: string): Answer {
   let body: Record<string, unknown> = {}
   const text = res.text.trim()
   if (text) {
@@ -168,7 +191,10 @@ function interpret(res: RawAnswer, call: VaultCall, host: string): {status: numb
     }
   }
   const status = res.status
-  if ((status >= 200 && status < 300) || call.answers?.includes(status)) return {status, body}
+  if ((status >= 200 && status < 300) || call.answers?.includes(status)) {
+    const index = res.header('x-vault-index')
+    return index ? {status, body, index} : {status, body}
+  }
   const said = serverErrors(body)
   if (status === 503 || (status === 500 && /not active|no active|active cluster node/i.test(said))) {
     const sealed = /sealed/i.test(said)

@@ -48,6 +48,7 @@ describe('a three-node OpenBao cluster', () => {
       // Each write creates a session of its own (cas 0) and moves one shared record on by one version.
       expect(await kv.write(`ha/sessions/s${String(i).padStart(2, '0')}`, {n: String(i)}, 0)).toBe(1)
       expect(await kv.write('ha/counter', {n: String(i + 1)}, i)).toBe(i + 1)
+      expect(await kv.read('ha/counter')).toEqual({data: {n: String(i + 1)}, version: i + 1})
       slowest.ms = Math.max(slowest.ms, performance.now() - began)
     }
     await kill
@@ -97,6 +98,6 @@ describe('a three-node OpenBao cluster', () => {
       (e: unknown) => e as VaultError,
     )
     expect(alone.exitCode).toBe(9)
-    expect(['sealed', 'noLeader']).toContain(alone.reason)
+    expect(['sealed', 'noLeader'], alone.message).toContain(alone.reason)
   })
 })

@@ -151,7 +151,7 @@ export interface RaftCluster {
  * performance_multiplier 1 is the production setting; the default (5, for development machines)
  * takes 5-10 s to notice a dead leader. Each node retries joining all three, so any order works.
  */
-function raftConfig(dir: string, id: string, port: number, clusterPort: number, peers: string[]): string {
+function raftConfig(dir: string, id: string, port: number, clusterPort: number, peers: string[], more: string): string {
   const joins = peers.map((peer) => `  retry_join {\n    leader_api_addr = "${peer}"\n  }`).join('\n')
   return `storage "raft" {
   path = "${join(dir, id)}"
@@ -168,7 +168,7 @@ api_addr = "http://127.0.0.1:${port}"
 cluster_addr = "https://127.0.0.1:${clusterPort}"
 disable_mlock = true
 log_level = "warn"
-`
+${more}`
 }
 
 interface LeaderAnswer {
@@ -176,8 +176,19 @@ interface LeaderAnswer {
   leader_address?: string
 }
 
+export interface RaftOptions {
+  /**
+   * Standbys answer reads from their own copy, which lags the leader's by up to ~0.1 s; a request
+   * without X-Vault-Index then may not see a write just made. True: they forward every request to
+   * the active node (disable_standby_reads), as docs/teams.md advises for a cluster used by
+   * several runs one after the other.
+   */
+  noStandbyReads?: boolean
+}
+
 /** Three nodes on loopback, initialised with one key share, all unsealed, KV v2 at secret/. */
-export async function startRaftCluster(): Promise<RaftCluster> {
+export async function startRaftCluster(options: RaftOptions = {}): Promise<RaftCluster> {
+  const more = options.noStandbyReads ? 'disable_standby_reads = true\n' : ''
   const bao = baoBinary()
   const dir = await mkdtemp(join(tmpdir(), 'mxtok-raft-'))
   const ports = [] as {api: number; cluster: number}[]
@@ -195,7 +206,7 @@ export async function startRaftCluster(): Promise<RaftCluster> {
       const id = `node${i + 1}`
       await mkdir(join(dir, id))
       const config = join(dir, `${id}.hcl`)
-      await writeFile(config, raftConfig(dir, id, p.api, p.cluster, addresses))
+      await writeFile(config, raftConfig(dir, id, p.api, p.cluster, addresses, more))
       const {server, output, spawnFailed} = spawnServer(bao, ['server', `-config=${config}`], {cwd: dir, env: serverEnv(dir)})
       // A node that cannot start shows as exited to waitFor, with its output below.
       spawnFailed.catch(() => {})

@@ -157,6 +157,39 @@ describe('the client and KV v2', () => {
     expect(error.message).toMatch(/^vault\.example:8200 does not accept the token from BAO_TOKEN \(expired, revoked/)
   })
 
+  it('a 429 is tried again after its Retry-After, and one whose Retry-After is past the budget fails at once instead of waiting', async () => {
+    nock(ADDR)
+      .get('/v1/x')
+      .reply(429, {errors: ['rate limit quota exceeded']}, {'retry-after': '0'})
+    nock(ADDR).get('/v1/x').reply(200, {data: {}})
+    expect((await callVault(endpoint(), {method: 'GET', path: 'x', token: TOKEN})).status).toBe(200)
+
+    nock(ADDR)
+      .get('/v1/x')
+      .reply(429, {errors: ['rate limit quota exceeded']}, {'retry-after': '3600'})
+    const started = Date.now()
+    const error = await failure(callVault(endpoint({retryForMs: 30_000}), {method: 'GET', path: 'x', token: TOKEN}))
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(error.message).toBe('OpenBao/Vault at vault.example:8200 answered HTTP 429 to GET x: rate limit quota exceeded')
+  })
+
+  it("reads after a write carry the write's X-Vault-Index, so that a standby that has not applied it forwards them", async () => {
+    const kv = new KvV2(client(), 'secret')
+    nock(ADDR, {badheaders: ['x-vault-index', 'x-vault-inconsistent']})
+      .get('/v1/secret/data/a')
+      .reply(404, {errors: []})
+    expect(await kv.read('a')).toBeUndefined()
+    nock(ADDR, {badheaders: ['x-vault-index']})
+      .post('/v1/secret/data/a')
+      .reply(200, {data: {version: 1}}, {'x-vault-index': 'INDEX-OF-THE-WRITE'})
+    expect(await kv.write('a', {x: '1'}, 0)).toBe(1)
+    const after = nock(ADDR, {reqheaders: {'x-vault-index': 'INDEX-OF-THE-WRITE', 'x-vault-inconsistent': 'forward-active-node'}})
+      .get('/v1/secret/data/a')
+      .reply(200, {data: {data: {x: '1'}, metadata: {version: 1}}})
+    expect(await kv.read('a')).toEqual({data: {x: '1'}, version: 1})
+    after.done()
+  })
+
   it('a CAS mismatch is its own error; after a lost answer, the version that landed is compared instead', async () => {
     nock(ADDR)
       .post('/v1/secret/data/a')

@@ -1,6 +1,7 @@
 import {type DoctorReport, runDoctor, type StoreCheck} from '../../core/doctor.js'
 import {ExitCode} from '../../errors.js'
 import {type StoreKind, storeLabel} from '../../store/store-kinds.js'
+import {checkEngine, describeEngine} from '../../vault/engine-check.js'
 import type {doctor as command} from '../commands/doctor.js'
 import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'
@@ -17,13 +18,15 @@ export interface DoctorJson extends DoctorReport {
  */
 export async function doctor({flags}: Pick<Input<typeof command>, 'flags'>, io: Io): Promise<Outcome<DoctorJson>> {
   const deps = io.deps()
-  const report = await runDoctor({configuredStore: flags.store, fix: flags.fix === true}, deps)
+  const engine = io.env.MXTOK_VAULT ? () => checkEngine(io.env) : undefined
+  const report = await runDoctor({configuredStore: flags.store, fix: flags.fix === true, checkEngine: engine}, deps)
   const inStore = new Map<StoreKind, number>()
   for (const s of await deps.registry.list()) inStore.set(s.store, (inStore.get(s.store) ?? 0) + 1)
   const stores = report.stores.map((s) => ({...s, configured: s.store === report.configuredStore, sessions: inStore.get(s.store) ?? 0}))
   const plural = (n: number) => `${n} session${n === 1 ? '' : 's'}`
 
   io.log(`registry     ${report.registry} (${plural(report.sessions)})`)
+  if (report.engine) io.log(`${report.engine.ok ? 'ok  ' : 'FAIL'} ${describeEngine(report.engine)}`)
   for (const s of stores) {
     const why = s.configured ? 'configured' : s.sessions > 0 ? `holds ${plural(s.sessions)}` : 'not configured'
     const mark = s.configured || s.sessions > 0 ? (s.ok ? 'ok  ' : 'FAIL') : 'info'
@@ -46,6 +49,14 @@ export async function doctor({flags}: Pick<Input<typeof command>, 'flags'>, io: 
     io.log(`${o.fixed ? 'fixed' : 'WARN'} ${what}${o.kind === 'token' && !o.fixed ? '; "mxtok doctor --fix" logs it out and removes it' : ''}`)
   }
   const storesWork = stores.every((s) => s.ok || !(s.configured || s.sessions > 0))
-  const code = !storesWork ? ExitCode.keychain : report.homeservers.some((h) => !h.ok) ? ExitCode.homeserver : ExitCode.ok
+  // The engine first: a vault store that fails because its server does, fails for that reason.
+  const code =
+    report.engine && !report.engine.ok
+      ? ExitCode.vault
+      : !storesWork
+        ? ExitCode.keychain
+        : report.homeservers.some((h) => !h.ok)
+          ? ExitCode.homeserver
+          : ExitCode.ok
   return {result: {...report, stores, ok: code === ExitCode.ok}, exitCode: code}
 }

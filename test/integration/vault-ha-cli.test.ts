@@ -1,0 +1,119 @@
+// The built CLI with --store vault against a three-node OpenBao cluster set up as docs/teams.md
+// advises (standbys forward every request to the active node): moves in and out of the
+// vault and token reads go on while the leader is killed, and a sealed cluster is exit 9 and one
+// line within the retry budget.
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {Session} from '../../src/registry/session.js'
+import {DEFAULT_RETRY_FOR_MS} from '../../src/vault/request.js'
+import {runCli, tempDir} from '../support/cli.js'
+import {baoAdmin, baoApi, type RaftCluster, startRaftCluster} from '../support/openbao.js'
+import {writeRegistry} from '../support/seed.js'
+
+let cluster: RaftCluster
+
+beforeAll(async () => {
+  cluster = await startRaftCluster({noStandbyReads: true})
+  process.stderr.write(`OpenBao three-node Raft cluster ready in ${(cluster.startMs / 1000).toFixed(1)} s\n`)
+})
+
+afterAll(async () => {
+  await cluster?.stop()
+})
+
+const RETRY_FOR_MS = DEFAULT_RETRY_FOR_MS
+const sessions: Session[] = Array.from({length: 4}, (_, i) => ({
+  name: `ha${i}`,
+  userId: '@habot:example.com',
+  homeserver: 'https://matrix.example.com',
+  deviceId: `MXTOKHA${i}`,
+  createdAt: new Date(0).toISOString(),
+  store: 'vault',
+  auth: 'password',
+}))
+const tokenOf = (s: Session) => `syt_ha_token_of_${s.deviceId}`
+const apiPath = (kind: string, s: Session) => `secret/${kind}/hacli/sessions/${encodeURIComponent(s.userId)}/${s.deviceId}`
+const dir = tempDir('mxtok-vault-ha-')
+let address = ''
+
+async function mxtok(...args: string[]) {
+  const began = performance.now()
+  const r = await runCli(args, {
+    env: {
+      HOME: dir,
+      MXTOK_CONFIG_DIR: dir,
+      MXTOK_PASSPHRASE: 'a passphrase for the file store',
+      BAO_ADDR: address,
+      BAO_TOKEN: cluster.rootToken,
+      MXTOK_VAULT: 'secret/hacli',
+    },
+    timeoutMs: 2 * RETRY_FOR_MS,
+  })
+  expect(r.stderr).not.toContain(cluster.rootToken)
+  return {...r, ms: performance.now() - began}
+}
+
+async function ok(...args: string[]) {
+  const r = await mxtok(...args)
+  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0)
+  return r
+}
+
+describe('mxtok --store vault on a three-node OpenBao cluster', () => {
+  it('loses nothing when the leader is killed among moves in and out of the vault and token reads', async () => {
+    const leader = await cluster.leader()
+    const [through] = await cluster.standbys()
+    address = through.address
+    await writeRegistry(dir, sessions)
+    for (const s of sessions) {
+      const fields = {access_token: tokenOf(s), user_id: s.userId, device_id: s.deviceId, homeserver: s.homeserver, mxtok_layout: '1'}
+      await baoAdmin(leader.address, cluster.rootToken, 'POST', apiPath('data', s), {data: fields, options: {cas: 0}})
+    }
+    const ROUNDS = 8
+    let slowestMs = 0
+    let kill: Promise<void> | undefined
+    for (let round = 0; round < ROUNDS; round++) {
+      const s = sessions[round % sessions.length]
+      const runs = [await ok('move', s.name, '--to', 'file')]
+      if (round === 2) kill = cluster.kill(leader)
+      runs.push(await ok('token', s.name))
+      expect(runs[1].stdout.trim()).toBe(tokenOf(s))
+      runs.push(await ok('move', s.name, '--to', 'vault'))
+      runs.push(await ok('token', s.name))
+      expect(runs[3].stdout.trim()).toBe(tokenOf(s))
+      slowestMs = Math.max(slowestMs, ...runs.map((r) => r.ms))
+    }
+    await kill
+    process.stderr.write(
+      `${ROUNDS * 4} mxtok runs through ${through.id}, the leader ${leader.id} killed among them; slowest ${(slowestMs / 1000).toFixed(1)} s\n`,
+    )
+    expect(slowestMs).toBeLessThan(RETRY_FOR_MS + 5000)
+
+    // Checked from outside: every session in the vault, at version 1 (a move in writes it anew), with its own token; none left in the file.
+    const now = await cluster.leader()
+    for (const s of sessions) {
+      const answer = await baoApi(now.address, cluster.rootToken, 'GET', apiPath('data', s))
+      expect(answer.body?.data).toMatchObject({data: {access_token: tokenOf(s), device_id: s.deviceId}, metadata: {version: 1}})
+    }
+    const registry = JSON.parse(readFileSync(join(dir, 'sessions.json'), 'utf8')) as {sessions: Record<string, {store: string}>}
+    expect(Object.values(registry.sessions).map((e) => e.store)).toEqual(['vault', 'vault', 'vault', 'vault'])
+  })
+
+  it('a sealed cluster is exit 9 and one line, within the retry budget', async () => {
+    // Sealing the active node makes a standby the active one: each in turn, until none is left.
+    for (let i = 0; i < cluster.nodes.length; i++) {
+      const active = await cluster.leader(5000).catch(() => undefined)
+      if (!active) break
+      await cluster.seal(active)
+    }
+    const r = await mxtok('token', 'ha0')
+    expect(r.code).toBe(9)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(
+      /^mxtok: OpenBao\/Vault at 127\.0\.0\.1:\d+ (is sealed; unseal it \(bao operator unseal\)|has no active node: .*) and run again \(tried for 3\d s\)\n$/,
+    )
+    expect(r.ms).toBeGreaterThan(RETRY_FOR_MS - 1000)
+    expect(r.ms).toBeLessThan(RETRY_FOR_MS + 10_000)
+  })
+})
