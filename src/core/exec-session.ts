@@ -1,7 +1,7 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {constants} from 'node:os'
 import {MxtokError, usageError} from '../errors.js'
-import {tokenDevice} from '../registry/session.js'
+import {tokenDevice, tokenOwner} from '../registry/session.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readToken} from './find-session.js'
 
@@ -38,6 +38,8 @@ export async function execSession(opts: ExecOptions, deps: Deps): Promise<number
   // An admin login's token is on no device: the session's device ID is only mxtok's key for it,
   // and one inherited from elsewhere would be another token's.
   if (tokenDevice(session) === null) delete env.MATRIX_DEVICE_ID
+  // Nor is an admin client's token any user's.
+  if (tokenOwner(session).userId === null) delete env.MATRIX_USER_ID
   return run(opts.spawn ?? spawn, opts.command, env)
 }
 
