@@ -6,6 +6,7 @@ import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {create} from '../../src/cli/actions/create.js'
 import {createClientSession} from '../../src/core/create-client-session.js'
+import {runDoctor} from '../../src/core/doctor.js'
 import {RefreshRefused} from '../../src/core/find-session.js'
 import {getToken} from '../../src/core/get-token.js'
 import {revokeSession} from '../../src/core/revoke-session.js'
@@ -284,5 +285,46 @@ describe('verify, revoke and rotate of an admin client session', () => {
     expect(nock.isDone()).toBe(true)
     expect(result.session.auth).toBe('client')
     expect(JSON.parse(deps.memory.items.get(ACCOUNT)!).access_token).toBe(tokenOf(2))
+  })
+})
+
+describe("doctor, after a create of an admin client's session was killed", () => {
+  const journalled = async (deps: UnitDeps) =>
+    deps.registry.update(
+      (_, pending) =>
+        void pending.set(ACCOUNT, {
+          auth: 'client',
+          name: 'ops',
+          userId: clientAccount(ID),
+          deviceId: KEY,
+          homeserver: HS,
+          store: 'keychain',
+          since: '2026-01-02T03:00:00.000Z',
+          oauth: {issuer: ISSUER, clientId: ID, tokenEndpoint: METADATA.token_endpoint, revocationEndpoint: METADATA.revocation_endpoint, admin: true},
+        }),
+    )
+
+  it('before the token was kept: reports the client, whose token ends by itself; --fix forgets the entry', async () => {
+    const deps = unitDeps()
+    await journalled(deps)
+    const report = await runDoctor({configuredStore: 'keychain'}, deps)
+    expect(report.orphans).toEqual([
+      {kind: 'login', name: 'ops', userId: clientAccount(ID), deviceId: KEY, store: 'keychain', homeserver: HS, client: ID, fixed: false},
+    ])
+    const fixed = await runDoctor({configuredStore: 'keychain', fix: true}, deps)
+    expect(fixed.orphans[0].fixed).toBe(true)
+    expect(await deps.registry.pending()).toEqual([])
+  })
+
+  it('with the token kept but no session recorded: --fix revokes it with the client credentials and removes it', async () => {
+    const deps = unitDeps()
+    await journalled(deps)
+    deps.memory.items.set(ACCOUNT, JSON.stringify({access_token: tokenOf(1), client_secret: SECRET, expires_at: new Date(NOW + 120_000).toISOString()}))
+    const revoked = revocation(1)
+    const report = await runDoctor({configuredStore: 'keychain', fix: true}, deps)
+    revoked.done()
+    expect(report.orphans).toEqual([expect.objectContaining({kind: 'token', fixed: true})])
+    expect(deps.memory.items.size).toBe(0)
+    expect(await deps.registry.pending()).toEqual([])
   })
 })
