@@ -2,7 +2,7 @@ import {MxtokError, usageError} from '../errors.js'
 import {deriveDeviceId} from '../matrix/device-id.js'
 import {LocalErrcode, MatrixError} from '../matrix/errors.js'
 import {homeserverKey} from '../matrix/homeserver-url.js'
-import {type AuthMetadata, DEVICE_CODE_GRANT, type DeviceAuthorization, type TokenSet} from '../matrix/oauth-client.js'
+import {type AuthMetadata, DEVICE_CODE_GRANT, type DeviceAuthorization, MAS_ADMIN_SCOPE, type TokenSet} from '../matrix/oauth-client.js'
 import type {UserId} from '../matrix/user-id.js'
 import {type OAuthGrant, oauthGrant, type Session} from '../registry/session.js'
 import type {SecretStore} from '../store/secret-store.js'
@@ -55,8 +55,7 @@ export const SLOW_DOWN_MS = 5000
 /** The C-S API scope and the device scope: asking for a device by ID is how the device ID is chosen. */
 export const deviceScope = (deviceId: string) => `urn:matrix:client:api:* urn:matrix:client:device:${deviceId}`
 
-/** The scope of MAS's admin API (api/admin/v1). */
-export const MAS_ADMIN_SCOPE = 'urn:mas:admin'
+export {MAS_ADMIN_SCOPE}
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -175,7 +174,7 @@ export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): 
         }
         return {session, secret: encodeTokenPair({...tokens, refreshToken: tokens.refreshToken}, deps.now())}
       },
-      end: (tokens) => endTokens(hsKey, grant, {accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: null}, deps),
+      end: (tokens) => endTokens(hsKey, grant, {accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, clientSecret: null, expiresAt: null}, deps),
       endFailed: (message) => `could not revoke a session that mxtok could not keep (${message})`,
       stranded: (p) =>
         `device ${p.deviceId} of ${p.userId} may hold a session nobody has; "mxtok doctor" lists it, and your account's list of sessions can end it`,

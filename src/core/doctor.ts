@@ -43,6 +43,8 @@ export interface Orphan {
   advice?: string
   /** An interrupted admin login: its token, if one was made, is on no device and ends by itself. */
   admin?: {by: string; expiresAt?: string}
+  /** An admin client's create, interrupted: its token, if one was made, is no user's and ends by itself within minutes. */
+  client?: string
   /** With --fix: the token was logged out and removed, or the stale entry cleared. */
   fixed: boolean
 }
@@ -136,6 +138,13 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
       case 'admin':
         found.push(interruptedAdminLogin(p))
         break
+      case 'client': {
+        // Nothing can end a token nobody holds; it dies at the end of its short life, and --fix forgets the entry.
+        const orphan: Orphan = {kind: 'login', ...where, ...(p.name === undefined ? {} : {name: p.name}), client: p.oauth.clientId, fixed: false}
+        if (fix) orphan.fixed = await retire(orphan, null, account, deps)
+        found.push(orphan)
+        break
+      }
       case 'oauth': {
         // Only the user's account can end a sign-in that was approved; --fix forgets the entry.
         const orphan: Orphan = {kind: 'login', ...where, issuer: p.oauth.issuer, fixed: false}
@@ -201,8 +210,9 @@ async function retire(orphan: Orphan, token: string | null, account: string, dep
   try {
     if (token !== null) {
       const secret = decodeSecret(token, `the orphan of device ${orphan.deviceId}`)
-      if (orphan.homeserver === null || (secret.refreshToken !== null && !grant)) return false
-      await endTokens(orphan.homeserver, secret.refreshToken === null ? undefined : grant, secret, deps)
+      const renewable = secret.refreshToken !== null || secret.clientSecret !== null
+      if (orphan.homeserver === null || (renewable && !grant)) return false
+      await endTokens(orphan.homeserver, renewable ? grant : undefined, secret, deps)
       await deps.store(orphan.store).delete(account)
     }
     await deps.registry.update((_, pending) => void pending.delete(account))

@@ -1,7 +1,7 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {constants} from 'node:os'
 import {MxtokError, usageError} from '../errors.js'
-import {type Session, tokenDevice} from '../registry/session.js'
+import {type Session, tokenDevice, tokenOwner} from '../registry/session.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readLiveToken} from './find-session.js'
 import {REGISTRY_POLL_MS, SessionWatch} from './session-watch.js'
@@ -68,6 +68,8 @@ function sessionEnv(base: NodeJS.ProcessEnv, session: Session, token: string): N
   // An admin login's token is on no device: the session's device ID is only mxtok's key for it,
   // and one inherited from elsewhere would be another token's.
   if (tokenDevice(session) === null) delete env.MATRIX_DEVICE_ID
+  // Nor is an admin client's token any user's.
+  if (tokenOwner(session).userId === null) delete env.MATRIX_USER_ID
   return env
 }
 

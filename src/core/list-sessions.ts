@@ -2,7 +2,7 @@ import {MxtokError} from '../errors.js'
 import type {Device} from '../matrix/client.js'
 import {DEVICE_ID_PREFIX} from '../matrix/device-id-prefix.js'
 import {MatrixError} from '../matrix/errors.js'
-import {madeBy, type Session, tokenDevice} from '../registry/session.js'
+import {madeBy, masAdminFields, type Session, tokenDevice, tokenOwner} from '../registry/session.js'
 import type {Deps} from './deps.js'
 import {readToken} from './find-session.js'
 import {mapLimit} from './map-limit.js'
@@ -10,8 +10,9 @@ import {isNeverSeen} from './never-seen.js'
 
 export interface ListedSession {
   name: string
-  userId: string
-  deviceId: string
+  /** null for an admin client's session, whose token is no user's and on no device. */
+  userId: string | null
+  deviceId: string | null
   homeserver: string
   /** null: the server could not be asked (offline, unreachable, or no valid token for the account). */
   onServer: boolean | null
@@ -22,6 +23,9 @@ export interface ListedSession {
   adminBy?: string
   /** When the token dies, where that is known (ISO 8601). */
   expiresAt?: string
+  /** The token reaches MAS's admin API: an admin user's OAuth session ("user"), or an admin client's ("client", with its ID). */
+  masAdmin?: 'user' | 'client'
+  clientId?: string
 }
 
 export interface ListedDevice {
@@ -61,6 +65,8 @@ export async function listSessions(opts: {offline?: boolean}, deps: Deps, watch:
   // Keyed by homeserver and user: the same user ID on two homeservers is two accounts.
   const accounts = new Map<string, Session[]>()
   for (const s of sessions) {
+    // An admin client has no account, and so no devices to list.
+    if (s.auth === 'client') continue
     const key = accountKey(s)
     const group = accounts.get(key)
     if (group) group.push(s)
@@ -103,8 +109,7 @@ export function listedSession(s: Session, devices: (Device | undefined)[] | unde
   const by = madeBy(s)
   return {
     name: s.name,
-    userId: s.userId,
-    deviceId: s.deviceId,
+    ...tokenOwner(s),
     homeserver: s.homeserver,
     // An admin login's token is on no device, so the device list cannot say whether it lives.
     onServer: tokenDevice(s) === null || !devices ? null : Boolean(device),
@@ -113,6 +118,7 @@ export function listedSession(s: Session, devices: (Device | undefined)[] | unde
     lastSeenTs: device?.lastSeenTs ?? null,
     ...(by === undefined ? {} : {adminBy: by}),
     ...(s.expiresAt ? {expiresAt: s.expiresAt} : {}),
+    ...masAdminFields(s),
   }
 }
 

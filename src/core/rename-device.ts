@@ -23,6 +23,10 @@ export async function renameDevice(opts: {name: string; deviceName: string}, dep
       `session "${session.name}" is an admin login as ${session.userId} (by ${session.admin.by}), whose token is on no device: there is nothing to rename`,
     )
   }
+  if (session.auth === 'client')
+    throw usageError(
+      `session "${session.name}" is admin client ${session.oauth.clientId} of the Matrix Authentication Service, whose token is on no device: there is nothing to rename`,
+    )
   const token = await readToken(session, deps)
   if (token === null) throw missingToken(session)
   await deps.client(session.homeserver).setDeviceDisplayName(token, session.deviceId, opts.deviceName)

@@ -1,7 +1,7 @@
 import {MxtokError} from '../errors.js'
 import {MatrixError, withContext} from '../matrix/errors.js'
 import {isEndedSession} from '../matrix/oauth-client.js'
-import {type OAuthGrant, oauthGrant, type PendingPasswordLogin, type Session} from '../registry/session.js'
+import {masAdminFields, type OAuthGrant, oauthGrant, type PendingPasswordLogin, type Session, tokenOwner} from '../registry/session.js'
 import {secretAccount} from '../store/secret-store.js'
 import {storeLabel} from '../store/store-kinds.js'
 import {createAgainCommand} from './create-advice.js'
@@ -12,11 +12,14 @@ import type {StoredSecret} from './session-secret.js'
 
 export interface RevokeResult {
   name: string
-  userId: string
-  deviceId: string
+  /** null for an admin client's session, whose token is no user's and on no device. */
+  userId: string | null
+  deviceId: string | null
   homeserver: string
   /** True when the server confirmed the token is dead (now, or already before). */
   revokedOnServer: boolean
+  /** An admin client's session: the client, whose own credentials revoked its token. */
+  clientId?: string
 }
 
 /**
@@ -41,7 +44,8 @@ export async function revokeSession(opts: {name: string; localOnly?: boolean}, d
     revokedOnServer = true
   }
   await forget(session, deps, cleared)
-  return {name: session.name, userId: session.userId, deviceId: session.deviceId, homeserver: session.homeserver, revokedOnServer}
+  const {clientId} = masAdminFields(session)
+  return {name: session.name, ...tokenOwner(session), homeserver: session.homeserver, revokedOnServer, ...(clientId === undefined ? {} : {clientId})}
 }
 
 /** A session replaced by one on another device: its token must die, not linger with nobody holding it. */
@@ -73,12 +77,15 @@ export async function endTokens(homeserver: string, grant: OAuthGrant | undefine
     )
   }
   const oauth = deps.oauth(homeserver)
+  // An admin client authenticates its revocation with its own secret; mxtok's public client names itself.
+  const client = secret.clientSecret === null ? grant.clientId : {id: grant.clientId, secret: secret.clientSecret}
   try {
-    if (secret.refreshToken !== null) await oauth.revokeToken(grant.revocationEndpoint, grant.clientId, secret.refreshToken, 'refresh_token')
-    await oauth.revokeToken(grant.revocationEndpoint, grant.clientId, secret.accessToken, 'access_token')
+    if (secret.refreshToken !== null) await oauth.revokeToken(grant.revocationEndpoint, client, secret.refreshToken, 'refresh_token')
+    await oauth.revokeToken(grant.revocationEndpoint, client, secret.accessToken, 'access_token')
   } catch (error) {
-    // The issuer no longer knows the client: no token issued to it works any more.
-    if (!isEndedSession(error)) throw error
+    // The issuer no longer knows mxtok's public client: no token issued to it works any more. An
+    // admin client refused is no such proof: its secret may have been changed, its tokens alive.
+    if (!isEndedSession(error) || secret.clientSecret !== null) throw error
   }
 }
 

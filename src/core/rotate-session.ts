@@ -1,10 +1,12 @@
 import {MxtokError, usageError} from '../errors.js'
+import {withContext} from '../matrix/errors.js'
 import {parseUserId} from '../matrix/user-id.js'
-import type {AdminSession, OAuthSession, PasswordSession, Session} from '../registry/session.js'
+import type {AdminClientSession, AdminSession, OAuthSession, PasswordSession, Session} from '../registry/session.js'
 import {createAdminSession} from './create-admin-session.js'
 import {createPasswordSession} from './create-password-session.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readSecret, readToken} from './find-session.js'
+import {endTokens} from './revoke-session.js'
 
 export interface RotateOptions {
   name: string
@@ -46,6 +48,8 @@ export async function rotateSession(opts: RotateOptions, deps: Deps): Promise<Ro
       return {session: await loginAgain(session, opts, deps), rotatedAt, deviceKept: false}
     case 'admin':
       return {session: await adminLoginAgain(session, opts, deps), rotatedAt, deviceKept: false}
+    case 'client':
+      return {session: await clientTokenAgain(session, deps), rotatedAt, deviceKept: false}
     default: {
       const kind = (session as {auth: string}).auth
       throw usageError(`session "${opts.name}" is of a kind mxtok cannot rotate (${kind}); create it again instead`)
@@ -60,6 +64,22 @@ async function refreshNow(session: OAuthSession, deps: Deps): Promise<Session> {
   if (secret.refreshToken === null)
     throw new MxtokError('tokenInvalid', `session "${session.name}" has no refresh token, so it cannot be rotated; create it again`)
   await readToken(session, deps, secret.accessToken)
+  return session
+}
+
+/**
+ * A new token of the client credentials grant, through the locked renewal, and the old one revoked
+ * here too, so that a revocation that failed (the renewal only warns of it) fails the rotation.
+ */
+async function clientTokenAgain(session: AdminClientSession, deps: Deps): Promise<Session> {
+  const old = await readSecret(session, deps)
+  if (old === null) throw missingToken(session)
+  await readToken(session, deps, old.accessToken)
+  try {
+    await endTokens(session.homeserver, session.oauth, {...old, refreshToken: null}, deps)
+  } catch (error) {
+    throw withContext(error, `; the new token of session "${session.name}" is kept, the old one may live until it expires (minutes)`)
+  }
   return session
 }
 

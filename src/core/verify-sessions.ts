@@ -1,6 +1,6 @@
 import {ExitCode, MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
-import {oauthGrant, type Session, tokenDevice} from '../registry/session.js'
+import {masAdminFields, oauthGrant, type Session, tokenDevice, tokenOwner} from '../registry/session.js'
 import {storeLabel} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
 import {findSession, prefetchTokens, RefreshRefused, readSecret, readToken} from './find-session.js'
@@ -11,14 +11,18 @@ export type VerifyStatus = 'valid' | 'expiring' | 'revoked' | 'expired' | 'misma
 export interface VerifyResult {
   name: string
   status: VerifyStatus
-  userId: string
-  deviceId: string
+  /** null for an admin client's session, whose token is no user's and on no device. */
+  userId: string | null
+  deviceId: string | null
   error?: string
   /**
    * When the token dies (ISO 8601): for a session whose expiry is recorded (an admin login's),
    * always; for a valid OAuth session's access token only when asked for (`expiry`).
    */
   expiresAt?: string
+  /** The token reaches MAS's admin API: an admin user's ("user") or an admin client's ("client", with its ID). */
+  masAdmin?: 'user' | 'client'
+  clientId?: string
 }
 
 /** For showing progress: each callback fires as soon as its event happens. */
@@ -41,7 +45,10 @@ export interface VerifyReport {
 
 export const VERIFY_CONCURRENCY = 16
 
-/** Asks the server who each session's token belongs to; one session's failure never stops the others. */
+/**
+ * Asks the server who each session's token belongs to (an admin client's token, which is nobody's,
+ * is tried on MAS's admin API instead); one session's failure never stops the others.
+ */
 export async function verifySessions(names: string[], deps: Deps, watch: VerifyWatch = {}): Promise<VerifyReport> {
   const sessions = await chosen(names, deps)
   watch.onStart?.(sessions)
@@ -89,13 +96,18 @@ async function chosen(names: string[], deps: Deps): Promise<Session[]> {
 
 async function verifyOne(session: Session, deps: Deps): Promise<[VerifyResult, ExitCode]> {
   const recorded = session.expiresAt === undefined ? undefined : Date.parse(session.expiresAt)
-  const base = {name: session.name, userId: session.userId, deviceId: session.deviceId, ...(recorded === undefined ? {} : {expiresAt: session.expiresAt})}
+  const base = {
+    name: session.name,
+    ...tokenOwner(session),
+    ...(recorded === undefined ? {} : {expiresAt: session.expiresAt}),
+    ...masAdminFields(session),
+  }
   const fail = (status: VerifyStatus, error: string, code: ExitCode): [VerifyResult, ExitCode] => [{...base, status, error}, code]
   const explain = (error: unknown): [VerifyResult, ExitCode] => {
     if (error instanceof RefreshRefused) return fail('revoked', error.message, error.exitCode)
     if (error instanceof MxtokError) return fail('error', error.message, error.exitCode)
     if (!(error instanceof MatrixError)) throw error
-    if (error.errcode === 'M_UNKNOWN_TOKEN') return fail('revoked', 'the server no longer knows this token', ExitCode.tokenInvalid)
+    if (refused(session, error)) return fail('revoked', 'the server no longer knows this token', ExitCode.tokenInvalid)
     if (error.isLocal) return fail('unreachable', error.message, ExitCode.homeserver)
     return fail('error', error.message, ExitCode.homeserver)
   }
@@ -105,6 +117,10 @@ async function verifyOne(session: Session, deps: Deps): Promise<[VerifyResult, E
   // An admin login's token is on no device: its deviceId is only mxtok's key in the store.
   const device = tokenDevice(session)
   const check = async (token: string): Promise<[VerifyResult, ExitCode]> => {
+    if (session.auth === 'client') {
+      await deps.masAdmin(session.oauth.issuer, token).siteConfig()
+      return [{...base, status: 'valid'}, ExitCode.ok]
+    }
     const who = await deps.client(session.homeserver).whoami(token)
     if (who.userId === session.userId && who.deviceId === device) return [{...base, status: 'valid'}, ExitCode.ok]
     return fail('mismatch', `the token belongs to ${who.userId}, device ${who.deviceId ?? '(none)'}`, ExitCode.tokenInvalid)
@@ -121,7 +137,7 @@ async function verifyOne(session: Session, deps: Deps): Promise<[VerifyResult, E
   } catch (error) {
     // An OAuth session gets one refresh before it counts as revoked: Synapse behind MAS answers an
     // expired access token with M_UNKNOWN_TOKEN and soft_logout false, so soft_logout cannot be relied on.
-    if (!(error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN' && oauthGrant(session))) return explain(error)
+    if (!(error instanceof MatrixError && refused(session, error) && oauthGrant(session))) return explain(error)
   }
   try {
     const fresh = await readToken(session, deps, token)
@@ -130,3 +146,6 @@ async function verifyOne(session: Session, deps: Deps): Promise<[VerifyResult, E
     return explain(error)
   }
 }
+
+/** The server refused the token: Matrix's M_UNKNOWN_TOKEN, or for an admin client's, MAS's admin API answering 401. */
+const refused = (session: Session, error: MatrixError) => error.errcode === 'M_UNKNOWN_TOKEN' || (session.auth === 'client' && error.status === 401)

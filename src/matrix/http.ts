@@ -28,6 +28,8 @@ export interface JsonRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   url: URL
   token?: string
+  /** A confidential client's credentials, sent as HTTP Basic (RFC 6749 section 2.3.1), never in the form. */
+  client?: {id: string; secret: string}
   body?: unknown
   /** Sent form-encoded instead of `body`, as OAuth 2.0 endpoints (token, device authorization, revocation) expect. */
   form?: Record<string, string>
@@ -134,6 +136,8 @@ async function requestOnce(req: JsonRequest, opts: HttpOptions): Promise<JsonRes
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const headers: Record<string, string> = {accept: 'application/json'}
   if (req.token) headers.authorization = `Bearer ${req.token}`
+  // RFC 6749 section 2.3.1: each part form-encoded, then joined and base64-encoded.
+  if (req.client) headers.authorization = `Basic ${Buffer.from(`${formEncode(req.client.id)}:${formEncode(req.client.secret)}`).toString('base64')}`
   let payload: string | undefined
   if (req.form !== undefined) {
     headers['content-type'] = 'application/x-www-form-urlencoded'
@@ -294,6 +298,7 @@ function networkError(url: URL, error: unknown, timeoutMs: number): MatrixError 
   })
 }
 
+const formEncode = (text: string) => new URLSearchParams({x: text}).toString().slice(2)
 const OAUTH_ERROR = /^[a-z][a-z0-9_]*$/
 const elapsed = (started: number) => `${Math.round(performance.now() - started)}ms`
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300)

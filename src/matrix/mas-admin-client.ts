@@ -33,6 +33,12 @@ export class MasAdminClient {
     return {id, username: stringField(attributes, 'username', this.baseUrl, 'oauth'), admin: attributes.admin === true}
   }
 
+  /** GET /site-config: the server's name and settings; the cheapest call that proves the token reaches the admin API. */
+  async siteConfig(): Promise<{serverName: string}> {
+    const {body} = await requestJson({method: 'GET', url: this.url('/site-config'), token: this.token}, this.http)
+    return {serverName: stringField(body, 'server_name', this.baseUrl, 'oauth')}
+  }
+
   private url(path: string): URL {
     return new URL(`${this.baseUrl.href.replace(/\/+$/, '')}/api/admin/v1${path}`)
   }

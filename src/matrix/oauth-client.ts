@@ -53,6 +53,17 @@ export interface TokenSet {
 
 export type TokenHint = 'access_token' | 'refresh_token'
 
+/** A confidential client's ID and secret (an operator's admin client of MAS). */
+export interface ClientCredentials {
+  id: string
+  secret: string
+}
+
+export const CLIENT_CREDENTIALS_GRANT = 'client_credentials'
+
+/** The scope of MAS's admin API (api/admin/v1). */
+export const MAS_ADMIN_SCOPE = 'urn:mas:admin'
+
 /**
  * An OAuth error that says a session's tokens are dead for good: its grant was ended
  * (invalid_grant), or the issuer no longer knows the client they were issued to (invalid_client:
@@ -147,14 +158,29 @@ export class OAuthClient {
     return this.token(endpoint, {grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId})
   }
 
-  /** POST revocation_endpoint (RFC 7009); an unknown or dead token is answered 200 as well, a client the issuer no longer knows 401 invalid_client. */
-  async revokeToken(endpoint: string | URL, clientId: string, token: string, hint: TokenHint): Promise<void> {
-    await requestJson({method: 'POST', url: new URL(endpoint), form: {token, token_type_hint: hint, client_id: clientId}, emptyOk: true}, this.http)
+  /**
+   * POST token_endpoint with the client credentials grant (RFC 6749 section 4.4), the client
+   * authenticated by HTTP Basic (client_secret_basic): an access token of the client's own, no
+   * refresh token. 'invalid_client' for a wrong secret or a client the issuer does not know,
+   * 'invalid_scope' for a scope the client may not have.
+   */
+  async clientCredentials(endpoint: string | URL, client: ClientCredentials, scope: string): Promise<TokenSet> {
+    return this.token(endpoint, {grant_type: CLIENT_CREDENTIALS_GRANT, scope}, client)
   }
 
-  private async token(endpoint: string | URL, form: Record<string, string>): Promise<TokenSet> {
+  /**
+   * POST revocation_endpoint (RFC 7009); an unknown or dead token is answered 200 as well, a client
+   * the issuer no longer knows 401 invalid_client. A public client names itself in the form, a
+   * confidential one (`client` with its secret) authenticates by HTTP Basic.
+   */
+  async revokeToken(endpoint: string | URL, client: string | ClientCredentials, token: string, hint: TokenHint): Promise<void> {
+    const who = typeof client === 'string' ? {form: {client_id: client}} : {client}
+    await requestJson({method: 'POST', url: new URL(endpoint), form: {token, token_type_hint: hint, ...who.form}, client: who.client, emptyOk: true}, this.http)
+  }
+
+  private async token(endpoint: string | URL, form: Record<string, string>, client?: ClientCredentials): Promise<TokenSet> {
     const url = new URL(endpoint)
-    const {body} = await requestJson({method: 'POST', url, form}, this.http)
+    const {body} = await requestJson({method: 'POST', url, form, client}, this.http)
     const b = body as Record<string, unknown>
     if (typeof b.token_type === 'string' && b.token_type.toLowerCase() !== 'bearer') throw malformed(url, 'token_type', 'oauth')
     const refresh = b.refresh_token

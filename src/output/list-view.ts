@@ -7,10 +7,21 @@ export const NO_SESSIONS = 'No sessions. Create one with "mxtok create NAME --us
 
 export function sessionRow(s: ListedSession, offline: boolean): string[] {
   const onServer = s.onServer === null ? (offline ? '-' : 'unknown') : s.onServer ? 'yes' : 'NO'
-  // An admin login has no device: the column says so, and until when its token lives.
+  // An admin login has no device: the column says so, and until when its token lives. An admin
+  // client has neither user nor device; a token that reaches MAS's admin API says so by its user.
   const device =
-    s.adminBy === undefined ? s.deviceId : `none: admin login, ${s.expiresAt === undefined ? 'no expiry' : `expires ${formatTs(Date.parse(s.expiresAt))}`}`
-  return [s.name, s.userId, device, s.adminBy === undefined ? onServer : '-', dash(s.lastSeenIp), formatTs(s.lastSeenTs), s.homeserver]
+    s.adminBy !== undefined
+      ? `none: admin login, ${s.expiresAt === undefined ? 'no expiry' : `expires ${formatTs(Date.parse(s.expiresAt))}`}`
+      : (s.deviceId ?? 'none')
+  const user = userCell(s)
+  const noDevice = s.adminBy !== undefined || s.deviceId === null
+  return [s.name, user, device, noDevice ? '-' : onServer, dash(s.lastSeenIp), formatTs(s.lastSeenTs), s.homeserver]
+}
+
+/** Whose token it is, as the USER column shows it: an admin client is no user, and a token that reaches MAS's admin API says so. */
+export function userCell(s: {userId: string | null; masAdmin?: 'user' | 'client'; clientId?: string}): string {
+  if (s.masAdmin === 'client') return `none: MAS admin client ${s.clientId}`
+  return s.masAdmin === 'user' ? `${s.userId} (MAS admin)` : (s.userId ?? 'none')
 }
 
 /** The accounts' devices that no local session owns, as lines under their heading; none when there are none. */

@@ -10,7 +10,7 @@ const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"
  */
 export function prometheusLines(checked: readonly {result: VerifyResult; homeserver: string}[]): string[] {
   const rows = sortNatural(checked, (c) => c.result.name)
-  const labels = (c: (typeof rows)[number]) => `{name="${label(c.result.name)}",user="${label(c.result.userId)}",homeserver="${label(c.homeserver)}"}`
+  const labels = (c: (typeof rows)[number]) => `{name="${label(c.result.name)}",user="${label(c.result.userId ?? '')}",homeserver="${label(c.homeserver)}"}`
   const lines = [
     "# HELP mxtok_session_valid Whether the session's token works (GET /account/whoami): 1 valid; 0 revoked, of another device, or not checked (server unreachable, store failing).",
     '# TYPE mxtok_session_valid gauge',

@@ -16,10 +16,10 @@ export function sessionProblem(name: string, entry: unknown): string | undefined
   if (!SESSION_NAME.test(name)) return 'its name is not a valid session name'
   if (!isObject(entry)) return 'it is not an object'
   return (
-    common(entry) ??
+    (entry.auth === 'client' ? clientProblem(entry) : common(entry)) ??
     (typeof entry.createdAt !== 'string' || Number.isNaN(Date.parse(entry.createdAt)) ? '"createdAt" is not a date' : undefined) ??
-    (entry.auth !== undefined && entry.auth !== 'oauth' && entry.auth !== 'admin' ? '"auth" is neither missing nor "oauth" nor "admin"' : undefined) ??
-    (entry.auth === 'oauth' || entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined) ??
+    (entry.auth !== undefined && !SESSION_AUTHS.includes(entry.auth as string) ? '"auth" is neither missing nor "oauth", "admin" or "client"' : undefined) ??
+    (entry.auth === 'oauth' || entry.auth === 'client' || entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined) ??
     (entry.auth === 'admin' && !(isObject(entry.admin) && typeof entry.admin.by === 'string' && isUserId(entry.admin.by))
       ? '"admin.by" is not a Matrix user ID'
       : undefined) ??
@@ -34,8 +34,9 @@ export function pendingProblem(entry: unknown): string | undefined {
   if (!isObject(entry)) return 'it is not an object'
   // Given a bare localpart, create journals its first login before the server has named the account.
   const byLocalpart = typeof entry.userId === 'string' && !entry.userId.startsWith('@') && isLocalpart(entry.userId)
+  if (entry.auth !== undefined && entry.auth !== 'client') return '"auth" is neither missing nor "client"'
   return (
-    common(byLocalpart ? {...entry, userId: `@${entry.userId}:localhost`} : entry) ??
+    (entry.auth === 'client' ? clientProblem(entry) : common(byLocalpart ? {...entry, userId: `@${entry.userId}:localhost`} : entry)) ??
     (entry.name !== undefined && (typeof entry.name !== 'string' || !SESSION_NAME.test(entry.name)) ? '"name" is not a session name' : undefined) ??
     (typeof entry.since !== 'string' ? '"since" is not a date' : undefined) ??
     (entry.oauth !== undefined && entry.admin !== undefined ? 'it has both "oauth" and "admin": no login is both' : undefined) ??
@@ -43,6 +44,24 @@ export function pendingProblem(entry: unknown): string | undefined {
     (entry.admin !== undefined ? adminProblem(entry.admin) : undefined)
   )
 }
+
+const SESSION_AUTHS = ['oauth', 'admin', 'client']
+
+/**
+ * An admin client's entry: its user and device are mxtok's own keys for it (see ClientAccount), and
+ * its grant has the admin scope; the rest of the grant is checked as any other.
+ */
+function clientProblem(entry: Fields): string | undefined {
+  const grant = isObject(entry.oauth) ? entry.oauth : {}
+  if (typeof grant.clientId !== 'string' || entry.userId !== `client:${grant.clientId}`) return '"userId" is not "client:" and the grant\'s client ID'
+  if (typeof entry.deviceId !== 'string' || !CLIENT_TOKEN_KEY.test(entry.deviceId)) return '"deviceId" is not an admin client\'s key (CLIENT and 12 characters)'
+  if (grant.admin !== true) return '"oauth.admin" is not true, as an admin client\'s grant is'
+  if (typeof entry.homeserver !== 'string' || !isWebUrl(entry.homeserver)) return '"homeserver" is not an http(s) URL'
+  if (!isStoreKind(entry.store)) return `"store" is not one of ${STORE_KINDS.join(', ')}`
+  return undefined
+}
+
+const CLIENT_TOKEN_KEY = /^CLIENT[A-Z2-7]{12}$/
 
 function adminProblem(admin: unknown): string | undefined {
   if (!isObject(admin) || typeof admin.by !== 'string' || !isUserId(admin.by)) return '"admin.by" is not a Matrix user ID'

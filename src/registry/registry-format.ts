@@ -1,11 +1,13 @@
 import {assertNever} from '../errors.js'
 import type {StoreKind} from '../store/store-kinds.js'
-import type {AdminLoginKey, OAuthGrant, PendingLogin, Session} from './session.js'
+import type {AdminLoginKey, ClientAccount, ClientTokenKey, OAuthGrant, PendingLogin, Session} from './session.js'
 
 // Sessions and pending logins as sessions.json (version 1) holds them, which every released mxtok
 // reads: a session without "auth" is a password login (or an imported token), one with "auth"
-// "oauth" has its grant in "oauth", one with "admin" its maker in "admin"; a pending login is an
-// OAuth one with "oauth", an admin one with "admin". Fields are written in the order mxtok has
+// "oauth" has its grant in "oauth", one with "admin" its maker in "admin", one with "client" (an
+// admin client's) its grant in "oauth" and mxtok's own keys in "userId" and "deviceId" (see
+// ClientAccount); a pending login is an admin client's with "auth" "client", else an OAuth one with
+// "oauth", an admin one with "admin". Fields are written in the order mxtok has
 // always written them, so a file read and written back is unchanged. Entries reach here only once
 // entry-check.ts has found them usable.
 
@@ -24,6 +26,7 @@ export function sessionFromEntry(name: string, entry: Entry): Session {
   }
   if (entry.auth === 'oauth') return {...base, auth: 'oauth', oauth: grantOf(entry.oauth as OAuthGrant)}
   if (entry.auth === 'admin') return {...base, auth: 'admin', deviceId: base.deviceId as AdminLoginKey, admin: {by: (entry.admin as Entry).by as string}}
+  if (entry.auth === 'client') return {...base, ...clientKeys(base), auth: 'client', oauth: adminGrantOf(entry.oauth as OAuthGrant)}
   return {...base, auth: 'password'}
 }
 
@@ -38,6 +41,8 @@ export function sessionEntry(session: Session): Entry {
       return {userId, homeserver, deviceId, createdAt, store, auth: 'oauth', oauth: grantOf(session.oauth), ...expiry}
     case 'admin':
       return {userId, homeserver, deviceId, createdAt, store, auth: 'admin', admin: {by: session.admin.by}, ...expiry}
+    case 'client':
+      return {userId, homeserver, deviceId, createdAt, store, auth: 'client', oauth: grantOf(session.oauth), ...expiry}
     default:
       return assertNever(session, 'kind of session')
   }
@@ -53,6 +58,7 @@ export function pendingFromEntry(entry: Entry): PendingLogin {
     since: entry.since as string,
   }
   const name = entry.name === undefined ? {} : {name: entry.name as string}
+  if (entry.auth === 'client') return {...name, ...base, ...clientKeys(base), auth: 'client', oauth: adminGrantOf(entry.oauth as OAuthGrant)}
   if (entry.oauth !== undefined) return {...base, auth: 'oauth', oauth: grantOf(entry.oauth as OAuthGrant)}
   if (entry.admin !== undefined) {
     const admin = entry.admin as Entry
@@ -80,6 +86,8 @@ export function pendingEntry(p: PendingLogin): Entry {
       const admin = {by, session, ...(expiresAt === undefined ? {} : {expiresAt})}
       return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since, admin}
     }
+    case 'client':
+      return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since, auth: 'client', oauth: grantOf(p.oauth)}
     default:
       return assertNever(p, 'kind of pending login')
   }
@@ -93,3 +101,8 @@ const grantOf = ({issuer, clientId, tokenEndpoint, revocationEndpoint, admin}: O
   ...(revocationEndpoint === undefined ? {} : {revocationEndpoint}),
   ...(admin === true ? {admin} : {}),
 })
+
+const clientKeys = (base: {userId: string; deviceId: string}) => ({userId: base.userId as ClientAccount, deviceId: base.deviceId as ClientTokenKey})
+
+/** An admin client's grant, which entry-check.ts has found to have "admin": true. */
+const adminGrantOf = (grant: OAuthGrant) => ({...grantOf(grant), admin: true as const})

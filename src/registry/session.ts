@@ -53,8 +53,30 @@ export interface AdminSession extends SessionBase {
   admin: {by: string}
 }
 
+/**
+ * mxtok's own keys for an admin client's token, which is no user's and on no device: `userId` holds
+ * "client:" and the client's ID (a Matrix user ID starts with "@", so none is mistaken for one),
+ * `deviceId` a key made unique per create ("CLIENT" and 12 characters), so that two sessions of the
+ * same client, on one server or two, never share a store entry. Together they name the token in the
+ * store (USER/DEVICE, as every store is keyed); no server knows them, and output shows null for both.
+ */
+export type ClientAccount = string & {readonly clientAccount: true}
+export type ClientTokenKey = string & {readonly clientTokenKey: true}
+
+/**
+ * An operator's admin client of MAS (OAuth 2.0 client credentials, scope urn:mas:admin): for
+ * unattended use of MAS's admin API. Its access token is no user's and on no device; the store keeps
+ * it with the client secret, which gets a new one when it expires or is refused, as a refresh token would.
+ */
+export interface AdminClientSession extends SessionBase {
+  auth: 'client'
+  userId: ClientAccount
+  deviceId: ClientTokenKey
+  oauth: OAuthGrant & {admin: true}
+}
+
 /** What mxtok knows about a session, by how its token was obtained. Never the token: that lives in the secret store. */
-export type Session = PasswordSession | OAuthSession | AdminSession
+export type Session = PasswordSession | OAuthSession | AdminSession | AdminClientSession
 
 interface PendingBase {
   userId: string
@@ -88,20 +110,28 @@ export interface PendingAdminLogin extends PendingBase {
   admin: {by: string; session: string; expiresAt?: string}
 }
 
+/** An admin client's token under way: unheld, it ends by itself at the end of its short life (MAS's access token lifetime). */
+export interface PendingClientLogin extends PendingBase {
+  auth: 'client'
+  name?: string
+  oauth: OAuthGrant & {admin: true}
+}
+
 /**
  * A device mxtok is about to log in to, written before the login and removed in the same update
  * that records the session. One left behind means a run was killed half-way: `mxtok doctor`
  * reports it, since its device may hold a token that nobody has.
  */
-export type PendingLogin = PendingPasswordLogin | PendingOAuthLogin | PendingAdminLogin
+export type PendingLogin = PendingPasswordLogin | PendingOAuthLogin | PendingAdminLogin | PendingClientLogin
 
-/** The device the session's token is on, as the server knows it; null for an admin login's, which is on none. */
+/** The device the session's token is on, as the server knows it; null for an admin login's or an admin client's, which are on none. */
 export function tokenDevice(session: Session): string | null {
   switch (session.auth) {
     case 'password':
     case 'oauth':
       return session.deviceId
     case 'admin':
+    case 'client':
       return null
     default:
       return assertNever(session, 'kind of session')
@@ -112,6 +142,7 @@ export function tokenDevice(session: Session): string | null {
 export function oauthGrant(session: Session | PendingLogin): OAuthGrant | undefined {
   switch (session.auth) {
     case 'oauth':
+    case 'client':
       return session.oauth
     case 'password':
     case 'admin':
@@ -131,8 +162,30 @@ export function madeBy(session: Session): string | undefined {
       return session.admin.by
     case 'password':
     case 'oauth':
+    case 'client':
       return undefined
     default:
       return assertNever(session, 'kind of session')
   }
+}
+
+/** A new key for an admin client's token in the store, unique per create. */
+export const newClientTokenKey = (unique: string) => `CLIENT${unique}` as ClientTokenKey
+
+/** The stand-in user ID of an admin client's session (see ClientAccount). */
+export const clientAccount = (clientId: string) => `client:${clientId}` as ClientAccount
+
+/** The user and device a session's token is of, as output shows them: null for an admin client's, which has neither. */
+export function tokenOwner(session: Session): {userId: string | null; deviceId: string | null} {
+  return session.auth === 'client' ? {userId: null, deviceId: null} : {userId: session.userId, deviceId: session.deviceId}
+}
+
+/**
+ * What output says of a session whose token reaches MAS's admin API (urn:mas:admin): `masAdmin`
+ * "user" for an admin user's OAuth session, "client" for an operator's admin client, with its
+ * `clientId`; nothing for any other session.
+ */
+export function masAdminFields(session: Session): {masAdmin?: 'user' | 'client'; clientId?: string} {
+  if (session.auth === 'client') return {masAdmin: 'client', clientId: session.oauth.clientId}
+  return oauthGrant(session)?.admin ? {masAdmin: 'user'} : {}
 }

@@ -50,6 +50,9 @@ beforeEach(() => {
   configDir = tempDir('mxtok-mas-')
 })
 
+/** MAS's admin API asked with this token: 200 while it works, 401 once MAS has ended it. */
+const adminApiWith = (t: string) => fetch(`${stack.provided.masUrl}/api/admin/v1/site-config`, {headers: {authorization: `Bearer ${t}`}})
+
 let n = 0
 /** A fresh MAS account for each test, so that no test sees another's sessions. */
 async function account(): Promise<{user: string; localpart: string; password: string}> {
@@ -193,8 +196,32 @@ describe("OAuth sessions, approved in MAS's own pages", () => {
     const res = await fetch(`${stack.provided.masUrl}/api/admin/v1/users/by-username/${localpart}`, {headers: {authorization: `Bearer ${adminToken}`}})
     expect(res.status).toBe(200)
     expect(((await res.json()) as {data: {attributes: {username: string}}}).data.attributes.username).toBe(localpart)
-    const scope = (await oauthSessions(localpart, deriveDeviceId(a.user, 'root')))[0].attributes.scope
-    expect(String(scope).split(' ')).toContain('urn:mas:admin')
+    const [masSide] = await oauthSessions(localpart, deriveDeviceId(a.user, 'root'))
+    expect(String(masSide.attributes.scope).split(' ')).toContain('urn:mas:admin')
+
+    // list and verify say it is an admin one, a user's on its device.
+    const listed = JSON.parse((await mxtok(['list', '--json'])).stdout).sessions
+    expect(listed).toEqual([expect.objectContaining({name: 'root', userId: a.user, deviceId: deriveDeviceId(a.user, 'root'), masAdmin: 'user'})])
+    expect((await mxtok(['list'])).stdout).toContain(`${a.user} (MAS admin)`)
+    const verified = await mxtok(['verify', 'root', '--json'])
+    expect(verified.code, verified.stderr).toBe(0)
+    expect(JSON.parse(verified.stdout)).toEqual([expect.objectContaining({name: 'root', status: 'valid', masAdmin: 'user'})])
+
+    // Refreshed like any OAuth session (rotate refreshes though none is due): the new token reaches
+    // the admin API, the old one no longer does, at MAS itself.
+    const rotated = await mxtok(['rotate', 'root', '--json'])
+    expect(rotated.code, rotated.stderr).toBe(0)
+    const fresh = await token('root')
+    expect(fresh).not.toBe(adminToken)
+    expect((await adminApiWith(fresh)).status).toBe(200)
+    expect((await adminApiWith(adminToken)).status).toBe(401)
+
+    // Revoked: its session finished at MAS, and its token refused by the admin API (not whoami:
+    // Synapse keeps answering for a token MAS has ended for a minute or two).
+    const revoked = await mxtok(['revoke', 'root'])
+    expect(revoked.code, revoked.stderr).toBe(0)
+    expect((await masSession(stack.provided, 'oauth2-sessions', masSide.id)).attributes.finished_at).toEqual(expect.any(String))
+    expect((await adminApiWith(fresh)).status).toBe(401)
   })
 
   it('create --oauth: the device grant approved at MAS, its token works, and revoke finishes the session at MAS', async () => {
@@ -243,5 +270,88 @@ describe('a bot under mxtok exec, against the real MAS', () => {
       bot.child.kill('SIGTERM')
       await bot.ended
     }
+  })
+})
+
+describe("an operator's admin client (client credentials), against the real MAS", () => {
+  const create = (name: string, secret: string, more: string[] = []) =>
+    mxtok(
+      ['create', name, '--homeserver', stack.provided.baseUrl, '--client-id', stack.provided.adminClient.id, '--client-secret-stdin', ...more],
+      {},
+      `${secret}\n`,
+    )
+
+  it('create with the client secret on stdin: the token reaches the admin API, list and verify say what it is, and revoke ends it at MAS', async () => {
+    const {id, secret} = stack.provided.adminClient
+    secrets.add(secret)
+    const created = await create('ops', secret, ['--json'])
+    expect(created.code, created.stderr).toBe(0)
+    expect(JSON.parse(created.stdout)).toMatchObject({name: 'ops', userId: null, deviceId: null, masAdmin: 'client', clientId: id})
+    const t1 = await token('ops')
+    expect(t1).toMatch(/^mat_/)
+    expect((await adminApiWith(t1)).status).toBe(200)
+
+    const listed = await mxtok(['list', '--json'])
+    expect(listed.code, listed.stderr).toBe(0)
+    // No account, so no devices to list, and no problem listing them.
+    expect(JSON.parse(listed.stdout)).toEqual({
+      sessions: [expect.objectContaining({name: 'ops', userId: null, deviceId: null, onServer: null, masAdmin: 'client', clientId: id})],
+      devices: [],
+    })
+    expect((await mxtok(['list'])).stdout).toContain(`none: MAS admin client ${id}`)
+    const verified = await mxtok(['verify', '--json'])
+    expect(verified.code, verified.stderr).toBe(0)
+    expect(JSON.parse(verified.stdout)).toEqual([{name: 'ops', status: 'valid', userId: null, deviceId: null, masAdmin: 'client', clientId: id}])
+
+    // A token MAS refuses (ended there) is replaced with the client's credentials at the next use.
+    const basic = Buffer.from(`${id}:${secret}`).toString('base64')
+    const ended = await fetch(`${stack.provided.masUrl}/oauth2/revoke`, {
+      method: 'POST',
+      headers: {authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded'},
+      body: new URLSearchParams({token: t1, token_type_hint: 'access_token'}).toString(),
+    })
+    expect(ended.status).toBe(200)
+    expect((await adminApiWith(t1)).status).toBe(401)
+    const again = await mxtok(['verify', 'ops'])
+    expect(again.code, again.stderr).toBe(0)
+    const t2 = await token('ops')
+    expect(t2).not.toBe(t1)
+    expect((await adminApiWith(t2)).status).toBe(200)
+
+    // rotate: a new token, and the old one revoked at MAS.
+    const rotated = await mxtok(['rotate', 'ops', '--json'])
+    expect(rotated.code, rotated.stderr).toBe(0)
+    expect(JSON.parse(rotated.stdout)).toMatchObject({name: 'ops', kind: 'client', userId: null, deviceId: null})
+    const t3 = await token('ops')
+    expect(t3).not.toBe(t2)
+    expect((await adminApiWith(t2)).status).toBe(401)
+    expect((await adminApiWith(t3)).status).toBe(200)
+
+    const doctor = await mxtok(['doctor', '--json'])
+    expect(JSON.parse(doctor.stdout).orphans).toEqual([])
+
+    const revoked = await mxtok(['revoke', 'ops', '--json'])
+    expect(revoked.code, revoked.stderr).toBe(0)
+    expect(JSON.parse(revoked.stdout)).toEqual({
+      name: 'ops',
+      userId: null,
+      deviceId: null,
+      homeserver: stack.provided.baseUrl,
+      revokedOnServer: true,
+      clientId: id,
+    })
+    expect((await adminApiWith(t3)).status).toBe(401)
+    expect((await mxtok(['list', '--offline', '--json'])).stdout).not.toContain('"ops"')
+  })
+
+  it('a wrong secret: exit 3, one line naming the configuration to check, nothing kept', async () => {
+    const wrong = 'not-the-secret-of-this-client'
+    secrets.add(wrong)
+    const r = await create('ops', wrong)
+    expect(r.code).toBe(3)
+    expectOneLineError(r)
+    expect(r.stderr).toContain('invalid_client')
+    expect((await mxtok(['list', '--offline', '--json'])).stdout).not.toContain('"ops"')
+    expect(JSON.parse((await mxtok(['doctor', '--json'])).stdout).orphans).toEqual([])
   })
 })

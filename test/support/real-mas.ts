@@ -140,6 +140,7 @@ function masConfig(o: {
   serverName: string
   secret: string
   adminSecret: string
+  accessTokenTtlS?: number
 }) {
   const base = `http://127.0.0.1:${o.port}/`
   return {
@@ -169,6 +170,8 @@ function masConfig(o: {
     },
     policy: {wasm_module: join(o.share, 'policies', 'policy.wasm'), data: {admin_clients: [ADMIN_CLIENT_ID]}},
     clients: [{client_id: ADMIN_CLIENT_ID, client_auth_method: 'client_secret_basic', client_secret: o.adminSecret}],
+    // MAS's default is 300 s; a test of what happens at expiry asks for less (60 at the least).
+    ...(o.accessTokenTtlS === undefined ? {} : {experimental: {access_token_ttl: o.accessTokenTtlS}}),
     // The tests log in far more often than a person would.
     rate_limiting: {login: {per_ip: {burst: 1000, per_second: 1000}, per_account: {burst: 1000, per_second: 1000}}},
   }
@@ -219,7 +222,12 @@ async function startMas(cli: string, dir: string, config: ReturnType<typeof masC
   return {stop}
 }
 
-export async function startRealMas(): Promise<RealMas> {
+export interface RealMasOptions {
+  /** How long OAuth access tokens live (experimental.access_token_ttl, 60 to 86,400 s; MAS's default 300). */
+  accessTokenTtlS?: number
+}
+
+export async function startRealMas(opts: RealMasOptions = {}): Promise<RealMas> {
   const started = performance.now()
   const since = () => performance.now() - started
   const {cli, share} = masInstall()
@@ -250,7 +258,12 @@ export async function startRealMas(): Promise<RealMas> {
       running.push(await startPostgres(join(dir, 'pg'), pgPort))
       startMs.postgres = since()
       running.push(
-        await startMas(cli, dir, masConfig({share, port: masPort, healthPort, pgPort, synapseUrl, serverName: SERVER_NAME, secret, adminSecret}), healthPort),
+        await startMas(
+          cli,
+          dir,
+          masConfig({share, port: masPort, healthPort, pgPort, synapseUrl, serverName: SERVER_NAME, secret, adminSecret, ...opts}),
+          healthPort,
+        ),
       )
       startMs.mas = since()
     })()

@@ -156,7 +156,8 @@ describe('parseLine', () => {
 
   it.each([
     [['bot', '--help', '--user', '@a:b']],
-    [['bot']],
+    [['--user', '@a:b']],
+    [['bot', '--user', '@a:b', '--client-id', '01J44QC8BCY7FCFM7WGHQGKMTJ']],
     [['bot', '--user', '@a:b', '--user', '@c:d']],
     [['bot', '--user', '@a:b', '--store', 'bogus']],
     [['bot', '--user', '@a:b', '--password-stdin', '--oauth']],

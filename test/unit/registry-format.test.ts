@@ -328,3 +328,109 @@ describe('an OAuth grant with the admin API of MAS', () => {
     expect(warnings).toEqual([expect.stringContaining('"oauth.admin" is neither missing nor true')])
   })
 })
+
+// An admin client's session and its pending create, as this mxtok writes them: beside the released
+// file, which stays version 1 and reads as before.
+const CLIENT_FILE = `{
+  "version": 1,
+  "sessions": {
+    "ops": {
+      "userId": "client:01J44QC8BCY7FCFM7WGHQGKMTJ",
+      "homeserver": "https://hs.example",
+      "deviceId": "CLIENTABCDEFGH2345",
+      "createdAt": "2026-01-04T00:00:00.000Z",
+      "store": "keychain",
+      "auth": "client",
+      "oauth": {
+        "issuer": "https://auth.hs.example/",
+        "clientId": "01J44QC8BCY7FCFM7WGHQGKMTJ",
+        "tokenEndpoint": "https://auth.hs.example/oauth2/token",
+        "revocationEndpoint": "https://auth.hs.example/oauth2/revoke",
+        "admin": true
+      }
+    }
+  },
+  "pending": {
+    "client:01J44QC8BCY7FCFM7WGHQGKMTJ/CLIENTZZZZZZZZ2345": {
+      "name": "ops-next",
+      "userId": "client:01J44QC8BCY7FCFM7WGHQGKMTJ",
+      "deviceId": "CLIENTZZZZZZZZ2345",
+      "homeserver": "https://hs.example",
+      "store": "file",
+      "since": "2026-01-04T00:00:00.000Z",
+      "auth": "client",
+      "oauth": {
+        "issuer": "https://auth.hs.example/",
+        "clientId": "01J44QC8BCY7FCFM7WGHQGKMTJ",
+        "tokenEndpoint": "https://auth.hs.example/oauth2/token",
+        "admin": true
+      }
+    }
+  }
+}
+`
+
+describe("an admin client's session", () => {
+  const ADMIN_GRANT = {...GRANT, clientId: '01J44QC8BCY7FCFM7WGHQGKMTJ', admin: true as const}
+  const client = (): SessionRegistry => {
+    const dir = mkdtempSync(join(tmpdir(), 'mxtok-format-'))
+    writeFileSync(join(dir, REGISTRY_FILE), CLIENT_FILE, {mode: 0o600})
+    return new SessionRegistry(dir, (m) => {
+      throw new Error(m)
+    })
+  }
+
+  it("reads as a session with no user and no device, its keys mxtok's own, and its pending create as one", async () => {
+    const reg = client()
+    expect(await reg.list()).toEqual([
+      {
+        name: 'ops',
+        userId: 'client:01J44QC8BCY7FCFM7WGHQGKMTJ',
+        homeserver: 'https://hs.example',
+        deviceId: 'CLIENTABCDEFGH2345',
+        createdAt: '2026-01-04T00:00:00.000Z',
+        store: 'keychain',
+        auth: 'client',
+        oauth: {...ADMIN_GRANT, revocationEndpoint: 'https://auth.hs.example/oauth2/revoke'},
+      },
+    ])
+    expect(await reg.pending()).toEqual([
+      {
+        auth: 'client',
+        name: 'ops-next',
+        userId: 'client:01J44QC8BCY7FCFM7WGHQGKMTJ',
+        deviceId: 'CLIENTZZZZZZZZ2345',
+        homeserver: 'https://hs.example',
+        store: 'file',
+        since: '2026-01-04T00:00:00.000Z',
+        oauth: ADMIN_GRANT,
+      },
+    ])
+  })
+
+  it('is written back byte for byte, through an update that sets every entry again', async () => {
+    const reg = client()
+    const sessions = await reg.list()
+    await reg.update((s, pending) => {
+      for (const session of sessions) s.set(session.name, {...session})
+      for (const [account, p] of [...pending]) pending.set(account, {...p})
+    })
+    expect(readFileSync(reg.path, 'utf8')).toBe(CLIENT_FILE)
+  })
+
+  it.each([
+    ['a Matrix user ID', (e: Record<string, unknown>) => (e.userId = '@ops:hs.example'), '"userId" is not "client:" and the grant\'s client ID'],
+    ["another client's ID", (e: Record<string, unknown>) => (e.userId = 'client:OTHER'), '"userId" is not "client:" and the grant\'s client ID'],
+    ['a device ID', (e: Record<string, unknown>) => (e.deviceId = 'MXTOKOAUTHDEV01'), '"deviceId" is not an admin client\'s key'],
+    ['a grant without the admin scope', (e: Record<string, unknown>) => delete (e.oauth as Record<string, unknown>).admin, '"oauth.admin" is not true'],
+    ['no grant', (e: Record<string, unknown>) => delete e.oauth, '"userId" is not "client:" and the grant\'s client ID'],
+  ])('is damaged with %s, named and skipped', async (_, spoil, problem) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mxtok-format-'))
+    const file = JSON.parse(CLIENT_FILE)
+    spoil(file.sessions.ops)
+    writeFileSync(join(dir, REGISTRY_FILE), JSON.stringify(file), {mode: 0o600})
+    const warnings: string[] = []
+    expect(await new SessionRegistry(dir, (m) => warnings.push(m)).list()).toEqual([])
+    expect(warnings).toEqual([expect.stringContaining(problem)])
+  })
+})

@@ -41,11 +41,13 @@ export async function doctor({flags}: Pick<Input<typeof command>, 'flags'>, io: 
         ? `orphan token of ${o.userId} device ${o.deviceId} in the ${storeLabel(o.store)}, held by no session`
         : o.admin
           ? `admin login${o.name ? ` of session "${o.name}"` : ''} was interrupted: a token of ${o.userId} on no device may exist that nobody holds; it ends by itself ${o.admin.expiresAt ? `at ${o.admin.expiresAt}` : 'never'}, or when ${o.admin.by} logs out everywhere${o.advice ? `; run "${o.advice}" for a new one` : ''}`
-          : o.issuer
-            ? `interrupted sign-in of ${o.userId} device ${o.deviceId}: if it was approved, that session may still be live; end it in the list of sessions of your account at ${o.issuer}`
-            : o.advice
-              ? `create of session "${o.name}" was interrupted: device ${o.deviceId} of ${o.userId} may hold a token nobody has${o.sessionExists ? ', and the stored token may be dead' : ''}; run "${o.advice}" again, which leaves only the new token on the device (then "mxtok revoke ${o.name}" if the session is not wanted)`
-              : `interrupted login of ${o.userId} device ${o.deviceId}: the device may hold a token nobody has; "mxtok prune --user ${o.userId} --orphans" deletes it`
+          : o.client
+            ? `create of admin client session${o.name ? ` "${o.name}"` : ''} was interrupted: an access token of client ${o.client} may exist that nobody holds; it ends by itself at its expiry (minutes: the access token lifetime of MAS)${o.name ? `; create the session again` : ''}`
+            : o.issuer
+              ? `interrupted sign-in of ${o.userId} device ${o.deviceId}: if it was approved, that session may still be live; end it in the list of sessions of your account at ${o.issuer}`
+              : o.advice
+                ? `create of session "${o.name}" was interrupted: device ${o.deviceId} of ${o.userId} may hold a token nobody has${o.sessionExists ? ', and the stored token may be dead' : ''}; run "${o.advice}" again, which leaves only the new token on the device (then "mxtok revoke ${o.name}" if the session is not wanted)`
+                : `interrupted login of ${o.userId} device ${o.deviceId}: the device may hold a token nobody has; "mxtok prune --user ${o.userId} --orphans" deletes it`
     io.log(`${o.fixed ? 'fixed' : 'WARN'} ${what}${o.kind === 'token' && !o.fixed ? '; "mxtok doctor --fix" logs it out and removes it' : ''}`)
   }
   const storesWork = stores.every((s) => s.ok || !(s.configured || s.sessions > 0))

@@ -1,6 +1,6 @@
 import {rotateSession} from '../../core/rotate-session.js'
 import {usageError} from '../../errors.js'
-import type {Session} from '../../registry/session.js'
+import {type Session, tokenOwner} from '../../registry/session.js'
 import {storeLabel} from '../../store/store-kinds.js'
 import type {rotate as command} from '../commands/rotate.js'
 import {askYesNo} from '../confirm.js'
@@ -12,8 +12,9 @@ import {passwordOf} from '../password.js'
 export interface RotateJson {
   name: string
   kind: Session['auth']
-  userId: string
-  deviceId: string
+  /** null for an admin client's session, whose token is no user's and on no device. */
+  userId: string | null
+  deviceId: string | null
   homeserver: string
   rotatedAt: string
   /** False where the device was made again (its end-to-end keys gone), or where the token is on none (an admin login). */
@@ -42,8 +43,15 @@ export async function rotate({args, flags}: Pick<Input<typeof command>, 'args' |
     },
     io.deps(),
   )
-  const device = s.auth === 'admin' ? 'no device (admin login)' : deviceKept ? `device ${s.deviceId} kept` : `device ${s.deviceId} made again`
+  const device =
+    s.auth === 'admin'
+      ? 'no device (admin login)'
+      : s.auth === 'client'
+        ? `no device (admin client ${s.oauth.clientId})`
+        : deviceKept
+          ? `device ${s.deviceId} kept`
+          : `device ${s.deviceId} made again`
   io.log(`Rotated session "${s.name}": new token stored in the ${storeLabel(s.store)}, old one ended; ${device}`)
   if (s.auth === 'admin') io.log(`  expires     ${s.expiresAt ?? 'never'}`)
-  return done({name: s.name, kind: s.auth, userId: s.userId, deviceId: s.deviceId, homeserver: s.homeserver, rotatedAt, deviceKept})
+  return done({name: s.name, kind: s.auth, ...tokenOwner(s), homeserver: s.homeserver, rotatedAt, deviceKept})
 }

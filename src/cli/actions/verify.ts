@@ -1,10 +1,11 @@
 import {parseDuration} from '../../core/duration.js'
 import {type VerifyResult, verifySessions} from '../../core/verify-sessions.js'
 import {usageError} from '../../errors.js'
+import {userCell} from '../../output/list-view.js'
 import {sortNatural} from '../../output/natural-order.js'
 import {prometheusLines} from '../../output/prometheus.js'
 import {formatTs, renderTable, type TableLayout, tableLayout} from '../../output/table.js'
-import type {Session} from '../../registry/session.js'
+import {masAdminFields, type Session, tokenOwner} from '../../registry/session.js'
 import type {verify as command} from '../commands/verify.js'
 import type {Input} from '../declaration.js'
 import type {Io} from '../io.js'
@@ -16,8 +17,8 @@ const HEAD = ['NAME', 'STATUS', 'USER', 'DEVICE', 'DETAIL']
 const row = (r: VerifyResult) => [
   r.name,
   r.status,
-  r.userId,
-  r.deviceId,
+  userCell(r),
+  r.deviceId ?? 'none',
   r.error ?? (r.expiresAt === undefined ? '' : `expires ${formatTs(Date.parse(r.expiresAt))}`),
 ]
 
@@ -38,7 +39,7 @@ export async function verify(
     // The widths come from what is known before any answer; DETAIL gets the room left.
     const layout = tableLayout(
       HEAD,
-      sessions.map((s) => [s.name, 'unreachable', s.userId, s.deviceId, '']),
+      sessions.map((s) => row({name: s.name, status: 'unreachable', ...tokenOwner(s), ...masAdminFields(s)})),
       {pretty: io.pretty, width: io.width, fill: 4},
     )
     const progress = liveProgress(sessions, {

@@ -10,6 +10,8 @@ export const create = declare({
     '<%= config.bin %> create bridge --user bridgebot --homeserver https://matrix.example.com',
     '<%= config.bin %> create bot --user @bot:example.com --oauth   # approve the login in a browser',
     "<%= config.bin %> create bot --user @bot:example.com --as admin --expires 90d   # no password: a server admin's login",
+    '<%= config.bin %> create root --user @admin:example.com --oauth --admin   # an admin user of MAS: its admin API too',
+    'printf %s "$MAS_CLIENT_SECRET" | <%= config.bin %> create ops --homeserver https://matrix.example.com --client-id 01J44QC8BCY7FCFM7WGHQGKMTJ --client-secret-stdin',
   ],
   json: true,
   args: {
@@ -17,7 +19,8 @@ export const create = declare({
     name: {description: 'session name: 1-64 letters, digits, ".", "_" or "-"', required: true},
   },
   flags: {
-    user: flag.string({char: 'u', description: 'full Matrix ID (@alice:example.com), or a localpart with --homeserver', required: true}),
+    // Required unless --client-id is given: the action says so, as the declaration cannot.
+    user: flag.string({char: 'u', description: 'full Matrix ID (@alice:example.com), or a localpart with --homeserver; required unless --client-id'}),
     homeserver: flag.string({description: "homeserver base URL; default: discovered from the user ID's server"}),
     'device-name': flag.string({description: 'display name of a new device [default: mxtok: NAME]'}),
     'device-id': flag.string({description: 'use this device ID instead of the derived one'}),
@@ -32,6 +35,15 @@ export const create = declare({
       exclusive: ['oauth', 'homeserver', 'device-id', 'device-name'],
     }),
     expires: flag.string({description: 'with --as: how long the token lives, e.g. 12h, 30d, 2w, or "never" [default: 30d]', dependsOn: ['as']}),
+    'client-id': flag.string({
+      description:
+        "with --homeserver: a session of this admin client of the server's Matrix Authentication Service (client credentials, urn:mas:admin), no user, no device",
+      exclusive: ['user', 'oauth', 'admin', 'as', 'expires', 'password-stdin', 'device-id', 'device-name'],
+    }),
+    'client-secret-stdin': flag.boolean({
+      description: "with --client-id: read the client's secret from the first line of standard input",
+      dependsOn: ['client-id'],
+    }),
     'allow-http': allowHttpFlag,
     store: storeFlag,
   },
