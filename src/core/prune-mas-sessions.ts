@@ -7,7 +7,6 @@ import {adminTarget} from './admin-api.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readToken} from './find-session.js'
 import {
-  checkSelectors,
   type EndOptions,
   endSelected,
   type MasSessionEntry,
@@ -29,7 +28,6 @@ export async function pruneMasSessions(
   issuer: string,
   deps: Deps,
 ): Promise<MasSessionPruneResult> {
-  checkSelectors(opts)
   const admin = await findSession(opts.as, deps)
   const user = adminTarget(admin, opts.user)
   const token = await readToken(admin, deps)
@@ -90,7 +88,8 @@ function entry(s: MasSession): MasSessionEntry {
 
 /** MAS's admin API refusing the session's token, or not knowing the user, as one line each; anything else as it is. */
 function masAdminRefusal(error: unknown, admin: Session, user: UserId, host: string): unknown {
-  if (!(error instanceof MatrixError) || error.isLocal) return error
+  // By the status alone: an answer that is not JSON:API (a proxy's page) is judged by it all the same.
+  if (!(error instanceof MatrixError) || error.status === 0) return error
   if (error.status === 401 || error.status === 403) {
     const server = parseUserId(admin.userId).serverName
     return new MxtokError(
@@ -101,6 +100,13 @@ function masAdminRefusal(error: unknown, admin: Session, user: UserId, host: str
   }
   if (error.status === 404 && error.body?.errors !== undefined && /\bnot found\b/i.test(error.message) && /\buser/i.test(error.message)) {
     return new MxtokError('usage', `${host} has no user ${user.localpart}; check the user ID`, {cause: error})
+  }
+  if (error.status === 404 && error.body?.errors === undefined) {
+    return new MxtokError(
+      'homeserver',
+      `${host} serves no admin API at /api/admin/v1 (HTTP 404); MAS serves it when its http listener has the "adminapi" resource`,
+      {cause: error},
+    )
   }
   return error
 }

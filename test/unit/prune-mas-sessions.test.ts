@@ -250,6 +250,20 @@ describe('prune --as on a server behind MAS', () => {
   })
 })
 
+describe('prune --as where MAS serves no admin API', () => {
+  it('says so in one line', async () => {
+    const deps = await setUp()
+    nock(HS)
+      .get('/_matrix/client/v1/auth_metadata')
+      .reply(200, {issuer: `${MAS}/`, token_endpoint: `${MAS}/oauth2/token`})
+    nock(MAS).get(`${API}/users/by-username/bot`).reply(404, '<html>Not Found</html>', {'content-type': 'text/html'})
+    await expect(prune(deps, prompts(), {orphans: true})).rejects.toMatchObject({
+      kind: 'homeserver',
+      message: 'auth.hs.example serves no admin API at /api/admin/v1 (HTTP 404); MAS serves it when its http listener has the "adminapi" resource',
+    })
+  })
+})
+
 describe('prune without --as on a server behind MAS', () => {
   beforeEach(() => {
     nock(HS)
