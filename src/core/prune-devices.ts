@@ -78,7 +78,7 @@ export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<Prun
   const sessions = await deps.registry.list()
   const live = await liveSession(sessions, opts.user, homeserverUrl, deps)
   const homeserver = live ? new URL(live.homeserver) : (homeserverUrl ?? recordedHomeserver(sessions, user) ?? (await deps.discover(user)))
-  if ((await authIssuer(homeserver.href, deps)) !== null) throw behindMas(homeserver, live?.user ?? user)
+  if ((await masIssuer(homeserver.href, deps)) !== null) throw behindMas(homeserver, live?.user ?? user)
   const access = live ?? (await temporaryLogin(opts.user, user, homeserver, password, deps))
   try {
     const devices = live?.devices ?? (await access.client.devices(access.token))
@@ -96,6 +96,20 @@ export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<Prun
     return {...plan, dryRun: ended.dryRun, deleted: ended.done}
   } finally {
     if (access.temporary) await logoutTemporary(access, deps)
+  }
+}
+
+/**
+ * The issuer of the homeserver's next-generation auth (MAS), or null. An answer that says nothing
+ * clear (an odd status, a page instead of JSON) counts as none, as before prune asked: such a
+ * server is left to answer the deletion itself.
+ */
+async function masIssuer(homeserver: string, deps: Deps): Promise<string | null> {
+  try {
+    return await authIssuer(homeserver, deps)
+  } catch (error) {
+    if (error instanceof MatrixError && error.status > 0) return null
+    throw error
   }
 }
 
@@ -124,7 +138,7 @@ const deleting = (remove: (batch: string[]) => Promise<void>): Ender<Device> => 
 async function pruneAsAdmin(opts: PruneOptions & {as: string}, deps: Deps): Promise<PruneResult> {
   if (opts.homeserver !== undefined) throw usageError('--as works on the homeserver of the admin session; leave out --homeserver')
   const admin = await findSession(opts.as, deps)
-  const issuer = await authIssuer(admin.homeserver, deps)
+  const issuer = await masIssuer(admin.homeserver, deps)
   if (issuer !== null) return pruneMasSessions(opts, issuer, deps)
   const user = adminTarget(admin, opts.user)
   const token = await readToken(admin, deps)

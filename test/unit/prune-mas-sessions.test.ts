@@ -289,4 +289,18 @@ describe('prune without --as on a server behind MAS', () => {
     expect(asked).toBe(false)
     expect(nock.pendingMocks()).toEqual([])
   })
+
+  it('a homeserver whose auth metadata is no clear answer (a proxy error page) is pruned as before', async () => {
+    nock.cleanAll()
+    const deps = await setUp()
+    deps.memory.items.set(secretAccount(USER, KEEPER), 'syt_keeper')
+    nock(HS)
+      .get('/_matrix/client/v3/devices')
+      .reply(200, {devices: [{device_id: 'MXTOKORPHAN0001', display_name: null, last_seen_ip: null, last_seen_ts: null}]})
+      .get('/_matrix/client/v1/auth_metadata')
+      .reply(502, '<html>Bad Gateway</html>', {'content-type': 'text/html'})
+    const result = await pruneDevices({user: USER, homeserver: HS, orphans: true, dryRun: true, password: async () => 'pw', confirm: async () => true}, deps)
+    expect(result).toMatchObject({dryRun: true, devices: [{deviceId: 'MXTOKORPHAN0001'}]})
+    expect(nock.pendingMocks()).toEqual([])
+  })
 })
