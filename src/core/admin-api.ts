@@ -1,7 +1,7 @@
 import {MxtokError, usageError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
 import {parseLocalpart, parseUserId, type UserId} from '../matrix/user-id.js'
-import type {Session} from '../registry/session.js'
+import {type Session, tokenOwner} from '../registry/session.js'
 
 /**
  * Synapse's admin API refusing, and a server without it (Dendrite, Conduit), as one line each;
@@ -34,7 +34,13 @@ export function adminApiRefusal(error: unknown, admin: Session, user: UserId, ho
  * user of another server refused, since a server's admin API reaches only its own users.
  */
 export function adminTarget(admin: Session, user: string): UserId {
-  const server = parseUserId(admin.userId).serverName
+  const owner = tokenOwner(admin).userId
+  // An admin client's token is no user's, so no server name comes with it: the user is named in full.
+  if (owner === null) {
+    if (!user.startsWith('@')) throw usageError(`"${admin.name}" is an admin client, of no server name: write --user in full, @${user}:your.server`)
+    return parseUserId(user)
+  }
+  const server = parseUserId(owner).serverName
   const target = user.startsWith('@') ? parseUserId(user) : parseUserId(`@${parseLocalpart(user)}:${server}`)
   if (target.serverName !== server)
     throw usageError(`${target.full} is not on ${server}, the server of "${admin.name}"; an admin reaches only users of its own server`)

@@ -55,7 +55,7 @@ export async function logoutToken(homeserver: string, token: string, deps: Deps)
 }
 
 /** The homeserver's authorization server, or null when it has no next-generation auth. Nothing is sent to it. */
-async function authIssuer(homeserver: string, deps: Deps): Promise<string | null> {
+export async function authIssuer(homeserver: string, deps: Deps): Promise<string | null> {
   try {
     return (await deps.oauth(homeserver).authMetadata()).issuer
   } catch (error) {

@@ -3,51 +3,43 @@ import {MxtokError, usageError} from '../errors.js'
 import type {Device, MatrixClient} from '../matrix/client.js'
 import {base32} from '../matrix/device-id.js'
 import {DEVICE_ID_PREFIX} from '../matrix/device-id-prefix.js'
-import {LocalErrcode, MatrixError, withContext} from '../matrix/errors.js'
+import {LocalErrcode, MatrixError} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {acceptsPassword, passwordAuth, uiaChallenge} from '../matrix/uia.js'
 import {isAccount, parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/session.js'
-import {secretAccount} from '../store/secret-store.js'
 import {adminApiRefusal, adminTarget} from './admin-api.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readToken} from './find-session.js'
 import {loginOrExplain} from './login.js'
-import {isNeverSeen} from './never-seen.js'
+import {authIssuer} from './logout-token.js'
+import {pruneMasSessions} from './prune-mas-sessions.js'
+import {
+  checkSelectors,
+  type DevicePlan,
+  type Ender,
+  type EndOptions,
+  endSelected,
+  ownedDevices,
+  type PruneResult,
+  type PruneSelectors,
+  selectDevices,
+} from './prune-selection.js'
 
-export interface PruneOptions {
+export interface PruneOptions extends PruneSelectors, EndOptions {
   user: string
   homeserver?: string
-  /** Select devices named MXTOK… that no local session owns. */
-  orphans?: boolean
-  /** Select devices with no display name that were never seen (see isNeverSeen). */
-  neverSeen?: boolean
-  /** Select devices last seen longer ago than this; a device never seen is not selected (its age is unknown). */
-  inactiveDays?: number
-  /** Keep this many of the most recently seen devices that no local session owns, selecting the rest. */
-  keep?: number
-  /** Work through Synapse's admin API with this session of a server admin: no password, no User-Interactive Auth. */
+  /**
+   * Work with this admin session, with no password: through Synapse's admin API, or on a server
+   * behind MAS through MAS's admin API, which lists and ends the user's sessions instead of devices.
+   */
   as?: string
-  dryRun?: boolean
   /** Asked at most once, and only when a login or the deletion needs it. */
   password: () => Promise<string>
-  /** Sees the devices about to be deleted; false cancels. Not called for a dry run, nor when nothing is selected. */
-  confirm: (plan: PrunePlan) => Promise<boolean>
-  /** Told how many of the selected devices are deleted after each batch (not before the first, which may ask for the password). */
-  progress?: (deleted: number, total: number) => void
 }
 
-export interface PrunePlan {
-  userId: string
-  homeserver: string
-  devices: Device[]
-}
-
-export interface PruneResult extends PrunePlan {
-  dryRun: boolean
-  /** The IDs of the devices deleted: all of `devices`, or none for a dry run. */
-  deleted: string[]
-}
+export type {DevicePruneResult, MasSessionPruneResult, PrunePlan, PruneResult} from './prune-selection.js'
+export {PENDING_GRACE_MS} from './prune-selection.js'
 
 /**
  * Devices per delete_devices request, each request with its own authentication: Synapse deletes in
@@ -55,7 +47,6 @@ export interface PruneResult extends PrunePlan {
  * request limit. Thousands of devices take a few requests, not one that could outlast the timeout.
  */
 export const DELETE_BATCH_SIZE = 1000
-const DAY_MS = 24 * 60 * 60 * 1000
 export const TEMPORARY_DEVICE_NAME = 'mxtok prune (temporary)'
 
 interface Access {
@@ -69,22 +60,14 @@ interface Access {
   temporary: boolean
 }
 
-/** How long a journalled login counts as under way rather than left behind by a killed run. */
-export const PENDING_GRACE_MS = 10 * 60 * 1000
-
 /**
  * Deletes devices of an account through User-Interactive Auth with the password. Never a device of
  * a local session, nor the one it uses itself. It uses a live local session's token when there is
- * one, and otherwise logs in with a temporary device that it always logs out again.
+ * one, and otherwise logs in with a temporary device that it always logs out again. A server behind
+ * MAS lets no client delete devices: there it refuses, naming --as, before any password is asked.
  */
 export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<PruneResult> {
-  if (!opts.orphans && !opts.neverSeen && opts.inactiveDays === undefined && opts.keep === undefined)
-    throw usageError('say which devices to delete: --orphans, --never-seen, --inactive-days N, --keep N, or a combination')
-  if (opts.inactiveDays !== undefined && !(Number.isInteger(opts.inactiveDays) && opts.inactiveDays >= 1)) {
-    throw usageError(`--inactive-days must be a whole number of days, 1 or more (got ${opts.inactiveDays})`)
-  }
-  if (opts.keep !== undefined && !(Number.isInteger(opts.keep) && opts.keep >= 0))
-    throw usageError(`--keep must be a whole number, 0 or more (got ${opts.keep})`)
+  checkSelectors(opts)
   if (opts.as !== undefined) return pruneAsAdmin({...opts, as: opts.as}, deps)
   const homeserverUrl = opts.homeserver === undefined ? undefined : parseHomeserverUrl(opts.homeserver)
   if (homeserverUrl) deps.client(homeserverUrl).assertSendable()
@@ -94,28 +77,69 @@ export async function pruneDevices(opts: PruneOptions, deps: Deps): Promise<Prun
 
   const sessions = await deps.registry.list()
   const live = await liveSession(sessions, opts.user, homeserverUrl, deps)
-  const access =
-    live ?? (await temporaryLogin(opts.user, user, homeserverUrl ?? recordedHomeserver(sessions, user) ?? (await deps.discover(user)), password, deps))
+  const homeserver = live ? new URL(live.homeserver) : (homeserverUrl ?? recordedHomeserver(sessions, user) ?? (await deps.discover(user)))
+  if ((await masIssuer(homeserver.href, deps)) !== null) throw behindMas(homeserver, live?.user ?? user)
+  const access = live ?? (await temporaryLogin(opts.user, user, homeserver, password, deps))
   try {
     const devices = live?.devices ?? (await access.client.devices(access.token))
     // By the user ID the server confirmed: a localpart given with --homeserver may have been completed wrongly.
     const owned = await ownedDevices(sessions, access.user.full, deps)
     owned.add(access.deviceId)
-    const plan: PrunePlan = {userId: access.user.full, homeserver: access.homeserver, devices: selectDevices(devices, owned, opts, deps.now())}
-    return await deleteSelected(plan, opts, (batch) => deleteWithPassword(access, batch, password), deps)
+    const plan: DevicePlan = {userId: access.user.full, homeserver: access.homeserver, devices: selectDevices(devices, owned, opts, deps.now())}
+    const ended = await endSelected(
+      plan,
+      plan.devices,
+      opts,
+      deleting((batch) => deleteWithPassword(access, batch, password)),
+      deps,
+    )
+    return {...plan, dryRun: ended.dryRun, deleted: ended.done}
   } finally {
     if (access.temporary) await logoutTemporary(access, deps)
   }
 }
 
 /**
- * The admin way: the user's devices are listed and deleted through Synapse's admin API with the
- * token of a server admin's session, on that session's homeserver; the same selection and
- * confirmation, and the devices of local sessions of that user are spared all the same.
+ * The issuer of the homeserver's next-generation auth (MAS), or null. An answer that says nothing
+ * clear (an odd status, a page instead of JSON) counts as none, as before prune asked: such a
+ * server is left to answer the deletion itself.
+ */
+async function masIssuer(homeserver: string, deps: Deps): Promise<string | null> {
+  try {
+    return await authIssuer(homeserver, deps)
+  } catch (error) {
+    if (error instanceof MatrixError && error.status > 0) return null
+    throw error
+  }
+}
+
+/** The one line for a server behind MAS without --as: what to run instead. */
+function behindMas(homeserver: URL, user: UserId): MxtokError {
+  return usageError(
+    `${homeserver.host} is behind MAS, which does not let clients delete devices; an admin ends sessions there: "mxtok prune --user ${user.full} --as ADMIN ...", ADMIN being a session made with "mxtok create ADMIN --user @admin:${user.serverName} --oauth --admin"`,
+  )
+}
+
+/** Synapse's way to delete: batches of DELETE_BATCH_SIZE device IDs. */
+const deleting = (remove: (batch: string[]) => Promise<void>): Ender<Device> => ({
+  batchSize: DELETE_BATCH_SIZE,
+  end: (batch) => remove(batch.map((d) => d.deviceId)),
+  id: (d) => d.deviceId,
+  noun: 'devices',
+  verb: 'deleted',
+})
+
+/**
+ * The admin way: with the token of an admin session, on that session's homeserver. Behind MAS,
+ * the user's sessions through MAS's admin API (prune-mas-sessions.ts); otherwise the user's devices
+ * through Synapse's admin API. The same selection and confirmation, and the devices of local
+ * sessions of that user are spared all the same.
  */
 async function pruneAsAdmin(opts: PruneOptions & {as: string}, deps: Deps): Promise<PruneResult> {
   if (opts.homeserver !== undefined) throw usageError('--as works on the homeserver of the admin session; leave out --homeserver')
   const admin = await findSession(opts.as, deps)
+  const issuer = await masIssuer(admin.homeserver, deps)
+  if (issuer !== null) return pruneMasSessions(opts, issuer, deps)
   const user = adminTarget(admin, opts.user)
   const token = await readToken(admin, deps)
   if (token === null) throw missingToken(admin)
@@ -125,94 +149,13 @@ async function pruneAsAdmin(opts: PruneOptions & {as: string}, deps: Deps): Prom
     throw refused(error)
   })
   const owned = await ownedDevices(await deps.registry.list(), user.full, deps)
-  const plan: PrunePlan = {userId: user.full, homeserver: admin.homeserver, devices: selectDevices(devices, owned, opts, deps.now())}
-  return deleteSelected(
-    plan,
-    opts,
-    (batch) =>
-      client.adminDeleteDevices(token, user.full, batch).catch((error) => {
-        throw refused(error)
-      }),
-    deps,
-  )
-}
-
-/** The devices of the user that prune never deletes: those of local sessions, and those a create running right now has journalled. */
-async function ownedDevices(sessions: Session[], userId: string, deps: Deps): Promise<Set<string>> {
-  const owned = new Set(sessions.filter((s) => s.userId === userId).map((s) => s.deviceId))
-  // A create running right now has journalled its device: spare it until it is clearly abandoned.
-  for (const p of await deps.registry.pending()) {
-    if (p.userId === userId && deps.now().getTime() - Date.parse(p.since) < PENDING_GRACE_MS) owned.add(p.deviceId)
-  }
-  return owned
-}
-
-/**
- * Each selector narrows: --orphans --inactive-days 30 means orphans unused for 30 days, and --keep N
- * spares the N most recently seen of the devices no local session owns (a device never seen counts
- * as the oldest), whatever else is asked.
- */
-export function selectDevices(
-  devices: Device[],
-  owned: Set<string>,
-  opts: Pick<PruneOptions, 'orphans' | 'neverSeen' | 'inactiveDays' | 'keep'>,
-  now: Date,
-): Device[] {
-  const candidates = devices.filter((d) => !owned.has(d.deviceId))
-  const newestFirst = [...candidates].sort(
-    (a, b) => (b.lastSeenTs ?? -Infinity) - (a.lastSeenTs ?? -Infinity) || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0),
-  )
-  const kept = new Set(newestFirst.slice(0, opts.keep ?? 0).map((d) => d.deviceId))
-  const cutoff = opts.inactiveDays === undefined ? undefined : now.getTime() - opts.inactiveDays * DAY_MS
-  return candidates.filter(
-    (d) =>
-      !kept.has(d.deviceId) &&
-      (!opts.orphans || d.deviceId.startsWith(DEVICE_ID_PREFIX)) &&
-      (!opts.neverSeen || isNeverSeen(d)) &&
-      (cutoff === undefined || (d.lastSeenTs !== null && d.lastSeenTs < cutoff)),
-  )
-}
-
-/**
- * Shows the plan (dry run), or confirms it and deletes in batches, saying how far it got if a batch
- * fails. The journal entries of abandoned creates on deleted devices go too: their tokens died with
- * the devices, and doctor would otherwise go on naming them.
- */
-async function deleteSelected(plan: PrunePlan, opts: PruneOptions, remove: (batch: string[]) => Promise<void>, deps: Deps): Promise<PruneResult> {
-  const selected = plan.devices
-  if (opts.dryRun || selected.length === 0) return {...plan, dryRun: Boolean(opts.dryRun), deleted: []}
-  if (!(await opts.confirm(plan))) throw usageError('cancelled: nothing was deleted')
-  const deleted: string[] = []
-  const forgetJournal = () => forgetJournalled(plan.userId, deleted, deps)
-  for (let i = 0; i < selected.length; i += DELETE_BATCH_SIZE) {
-    const batch = selected.slice(i, i + DELETE_BATCH_SIZE).map((d) => d.deviceId)
-    try {
-      await remove(batch)
-    } catch (error) {
-      if (deleted.length === 0) throw error
-      await forgetJournal()
-      throw partly(error, deleted.length, selected.length)
-    }
-    deleted.push(...batch)
-    opts.progress?.(deleted.length, selected.length)
-  }
-  await forgetJournal()
-  return {...plan, dryRun: false, deleted}
-}
-
-/** Drops the journal entries of these devices, if any; a failure to is only a warning, the devices being gone. */
-async function forgetJournalled(userId: string, deviceIds: string[], deps: Deps): Promise<void> {
-  const gone = new Set(deviceIds.map((id) => secretAccount(userId, id)))
-  try {
-    if (!(await deps.registry.pending()).some((p) => gone.has(secretAccount(p.userId, p.deviceId)))) return
-    await deps.registry.update((_, pending) => {
-      for (const account of gone) pending.delete(account)
+  const plan: DevicePlan = {userId: user.full, homeserver: admin.homeserver, devices: selectDevices(devices, owned, opts, deps.now())}
+  const remove = (batch: string[]) =>
+    client.adminDeleteDevices(token, user.full, batch).catch((error) => {
+      throw refused(error)
     })
-  } catch (error) {
-    deps.warn(
-      `the devices were deleted, but their entries in ${deps.registry.path} could not be cleared (${(error as Error).message}); "mxtok doctor" may still name them`,
-    )
-  }
+  const ended = await endSelected(plan, plan.devices, opts, deleting(remove), deps)
+  return {...plan, dryRun: ended.dryRun, deleted: ended.done}
 }
 
 /**
@@ -341,8 +284,4 @@ function explainDeleteFailure(error: unknown, host: string): unknown {
     })
   }
   return error
-}
-
-function partly(error: unknown, done: number, total: number): unknown {
-  return withContext(error, ` (${done} of ${total} devices were deleted before this; run prune again for the rest)`)
 }

@@ -233,6 +233,16 @@ function interpret(res: RawAnswer, url: URL): JsonResponse {
   if (res.status === 429) {
     throw new MatrixError({status: 429, errcode: 'M_LIMIT_EXCEEDED', message: 'rate limited', retryAfterMs: retryAfter(res, err)})
   }
+  // A JSON:API error document (MAS's admin API): its titles say what went wrong.
+  const titles = Array.isArray(err?.errors) ? err.errors.map((e) => (e as {title?: unknown})?.title).filter((t) => typeof t === 'string' && t) : []
+  if (titles.length > 0) {
+    throw new MatrixError({
+      status: res.status,
+      errcode: 'M_UNKNOWN',
+      message: `${url.host} answered HTTP ${res.status}: ${oneLine(titles.join(': '))}`,
+      body: err,
+    })
+  }
   throw new MatrixError({
     status: res.status,
     errcode: LocalErrcode.badResponse,

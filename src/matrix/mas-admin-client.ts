@@ -1,4 +1,5 @@
-import {stringField} from './answer-fields.js'
+import {MxtokError} from '../errors.js'
+import {malformed, stringField} from './answer-fields.js'
 import {type HttpOptions, requestJson} from './http.js'
 
 /** A user as MAS's admin API knows it: its ULID is what the other admin endpoints take. */
@@ -7,6 +8,28 @@ export interface MasUser {
   username: string
   admin: boolean
 }
+
+export type MasSessionKind = 'compat' | 'oauth2' | 'personal'
+
+/** A compatibility, OAuth 2.0 or personal session, as prune sees it. */
+export interface MasSession {
+  kind: MasSessionKind
+  /** Its ULID, which finish and revoke take. */
+  id: string
+  /** A compatibility session's device, or the device an OAuth or personal session's scope names; null without one. */
+  deviceId: string | null
+  /** The name MAS shows for it (human_name), if any. */
+  name: string | null
+  lastActiveAt: string | null
+  lastActiveIp: string | null
+}
+
+/** Items a page of a list (MAS's default is 10). */
+export const MAS_PAGE_SIZE = 100
+/** The most items of one list prune reads: 50 pages. */
+export const MAS_LIST_MAX = 5000
+/** And the most pages, should a server give fewer items a page than asked. */
+export const MAS_MAX_PAGES = 100
 
 /**
  * The admin API of a Matrix Authentication Service (MAS), under api/admin/v1 at its issuer: one
@@ -39,6 +62,70 @@ export class MasAdminClient {
     return {serverName: stringField(body, 'server_name', this.baseUrl, 'oauth')}
   }
 
+  /** GET /compat-sessions?filter[user]&filter[status]=active: the user's live compatibility sessions (password logins, mas-cli tokens). */
+  async activeCompatSessions(userId: string): Promise<MasSession[]> {
+    return this.allPages('compat-sessions', 'compat', {'filter[user]': userId, 'filter[status]': 'active'})
+  }
+
+  /** GET /oauth2-sessions?filter[user]&filter[status]=active: the user's live OAuth 2.0 sessions. */
+  async activeOAuth2Sessions(userId: string): Promise<MasSession[]> {
+    return this.allPages('oauth2-sessions', 'oauth2', {'filter[user]': userId, 'filter[status]': 'active'})
+  }
+
+  /** GET /personal-sessions?filter[actor_user]&filter[status]=active: the live personal access tokens acting as the user, whoever made them. */
+  async activePersonalSessions(userId: string): Promise<MasSession[]> {
+    return this.allPages('personal-sessions', 'personal', {'filter[actor_user]': userId, 'filter[status]': 'active'})
+  }
+
+  /** POST /compat-sessions/{id}/finish: the token and its device end (MAS deletes the device at the homeserver). */
+  async finishCompatSession(id: string): Promise<void> {
+    await this.post(`/compat-sessions/${encodeURIComponent(id)}/finish`)
+  }
+
+  /** POST /oauth2-sessions/{id}/finish. */
+  async finishOAuth2Session(id: string): Promise<void> {
+    await this.post(`/oauth2-sessions/${encodeURIComponent(id)}/finish`)
+  }
+
+  /** POST /personal-sessions/{id}/revoke. */
+  async revokePersonalSession(id: string): Promise<void> {
+    await this.post(`/personal-sessions/${encodeURIComponent(id)}/revoke`)
+  }
+
+  private async post(path: string): Promise<void> {
+    await requestJson({method: 'POST', url: this.url(path), token: this.token, emptyOk: true}, this.http)
+  }
+
+  /**
+   * Every page of a list, following the cursor of each page's last item while the answer links a
+   * next page; more than MAS_LIST_MAX items or MAS_MAX_PAGES pages is refused rather than read.
+   */
+  private async allPages(path: string, kind: MasSessionKind, filter: Record<string, string>): Promise<MasSession[]> {
+    const sessions: MasSession[] = []
+    let after: string | undefined
+    for (let pages = 1; ; pages++) {
+      const url = this.url(`/${path}`)
+      for (const [k, v] of Object.entries({...filter, 'page[first]': String(MAS_PAGE_SIZE), ...(after ? {'page[after]': after} : {})}))
+        url.searchParams.set(k, v)
+      const {body} = await requestJson({method: 'GET', url, token: this.token}, this.http)
+      const data = (body as Record<string, unknown>).data
+      if (!Array.isArray(data)) throw malformed(this.baseUrl, 'data', 'oauth')
+      sessions.push(...data.map((item) => masSession(item, kind, this.baseUrl)))
+      const links = (body as {links?: {next?: unknown}}).links
+      if (typeof links?.next !== 'string' || data.length === 0) return sessions
+      if (sessions.length >= MAS_LIST_MAX || pages >= MAS_MAX_PAGES) {
+        throw new MxtokError(
+          'homeserver',
+          `${this.baseUrl.host} has more live ${path} of this user than mxtok reads (at most ${MAS_LIST_MAX.toLocaleString('en')} in ${MAS_MAX_PAGES} pages); end some in MAS's account page or with its admin API first`,
+        )
+      }
+      const last = data[data.length - 1] as {id: unknown; meta?: {page?: {cursor?: unknown}}}
+      const cursor = typeof last.meta?.page?.cursor === 'string' ? last.meta.page.cursor : String(last.id)
+      if (cursor === after) throw malformed(this.baseUrl, 'links.next', 'oauth')
+      after = cursor
+    }
+  }
+
   private url(path: string): URL {
     return new URL(`${this.baseUrl.href.replace(/\/+$/, '')}/api/admin/v1${path}`)
   }
@@ -50,4 +137,28 @@ function resource(body: unknown, where: URL): {id: string; attributes: Record<st
   const id = stringField(data ?? {}, 'id', where, 'oauth')
   const attributes = (data as Record<string, unknown>).attributes
   return {id, attributes: attributes !== null && typeof attributes === 'object' && !Array.isArray(attributes) ? (attributes as Record<string, unknown>) : {}}
+}
+
+/** Both spellings of the device scope MAS accepts: the stable one, and MSC2967's. */
+const DEVICE_SCOPE = /^urn:matrix:(?:client|org\.matrix\.msc2967\.client):device:(.+)$/
+
+function masSession(item: unknown, kind: MasSessionKind, where: URL): MasSession {
+  const id = stringField(item ?? {}, 'id', where, 'oauth')
+  const a = ((item as Record<string, unknown>).attributes ?? {}) as Record<string, unknown>
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null)
+  const fromScope =
+    typeof a.scope === 'string'
+      ? a.scope
+          .split(' ')
+          .map((s) => DEVICE_SCOPE.exec(s)?.[1])
+          .find((d) => d !== undefined)
+      : undefined
+  return {
+    kind,
+    id,
+    deviceId: kind === 'compat' ? text(a.device_id) : (fromScope ?? null),
+    name: text(a.human_name),
+    lastActiveAt: text(a.last_active_at),
+    lastActiveIp: text(a.last_active_ip),
+  }
 }

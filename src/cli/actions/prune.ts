@@ -35,36 +35,60 @@ async function pruneAndReport(flags: PruneFlags, io: Io, status: StatusLine | un
       dryRun: flags['dry-run'],
       password: passwordOf(flags.user, flags['password-stdin'] === true, io),
       confirm: async (plan) => {
-        if (!json) io.log(renderPlan(`Devices of ${plan.userId} to delete:`, plan, io))
+        const w = wordsFor(plan)
+        if (!json) io.log(renderPlan(`${w.Things} of ${plan.userId} to ${w.end}:`, plan, io))
         if (flags.yes) return true
-        const count = devices(plan.devices.length)
+        const count = w.count(selected(plan).length)
         // Standard input carrying the password, or no terminal at all: nobody to ask.
         if (json || !io.stdin.isTTY || flags['password-stdin'])
-          throw usageError(`not deleting ${count} of ${plan.userId} without confirmation: pass --yes (or --dry-run to only list them)`)
-        return askYesNo(io.stdin, io.stderr, `Delete ${count} of ${plan.userId}? This logs them out for good. [y/N] `)
+          throw usageError(`not ${w.ending} ${count} of ${plan.userId} without confirmation: pass --yes (or --dry-run to only list them)`)
+        return askYesNo(io.stdin, io.stderr, `${w.End} ${count} of ${plan.userId}? This logs them out for good. [y/N] `)
       },
-      progress: status && ((deleted, total) => status.set(`deleting devices: ${deleted} of ${total} deleted`)),
+      progress: status && ((done, total) => status.set(`prune: ${done} of ${total} done`)),
     },
     io.deps(),
   )
   if (!json) {
-    if (result.devices.length === 0) io.log(`No device of ${result.userId} matches; nothing to delete.`)
+    const w = wordsFor(result)
+    const count = selected(result).length
+    if (count === 0) io.log(`No ${w.thing} of ${result.userId} matches; nothing to ${w.end}.`)
     else if (result.dryRun)
       io.log([
-        ...renderPlan(`Devices of ${result.userId} that prune would delete:`, result, io),
-        `Dry run: ${devices(result.devices.length)} would be deleted; nothing was.`,
+        ...renderPlan(`${w.Things} of ${result.userId} that prune would ${w.end}:`, result, io),
+        `Dry run: ${w.count(count)} would be ${w.ended}; nothing was.`,
       ])
     else {
       status?.end()
-      io.log(`Deleted ${devices(result.deleted.length)} of ${result.userId}.`)
+      io.log(`${w.Ended} ${w.count('deleted' in result ? result.deleted.length : result.ended.length)} of ${result.userId}.`)
     }
   }
   return result
 }
 
-const devices = (n: number) => `${n} device${n === 1 ? '' : 's'}`
+const selected = (plan: PrunePlan) => ('devices' in plan ? plan.devices : plan.sessions)
+
+/** Devices are deleted (Synapse); sessions at MAS are ended. */
+function wordsFor(plan: PrunePlan) {
+  const [thing, end, ending, ended] = 'devices' in plan ? ['device', 'delete', 'deleting', 'deleted'] : ['session', 'end', 'ending', 'ended']
+  const cap = (w: string) => w[0].toUpperCase() + w.slice(1)
+  return {thing, Things: cap(`${thing}s`), end, End: cap(end), ending, ended, Ended: cap(ended), count: (n: number) => `${n} ${thing}${n === 1 ? '' : 's'}`}
+}
+
+/** Sessions at MAS have no device list behind them: which kind and session each is, and its device if it has one. */
+const KIND_LABEL = {compat: 'compat', oauth2: 'OAuth', personal: 'personal'} as const
 
 function renderPlan(heading: string, plan: PrunePlan, table: TableOptions): string[] {
+  if ('sessions' in plan) {
+    const rows = sortNatural(plan.sessions, (s) => `${s.deviceId ?? ''} ${s.id}`).map((s) => [
+      KIND_LABEL[s.kind],
+      s.id,
+      dash(s.deviceId),
+      dash(s.displayName),
+      dash(s.lastSeenIp),
+      formatTs(s.lastSeenTs),
+    ])
+    return [heading, ...renderTable(['KIND', 'SESSION', 'DEVICE', 'NAME', 'LAST ACTIVE IP', 'LAST ACTIVE (UTC)'], rows, table)]
+  }
   const rows = sortNatural(plan.devices, (d) => d.deviceId).map((d) => [d.deviceId, dash(d.displayName), dash(d.lastSeenIp), formatTs(d.lastSeenTs)])
   return [heading, ...renderTable(['DEVICE', 'DISPLAY NAME', 'LAST SEEN IP', 'LAST SEEN (UTC)'], rows, table)]
 }
