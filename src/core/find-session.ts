@@ -87,6 +87,13 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined,
     if (raw === null) throw missingToken(session)
     const stored = decodeSecret(raw, `session "${session.name}"`)
     if (stored.accessToken !== seen || stored.refreshToken === null) return {token: stored.accessToken}
+    // The server ends the stored access token when it answers the refresh (MAS does). A run killed
+    // before the new pair is written would leave that dead token to be handed out until its expiry:
+    // written as due first, it is refreshed at its next use instead, with the old refresh token,
+    // which the server accepts again while the pair it was exchanged for is unused.
+    const now = deps.now()
+    if (stored.expiresAt === null || stored.expiresAt - now.getTime() >= REFRESH_MARGIN_MS)
+      await store.set(account, encodeTokenPair({accessToken: stored.accessToken, refreshToken: stored.refreshToken, expiresInS: 0}, now), session)
     let tokens
     try {
       tokens = grant
