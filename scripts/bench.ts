@@ -15,6 +15,7 @@ import {KEYCHAIN_SERVICE} from '../src/store/keychain-store.js'
 import {unixSocketPath} from '../src/store/secret-service/dbus-probe.js'
 import {secretAccount} from '../src/store/secret-store.js'
 import {type CountingProxy, startCountingProxy, tcpTarget} from '../test/support/counting-proxy.js'
+import {startDendrite} from '../test/support/dendrite.js'
 import {startKeyring} from '../test/support/keyring.js'
 import {baoApi, baoBinary, startOpenbaoDev} from '../test/support/openbao.js'
 import {keepTokens, type SeedAccount, seedSessions, writeRegistry} from '../test/support/seed.js'
@@ -144,14 +145,20 @@ function runAsync(step: Step, env: Env): Promise<string> {
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'mxtok-bench-'))
-const [keyringStart, synapseStart, openbaoStart] = await Promise.allSettled([startKeyring(), startSynapse(), startOpenbaoDev()])
+// Dendrite for create where a login ends the device's older tokens (src/core/one-token-devices.ts),
+// and one with federation off, which does not name itself: there create resets the device as on
+// Synapse, so the two give what the one login saves, on the same server software.
+const started = await Promise.allSettled([startKeyring(), startSynapse(), startDendrite(), startDendrite({federation: false}), startOpenbaoDev()])
+const [keyringStart, synapseStart, dendriteStart, unnamedStart, openbaoStart] = started
 const keyring = keyringStart.status === 'fulfilled' ? keyringStart.value : undefined
 const synapse = synapseStart.status === 'fulfilled' ? synapseStart.value : undefined
+const dendrite = dendriteStart.status === 'fulfilled' ? dendriteStart.value : undefined
+const unnamed = unnamedStart.status === 'fulfilled' ? unnamedStart.value : undefined
 const openbao = openbaoStart.status === 'fulfilled' ? openbaoStart.value : undefined
 const relays: CountingProxy[] = []
 try {
-  if (!keyring || !synapse || !openbao) throw [keyringStart, synapseStart, openbaoStart].flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))[0]
-  progress(`Synapse at ${synapse.baseUrl}; keyring on ${keyring.env.DBUS_SESSION_BUS_ADDRESS}`)
+  if (!keyring || !synapse || !dendrite || !unnamed || !openbao) throw started.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))[0]
+  progress(`Synapse at ${synapse.baseUrl}; Dendrite at ${dendrite.baseUrl}; keyring on ${keyring.env.DBUS_SESSION_BUS_ADDRESS}`)
   const baseEnv: Env = {PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...keyring.env}
   const envFor = (dir: string): Env => ({...baseEnv, HOME: dir, MXTOK_CONFIG_DIR: dir})
 
@@ -167,6 +174,7 @@ try {
     register(['piled']),
     register(['vaulted']),
   ])
+  const [dendriteCreator, unnamedCreator] = await Promise.all([registerUser(dendrite, 'creator', password), registerUser(unnamed, 'creator', password)])
   progress('seeding 1,001 sessions: a raw POST /login each, the tokens written to the keyring over D-Bus')
   const one = await seedSessions(synapse.baseUrl, oneAccount, 1, {prefix: 'one'})
   const inVault = await seedSessions(synapse.baseUrl, vaultAccount, 1, {prefix: 'vault'})
@@ -188,6 +196,8 @@ try {
     thousand: await writeRegistry(join(scratch, 'thousand'), thousand),
     create: join(scratch, 'create'),
     vault: join(scratch, 'vault'),
+    createDendrite: join(scratch, 'create-dendrite'),
+    createUnnamed: join(scratch, 'create-unnamed'),
   }
   // The team home's session: kept in OpenBao by mxtok itself (import), the path found by listing,
   // so that bao reads the very secret mxtok reads, whatever the layout.
@@ -337,6 +347,31 @@ try {
   const baoKvGet = {argv: [baoBinary(), 'kv', 'get', '-mount=secret', '-field=access_token', vaultSecretPath]}
   const pruneDryRun = {argv: mxtok('prune', '--user', piled.userId, '--keep', '10', '--dry-run')}
   const create = {argv: mxtok('create', 'bot', '--user', creator.userId, '--homeserver', synapse.baseUrl, '--password-stdin'), input: `${password}\n`}
+  const createDendrite = {argv: mxtok('create', 'bot', '--user', dendriteCreator, '--homeserver', dendrite.baseUrl, '--password-stdin'), input: `${password}\n`}
+  const createUnnamed = {argv: mxtok('create', 'bot', '--user', unnamedCreator, '--homeserver', unnamed.baseUrl, '--password-stdin'), input: `${password}\n`}
+  // The one login that create needs on Dendrite, done by curl; the body names the same device each time, as create does.
+  const dendriteLoginBody = join(scratch, 'login-dendrite.json')
+  writeFileSync(
+    dendriteLoginBody,
+    JSON.stringify({type: 'm.login.password', identifier: {type: 'm.id.user', user: dendriteCreator}, password, device_id: 'CURLBENCH'}),
+    {mode: 0o600},
+  )
+  const curlDendriteLogin = {
+    argv: [
+      'curl',
+      '-sS',
+      '--fail',
+      '-o',
+      '/dev/null',
+      '-X',
+      'POST',
+      '-H',
+      'content-type: application/json',
+      '--data-binary',
+      `@${dendriteLoginBody}`,
+      `${dendrite.baseUrl}/_matrix/client/v3/login`,
+    ],
+  }
   const cases: {name: string; measure: () => number | Promise<number>}[] = [
     {name: 'node -e 0', measure: () => wallMs([node0], baseEnv)},
     {name: 'mxtok --version', measure: () => wallMs([{argv: mxtok('--version')}], envFor(dirs.offline))},
@@ -355,6 +390,9 @@ try {
     {name: 'node -e 0 + curl POST /login', measure: () => wallMs([node0, curlLogin], baseEnv)},
     {name: 'mxtok create', measure: () => wallMs([create], envFor(dirs.create))},
     {name: 'node -e 0 + curl login, logout, login', measure: () => wallMs([node0, curlThree], baseEnv)},
+    {name: 'mxtok create, Dendrite', measure: () => wallMs([createDendrite], envFor(dirs.createDendrite))},
+    {name: 'node -e 0 + curl POST /login, Dendrite', measure: () => wallMs([node0, curlDendriteLogin], baseEnv)},
+    {name: 'mxtok create, Dendrite not naming itself', measure: () => wallMs([createUnnamed], envFor(dirs.createUnnamed))},
     {name: 'registry load, 1 session', measure: () => loadMs(dirs.one, 1)},
     {name: 'registry load, 1,000 sessions', measure: () => loadMs(dirs.thousand, 1000)},
   ]
@@ -463,6 +501,21 @@ try {
       vs: 'node -e 0 + curl POST /login',
       ratio: ms('mxtok create') / ms('node -e 0 + curl POST /login'),
     },
+    // Where the login itself ends the device's older tokens (Dendrite, MAS), create logs in once:
+    // shown against curl's one login to the same server, and against create on a Dendrite that does
+    // not name itself, where it resets the device. No goal yet: mxtok's own start, its store check and
+    // its GET /login weigh more here than the two requests saved.
+    baseline('node -e 0 + curl POST /login, Dendrite'),
+    {
+      ...info('mxtok create, Dendrite', ms('mxtok create, Dendrite'), 'ms'),
+      vs: 'node -e 0 + curl POST /login, Dendrite',
+      ratio: ms('mxtok create, Dendrite') / ms('node -e 0 + curl POST /login, Dendrite'),
+    },
+    {
+      ...info('  the same, vs create resetting the device', ms('mxtok create, Dendrite'), 'ms'),
+      vs: 'mxtok create, Dendrite not naming itself',
+      ratio: ms('mxtok create, Dendrite') / ms('mxtok create, Dendrite not naming itself'),
+    },
     info('registry load, 1 session', ms('registry load, 1 session'), 'ms'),
     {
       name: 'registry load, 1,000 sessions',
@@ -530,7 +583,7 @@ try {
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
   console.log(`Written to .bench/results.json; ${Math.round((Date.now() - began) / 1000)} s in all.`)
 } finally {
-  await Promise.allSettled([...relays.map((r) => r.stop()), synapse?.stop(), keyring?.stop(), openbao?.stop()])
+  await Promise.allSettled([...relays.map((r) => r.stop()), synapse?.stop(), dendrite?.stop(), unnamed?.stop(), keyring?.stop(), openbao?.stop()])
   rmSync(scratch, {recursive: true, force: true})
 }
 

@@ -1,3 +1,4 @@
+import type {LoginResult} from '../matrix/client.js'
 import {deriveDeviceId} from '../matrix/device-id.js'
 import {LocalErrcode, MatrixError} from '../matrix/errors.js'
 import {homeserverKey} from '../matrix/homeserver-url.js'
@@ -8,6 +9,7 @@ import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {journalledLogin, type LoginRun, type LoginTarget, madeNothing} from './journalled-login.js'
 import {loginOrExplain} from './login.js'
+import {loginLeavesOnlyItsToken} from './one-token-devices.js'
 import {probeDeviceId} from './probe-device.js'
 import {encodeTokenPair} from './session-secret.js'
 
@@ -20,15 +22,18 @@ export interface PasswordCreateOptions {
   password: string
   deviceId?: string
   deviceName?: string
+  /** What the server says it runs (MatrixClient.serverSoftware), asked beside earlier requests. */
+  serverSoftware?: string | null
 }
 
 /**
  * Logs in twice with the session's device ID and keeps the second token. Synapse keeps old tokens
  * of a reused device alive (element-hq/synapse#6616), so the first login's token logs the device
  * out — which deletes the device with every token on it, whoever holds them — and the second login
- * creates it afresh: its token is then the only live one on that device. Given a bare localpart
- * without a chosen device ID, a login on a probe device first learns the full user ID the device ID
- * is derived from.
+ * creates it afresh: its token is then the only live one on that device. Where the login itself
+ * ends the device's older tokens (one-token-devices.ts: MAS, Dendrite), the first login's token is
+ * kept. Given a bare localpart without a chosen device ID, a login on a probe device first learns
+ * the full user ID the device ID is derived from.
  */
 export async function createPasswordSession(opts: PasswordCreateOptions, deps: Deps): Promise<Session> {
   const {name, homeserver, store, password} = opts
@@ -73,6 +78,18 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
     return {token: result.accessToken, user, result}
   }
 
+  const kept = (token: string, result: LoginResult, userId: string, deviceId: string) => {
+    const now = deps.now()
+    const session: Session = {name, userId, homeserver: hsKey, deviceId, createdAt: now.toISOString(), store: store.kind, auth: 'password'}
+    const {refreshToken, expiresInMs} = result
+    // Renewable: kept as a pair, refreshed when due like an OAuth session's.
+    if (refreshToken !== null)
+      return {session, secret: encodeTokenPair({accessToken: token, refreshToken, expiresInS: expiresInMs === null ? null : expiresInMs / 1000}, now)}
+    // A server that expires the token and gives no refresh token: the session's end is known.
+    if (expiresInMs !== null) session.expiresAt = new Date(now.getTime() + expiresInMs).toISOString()
+    return {session, secret: token}
+  }
+
   return journalledLogin<string>(
     {
       name,
@@ -101,26 +118,19 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
         const deviceId = target.deviceId
         // Remaking a session on its own device: the reset ends its stored token too.
         const remade = (await deps.registry.list()).find((s) => s.name === name && secretAccount(s.userId, s.deviceId) === secretAccount(user.full, deviceId))
+        const lostAdvice = (how: string) =>
+          `. Session "${name}" has no live token now: device ${deviceId} was ${how}, which ended its old token, and no new one was made; run "${createAgainCommand({name, userId: user.full, deviceId, homeserver: hsKey, store: store.kind})}" to finish ("mxtok doctor" lists it meanwhile)`
+        // A token that expires without a refresh token is not kept: the login again asks for one.
+        if (first.result.expiresInMs === null && loginLeavesOnlyItsToken(first.token, opts.serverSoftware ?? null)) {
+          if (remade) run.lost(remade, lostAdvice('logged in to again'))
+          return kept(first.token, first.result, user.full, deviceId)
+        }
         await logout(run, first.token).catch((error) => {
           throw error instanceof MatrixError ? error.withContext(` (while resetting device ${deviceId}: run create again to finish)`) : error
         })
-        if (remade) {
-          const command = createAgainCommand({name, userId: user.full, deviceId, homeserver: hsKey, store: store.kind})
-          run.lost(
-            remade,
-            `. Session "${name}" has no live token now: device ${deviceId} was reset, which ended its old token, and no new one was made; run "${command}" to finish ("mxtok doctor" lists it meanwhile)`,
-          )
-        }
+        if (remade) run.lost(remade, lostAdvice('reset'))
         const fresh = await login(run, target)
-        const now = deps.now()
-        const session: Session = {name, userId: user.full, homeserver: hsKey, deviceId, createdAt: now.toISOString(), store: store.kind, auth: 'password'}
-        const {refreshToken, expiresInMs} = fresh.result
-        // Renewable: kept as a pair, refreshed when due like an OAuth session's.
-        if (refreshToken !== null)
-          return {session, secret: encodeTokenPair({accessToken: fresh.token, refreshToken, expiresInS: expiresInMs === null ? null : expiresInMs / 1000}, now)}
-        // A server that expires the token and gives no refresh token: the session's end is known.
-        if (expiresInMs !== null) session.expiresAt = new Date(now.getTime() + expiresInMs).toISOString()
-        return {session, secret: fresh.token}
+        return kept(fresh.token, fresh.result, user.full, deviceId)
       },
       end: (token) => client.logout(token),
       endFailed: (message) => `could not log out a token that mxtok could not keep (${message})`,

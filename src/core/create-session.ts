@@ -51,7 +51,11 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   // The store check fails before anything exists on the server when the token could not be kept;
   // asking the server how it logs in meanwhile changes nothing there. Both are awaited, so the
   // check's probe item is gone before any error is reported.
-  const [checked, asked] = await Promise.allSettled([store.check(), oauthMetadata(homeserver, {forced: opts.oauth || opts.admin}, deps)])
+  // What the server says it runs is asked alongside: it can spare a password login two requests
+  // (one-token-devices.ts), and costs no round trip of its own.
+  const forced = opts.oauth || opts.admin
+  const software = forced ? Promise.resolve(null) : deps.client(homeserver).serverSoftware()
+  const [checked, asked, serverSoftware] = await Promise.allSettled([store.check(), oauthMetadata(homeserver, {forced}, deps), software])
   if (checked.status === 'rejected') throw checked.reason
   if (asked.status === 'rejected') throw asked.reason
   const metadata = asked.value
@@ -67,5 +71,6 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
     )
   }
   const password = await opts.password()
-  return createPasswordSession({name, user: given ?? localpart, homeserver, store, password, deviceId, deviceName}, deps)
+  const said = serverSoftware.status === 'fulfilled' ? serverSoftware.value : null
+  return createPasswordSession({name, user: given ?? localpart, homeserver, store, password, deviceId, deviceName, serverSoftware: said}, deps)
 }

@@ -105,6 +105,14 @@ async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined,
     const stored = decodeSecret(raw, `session "${session.name}"`)
     if (stored.accessToken !== seen || (stored.refreshToken === null && stored.clientSecret === null))
       return {live: {token: stored.accessToken, expiresAt: stored.expiresAt}}
+    // The server ends the stored access token when it answers the refresh (MAS does). A run killed
+    // before the new pair is written would leave that dead token to be handed out until its expiry:
+    // written as due first, it is refreshed at its next use instead, with the old refresh token,
+    // which the server accepts again while the pair it was exchanged for is unused. (An admin
+    // client's new token leaves the old one alive: it has nothing to mark.)
+    const now = deps.now()
+    if (stored.refreshToken !== null && (stored.expiresAt === null || stored.expiresAt - now.getTime() >= REFRESH_MARGIN_MS))
+      await store.set(account, encodeTokenPair({accessToken: stored.accessToken, refreshToken: stored.refreshToken, expiresInS: 0}, now), session)
     let tokens: TokenSet
     try {
       tokens = await renew(session, grant, stored, deps)

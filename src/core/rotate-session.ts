@@ -86,15 +86,19 @@ async function clientTokenAgain(session: AdminClientSession, deps: Deps): Promis
 /** Create's own login on the session's device: the reset that ends the old token, then the login that keeps the new one. */
 async function loginAgain(session: PasswordSession, opts: RotateOptions, deps: Deps): Promise<Session> {
   if (!(await opts.confirmDeviceReset(session))) throw usageError(`cancelled: session "${session.name}" was not changed`)
+  const homeserver = new URL(session.homeserver)
+  // Asked while the password is (see create-session.ts).
+  const serverSoftware = deps.client(homeserver).serverSoftware()
   const password = await opts.password(session.userId)
   return createPasswordSession(
     {
       name: session.name,
       user: parseUserId(session.userId),
-      homeserver: new URL(session.homeserver),
+      homeserver,
       store: deps.store(session.store),
       password,
       deviceId: session.deviceId,
+      serverSoftware: await serverSoftware,
     },
     deps,
   )

@@ -54,6 +54,9 @@ export interface PasswordLogin {
  */
 export const DEVICE_LIST_MAX_BYTES = 32 * 1024 * 1024
 
+/** How long the server's name is waited for: it is asked beside other requests, and must not hold them up. */
+const PROBE_TIMEOUT_MS = 5000
+
 /** One method per Client-Server API endpoint mxtok uses; nothing else. */
 export class MatrixClient {
   readonly baseUrl: URL
@@ -76,6 +79,23 @@ export class MatrixClient {
     const versions = field(body, 'versions', this.baseUrl)
     if (!Array.isArray(versions) || !versions.every((v) => typeof v === 'string')) throw malformed(this.baseUrl, 'versions')
     return versions
+  }
+
+  /**
+   * GET /_matrix/federation/v1/version: the name the server gives its software, or null when it
+   * gives none (federation off, a proxy that routes only the client API, any failure). Only a hint
+   * that may save requests, so it never fails and waits at most PROBE_TIMEOUT_MS.
+   */
+  async serverSoftware(): Promise<string | null> {
+    const url = new URL(`${this.baseUrl.href.replace(/\/+$/, '')}/_matrix/federation/v1/version`)
+    const timeoutMs = Math.min(this.http.timeoutMs ?? PROBE_TIMEOUT_MS, PROBE_TIMEOUT_MS)
+    try {
+      const {body} = await requestJson({method: 'GET', url}, {...this.http, timeoutMs})
+      const name = (field(body, 'server', this.baseUrl) as Record<string, unknown>).name
+      return typeof name === 'string' ? name : null
+    } catch {
+      return null
+    }
   }
 
   /** POST /v3/login with m.login.password and a chosen device ID. */

@@ -51,14 +51,16 @@ function dendriteBin(): string {
  * it, so only what differs is here. SQLite needs one file per component: a shared one fails at
  * start ("near SEQUENCE: syntax error").
  */
-function dendriteConfig(dir: string, registrationSecret: string): Record<string, unknown> {
+function dendriteConfig(dir: string, registrationSecret: string, federation: boolean): Record<string, unknown> {
   const db = (name: string) => ({connection_string: `file:${join(dir, `${name}.db`)}`})
   return {
     version: 2,
     global: {
       server_name: SERVER_NAME,
       private_key: join(dir, 'matrix_key.pem'),
-      disable_federation: true,
+      // On unless asked otherwise, as on most servers: its version endpoint is where Dendrite names
+      // itself, which spares create two requests (src/core/one-token-devices.ts). Nothing here federates.
+      disable_federation: !federation,
       jetstream: {in_memory: true, storage_path: join(dir, 'jetstream')},
       report_stats: {enabled: false},
       presence: {enable_inbound: false, enable_outbound: false},
@@ -97,8 +99,11 @@ async function waitForVersions(baseUrl: string, child: ChildProcess, timeoutMs: 
   throw new Error(`Dendrite did not answer GET /_matrix/client/versions within ${timeoutMs / 1000} s`)
 }
 
-/** Starts a fresh Dendrite named "localhost" on 127.0.0.1 and a free port, in a temporary directory. */
-export async function startDendrite(): Promise<DendriteServer> {
+/**
+ * Starts a fresh Dendrite named "localhost" on 127.0.0.1 and a free port, in a temporary directory;
+ * with `federation: false`, one that serves no federation API, and so does not name itself.
+ */
+export async function startDendrite(opts: {federation?: boolean} = {}): Promise<DendriteServer> {
   refuseInUnitTests('Dendrite')
   const bin = dendriteBin()
   const dir = await mkdtemp(join(tmpdir(), 'mxtok-dendrite-'))
@@ -108,7 +113,7 @@ export async function startDendrite(): Promise<DendriteServer> {
     await mkdir(join(dir, 'media'))
     const registrationSecret = randomBytes(24).toString('base64url')
     const configPath = join(dir, 'dendrite.yaml')
-    await writeFile(configPath, `${JSON.stringify(dendriteConfig(dir, registrationSecret), null, 2)}\n`, {mode: 0o600})
+    await writeFile(configPath, `${JSON.stringify(dendriteConfig(dir, registrationSecret, opts.federation ?? true), null, 2)}\n`, {mode: 0o600})
 
     const port = await freePort()
     const baseUrl = `http://127.0.0.1:${port}`

@@ -62,6 +62,92 @@ describe('createSession', () => {
     expect(await deps.registry.list()).toEqual([session])
   })
 
+  describe('where the login itself ends the older tokens of the device: one login', () => {
+    const says = (name: string) =>
+      nock(HS)
+        .get('/_matrix/federation/v1/version')
+        .reply(200, {server: {name, version: '1'}})
+    const oneLogin = (token: string, reply: Record<string, unknown> = {}) =>
+      nock(HS)
+        .post('/_matrix/client/v3/login')
+        .reply(200, {...loginReply(token), ...reply})
+
+    it('a server that names itself Dendrite: its login is kept, with no reset of the device', async () => {
+      const deps = unitDeps()
+      offersPassword()
+      says('Dendrite')
+      const scope = oneLogin('only')
+      await create(deps)
+      scope.done()
+      expect([...deps.memory.items]).toEqual([[`${USER}/${DEVICE}`, 'only']])
+      expect(await deps.registry.pending()).toEqual([])
+    })
+
+    it("a compatibility token of MAS (mct_) on the device asked for: kept, whatever the server's name", async () => {
+      const deps = unitDeps()
+      offersPassword()
+      const scope = oneLogin('mct_only')
+      await create(deps)
+      scope.done()
+      expect([...deps.memory.items]).toEqual([[`${USER}/${DEVICE}`, 'mct_only']])
+    })
+
+    it('Synapse, or any other name: the device is reset as before', async () => {
+      const deps = unitDeps()
+      offersPassword()
+      says('Synapse')
+      const scope = oneLogin('first')
+        .post('/_matrix/client/v3/logout')
+        .matchHeader('authorization', 'Bearer first')
+        .reply(200, {})
+        .post('/_matrix/client/v3/login')
+        .reply(200, loginReply('second'))
+      await create(deps)
+      scope.done()
+      expect([...deps.memory.items]).toEqual([[`${USER}/${DEVICE}`, 'second']])
+    })
+
+    it('a token that expires with no refresh token is not kept: the device is reset, and the login again asks for one', async () => {
+      const deps = unitDeps()
+      offersPassword()
+      says('Dendrite')
+      const scope = oneLogin('first', {expires_in_ms: 300_000})
+        .post('/_matrix/client/v3/logout')
+        .reply(200, {})
+        .post('/_matrix/client/v3/login', (b) => b.refresh_token === true)
+        .reply(200, {...loginReply('second'), expires_in_ms: 300_000, refresh_token: 'refresh'})
+      await create(deps)
+      scope.done()
+      expect(deps.memory.items.get(`${USER}/${DEVICE}`)).toContain('second')
+    })
+
+    it('a re-create whose new token cannot be stored: the login ended the old token, so the error says so and what to run', async () => {
+      const deps = unitDeps()
+      const old = {
+        name: 'bot',
+        userId: USER,
+        homeserver: HS,
+        deviceId: DEVICE,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        store: 'keychain' as const,
+        auth: 'password' as const,
+      }
+      await deps.registry.update((sessions) => void sessions.set('bot', old))
+      deps.memory.items.set(`${USER}/${DEVICE}`, 'old')
+      deps.memory.failSet = true
+      offersPassword()
+      says('Dendrite')
+      const scope = oneLogin('new').post('/_matrix/client/v3/logout').matchHeader('authorization', 'Bearer new').reply(200, {})
+      const err = await create(deps).catch((e: unknown) => e)
+      scope.done()
+      expect((err as Error).message).toContain(
+        `Session "bot" has no live token now: device ${DEVICE} was logged in to again, which ended its old token, and no new one was made; run "mxtok create bot --user ${USER} --homeserver ${HS}" to finish`,
+      )
+      expect(await deps.registry.list()).toEqual([old])
+      expect(await deps.registry.pending()).toMatchObject([{name: 'bot', deviceId: DEVICE}])
+    })
+  })
+
   it('logs out and fails when the server hands back another device than requested', async () => {
     const deps = unitDeps()
     offersPassword()

@@ -120,6 +120,28 @@ describe('rotate an OAuth session', () => {
   })
 })
 
+describe('rotate an OAuth session killed between the refresh and the write of its answer', () => {
+  it('finds the stored pair already due when the server answers: its next use refreshes again, instead of handing out the token the server just ended', async () => {
+    const deps = unitDeps()
+    const OLD = {access: 'mat_oldAccessToken_1a2B3c', refresh: 'mar_oldRefreshToken_4d5E6f'}
+    await seedOAuthSession(deps, {userId: USER, deviceId: DEVICE, ...OLD, expiresAt: '2026-01-02T04:00:00.000Z'})
+    const account = secretAccount(USER, DEVICE)
+    let storedWhenAnswered: {access_token: string; refresh_token: string; expires_at: string} | undefined
+    const scope = nock(AUTH)
+      .post('/oauth2/token')
+      .reply(200, () => {
+        storedWhenAnswered = JSON.parse(deps.memory.items.get(account)!)
+        return tokenReply(2, DEVICE)
+      })
+
+    await rotateSession({...neverAsked, name: 'bot'}, deps)
+
+    scope.done()
+    expect(storedWhenAnswered).toMatchObject({access_token: OLD.access, refresh_token: OLD.refresh})
+    expect(Date.parse(storedWhenAnswered!.expires_at)).toBeLessThanOrEqual(deps.now().getTime())
+  })
+})
+
 describe('rotate an admin login', () => {
   it("makes it again with the admin's session, then logs the old token out", async () => {
     const deps = unitDeps()
