@@ -1,11 +1,12 @@
 import {assertNever} from '../errors.js'
 import type {StoreKind} from '../store/store-kinds.js'
-import type {AdminLoginKey, OAuthGrant, PendingLogin, Session} from './session.js'
+import type {AdminLoginKey, OAuthGrant, PendingLogin, PendingPersonalLogin, Session} from './session.js'
 
 // Sessions and pending logins as sessions.json (version 1) holds them, which every released mxtok
 // reads: a session without "auth" is a password login (or an imported token), one with "auth"
-// "oauth" has its grant in "oauth", one with "admin" its maker in "admin"; a pending login is an
-// OAuth one with "oauth", an admin one with "admin". Fields are written in the order mxtok has
+// "oauth" has its grant in "oauth", one with "admin" its maker in "admin", one with "personal" its
+// personal session at MAS in "personal"; a pending login is an OAuth one with "oauth", an admin one
+// with "admin", a personal token's with "personal". Fields are written in the order mxtok has
 // always written them, so a file read and written back is unchanged. Entries reach here only once
 // entry-check.ts has found them usable.
 
@@ -24,6 +25,10 @@ export function sessionFromEntry(name: string, entry: Entry): Session {
   }
   if (entry.auth === 'oauth') return {...base, auth: 'oauth', oauth: grantOf(entry.oauth as OAuthGrant)}
   if (entry.auth === 'admin') return {...base, auth: 'admin', deviceId: base.deviceId as AdminLoginKey, admin: {by: (entry.admin as Entry).by as string}}
+  if (entry.auth === 'personal') {
+    const {id, admin} = entry.personal as Entry
+    return {...base, auth: 'personal', personal: {id: id as string, admin: admin as string}}
+  }
   return {...base, auth: 'password'}
 }
 
@@ -38,6 +43,8 @@ export function sessionEntry(session: Session): Entry {
       return {userId, homeserver, deviceId, createdAt, store, auth: 'oauth', oauth: grantOf(session.oauth), ...expiry}
     case 'admin':
       return {userId, homeserver, deviceId, createdAt, store, auth: 'admin', admin: {by: session.admin.by}, ...expiry}
+    case 'personal':
+      return {userId, homeserver, deviceId, createdAt, store, auth: 'personal', personal: {id: session.personal.id, admin: session.personal.admin}, ...expiry}
     default:
       return assertNever(session, 'kind of session')
   }
@@ -54,6 +61,7 @@ export function pendingFromEntry(entry: Entry): PendingLogin {
   }
   const name = entry.name === undefined ? {} : {name: entry.name as string}
   if (entry.oauth !== undefined) return {...base, auth: 'oauth', oauth: grantOf(entry.oauth as OAuthGrant)}
+  if (entry.personal !== undefined) return {name: entry.name as string, ...base, auth: 'personal', personal: personalOf(entry.personal as Entry)}
   if (entry.admin !== undefined) {
     const admin = entry.admin as Entry
     return {
@@ -80,6 +88,8 @@ export function pendingEntry(p: PendingLogin): Entry {
       const admin = {by, session, ...(expiresAt === undefined ? {} : {expiresAt})}
       return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since, admin}
     }
+    case 'personal':
+      return {name: p.name, userId, deviceId, homeserver, store, since, personal: personalOf(p.personal)}
     default:
       return assertNever(p, 'kind of pending login')
   }
@@ -93,3 +103,9 @@ const grantOf = ({issuer, clientId, tokenEndpoint, revocationEndpoint, admin}: O
   ...(revocationEndpoint === undefined ? {} : {revocationEndpoint}),
   ...(admin === true ? {admin} : {}),
 })
+
+/** A pending personal token's fields alone, in their order. */
+const personalOf = (p: Entry): PendingPersonalLogin['personal'] => {
+  const base = {admin: p.admin as string, issuer: p.issuer as string}
+  return p.id === undefined ? {...base, humanName: p.humanName as string} : {...base, id: p.id as string}
+}
