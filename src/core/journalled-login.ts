@@ -1,7 +1,7 @@
 import {MxtokError, usageError} from '../errors.js'
 import {MatrixError, withContext} from '../matrix/errors.js'
 import {isAccount} from '../matrix/user-id.js'
-import type {PendingAdminLogin, PendingLogin, PendingOAuthLogin, Session} from '../registry/session.js'
+import type {PendingAdminLogin, PendingLogin, PendingOAuthLogin, PendingPersonalLogin, Session} from '../registry/session.js'
 import {type SecretStore, secretAccount} from '../store/secret-store.js'
 import {storeLabel} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
@@ -29,7 +29,11 @@ export interface Obtained {
 export const madeNothing = (error: unknown) => error instanceof MxtokError || (error instanceof MatrixError && (!error.isLocal || error.notSent))
 
 /** What a journal entry says of how its login is made, beyond its device. */
-export type LoginKind = {auth: 'password'} | Pick<PendingOAuthLogin, 'auth' | 'oauth'> | Pick<PendingAdminLogin, 'auth' | 'deviceId' | 'admin'>
+export type LoginKind =
+  | {auth: 'password'}
+  | Pick<PendingOAuthLogin, 'auth' | 'oauth'>
+  | Pick<PendingAdminLogin, 'auth' | 'deviceId' | 'admin'>
+  | Pick<PendingPersonalLogin, 'auth' | 'personal'>
 
 /** What a login can do while its device is journalled. */
 export interface LoginRun<Live> {

@@ -18,6 +18,8 @@ export interface CreateJson {
   /** An admin login's: who made it, and when its token dies (missing: never). */
   adminBy?: string
   expiresAt?: string
+  /** A personal token of MAS (create --as there): its personal session at MAS. */
+  personalSessionId?: string
 }
 
 export async function create({args, flags}: Pick<Input<typeof command>, 'args' | 'flags'>, io: Io): Promise<Outcome<CreateJson>> {
@@ -51,7 +53,8 @@ export function showSession(done: string, s: Session, io: Io): CreateJson {
   const by = madeBy(s)
   io.log(by === undefined ? `  device      ${s.deviceId}` : `  device      none (admin login by ${by})`)
   io.log(`  homeserver  ${s.homeserver}`)
-  if (by !== undefined) io.log(`  expires     ${s.expiresAt ?? 'never'}`)
+  if (by !== undefined || s.auth === 'personal') io.log(`  expires     ${s.expiresAt ?? 'never'}`)
+  if (s.auth === 'personal') io.log(`  MAS         personal session ${s.personal.id}, made with session "${s.personal.admin}"`)
   if (oauthGrant(s)?.admin) io.log('  admin API   yes (urn:mas:admin): use it with --as')
   return {
     name: s.name,
@@ -61,5 +64,6 @@ export function showSession(done: string, s: Session, io: Io): CreateJson {
     createdAt: s.createdAt,
     ...(by === undefined ? {} : {adminBy: by}),
     ...(s.expiresAt ? {expiresAt: s.expiresAt} : {}),
+    ...(s.auth === 'personal' ? {personalSessionId: s.personal.id} : {}),
   }
 }

@@ -5,7 +5,7 @@ import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
 
 export async function revoke({args, flags}: Pick<Input<typeof command>, 'args' | 'flags'>, io: Io): Promise<Outcome<RevokeResult>> {
-  const result = await revokeSession({name: args.name, localOnly: flags['local-only']}, io.deps())
+  const result = await revokeSession({name: args.name, localOnly: flags['local-only'], as: flags.as}, io.deps())
   if (result.revokedOnServer) io.log(`Revoked session "${result.name}": device ${result.deviceId} logged out and forgotten`)
   else io.warn(`forgot session "${result.name}" locally only: its token may still work until device ${result.deviceId} of ${result.userId} is deleted`)
   return done(result)
