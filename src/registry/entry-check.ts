@@ -41,9 +41,7 @@ export function pendingProblem(entry: unknown): string | undefined {
     common(byLocalpart ? {...entry, userId: `@${entry.userId}:localhost`} : entry) ??
     (entry.name !== undefined && (typeof entry.name !== 'string' || !SESSION_NAME.test(entry.name)) ? '"name" is not a session name' : undefined) ??
     (typeof entry.since !== 'string' ? '"since" is not a date' : undefined) ??
-    ([entry.oauth, entry.admin, entry.personal].filter((k) => k !== undefined).length > 1
-      ? 'it has more than one of "oauth", "admin" and "personal": no login is two kinds'
-      : undefined) ??
+    twoKinds(entry) ??
     (entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined) ??
     (entry.admin !== undefined ? adminProblem(entry.admin) : undefined) ??
     (entry.personal !== undefined ? pendingPersonalProblem(entry) : undefined)
@@ -56,6 +54,12 @@ function adminProblem(admin: unknown): string | undefined {
   if (admin.expiresAt !== undefined && (typeof admin.expiresAt !== 'string' || Number.isNaN(Date.parse(admin.expiresAt))))
     return '"admin.expiresAt" is not a date'
   return undefined
+}
+
+/** A pending login is of one kind: it has at most one of the kinds' own fields. */
+function twoKinds(entry: Fields): string | undefined {
+  const [a, b] = (['oauth', 'admin', 'personal'] as const).filter((k) => entry[k] !== undefined)
+  return b === undefined ? undefined : `it has both "${a}" and "${b}": no login is both`
 }
 
 function pendingPersonalProblem(entry: Fields): string | undefined {
