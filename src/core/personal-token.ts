@@ -1,4 +1,4 @@
-import {MxtokError, usageError} from '../errors.js'
+import {MxtokError} from '../errors.js'
 import {JSON_API_ERROR, MatrixError} from '../matrix/errors.js'
 import type {MasAdminClient, MasPersonalSession} from '../matrix/mas-admin-client.js'
 import {parseUserId, type UserId} from '../matrix/user-id.js'
@@ -96,12 +96,3 @@ export async function personalSessionOnDevice(mas: MasAdminClient, session: Sess
   }
   return holding[0] ?? null
 }
-
-/** The admin session to use for a personal token: --as, else the one that made it; none for an imported token without --as. */
-export function adminSessionName(session: Session, as: string | undefined): string | undefined {
-  if (as !== undefined) return as
-  return session.auth === 'personal' ? session.personal.admin : undefined
-}
-
-export const noAdminSession = (what: string) =>
-  usageError(`${what}: pass --as with an admin session of MAS (one made with "mxtok create NAME --user @admin:server --oauth --admin")`)

@@ -1,4 +1,4 @@
-import {MxtokError} from '../errors.js'
+import {MxtokError, usageError} from '../errors.js'
 import {JSON_API_ERROR, MatrixError} from '../matrix/errors.js'
 import type {IssuedPersonalToken} from '../matrix/mas-admin-client.js'
 import type {PersonalSession, Session} from '../registry/session.js'
@@ -18,6 +18,11 @@ export async function regeneratePersonalToken(session: PersonalSession, opts: {a
   const {name} = session
   const lifetimeMs = adminLifetimeMs(opts.expires)
   const expiresInS = lifetimeMs === undefined ? undefined : Math.ceil(lifetimeMs / 1000)
+  if (opts.as === undefined && !(await deps.registry.get(session.personal.admin))) {
+    throw usageError(
+      `session "${name}" was made with session "${session.personal.admin}", which is gone; pass --as with a session of the admin who made it (MAS lets only that admin regenerate it)`,
+    )
+  }
   const {admin, mas, issuer} = await masAdminAccess(opts.as ?? session.personal.admin, session.homeserver, deps)
   const advice = `; its stored token may be dead: run "mxtok rotate ${name}" again`
   return journalledLogin<IssuedPersonalToken>(

@@ -1,4 +1,4 @@
-import {MxtokError} from '../errors.js'
+import {MxtokError, usageError} from '../errors.js'
 import {MatrixError, withContext} from '../matrix/errors.js'
 import {isEndedSession} from '../matrix/oauth-client.js'
 import {type OAuthGrant, oauthGrant, type PendingPasswordLogin, type Session} from '../registry/session.js'
@@ -8,7 +8,7 @@ import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readSecret} from './find-session.js'
 import {logoutToken, PERSONAL_REMEDY, TokenNotEnded} from './logout-token.js'
-import {adminSessionName, isPersonalToken, masAdminAccess, masAdminRefusal, personalSessionOnDevice, revokePersonal} from './personal-token.js'
+import {isPersonalToken, masAdminAccess, masAdminRefusal, personalSessionOnDevice, revokePersonal} from './personal-token.js'
 import type {StoredSecret} from './session-secret.js'
 
 export interface RevokeResult {
@@ -85,7 +85,12 @@ export async function endTokens(homeserver: string, grant: OAuthGrant | undefine
 
 /** `as`: an admin session of MAS, for a personal token. */
 async function endAcceptingDead(session: Session, secret: StoredSecret, deps: Deps, as?: string): Promise<void> {
-  if (session.auth === 'personal' || (as !== undefined && isPersonalToken(secret.accessToken))) return endPersonalToken(session, as, deps)
+  if (session.auth === 'personal') return endPersonalToken(session, as ?? session.personal.admin, as === undefined, deps)
+  if (as !== undefined) {
+    if (!isPersonalToken(secret.accessToken))
+      throw usageError(`--as is for personal tokens of a Matrix Authentication Service, and session "${session.name}" holds none; revoke it without --as`)
+    return endPersonalToken(session, as, false, deps)
+  }
   try {
     await endTokens(session.homeserver, oauthGrant(session), secret, deps)
   } catch (error) {
@@ -94,16 +99,15 @@ async function endAcceptingDead(session: Session, secret: StoredSecret, deps: De
 }
 
 /**
- * A personal token of MAS, made here or imported, is revoked through MAS's admin API with an admin
- * session (--as, else the one that made it): an imported one's personal session is the live one
- * holding its device. Without an admin session the token cannot be ended, and the session is kept.
+ * A personal token of MAS, made here or imported, is revoked through MAS's admin API with the admin
+ * session `adminName` (--as, else the one that made it): an imported one's personal session is the
+ * live one holding its device. Without an admin session (`maker`: the one that made it, which may
+ * be gone) the token cannot be ended, and the session is kept.
  */
-async function endPersonalToken(session: Session, as: string | undefined, deps: Deps): Promise<void> {
-  const adminName = adminSessionName(session, as)
+async function endPersonalToken(session: Session, adminName: string, maker: boolean, deps: Deps): Promise<void> {
   try {
-    if (adminName === undefined || (as === undefined && !(await deps.registry.get(adminName)))) {
-      const gone = adminName === undefined ? '' : `; session "${adminName}" that made it is gone`
-      throw new TokenNotEnded(`only MAS's admin API ends a personal token${gone}`, PERSONAL_REMEDY)
+    if (maker && !(await deps.registry.get(adminName))) {
+      throw new TokenNotEnded(`only MAS's admin API ends a personal token, and session "${adminName}" that made it is gone`, PERSONAL_REMEDY)
     }
     const {admin, mas, issuer} = await masAdminAccess(adminName, session.homeserver, deps)
     try {

@@ -127,6 +127,26 @@ describe('create --as on a server behind MAS: a personal token', () => {
     expect((await mxtok(['list', '--offline', '--json'])).stdout).not.toContain('"bot"')
   })
 
+  it('made again under the same name: the replaced personal session is revoked at MAS, and the new token keeps the device', async () => {
+    await adminSession('root')
+    const bot = await account()
+    const device = deriveDeviceId(bot.user, 'bot')
+    const first = await mxtok(['create', 'bot', '--user', bot.user, '--as', 'root', '--json'])
+    expect(first.code, first.stderr).toBe(0)
+    const again = await mxtok(['create', 'bot', '--user', bot.user, '--as', 'root', '--json'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toBe('')
+    const [oldId, newId] = [JSON.parse(first.stdout).personalSessionId, JSON.parse(again.stdout).personalSessionId]
+    expect(newId).not.toBe(oldId)
+    expect((await personalSession(oldId)).attributes.revoked_at).toEqual(expect.any(String))
+    expect((await personalSession(newId)).attributes.revoked_at).toBeNull()
+    const t = await token('bot')
+    expect(await masVerdict(t)).toBe('live')
+    expect((await rawWhoami(stack.provided.baseUrl, t)).body).toMatchObject({user_id: bot.user, device_id: device})
+    const listed = await mxtok(['list', '--json'])
+    expect(JSON.parse(listed.stdout).sessions).toContainEqual(expect.objectContaining({name: 'bot', deviceId: device, onServer: true}))
+  })
+
   it('with --expires never asks MAS for a token without an end', async () => {
     await adminSession('root')
     const bot = await account()

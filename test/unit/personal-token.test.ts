@@ -301,6 +301,17 @@ describe('an imported personal token (mpt_)', () => {
     expect(await deps.registry.get('ci')).toBeDefined()
   })
 
+  it('--as on a session that holds no personal token is refused (exit 2) before any request', async () => {
+    const deps = await withAdmin()
+    nock(HS).get('/_matrix/client/v3/account/whoami').reply(200, {user_id: BOT, device_id: IMPORTED_DEVICE, is_guest: false})
+    await importSession({name: 'plain', token: async () => 'mct_compatibilityToken_1a2B3c', homeserver: HS}, deps)
+    await expect(revokeSession({name: 'plain', as: 'root'}, deps)).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('revoke it without --as'),
+    })
+    expect(await deps.registry.get('plain')).toBeDefined()
+  })
+
   it('is not guessed at when two live personal sessions hold its device: kept, exit 4', async () => {
     const deps = await withAdmin()
     await imported(deps)
@@ -360,6 +371,16 @@ describe('rotate of a personal token', () => {
     })
     expect(deps.memory.items.get(secretAccount(BOT, DEVICE))).toBe(MPT)
     expect(await deps.registry.pending()).toEqual([])
+  })
+
+  it('asks for --as (exit 2), before any request, when the admin session that made it is gone', async () => {
+    const deps = unitDeps()
+    await seedPersonal(deps)
+    await expect(rotateSession({...neverAsked, name: 'bot'}, deps)).rejects.toMatchObject({
+      exitCode: 2,
+      message:
+        'session "bot" was made with session "root", which is gone; pass --as with a session of the admin who made it (MAS lets only that admin regenerate it)',
+    })
   })
 
   it('killed after the request leaves its entry, and doctor says to rotate again', async () => {
