@@ -4,6 +4,8 @@ import {base32} from '../matrix/device-id.js'
 import {newAdminLoginKey, type Session} from '../registry/session.js'
 import {DEFAULT_STORE, type StoreKind} from '../store/store-kinds.js'
 import {adminApiRefusal, adminTarget} from './admin-api.js'
+import {authIssuer} from './auth-issuer.js'
+import {createPersonalToken} from './create-personal-token.js'
 import type {Deps} from './deps.js'
 import {parseDuration} from './duration.js'
 import {findSession, missingToken, readToken} from './find-session.js'
@@ -23,16 +25,21 @@ export interface AdminCreateOptions {
 
 export const DEFAULT_ADMIN_EXPIRY = '30d'
 
+/** An admin-made token's lifetime from --expires (default DEFAULT_ADMIN_EXPIRY); undefined for "never". */
+export function adminLifetimeMs(expires: string = DEFAULT_ADMIN_EXPIRY): number | undefined {
+  return expires === 'never' ? undefined : parseDuration(expires, '--expires', '; for a token without an end, give --expires never')
+}
+
 /**
  * Logs in as another user with a server admin's session, through Synapse's admin API: no password,
  * and a token on no device that dies at its expiry (unless "never" is spelt out) or when the admin
- * logs out everywhere. Journalled like any login, so that a run killed with the token in hand
+ * logs out everywhere. Behind a Matrix Authentication Service, a personal token made through its
+ * admin API instead (create-personal-token.ts), with the same expiry. Journalled like any login, so that a run killed with the token in hand
  * leaves an entry `mxtok doctor --fix` can log out.
  */
 export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): Promise<Session> {
   const name = validateSessionName(opts.name)
-  const expires = opts.expires ?? DEFAULT_ADMIN_EXPIRY
-  const lifetimeMs = expires === 'never' ? undefined : parseDuration(expires, '--expires', '; for a token without an end, give --expires never')
+  const lifetimeMs = adminLifetimeMs(opts.expires)
   const admin = await findSession(opts.as, deps)
   const user = adminTarget(admin, opts.user)
   if (user.full === admin.userId) throw usageError(`"${admin.name}" is ${user.full} itself; create a session of your own account with a password instead`)
@@ -41,6 +48,10 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
   await store.check()
   const adminToken = await readToken(admin, deps)
   if (adminToken === null) throw missingToken(admin)
+  // One probe tells the two apart: a homeserver behind a Matrix Authentication Service names it in
+  // its auth metadata, and there tokens are made through MAS's admin API; Synapse alone answers 404.
+  const issuer = await authIssuer(admin.homeserver, deps)
+  if (issuer !== null) return createPersonalToken({name, user, admin, adminToken, issuer, lifetimeMs, store}, deps)
   const client = deps.client(admin.homeserver)
   const host = client.baseUrl.host
   const createdAt = deps.now()

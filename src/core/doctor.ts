@@ -1,11 +1,13 @@
 import {assertNever} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
-import {type OAuthGrant, oauthGrant, type PendingAdminLogin, type PendingPasswordLogin} from '../registry/session.js'
+import {parseUserId} from '../matrix/user-id.js'
+import {type OAuthGrant, oauthGrant, type PendingAdminLogin, type PendingPasswordLogin, type PendingPersonalLogin} from '../registry/session.js'
 import {secretAccount} from '../store/secret-store.js'
 import {STORE_KINDS, type StoreKind} from '../store/store-kinds.js'
 import type {EngineCheck} from '../vault/engine-check.js'
 import {adminCreateCommand, createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
+import {masAdminAccess, revokePersonal} from './personal-token.js'
 import {endTokens} from './revoke-session.js'
 import {decodeSecret} from './session-secret.js'
 
@@ -41,6 +43,11 @@ export interface Orphan {
   sessionExists?: boolean
   /** What to run about it: for an interrupted password create, that create again. */
   advice?: string
+  /**
+   * An interrupted personal token of MAS: a create's personal session, named `humanName`, which
+   * --fix revokes with the session `admin`; or a rotation's (no humanName), which rotate again puts right.
+   */
+  personal?: {admin: string; humanName?: string}
   /** An interrupted admin login: its token, if one was made, is on no device and ends by itself. */
   admin?: {by: string; expiresAt?: string}
   /** An admin client's create, interrupted: its token, if one was made, is no user's and ends by itself within minutes. */
@@ -122,6 +129,10 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
         continue
       }
     }
+    if (p.auth === 'personal') {
+      found.push(await interruptedPersonal(p, owned.has(`${p.store} ${account}`), fix && working.has(p.store), deps))
+      continue
+    }
     if (owned.has(`${p.store} ${account}`) || !working.has(p.store)) continue
     const token = await deps.store(p.store).get(account)
     const where = {userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver}
@@ -189,6 +200,34 @@ function interruptedAdminLogin(p: PendingAdminLogin): Orphan {
   }
   if (p.name === undefined) return orphan
   return {...orphan, name: p.name, advice: adminCreateCommand({...p, name: p.name}, admin.session)}
+}
+
+/**
+ * A personal token of MAS whose create or rotate never finished. A create's personal session has a
+ * name of its own, by which --fix finds it among the user's live ones at MAS and revokes it (with a
+ * token the store may hold for it that no session owns); a rotation is put right by rotating again.
+ */
+async function interruptedPersonal(p: PendingPersonalLogin, owned: boolean, fix: boolean, deps: Deps): Promise<Orphan> {
+  const {admin, humanName} = p.personal
+  const orphan: Orphan = {kind: 'login', name: p.name, userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, fixed: false}
+  if (humanName === undefined) return {...orphan, sessionExists: owned, personal: {admin}, advice: `mxtok rotate ${p.name}`}
+  const found = {...orphan, sessionExists: owned, personal: {admin, humanName}}
+  if (!fix) return found
+  const account = secretAccount(p.userId, p.deviceId)
+  try {
+    const {mas} = await masAdminAccess(admin, p.homeserver, deps)
+    const actor = await mas.userByUsername(parseUserId(p.userId).localpart)
+    for (const s of await mas.activePersonalSessions(actor.id)) if (s.humanName === humanName) await revokePersonal(mas, s.id)
+    await deps.registry.update(async (sessions, pending) => {
+      const holder = [...sessions.values()].some((s) => s.store === p.store && secretAccount(s.userId, s.deviceId) === account)
+      if (!holder) await deps.store(p.store).delete(account)
+      if (pending.get(account)?.since === p.since) pending.delete(account)
+    })
+    return {...found, fixed: true}
+  } catch (error) {
+    deps.warn(`could not revoke the personal token that the create of "${p.name}" may have left: ${(error as Error).message}`)
+    return found
+  }
 }
 
 /**

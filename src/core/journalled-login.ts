@@ -1,7 +1,7 @@
 import {MxtokError, usageError} from '../errors.js'
 import {MatrixError, withContext} from '../matrix/errors.js'
 import {isAccount} from '../matrix/user-id.js'
-import type {PendingAdminLogin, PendingClientLogin, PendingLogin, PendingOAuthLogin, Session} from '../registry/session.js'
+import type {PendingAdminLogin, PendingClientLogin, PendingLogin, PendingOAuthLogin, PendingPersonalLogin, Session} from '../registry/session.js'
 import {type SecretStore, secretAccount} from '../store/secret-store.js'
 import {storeLabel} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
@@ -34,6 +34,7 @@ export type LoginKind =
   | Pick<PendingOAuthLogin, 'auth' | 'oauth'>
   | Pick<PendingAdminLogin, 'auth' | 'deviceId' | 'admin'>
   | Pick<PendingClientLogin, 'auth' | 'oauth'>
+  | Pick<PendingPersonalLogin, 'auth' | 'personal'>
 
 /** What a login can do while its device is journalled. */
 export interface LoginRun<Live> {

@@ -1,5 +1,6 @@
 import {MxtokError} from '../errors.js'
 import {MatrixError} from '../matrix/errors.js'
+import {authIssuer} from './auth-issuer.js'
 import type {Deps} from './deps.js'
 
 /**
@@ -22,6 +23,9 @@ export class TokenNotEnded extends MxtokError {
   }
 }
 
+/** TokenNotEnded's remedy for a personal token: an admin session of MAS can end it (revoke --as). */
+export const PERSONAL_REMEDY = 'revoke it with an admin session of MAS'
+
 const isUnknownToken = (error: unknown): error is MatrixError => error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN'
 
 /**
@@ -43,7 +47,8 @@ export async function logoutToken(homeserver: string, token: string, deps: Deps)
   const kind = MAS_TOKEN_KINDS[token.slice(0, 4)]
   const issuer = kind === undefined ? null : await authIssuer(homeserver, deps)
   if (issuer !== null) {
-    throw new TokenNotEnded(`${host} does not end ${kind} at /logout, only its authentication service ${issuer} does`, 'revoke the token there', refused)
+    const remedy = token.startsWith('mpt_') ? PERSONAL_REMEDY : 'revoke the token there'
+    throw new TokenNotEnded(`${host} does not end ${kind} at /logout, only its authentication service ${issuer} does`, remedy, refused)
   }
   try {
     await client.whoami(token)
@@ -52,14 +57,4 @@ export async function logoutToken(homeserver: string, token: string, deps: Deps)
     throw error
   }
   throw new TokenNotEnded(`${host} refused to log out the token (M_UNKNOWN_TOKEN) yet still accepts it`, 'end it where it was issued', refused)
-}
-
-/** The homeserver's authorization server, or null when it has no next-generation auth. Nothing is sent to it. */
-export async function authIssuer(homeserver: string, deps: Deps): Promise<string | null> {
-  try {
-    return (await deps.oauth(homeserver).authMetadata()).issuer
-  } catch (error) {
-    if (error instanceof MatrixError && (error.status === 404 || error.errcode === 'M_UNRECOGNIZED')) return null
-    throw error
-  }
 }

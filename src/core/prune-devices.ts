@@ -9,10 +9,10 @@ import {acceptsPassword, passwordAuth, uiaChallenge} from '../matrix/uia.js'
 import {isAccount, parseUserId, resolveUserId, type UserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/session.js'
 import {adminApiRefusal, adminTarget} from './admin-api.js'
+import {authIssuer} from './auth-issuer.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readToken} from './find-session.js'
 import {loginOrExplain} from './login.js'
-import {authIssuer} from './logout-token.js'
 import {pruneMasSessions} from './prune-mas-sessions.js'
 import {
   checkSelectors,

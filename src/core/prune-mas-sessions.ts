@@ -6,6 +6,7 @@ import type {Session} from '../registry/session.js'
 import {adminTarget} from './admin-api.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readToken} from './find-session.js'
+import {revokePersonal} from './personal-token.js'
 import {
   type EndOptions,
   endSelected,
@@ -77,7 +78,7 @@ function endSession(mas: MasAdminClient, session: MasSessionEntry): Promise<void
     case 'oauth2':
       return mas.finishOAuth2Session(session.id)
     case 'personal':
-      return mas.revokePersonalSession(session.id)
+      return revokePersonal(mas, session.id)
   }
 }
 

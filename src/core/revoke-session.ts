@@ -1,4 +1,4 @@
-import {MxtokError} from '../errors.js'
+import {MxtokError, usageError} from '../errors.js'
 import {MatrixError, withContext} from '../matrix/errors.js'
 import {isEndedSession} from '../matrix/oauth-client.js'
 import {masAdminFields, type OAuthGrant, oauthGrant, type PendingPasswordLogin, type Session, tokenOwner} from '../registry/session.js'
@@ -7,7 +7,8 @@ import {storeLabel} from '../store/store-kinds.js'
 import {createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readSecret} from './find-session.js'
-import {logoutToken, TokenNotEnded} from './logout-token.js'
+import {logoutToken, PERSONAL_REMEDY, TokenNotEnded} from './logout-token.js'
+import {isPersonalToken, masAdminAccess, masAdminRefusal, personalSessionOnDevice, revokePersonal} from './personal-token.js'
 import type {StoredSecret} from './session-secret.js'
 
 export interface RevokeResult {
@@ -27,7 +28,7 @@ export interface RevokeResult {
  * revokes its tokens (RFC 7009), then forgets it locally. Nothing local is removed unless the server
  * confirmed, so a failed revoke can simply be retried.
  */
-export async function revokeSession(opts: {name: string; localOnly?: boolean}, deps: Deps): Promise<RevokeResult> {
+export async function revokeSession(opts: {name: string; localOnly?: boolean; as?: string}, deps: Deps): Promise<RevokeResult> {
   const session = await findSession(opts.name, deps)
   let revokedOnServer = false
   let cleared: PendingPasswordLogin | undefined
@@ -39,7 +40,7 @@ export async function revokeSession(opts: {name: string; localOnly?: boolean}, d
       await logoutWholeDevice(session, secret, interrupted, deps)
       cleared = interrupted
     } else {
-      await endAcceptingDead(session, secret, deps)
+      await endAcceptingDead(session, secret, deps, opts.as)
     }
     revokedOnServer = true
   }
@@ -89,7 +90,14 @@ export async function endTokens(homeserver: string, grant: OAuthGrant | undefine
   }
 }
 
-async function endAcceptingDead(session: Session, secret: StoredSecret, deps: Deps): Promise<void> {
+/** `as`: an admin session of MAS, for a personal token. */
+async function endAcceptingDead(session: Session, secret: StoredSecret, deps: Deps, as?: string): Promise<void> {
+  if (session.auth === 'personal') return endPersonalToken(session, as ?? session.personal.admin, as === undefined, deps)
+  if (as !== undefined) {
+    if (!isPersonalToken(secret.accessToken))
+      throw usageError(`--as is for personal tokens of a Matrix Authentication Service, and session "${session.name}" holds none; revoke it without --as`)
+    return endPersonalToken(session, as, false, deps)
+  }
   try {
     await endTokens(session.homeserver, oauthGrant(session), secret, deps)
   } catch (error) {
@@ -97,8 +105,36 @@ async function endAcceptingDead(session: Session, secret: StoredSecret, deps: De
   }
 }
 
+/**
+ * A personal token of MAS, made here or imported, is revoked through MAS's admin API with the admin
+ * session `adminName` (--as, else the one that made it): an imported one's personal session is the
+ * live one holding its device. Without an admin session (`maker`: the one that made it, which may
+ * be gone) the token cannot be ended, and the session is kept.
+ */
+async function endPersonalToken(session: Session, adminName: string, maker: boolean, deps: Deps): Promise<void> {
+  try {
+    if (maker && !(await deps.registry.get(adminName))) {
+      throw new TokenNotEnded(`only MAS's admin API ends a personal token, and session "${adminName}" that made it is gone`, PERSONAL_REMEDY)
+    }
+    const {admin, mas, issuer} = await masAdminAccess(adminName, session.homeserver, deps)
+    try {
+      const id = session.auth === 'personal' ? session.personal.id : (await personalSessionOnDevice(mas, session))?.id
+      if (id !== undefined) await revokePersonal(mas, id)
+    } catch (error) {
+      throw masAdminRefusal(error, admin, issuer, 'revoke personal tokens')
+    }
+  } catch (error) {
+    throw keptAfter(session, error)
+  }
+}
+
 /** A revoke that failed on the server keeps the session: the error says so, and what to do. */
 function keptAfter(session: Session, error: unknown): unknown {
+  if (error instanceof TokenNotEnded && error.remedy === PERSONAL_REMEDY) {
+    return error.withContext(
+      `; session "${session.name}" was kept: run "mxtok revoke ${session.name} --as ADMIN" with an admin session of MAS (made with "mxtok create ADMIN --user @you:server --oauth --admin"), or revoke the token in MAS's admin API and then run "mxtok revoke ${session.name} --local-only"`,
+    )
+  }
   if (error instanceof TokenNotEnded) {
     return error.withContext(`; session "${session.name}" was kept: ${error.remedy}, then run "mxtok revoke ${session.name} --local-only"`)
   }

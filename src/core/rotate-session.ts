@@ -6,6 +6,7 @@ import {createAdminSession} from './create-admin-session.js'
 import {createPasswordSession} from './create-password-session.js'
 import type {Deps} from './deps.js'
 import {findSession, missingToken, readSecret, readToken} from './find-session.js'
+import {regeneratePersonalToken} from './regenerate-personal-token.js'
 import {endTokens} from './revoke-session.js'
 
 export interface RotateOptions {
@@ -17,9 +18,12 @@ export interface RotateOptions {
   confirmDeviceReset: (session: PasswordSession) => Promise<boolean>
   /** A password session's password, asked for once the reset is agreed to. */
   password: (userId: string) => Promise<string>
-  /** An admin login: the admin's session that makes it again (default: the one local session of the admin who made it). */
+  /**
+   * An admin login: the admin's session that makes it again (default: the one local session of the
+   * admin who made it); a personal token: the admin session that regenerates it (default: the one that made it).
+   */
   as?: string
-  /** An admin login: the new token's lifetime, as create --expires (default as create). */
+  /** An admin login or a personal token: the new token's lifetime, as create --expires (default as create). */
   expires?: string
 }
 
@@ -35,7 +39,7 @@ export interface RotateResult {
  * OAuth session is refreshed (the device stays; the authorization server ends the old access token);
  * a password session is logged in to again on its own device, whose reset deletes the device with
  * its end-to-end keys, so only once that is agreed to; an admin login is made again with its
- * admin's session and the old one logged out. Every new token comes through a journalled login or
+ * admin's session and the old one logged out; a personal token of MAS is regenerated (its device stays). Every new token comes through a journalled login or
  * the locked refresh, so a run killed half-way strands nothing that `mxtok doctor` does not find.
  */
 export async function rotateSession(opts: RotateOptions, deps: Deps): Promise<RotateResult> {
@@ -50,6 +54,8 @@ export async function rotateSession(opts: RotateOptions, deps: Deps): Promise<Ro
       return {session: await adminLoginAgain(session, opts, deps), rotatedAt, deviceKept: false}
     case 'client':
       return {session: await clientTokenAgain(session, deps), rotatedAt, deviceKept: false}
+    case 'personal':
+      return {session: await regeneratePersonalToken(session, opts, deps), rotatedAt, deviceKept: true}
     default: {
       const kind = (session as {auth: string}).auth
       throw usageError(`session "${opts.name}" is of a kind mxtok cannot rotate (${kind}); create it again instead`)

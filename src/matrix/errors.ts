@@ -16,6 +16,12 @@ export const LocalErrcode = {
   crossOriginRedirect: 'mxtok.cross_origin_redirect',
 } as const
 
+/**
+ * The errcode of an error document of a JSON:API (MAS's admin API), which has none of its own:
+ * callers branch on the HTTP status, and the message carries the document's titles.
+ */
+export const JSON_API_ERROR = 'json_api_error'
+
 export class MatrixError extends Error {
   /** HTTP status, or 0 when no answer was received. */
   readonly status: number

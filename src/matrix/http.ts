@@ -1,5 +1,5 @@
 import {MxtokError} from '../errors.js'
-import {LocalErrcode, MatrixError} from './errors.js'
+import {JSON_API_ERROR, LocalErrcode, MatrixError} from './errors.js'
 import {AnswerTooLarge, closeAgents, describeFailure, type RawAnswer, refusePlainHttp, send} from './transport.js'
 
 export interface HttpOptions {
@@ -233,15 +233,11 @@ function interpret(res: RawAnswer, url: URL): JsonResponse {
   if (res.status === 429) {
     throw new MatrixError({status: 429, errcode: 'M_LIMIT_EXCEEDED', message: 'rate limited', retryAfterMs: retryAfter(res, err)})
   }
-  // A JSON:API error document (MAS's admin API): its titles say what went wrong.
-  const titles = Array.isArray(err?.errors) ? err.errors.map((e) => (e as {title?: unknown})?.title).filter((t) => typeof t === 'string' && t) : []
+  // A JSON:API error document, as MAS's admin API answers: its titles say what went wrong, its status which kind.
+  const titles =
+    err && Array.isArray(err.errors) ? err.errors.flatMap((e) => (typeof e?.title === 'string' && e.title ? [oneLine(e.title)] : [])).slice(0, 3) : []
   if (titles.length > 0) {
-    throw new MatrixError({
-      status: res.status,
-      errcode: 'M_UNKNOWN',
-      message: `${url.host} answered HTTP ${res.status}: ${oneLine(titles.join(': '))}`,
-      body: err,
-    })
+    throw new MatrixError({status: res.status, errcode: JSON_API_ERROR, message: `${url.host} answered: ${titles.join(': ')} (HTTP ${res.status})`, body: err})
   }
   throw new MatrixError({
     status: res.status,

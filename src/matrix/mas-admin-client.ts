@@ -31,6 +31,33 @@ export const MAS_LIST_MAX = 5000
 /** And the most pages, should a server give fewer items a page than asked. */
 export const MAS_MAX_PAGES = 100
 
+/** A personal session of MAS: a personal access token's session, acting as `actorUserId`. */
+export interface MasPersonalSession extends MasSession {
+  kind: 'personal'
+  actorUserId: string
+  humanName: string
+  scope: string[]
+  /** null while the session lives. */
+  revokedAt: string | null
+  /** When its current token dies; null: never. */
+  expiresAt: string | null
+}
+
+/** What a personal session is made with (POST /personal-sessions). */
+export interface NewPersonalSession {
+  actorUserId: string
+  humanName: string
+  scope: string[]
+  /** Seconds; without it the token never expires. */
+  expiresInS?: number
+}
+
+/** A personal session with its token, which MAS gives in this one answer and never again. */
+export interface IssuedPersonalToken {
+  session: MasPersonalSession
+  token: string
+}
+
 /**
  * The admin API of a Matrix Authentication Service (MAS), under api/admin/v1 at its issuer: one
  * method per endpoint, each called with a token of scope urn:mas:admin (an admin user's OAuth
@@ -62,19 +89,51 @@ export class MasAdminClient {
     return {serverName: stringField(body, 'server_name', this.baseUrl, 'oauth')}
   }
 
+  /** POST /personal-sessions: a new personal session, owned by the caller, and its first token. */
+  async createPersonalSession(s: NewPersonalSession): Promise<IssuedPersonalToken> {
+    const body = {
+      actor_user_id: s.actorUserId,
+      human_name: s.humanName,
+      scope: s.scope.join(' '),
+      ...(s.expiresInS === undefined ? {} : {expires_in: s.expiresInS}),
+    }
+    const answer = await requestJson({method: 'POST', url: this.url('/personal-sessions'), token: this.token, body}, this.http)
+    return this.issued(answer.body)
+  }
+
+  /** POST /personal-sessions/{id}/revoke: the session and its token end; 409 when it had already. */
+  async revokePersonalSession(id: string): Promise<MasPersonalSession> {
+    const {body} = await requestJson({method: 'POST', url: this.url(`/personal-sessions/${encodeURIComponent(id)}/revoke`), token: this.token}, this.http)
+    return personalSession(body, this.baseUrl)
+  }
+
+  /**
+   * POST /personal-sessions/{id}/regenerate: the session (its scope, so its device) stays, its token
+   * is replaced and the old one revoked. Only the session's owner may (403 otherwise); a revoked
+   * session is not revived (422).
+   */
+  async regeneratePersonalSession(id: string, expiresInS?: number): Promise<IssuedPersonalToken> {
+    const body = expiresInS === undefined ? {} : {expires_in: expiresInS}
+    const answer = await requestJson(
+      {method: 'POST', url: this.url(`/personal-sessions/${encodeURIComponent(id)}/regenerate`), token: this.token, body},
+      this.http,
+    )
+    return this.issued(answer.body)
+  }
+
   /** GET /compat-sessions?filter[user]&filter[status]=active: the user's live compatibility sessions (password logins, mas-cli tokens). */
   async activeCompatSessions(userId: string): Promise<MasSession[]> {
-    return this.allPages('compat-sessions', 'compat', {'filter[user]': userId, 'filter[status]': 'active'})
+    return this.allPages('compat-sessions', {'filter[user]': userId, 'filter[status]': 'active'}, (item) => masSession(item, 'compat', this.baseUrl))
   }
 
   /** GET /oauth2-sessions?filter[user]&filter[status]=active: the user's live OAuth 2.0 sessions. */
   async activeOAuth2Sessions(userId: string): Promise<MasSession[]> {
-    return this.allPages('oauth2-sessions', 'oauth2', {'filter[user]': userId, 'filter[status]': 'active'})
+    return this.allPages('oauth2-sessions', {'filter[user]': userId, 'filter[status]': 'active'}, (item) => masSession(item, 'oauth2', this.baseUrl))
   }
 
   /** GET /personal-sessions?filter[actor_user]&filter[status]=active: the live personal access tokens acting as the user, whoever made them. */
-  async activePersonalSessions(userId: string): Promise<MasSession[]> {
-    return this.allPages('personal-sessions', 'personal', {'filter[actor_user]': userId, 'filter[status]': 'active'})
+  async activePersonalSessions(userId: string): Promise<MasPersonalSession[]> {
+    return this.allPages('personal-sessions', {'filter[actor_user]': userId, 'filter[status]': 'active'}, (item) => personalSession({data: item}, this.baseUrl))
   }
 
   /** POST /compat-sessions/{id}/finish: the token and its device end (MAS deletes the device at the homeserver). */
@@ -87,11 +146,6 @@ export class MasAdminClient {
     await this.post(`/oauth2-sessions/${encodeURIComponent(id)}/finish`)
   }
 
-  /** POST /personal-sessions/{id}/revoke. */
-  async revokePersonalSession(id: string): Promise<void> {
-    await this.post(`/personal-sessions/${encodeURIComponent(id)}/revoke`)
-  }
-
   private async post(path: string): Promise<void> {
     await requestJson({method: 'POST', url: this.url(path), token: this.token, emptyOk: true}, this.http)
   }
@@ -100,8 +154,8 @@ export class MasAdminClient {
    * Every page of a list, following the cursor of each page's last item while the answer links a
    * next page; more than MAS_LIST_MAX items or MAS_MAX_PAGES pages is refused rather than read.
    */
-  private async allPages(path: string, kind: MasSessionKind, filter: Record<string, string>): Promise<MasSession[]> {
-    const sessions: MasSession[] = []
+  private async allPages<T>(path: string, filter: Record<string, string>, parse: (item: unknown) => T): Promise<T[]> {
+    const sessions: T[] = []
     let after: string | undefined
     for (let pages = 1; ; pages++) {
       const url = this.url(`/${path}`)
@@ -110,7 +164,7 @@ export class MasAdminClient {
       const {body} = await requestJson({method: 'GET', url, token: this.token}, this.http)
       const data = (body as Record<string, unknown>).data
       if (!Array.isArray(data)) throw malformed(this.baseUrl, 'data', 'oauth')
-      sessions.push(...data.map((item) => masSession(item, kind, this.baseUrl)))
+      sessions.push(...data.map(parse))
       const links = (body as {links?: {next?: unknown}}).links
       if (typeof links?.next !== 'string' || data.length === 0) return sessions
       if (sessions.length >= MAS_LIST_MAX || pages >= MAS_MAX_PAGES) {
@@ -124,6 +178,12 @@ export class MasAdminClient {
       if (cursor === after) throw malformed(this.baseUrl, 'links.next', 'oauth')
       after = cursor
     }
+  }
+
+  private issued(body: unknown): IssuedPersonalToken {
+    const session = personalSession(body, this.baseUrl)
+    const {attributes} = resource(body, this.baseUrl)
+    return {session, token: stringField(attributes, 'access_token', this.baseUrl, 'oauth')}
   }
 
   private url(path: string): URL {
@@ -160,5 +220,24 @@ function masSession(item: unknown, kind: MasSessionKind, where: URL): MasSession
     name: text(a.human_name),
     lastActiveAt: text(a.last_active_at),
     lastActiveIp: text(a.last_active_ip),
+  }
+}
+
+function personalSession(body: unknown, where: URL): MasPersonalSession {
+  const {attributes: a} = resource(body, where)
+  const dateOrNull = (name: string) => {
+    const value = a[name]
+    if (value === null || value === undefined) return null
+    if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw malformed(where, name, 'oauth')
+    return value
+  }
+  return {
+    ...masSession((body as Record<string, unknown>).data, 'personal', where),
+    kind: 'personal',
+    actorUserId: stringField(a, 'actor_user_id', where, 'oauth'),
+    humanName: typeof a.human_name === 'string' ? a.human_name : '',
+    scope: typeof a.scope === 'string' ? a.scope.split(' ').filter(Boolean) : [],
+    revokedAt: dateOrNull('revoked_at'),
+    expiresAt: dateOrNull('expires_at'),
   }
 }

@@ -18,10 +18,15 @@ export function sessionProblem(name: string, entry: unknown): string | undefined
   return (
     (entry.auth === 'client' ? clientProblem(entry) : common(entry)) ??
     (typeof entry.createdAt !== 'string' || Number.isNaN(Date.parse(entry.createdAt)) ? '"createdAt" is not a date' : undefined) ??
-    (entry.auth !== undefined && !SESSION_AUTHS.includes(entry.auth as string) ? '"auth" is neither missing nor "oauth", "admin" or "client"' : undefined) ??
+    (entry.auth !== undefined && !SESSION_AUTHS.includes(entry.auth as string)
+      ? '"auth" is neither missing nor "oauth", "admin", "client" or "personal"'
+      : undefined) ??
     (entry.auth === 'oauth' || entry.auth === 'client' || entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined) ??
     (entry.auth === 'admin' && !(isObject(entry.admin) && typeof entry.admin.by === 'string' && isUserId(entry.admin.by))
       ? '"admin.by" is not a Matrix user ID'
+      : undefined) ??
+    (entry.auth === 'personal' && !(isObject(entry.personal) && isMasId(entry.personal.id) && isSessionName(entry.personal.admin))
+      ? '"personal" does not hold a personal session ID and the session of its admin'
       : undefined) ??
     (entry.expiresAt !== undefined && (typeof entry.expiresAt !== 'string' || Number.isNaN(Date.parse(entry.expiresAt)))
       ? '"expiresAt" is not a date'
@@ -39,13 +44,14 @@ export function pendingProblem(entry: unknown): string | undefined {
     (entry.auth === 'client' ? clientProblem(entry) : common(byLocalpart ? {...entry, userId: `@${entry.userId}:localhost`} : entry)) ??
     (entry.name !== undefined && (typeof entry.name !== 'string' || !SESSION_NAME.test(entry.name)) ? '"name" is not a session name' : undefined) ??
     (typeof entry.since !== 'string' ? '"since" is not a date' : undefined) ??
-    (entry.oauth !== undefined && entry.admin !== undefined ? 'it has both "oauth" and "admin": no login is both' : undefined) ??
+    twoKinds(entry) ??
     (entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined) ??
-    (entry.admin !== undefined ? adminProblem(entry.admin) : undefined)
+    (entry.admin !== undefined ? adminProblem(entry.admin) : undefined) ??
+    (entry.personal !== undefined ? pendingPersonalProblem(entry) : undefined)
   )
 }
 
-const SESSION_AUTHS = ['oauth', 'admin', 'client']
+const SESSION_AUTHS = ['oauth', 'admin', 'client', 'personal']
 
 /**
  * An admin client's entry: its user and device are mxtok's own keys for it (see ClientAccount), and
@@ -70,6 +76,27 @@ function adminProblem(admin: unknown): string | undefined {
     return '"admin.expiresAt" is not a date'
   return undefined
 }
+
+/** A pending login is of one kind: it has at most one of the kinds' own fields. */
+function twoKinds(entry: Fields): string | undefined {
+  const [a, b] = (['oauth', 'admin', 'personal'] as const).filter((k) => entry[k] !== undefined)
+  return b === undefined ? undefined : `it has both "${a}" and "${b}": no login is both`
+}
+
+function pendingPersonalProblem(entry: Fields): string | undefined {
+  const p = entry.personal
+  if (!isSessionName(entry.name)) return '"name" is not a session name'
+  if (!isObject(p) || !isSessionName(p.admin)) return '"personal.admin" is not a session name'
+  if (typeof p.issuer !== 'string' || !isWebUrl(p.issuer)) return '"personal.issuer" is not an http(s) URL'
+  if (p.id === undefined ? typeof p.humanName !== 'string' || p.humanName === '' : !isMasId(p.id) || p.humanName !== undefined)
+    return 'it has neither a "personal.humanName" (a create) nor a "personal.id" (a rotation), or both'
+  return undefined
+}
+
+const isSessionName = (v: unknown): v is string => typeof v === 'string' && SESSION_NAME.test(v)
+
+// MAS names sessions by ULID; anything that goes into a URL path of its admin API has this grammar at least.
+const isMasId = (v: unknown): v is string => typeof v === 'string' && /^[0-9A-Za-z]{1,64}$/.test(v)
 
 function common(entry: Fields): string | undefined {
   if (typeof entry.userId !== 'string' || !isUserId(entry.userId)) return '"userId" is not a Matrix user ID'

@@ -1,13 +1,14 @@
 import {assertNever} from '../errors.js'
 import type {StoreKind} from '../store/store-kinds.js'
-import type {AdminLoginKey, ClientAccount, ClientTokenKey, OAuthGrant, PendingLogin, Session} from './session.js'
+import type {AdminLoginKey, ClientAccount, ClientTokenKey, OAuthGrant, PendingLogin, PendingPersonalLogin, Session} from './session.js'
 
 // Sessions and pending logins as sessions.json (version 1) holds them, which every released mxtok
 // reads: a session without "auth" is a password login (or an imported token), one with "auth"
-// "oauth" has its grant in "oauth", one with "admin" its maker in "admin", one with "client" (an
-// admin client's) its grant in "oauth" and mxtok's own keys in "userId" and "deviceId" (see
-// ClientAccount); a pending login is an admin client's with "auth" "client", else an OAuth one with
-// "oauth", an admin one with "admin". Fields are written in the order mxtok has
+// "oauth" has its grant in "oauth", one with "admin" its maker in "admin", one with "personal" its
+// personal session at MAS in "personal", one with "client" (an admin client's) its grant in "oauth"
+// and mxtok's own keys in "userId" and "deviceId" (see ClientAccount); a pending login is an admin
+// client's with "auth" "client", else an OAuth one with "oauth", an admin one with "admin", a
+// personal token's with "personal". Fields are written in the order mxtok has
 // always written them, so a file read and written back is unchanged. Entries reach here only once
 // entry-check.ts has found them usable.
 
@@ -27,6 +28,10 @@ export function sessionFromEntry(name: string, entry: Entry): Session {
   if (entry.auth === 'oauth') return {...base, auth: 'oauth', oauth: grantOf(entry.oauth as OAuthGrant)}
   if (entry.auth === 'admin') return {...base, auth: 'admin', deviceId: base.deviceId as AdminLoginKey, admin: {by: (entry.admin as Entry).by as string}}
   if (entry.auth === 'client') return {...base, ...clientKeys(base), auth: 'client', oauth: adminGrantOf(entry.oauth as OAuthGrant)}
+  if (entry.auth === 'personal') {
+    const {id, admin} = entry.personal as Entry
+    return {...base, auth: 'personal', personal: {id: id as string, admin: admin as string}}
+  }
   return {...base, auth: 'password'}
 }
 
@@ -43,6 +48,8 @@ export function sessionEntry(session: Session): Entry {
       return {userId, homeserver, deviceId, createdAt, store, auth: 'admin', admin: {by: session.admin.by}, ...expiry}
     case 'client':
       return {userId, homeserver, deviceId, createdAt, store, auth: 'client', oauth: grantOf(session.oauth), ...expiry}
+    case 'personal':
+      return {userId, homeserver, deviceId, createdAt, store, auth: 'personal', personal: {id: session.personal.id, admin: session.personal.admin}, ...expiry}
     default:
       return assertNever(session, 'kind of session')
   }
@@ -60,6 +67,7 @@ export function pendingFromEntry(entry: Entry): PendingLogin {
   const name = entry.name === undefined ? {} : {name: entry.name as string}
   if (entry.auth === 'client') return {...name, ...base, ...clientKeys(base), auth: 'client', oauth: adminGrantOf(entry.oauth as OAuthGrant)}
   if (entry.oauth !== undefined) return {...base, auth: 'oauth', oauth: grantOf(entry.oauth as OAuthGrant)}
+  if (entry.personal !== undefined) return {name: entry.name as string, ...base, auth: 'personal', personal: personalOf(entry.personal as Entry)}
   if (entry.admin !== undefined) {
     const admin = entry.admin as Entry
     return {
@@ -88,6 +96,8 @@ export function pendingEntry(p: PendingLogin): Entry {
     }
     case 'client':
       return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since, auth: 'client', oauth: grantOf(p.oauth)}
+    case 'personal':
+      return {name: p.name, userId, deviceId, homeserver, store, since, personal: personalOf(p.personal)}
     default:
       return assertNever(p, 'kind of pending login')
   }
@@ -106,3 +116,8 @@ const clientKeys = (base: {userId: string; deviceId: string}) => ({userId: base.
 
 /** An admin client's grant, which entry-check.ts has found to have "admin": true. */
 const adminGrantOf = (grant: OAuthGrant) => ({...grantOf(grant), admin: true as const})
+/** A pending personal token's fields alone, in their order. */
+const personalOf = (p: Entry): PendingPersonalLogin['personal'] => {
+  const base = {admin: p.admin as string, issuer: p.issuer as string}
+  return p.id === undefined ? {...base, humanName: p.humanName as string} : {...base, id: p.id as string}
+}

@@ -19,8 +19,16 @@ export interface KillRelay {
   stop(): Promise<void>
 }
 
-export async function startKillRelay(target: string): Promise<KillRelay> {
-  const upstream = new URL(target)
+/**
+ * For a deployment of more than one server (a homeserver and its MAS): which one a path goes to,
+ * and an answer rewritten on its way back (to name the relay where the server names itself).
+ */
+export interface RelayRoutes {
+  upstreamFor(path: string): string
+  rewrite?(path: string, body: Buffer, relayUrl: string): Buffer
+}
+
+export async function startKillRelay(target: string, routes?: RelayRoutes): Promise<KillRelay> {
   const seen: string[] = []
   let armed: {k: number; pid: number} | undefined
   // The client may get its next request out before the kill lands; the server must never see it.
@@ -32,14 +40,22 @@ export async function startKillRelay(target: string): Promise<KillRelay> {
     }
     seen.push(`${req.method} ${req.url}`)
     const n = seen.length
+    const upstream = new URL(routes?.upstreamFor(req.url ?? '/') ?? target)
     const out = request(
       {host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: {...req.headers, host: upstream.host}},
       (answer) => {
         const chunks: Buffer[] = []
         answer.on('data', (c: Buffer) => chunks.push(c))
         answer.on('end', () => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers)
-          res.end(Buffer.concat(chunks), () => {
+          let body: Buffer = Buffer.concat(chunks)
+          const headers = {...answer.headers}
+          if (routes?.rewrite) {
+            body = routes.rewrite(req.url ?? '/', body, url)
+            headers['content-length'] = String(body.length)
+            delete headers['transfer-encoding']
+          }
+          res.writeHead(answer.statusCode ?? 502, headers)
+          res.end(body, () => {
             if (armed && n === armed.k) {
               try {
                 process.kill(armed.pid, 'SIGKILL')
@@ -64,8 +80,9 @@ export async function startKillRelay(target: string): Promise<KillRelay> {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', resolve)
   })
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
     seen,
     arm(k, pid) {
       seen.length = 0

@@ -434,3 +434,82 @@ describe("an admin client's session", () => {
     expect(warnings).toEqual([expect.stringContaining(problem)])
   })
 })
+
+describe('personal tokens of MAS', () => {
+  const personal: Session = {
+    name: 'mas-bot',
+    ...at,
+    deviceId: 'MXTOKPERSONAL01',
+    createdAt: '2026-01-02T00:00:00.000Z',
+    store: 'keychain',
+    auth: 'personal',
+    personal: {id: '01FSHN9AG07HNEZXNQM2KNBNF6', admin: 'root'},
+    expiresAt: '2026-02-01T00:00:00.000Z',
+  }
+  const creating: PendingLogin = {
+    name: 'mas-next',
+    userId: '@bot:hs.example',
+    deviceId: 'MXTOKPERSONAL02',
+    homeserver: 'https://hs.example',
+    store: 'keychain',
+    since: '2026-01-03T00:00:00.000Z',
+    auth: 'personal',
+    personal: {admin: 'root', issuer: 'https://auth.hs.example/', humanName: 'mxtok: mas-next (2026-01-03T00:00:00.000Z)'},
+  }
+  const rotating: PendingLogin = {
+    ...creating,
+    deviceId: 'MXTOKPERSONAL01',
+    name: 'mas-bot',
+    personal: {admin: 'root', issuer: 'https://auth.hs.example/', id: '01FSHN9AG07HNEZXNQM2KNBNF6'},
+  }
+
+  it('are kept through a write and a read, with the journal entries of their create and rotate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mxtok-format-'))
+    const warnings: string[] = []
+    const reg = new SessionRegistry(dir, (m) => warnings.push(m))
+    await reg.update((sessions, pending) => {
+      sessions.set(personal.name, personal)
+      pending.set('@bot:hs.example/MXTOKPERSONAL02', creating)
+      pending.set('@bot:hs.example/MXTOKPERSONAL01', rotating)
+    })
+    const file = JSON.parse(readFileSync(reg.path, 'utf8'))
+    expect(file.version).toBe(1)
+    expect(file.sessions['mas-bot']).toEqual({
+      userId: '@bot:hs.example',
+      homeserver: 'https://hs.example',
+      deviceId: 'MXTOKPERSONAL01',
+      createdAt: '2026-01-02T00:00:00.000Z',
+      store: 'keychain',
+      auth: 'personal',
+      personal: {id: '01FSHN9AG07HNEZXNQM2KNBNF6', admin: 'root'},
+      expiresAt: '2026-02-01T00:00:00.000Z',
+    })
+    const again = new SessionRegistry(dir, (m) => warnings.push(m))
+    expect(await again.list()).toEqual([personal])
+    expect(await again.pending()).toEqual([rotating, creating])
+    const written = readFileSync(reg.path, 'utf8')
+    await again.update(() => {})
+    expect(readFileSync(reg.path, 'utf8')).toBe(written)
+    expect(warnings).toEqual([])
+  })
+
+  it('are damaged without their personal session ID or admin session, and a journal entry with both an ID and a name too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mxtok-format-'))
+    const warnings: string[] = []
+    const reg = new SessionRegistry(dir, (m) => warnings.push(m))
+    await reg.update((sessions, pending) => {
+      sessions.set(personal.name, personal)
+      pending.set('@bot:hs.example/MXTOKPERSONAL02', creating)
+    })
+    const file = JSON.parse(readFileSync(reg.path, 'utf8'))
+    file.sessions['mas-bot'].personal = {admin: 'root'}
+    file.pending['@bot:hs.example/MXTOKPERSONAL02'].personal.id = '01FSHN9AG07HNEZXNQM2KNBNF6'
+    writeFileSync(reg.path, JSON.stringify(file), {mode: 0o600})
+    expect(await reg.list()).toEqual([])
+    expect(await reg.pending()).toEqual([])
+    expect(warnings).toEqual([
+      expect.stringContaining('"personal" does not hold a personal session ID and the session of its admin'),
+      expect.stringContaining('neither a "personal.humanName" (a create) nor a "personal.id" (a rotation), or both'),
+    ])
+  })
+})

@@ -149,6 +149,9 @@ describe('rotate an admin login', () => {
     const oldKey = newAdminLoginKey('OLDKEY')
     await seed(deps, {...base, name: 'bot', deviceId: oldKey, auth: 'admin', admin: {by: ADMIN}, expiresAt: '2026-01-20T00:00:00.000Z'}, 'syt_oldadmin')
     const scope = nock(HS)
+      // Synapse alone: no auth metadata, so no Matrix Authentication Service and its personal tokens.
+      .get('/_matrix/client/v1/auth_metadata')
+      .reply(404, {errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request'})
       .post(`/_synapse/admin/v1/users/${encodeURIComponent(USER)}/login`, {valid_until_ms: Date.parse('2026-01-02T03:04:05.000Z') + 7 * 86_400_000})
       .matchHeader('authorization', 'Bearer syt_boss')
       .reply(200, {access_token: 'syt_newadmin'})

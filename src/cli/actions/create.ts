@@ -25,6 +25,8 @@ export interface CreateJson {
   /** The token reaches MAS's admin API: an admin user's ("user") or an admin client's ("client", with its ID). */
   masAdmin?: 'user' | 'client'
   clientId?: string
+  /** A personal token of MAS (create --as there): its personal session at MAS. */
+  personalSessionId?: string
 }
 
 export async function create({args, flags}: Pick<Input<typeof command>, 'args' | 'flags'>, io: Io): Promise<Outcome<CreateJson>> {
@@ -76,7 +78,8 @@ export function showSession(done: string, s: Session, io: Io): CreateJson {
     io.log(by === undefined ? `  device      ${s.deviceId}` : `  device      none (admin login by ${by})`)
   }
   io.log(`  homeserver  ${s.homeserver}`)
-  if (by !== undefined) io.log(`  expires     ${s.expiresAt ?? 'never'}`)
+  if (by !== undefined || s.auth === 'personal') io.log(`  expires     ${s.expiresAt ?? 'never'}`)
+  if (s.auth === 'personal') io.log(`  MAS         personal session ${s.personal.id}, made with session "${s.personal.admin}"`)
   if (admin.masAdmin === 'user') io.log('  admin API   yes (urn:mas:admin): use it with --as')
   if (admin.masAdmin === 'client') io.log("  admin API   yes (urn:mas:admin), the client's own: a new token is fetched as each expires")
   return {
@@ -87,5 +90,6 @@ export function showSession(done: string, s: Session, io: Io): CreateJson {
     ...(by === undefined ? {} : {adminBy: by}),
     ...(s.expiresAt ? {expiresAt: s.expiresAt} : {}),
     ...admin,
+    ...(s.auth === 'personal' ? {personalSessionId: s.personal.id} : {}),
   }
 }

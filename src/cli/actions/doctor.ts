@@ -1,4 +1,4 @@
-import {type DoctorReport, runDoctor, type StoreCheck} from '../../core/doctor.js'
+import {type DoctorReport, type Orphan, runDoctor, type StoreCheck} from '../../core/doctor.js'
 import {ExitCode} from '../../errors.js'
 import {type StoreKind, storeLabel} from '../../store/store-kinds.js'
 import {checkEngine, describeEngine} from '../../vault/engine-check.js'
@@ -39,15 +39,17 @@ export async function doctor({flags}: Pick<Input<typeof command>, 'flags'>, io: 
     const what =
       o.kind === 'token'
         ? `orphan token of ${o.userId} device ${o.deviceId} in the ${storeLabel(o.store)}, held by no session`
-        : o.admin
-          ? `admin login${o.name ? ` of session "${o.name}"` : ''} was interrupted: a token of ${o.userId} on no device may exist that nobody holds; it ends by itself ${o.admin.expiresAt ? `at ${o.admin.expiresAt}` : 'never'}, or when ${o.admin.by} logs out everywhere${o.advice ? `; run "${o.advice}" for a new one` : ''}`
-          : o.client
-            ? `create of admin client session${o.name ? ` "${o.name}"` : ''} was interrupted: an access token of client ${o.client} may exist that nobody holds; it ends by itself at its expiry (minutes: the access token lifetime of MAS)${o.name ? `; create the session again` : ''}`
-            : o.issuer
-              ? `interrupted sign-in of ${o.userId} device ${o.deviceId}: if it was approved, that session may still be live; end it in the list of sessions of your account at ${o.issuer}`
-              : o.advice
-                ? `create of session "${o.name}" was interrupted: device ${o.deviceId} of ${o.userId} may hold a token nobody has${o.sessionExists ? ', and the stored token may be dead' : ''}; run "${o.advice}" again, which leaves only the new token on the device (then "mxtok revoke ${o.name}" if the session is not wanted)`
-                : `interrupted login of ${o.userId} device ${o.deviceId}: the device may hold a token nobody has; "mxtok prune --user ${o.userId} --orphans" deletes it`
+        : o.personal
+          ? personalLine(o, o.personal)
+          : o.admin
+            ? `admin login${o.name ? ` of session "${o.name}"` : ''} was interrupted: a token of ${o.userId} on no device may exist that nobody holds; it ends by itself ${o.admin.expiresAt ? `at ${o.admin.expiresAt}` : 'never'}, or when ${o.admin.by} logs out everywhere${o.advice ? `; run "${o.advice}" for a new one` : ''}`
+            : o.client
+              ? `create of admin client session${o.name ? ` "${o.name}"` : ''} was interrupted: an access token of client ${o.client} may exist that nobody holds; it ends by itself at its expiry (minutes: the access token lifetime of MAS)${o.name ? `; create the session again` : ''}`
+              : o.issuer
+                ? `interrupted sign-in of ${o.userId} device ${o.deviceId}: if it was approved, that session may still be live; end it in the list of sessions of your account at ${o.issuer}`
+                : o.advice
+                  ? `create of session "${o.name}" was interrupted: device ${o.deviceId} of ${o.userId} may hold a token nobody has${o.sessionExists ? ', and the stored token may be dead' : ''}; run "${o.advice}" again, which leaves only the new token on the device (then "mxtok revoke ${o.name}" if the session is not wanted)`
+                  : `interrupted login of ${o.userId} device ${o.deviceId}: the device may hold a token nobody has; "mxtok prune --user ${o.userId} --orphans" deletes it`
     io.log(`${o.fixed ? 'fixed' : 'WARN'} ${what}${o.kind === 'token' && !o.fixed ? '; "mxtok doctor --fix" logs it out and removes it' : ''}`)
   }
   const storesWork = stores.every((s) => s.ok || !(s.configured || s.sessions > 0))
@@ -61,4 +63,11 @@ export async function doctor({flags}: Pick<Input<typeof command>, 'flags'>, io: 
           ? ExitCode.homeserver
           : ExitCode.ok
   return {result: {...report, stores, ok: code === ExitCode.ok}, exitCode: code}
+}
+
+/** An interrupted create or rotate of a personal token of MAS, and what puts it right. */
+function personalLine(o: Orphan, p: NonNullable<Orphan['personal']>): string {
+  if (p.humanName === undefined)
+    return `rotate of session "${o.name}" was interrupted: MAS may have regenerated its personal token, so the stored one may be dead; run "${o.advice}" again`
+  return `create of session "${o.name}" (a personal token of MAS) was interrupted: a personal session "${p.humanName}" of ${o.userId} on device ${o.deviceId} may exist that nobody holds; "mxtok doctor --fix" revokes it with session "${p.admin}"`
 }

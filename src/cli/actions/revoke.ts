@@ -5,7 +5,7 @@ import type {Io} from '../io.js'
 import {done, type Outcome} from '../outcome.js'
 
 export async function revoke({args, flags}: Pick<Input<typeof command>, 'args' | 'flags'>, io: Io): Promise<Outcome<RevokeResult>> {
-  const result = await revokeSession({name: args.name, localOnly: flags['local-only']}, io.deps())
+  const result = await revokeSession({name: args.name, localOnly: flags['local-only'], as: flags.as}, io.deps())
   if (result.clientId !== undefined) {
     if (result.revokedOnServer)
       io.log(`Revoked session "${result.name}": the access token of admin client ${result.clientId} revoked, and forgotten with its secret`)

@@ -52,6 +52,6 @@ export async function rotate({args, flags}: Pick<Input<typeof command>, 'args' |
           ? `device ${s.deviceId} kept`
           : `device ${s.deviceId} made again`
   io.log(`Rotated session "${s.name}": new token stored in the ${storeLabel(s.store)}, old one ended; ${device}`)
-  if (s.auth === 'admin') io.log(`  expires     ${s.expiresAt ?? 'never'}`)
+  if (s.auth === 'admin' || s.auth === 'personal') io.log(`  expires     ${s.expiresAt ?? 'never'}`)
   return done({name: s.name, kind: s.auth, ...tokenOwner(s), homeserver: s.homeserver, rotatedAt, deviceKept})
 }

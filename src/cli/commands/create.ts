@@ -9,7 +9,7 @@ export const create = declare({
     'printf %s "$BOT_PASSWORD" | <%= config.bin %> create bot --user @bot:example.com --password-stdin',
     '<%= config.bin %> create bridge --user bridgebot --homeserver https://matrix.example.com',
     '<%= config.bin %> create bot --user @bot:example.com --oauth   # approve the login in a browser',
-    "<%= config.bin %> create bot --user @bot:example.com --as admin --expires 90d   # no password: a server admin's login",
+    "<%= config.bin %> create bot --user @bot:example.com --as admin --expires 90d   # no password: a server admin's login, or MAS's personal token",
     '<%= config.bin %> create root --user @admin:example.com --oauth --admin   # an admin user of MAS: its admin API too',
     'printf %s "$MAS_CLIENT_SECRET" | <%= config.bin %> create ops --homeserver https://matrix.example.com --client-id 01J44QC8BCY7FCFM7WGHQGKMTJ --client-secret-stdin',
   ],
@@ -31,7 +31,8 @@ export const create = declare({
       dependsOn: ['oauth'],
     }),
     as: flag.string({
-      description: 'log in as --user with this session of a Synapse server admin (admin API): no password, no device, an expiry',
+      description:
+        "make a token for --user with this admin session, no password: a Synapse admin's login (no device), or behind a Matrix Authentication Service a personal token on the session's device; with an expiry",
       exclusive: ['oauth', 'homeserver', 'device-id', 'device-name'],
     }),
     expires: flag.string({description: 'with --as: how long the token lives, e.g. 12h, 30d, 2w, or "never" [default: 30d]', dependsOn: ['as']}),
