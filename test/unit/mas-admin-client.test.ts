@@ -63,6 +63,11 @@ describe('MasAdminClient personal sessions', () => {
         scope: ['urn:matrix:client:api:*', 'urn:matrix:client:device:MXTOKABCDEFGHIJ'],
         revokedAt: null,
         expiresAt: '2026-02-01T03:04:05Z',
+        kind: 'personal',
+        deviceId: 'MXTOKABCDEFGHIJ',
+        name: 'mxtok: bot',
+        lastActiveAt: null,
+        lastActiveIp: null,
       },
     })
   })

@@ -143,9 +143,9 @@ describe('prune --as on a server behind MAS', () => {
       .post(`${API}/compat-sessions/C3/finish`)
       .reply(200, {data: {}})
       .post(`${API}/personal-sessions/P2/revoke`)
-      .reply(200, {data: {}})
+      .reply(200, {data: {...personal('P2', '', null), attributes: {...personal('P2', '', null).attributes, revoked_at: iso(0)}}})
       .post(`${API}/personal-sessions/P3/revoke`)
-      .reply(200, {data: {}})
+      .reply(200, {data: {...personal('P3', '', null), attributes: {...personal('P3', '', null).attributes, revoked_at: iso(0)}}})
     const p = prompts()
     const progress: number[] = []
     const result = await prune(deps, p, {inactiveDays: 30, progress: (done) => void progress.push(done)})
@@ -181,7 +181,7 @@ describe('prune --as on a server behind MAS', () => {
     const err = await prune(deps, prompts(), {orphans: true}).catch((e: unknown) => e)
     scope.done()
     expect((err as Error).message).toBe(
-      'auth.hs.example answered HTTP 500: Internal error: database went away (1 of 3 sessions were ended before this; run prune again for the rest)',
+      'auth.hs.example answered: Internal error: database went away (HTTP 500) (1 of 3 sessions were ended before this; run prune again for the rest)',
     )
   })
 
