@@ -259,8 +259,12 @@ describe('a bot under mxtok exec, against the real MAS', () => {
       const rotated = await mxtok(['rotate', 'bot', '--yes', '--password-stdin'], {}, `${a.password}\n`)
       expect(rotated.code, rotated.stderr).toBe(0)
       await token('bot')
-      await pinger.pingUntilPong(room, a.user)
+      // Synapse still takes the old token for about two minutes, so a pong alone proves nothing here:
+      // the bot must have been started again (exec looks every 2 s), and then answer.
+      const deadline = Date.now() + 15_000
+      while (bot.starts() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
       expect(bot.starts()).toBe(2)
+      await pinger.pingUntilPong(room, a.user)
       // MAS's own view: the session the old token belonged to is finished, one live session is left.
       const after = await compatSession(a.localpart, device)
       expect(after.live).toHaveLength(1)
