@@ -78,32 +78,35 @@ export class RefreshRefused extends MxtokError {
 async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined, seen: string, deps: Deps): Promise<string> {
   const account = secretAccount(session.userId, session.deviceId)
   const store = deps.store(session.store)
-  const {token, badLifetime} = await deps.registry.update(async (sessions) => {
-    const current = sessions.get(session.name)
-    if (!current || current.createdAt !== session.createdAt || current.store !== session.store) {
-      throw new MxtokError('unexpected', `session "${session.name}" changed while its token was being refreshed; run the command again`)
-    }
-    const raw = await store.get(account)
-    if (raw === null) throw missingToken(session)
-    const stored = decodeSecret(raw, `session "${session.name}"`)
-    if (stored.accessToken !== seen || stored.refreshToken === null) return {token: stored.accessToken}
-    let tokens
-    try {
-      tokens = grant
-        ? await deps.oauth(session.homeserver).refresh(grant.tokenEndpoint, grant.clientId, stored.refreshToken)
-        : await deps.client(session.homeserver).refresh(stored.refreshToken)
-    } catch (error) {
-      if (isEndedSession(error) || (!grant && error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN'))
-        throw new RefreshRefused(session, error as MatrixError)
-      throw error
-    }
-    // If this write fails the new pair is lost, but the old refresh token still works once: the
-    // server accepts a refresh token again while the pair it was exchanged for has not been used.
-    // A pair whose lifetime made no sense is stored all the same, without a known end, and the error
-    // comes after: the server has made it the session's pair, and it is refreshed once refused.
-    await store.set(account, encodeTokenPair({...tokens, refreshToken: tokens.refreshToken ?? stored.refreshToken}, deps.now()), session)
-    return {token: tokens.accessToken, badLifetime: tokens.badLifetime}
-  })
+  const {token, badLifetime} = await deps.registry.update(
+    async (sessions) => {
+      const current = sessions.get(session.name)
+      if (!current || current.createdAt !== session.createdAt || current.store !== session.store) {
+        throw new MxtokError('unexpected', `session "${session.name}" changed while its token was being refreshed; run the command again`)
+      }
+      const raw = await store.get(account)
+      if (raw === null) throw missingToken(session)
+      const stored = decodeSecret(raw, `session "${session.name}"`)
+      if (stored.accessToken !== seen || stored.refreshToken === null) return {token: stored.accessToken}
+      let tokens
+      try {
+        tokens = grant
+          ? await deps.oauth(session.homeserver).refresh(grant.tokenEndpoint, grant.clientId, stored.refreshToken)
+          : await deps.client(session.homeserver).refresh(stored.refreshToken)
+      } catch (error) {
+        if (isEndedSession(error) || (!grant && error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN'))
+          throw new RefreshRefused(session, error as MatrixError)
+        throw error
+      }
+      // If this write fails the new pair is lost, but the old refresh token still works once: the
+      // server accepts a refresh token again while the pair it was exchanged for has not been used.
+      // A pair whose lifetime made no sense is stored all the same, without a known end, and the error
+      // comes after: the server has made it the session's pair, and it is refreshed once refused.
+      await store.set(account, encodeTokenPair({...tokens, refreshToken: tokens.refreshToken ?? stored.refreshToken}, deps.now()), session)
+      return {token: tokens.accessToken, badLifetime: tokens.badLifetime}
+    },
+    {sessions: [session.name], exclusive: true},
+  )
   if (badLifetime) throw badLifetime.withContext(` (the refreshed tokens of session "${session.name}" were kept; run the command again)`)
   return token
 }

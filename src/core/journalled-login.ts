@@ -90,10 +90,13 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
   }
   const account = (t: LoginTarget) => secretAccount(t.who, t.deviceId)
   const journal = (add: LoginTarget | undefined, remove?: LoginTarget) =>
-    deps.registry.update((_, pending) => {
-      if (remove) pending.delete(account(remove))
-      if (add) pending.set(account(add), entry(add))
-    })
+    deps.registry.update(
+      (_, pending) => {
+        if (remove) pending.delete(account(remove))
+        if (add) pending.set(account(add), entry(add))
+      },
+      {sessions: []},
+    )
   const claim = async (t: LoginTarget) => assertDeviceFree(await deps.registry.list(), name, plan.homeserver, t, DEVICE_TAKEN)
 
   let target = plan.target
@@ -174,6 +177,8 @@ export async function recordSession(
   deps: Deps,
 ): Promise<{old: Session | undefined; oldSecret: string | null}> {
   const account = secretAccount(session.userId, session.deviceId)
+  // A check may look at every session; without one, the update needs only this one.
+  const scope = opts.check ? undefined : {sessions: [session.name]}
   return deps.registry.update(async (sessions, pending) => {
     opts.check?.(sessions)
     const oldSecret = opts.readOld ? await store.get(account) : null
@@ -182,7 +187,7 @@ export async function recordSession(
     sessions.set(session.name, session)
     if (opts.done !== undefined) pending.delete(opts.done)
     return {old, oldSecret}
-  })
+  }, scope)
 }
 
 /**

@@ -205,9 +205,12 @@ async function forgetJournalled(userId: string, deviceIds: string[], deps: Deps)
   const gone = new Set(deviceIds.map((id) => secretAccount(userId, id)))
   try {
     if (!(await deps.registry.pending()).some((p) => gone.has(secretAccount(p.userId, p.deviceId)))) return
-    await deps.registry.update((_, pending) => {
-      for (const account of gone) pending.delete(account)
-    })
+    await deps.registry.update(
+      (_, pending) => {
+        for (const account of gone) pending.delete(account)
+      },
+      {sessions: []},
+    )
   } catch (error) {
     deps.warn(
       `the devices were deleted, but their entries in ${deps.registry.path} could not be cleared (${(error as Error).message}); "mxtok doctor" may still name them`,

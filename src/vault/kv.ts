@@ -40,7 +40,7 @@ export class KvV2 {
   }
 
   /** The API path of `kind` (data, metadata, detailed-metadata) for `path`, as policies name it. */
-  apiPath(kind: 'data' | 'metadata' | 'detailed-metadata', path: string): string {
+  apiPath(kind: 'data' | 'metadata' | 'detailed-metadata' | 'destroy', path: string): string {
     return `${this.mount}/${kind}/${encodePath(path)}`
   }
 
@@ -92,6 +92,12 @@ export class KvV2 {
   /** Every version and its metadata gone (DELETE metadata); a missing secret is no error. */
   async remove(path: string): Promise<void> {
     await this.client.call({method: 'DELETE', path: this.apiPath('metadata', path), capability: 'delete'})
+  }
+
+  /** Destroys these versions' data for good (their metadata stays); versions already gone are no error. */
+  async destroy(path: string, versions: number[]): Promise<void> {
+    if (versions.length === 0) return
+    await this.client.call({method: 'POST', path: this.apiPath('destroy', path), body: {versions}, capability: 'update'})
   }
 
   /**

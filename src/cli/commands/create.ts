@@ -1,5 +1,5 @@
 import {declare, flag} from '../declaration.js'
-import {allowHttpFlag, storeFlag} from '../shared-flags.js'
+import {allowHttpFlag, storeFlag, vaultFlag} from '../shared-flags.js'
 
 export const create = declare({
   id: 'create',
@@ -30,5 +30,6 @@ export const create = declare({
     expires: flag.string({description: 'with --as: how long the token lives, e.g. 12h, 30d, 2w, or "never" [default: 30d]', dependsOn: ['as']}),
     'allow-http': allowHttpFlag,
     store: storeFlag,
+    vault: vaultFlag,
   },
 })

@@ -1,4 +1,5 @@
 import {declare} from '../declaration.js'
+import {vaultFlag} from '../shared-flags.js'
 
 export const exec = declare({
   id: 'exec',
@@ -15,5 +16,7 @@ export const exec = declare({
   args: {
     name: {description: 'session name', required: true, session: true},
   },
-  flags: {},
+  flags: {
+    vault: vaultFlag,
+  },
 })

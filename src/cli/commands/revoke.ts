@@ -1,4 +1,5 @@
 import {declare, flag} from '../declaration.js'
+import {vaultFlag} from '../shared-flags.js'
 
 export const revoke = declare({
   id: 'revoke',
@@ -12,5 +13,6 @@ export const revoke = declare({
   },
   flags: {
     'local-only': flag.boolean({description: 'forget the session here without telling the server (the token may keep working)'}),
+    vault: vaultFlag,
   },
 })
