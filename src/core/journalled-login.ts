@@ -132,6 +132,7 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
 
   if (!plan.probe) await claim(target)
   await journal(target)
+  const started = deps.now().toISOString()
   let replaced: {old: Session | undefined; oldSecret: string | null}
   let session: Session
   try {
@@ -152,7 +153,15 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
     await forgetDeadToken(lost.old, deps)
     throw withContext(error, lost.advice)
   }
-  await retireReplacedSession(replaced.old, replaced.oldSecret, session, plan.sameDevice, deps)
+  const {old} = replaced
+  if (old && old.createdAt >= started && secretAccount(old.userId, old.deviceId) === account(target) && !plan.sameDevice) {
+    // Another run logged in to this device while this one did, and recorded first: the device may
+    // hold that run's token too, which nobody has now. Journalled again, for doctor to report.
+    await journal(target).catch(() => {})
+    deps.warn(plan.stranded({...entry(target), name}))
+    return session
+  }
+  await retireReplacedSession(old, replaced.oldSecret, session, plan.sameDevice, deps)
   return session
 }
 

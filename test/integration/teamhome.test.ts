@@ -7,7 +7,7 @@ import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {BIN, type CliResult, type Env, runCli, tempDir} from '../support/cli.js'
 import {baoAdmin, baoApi, type OpenbaoDevServer, startOpenbaoDev} from '../support/openbao.js'
 import {service} from '../support/services.js'
-import {registerUser} from '../support/synapse.js'
+import {rawLogin, registerUser} from '../support/synapse.js'
 import {deviceTokens} from '../support/synapse-db.js'
 
 const synapse = await service('synapse')
@@ -194,5 +194,38 @@ describe('the team home', () => {
     expect(deviceTokens(synapse.dir, userId, device('killed'))).toEqual([await tokenOf('b', 'killed')])
     expect((await mxtok('a', ['doctor'])).stdout).not.toContain('interrupted')
     expect((await mxtok('a', ['revoke', 'killed'])).code).toBe(0)
+  })
+
+  it('import, rename, rotate and prune work on the team home, and doctor finds it working', async () => {
+    const login = await rawLogin(synapse.baseUrl, userId, PASSWORD, 'TEAMIMPORTED')
+    secrets.add(login.access_token)
+    const i = await runCli(['import', 'imported', '--token-stdin', '--user', userId, '--homeserver', synapse.baseUrl], {
+      env: envOf('a'),
+      input: `${login.access_token}\n`,
+    })
+    expect(i.code, i.stderr).toBe(0)
+    expect((await secretData('imported'))?.data).toMatchObject({access_token: login.access_token, device_id: 'TEAMIMPORTED', mxtok_auth: 'password'})
+
+    const n = await mxtok('b', ['rename', 'imported', '--device-name', 'team bot'])
+    expect(n.code, n.stderr).toBe(0)
+
+    const r = await mxtok('b', ['rotate', 'imported', '--yes'])
+    expect(r.code, r.stderr).toBe(0)
+    const rotated = await tokenOf('a', 'imported')
+    expect(rotated).not.toBe(login.access_token)
+    const secret = await secretData('imported')
+    expect(secret?.data.access_token).toBe(rotated)
+    const onServer = deviceTokens(synapse.dir, userId, secret!.data.device_id)
+    expect(onServer).toEqual([rotated])
+    expect(deviceTokens(synapse.dir, userId, 'TEAMIMPORTED')).toEqual(secret!.data.device_id === 'TEAMIMPORTED' ? [rotated] : [])
+
+    const p = await mxtok('a', ['prune', '--user', userId, '--orphans', '--dry-run', '--json'])
+    expect(p.code, p.stderr).toBe(0)
+    expect(JSON.stringify(JSON.parse(p.stdout))).not.toContain(secret!.data.device_id)
+
+    const d = await mxtok('a', ['doctor', '--json'])
+    expect(d.code, d.stdout).toBe(0)
+    expect(JSON.parse(d.stdout)).toMatchObject({registry: `${HOME} in OpenBao/Vault`, sessions: 1, configuredStore: 'vault'})
+    expect((await mxtok('a', ['revoke', 'imported'])).code).toBe(0)
   })
 })
