@@ -14,7 +14,7 @@ import type {Session} from '../src/registry/session.js'
 import {KEYCHAIN_SERVICE} from '../src/store/keychain-store.js'
 import {unixSocketPath} from '../src/store/secret-service/dbus-probe.js'
 import {secretAccount} from '../src/store/secret-store.js'
-import {sessionFields} from '../src/teamhome/layout.js'
+import {recordCopy, sessionFields} from '../src/teamhome/layout.js'
 import {type CountingProxy, startCountingProxy, tcpTarget} from '../test/support/counting-proxy.js'
 import {startKeyring} from '../test/support/keyring.js'
 import {baoAdmin, baoBinary, type OpenbaoDevServer, startOpenbaoDev} from '../test/support/openbao.js'
@@ -200,7 +200,8 @@ try {
   await writeRegistry(dirs.offline, fake)
 
   // The team home: the same sessions and tokens, one secret each in OpenBao (layout 2), written
-  // over its HTTP API as mxtok would have written them; two homes, of 1 session and of 1,000.
+  // over its HTTP API as mxtok would have written them, with the record's copy in custom_metadata;
+  // two homes, of 1 session and of 1,000.
   progress('seeding the team home in OpenBao: the same 1,001 sessions, a secret each')
   const tokenOf = new Map([...one.tokens, ...hundred.tokens, ...more.tokens])
   const seedHome = async (prefix: string, sessions: Session[]) => {
@@ -211,6 +212,7 @@ try {
           const s = sessions[next++]
           const data = sessionFields({...s, store: 'vault'}, tokenOf.get(secretAccount(s.userId, s.deviceId)) ?? null, undefined, 'bench@localhost')
           await baoAdmin(bao.address, bao.rootToken, 'POST', `secret/data/${prefix}/sessions/${s.name}`, {data, options: {cas: 0}})
+          await baoAdmin(bao.address, bao.rootToken, 'POST', `secret/metadata/${prefix}/sessions/${s.name}`, {custom_metadata: recordCopy(data, 1)})
         }
       }),
     )

@@ -80,5 +80,5 @@ const noTeamHome = (() => {
   const fail = async (): Promise<never> => {
     throw usageError('the vault store is the team home in OpenBao/Vault: name it with --vault MOUNT/PREFIX or MXTOK_VAULT (e.g. secret/mxtok)')
   }
-  return {kind: 'vault' as const, check: fail, get: fail, set: fail, delete: fail}
+  return {kind: 'vault' as const, check: fail, get: fail, set: fail, delete: fail, prefetch: async () => {}}
 })()

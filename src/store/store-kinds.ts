@@ -63,7 +63,7 @@ export const STORES = {
     about: 'the team home in OpenBao or HashiCorp Vault, which MXTOK_VAULT=MOUNT/PREFIX (or --vault) names and which then holds every session',
     // Its tokens are its sessions': none is held by no session.
     lists: false,
-    prefetches: false,
+    prefetches: true,
     open: (ctx) => ctx.teamStore(),
   },
 } as const satisfies Record<string, StoreRow>

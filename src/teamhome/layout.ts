@@ -106,6 +106,23 @@ export function sessionFields(session: Session, secret: string | null, kept: Fie
   return fields
 }
 
+/** Fields of the token, which the record's copy in custom_metadata leaves out. */
+const TOKEN_FIELDS = new Set(['access_token', 'mxtok_refresh_token', 'mxtok_access_expires_at', 'mxtok_claim'])
+
+/**
+ * The record of a session's secret at `version`, without its token, as custom_metadata that a
+ * detailed list returns for every session in one call: `list` reads it instead of each secret
+ * while mxtok_of_version is still the secret's current version (it is written after the data, not
+ * with it, so another version means it may be stale and the secret itself is read).
+ */
+export function recordCopy(fields: Record<string, unknown>, version: number): Record<string, string> {
+  const copy: Record<string, string> = {mxtok_of_version: String(version)}
+  for (const field of SESSION_FIELDS) {
+    if (!TOKEN_FIELDS.has(field) && typeof fields[field] === 'string') copy[field] = fields[field] as string
+  }
+  return copy
+}
+
 /** What a revoke writes over a session: nothing of it, so that the name's versions go on from there. */
 export const deletedFields = (at: string): Record<string, unknown> => ({mxtok_layout: TEAM_LAYOUT, mxtok_deleted_at: at})
 

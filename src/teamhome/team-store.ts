@@ -25,4 +25,8 @@ export class TeamStore implements SecretStore {
   delete(account: string): Promise<boolean> {
     return this.registry.keepToken(account, null)
   }
+
+  prefetch(accounts: string[]): Promise<void> {
+    return this.registry.readTokens(accounts)
+  }
 }

@@ -8,9 +8,9 @@ import type {PendingLogin, Session} from '../registry/session.js'
 import {secretAccount} from '../store/secret-store.js'
 import type {CapabilityNeed, VaultClient} from '../vault/client.js'
 import {CasMismatch, VaultError} from '../vault/errors.js'
-import {KvV2} from '../vault/kv.js'
+import {type KvEntry, KvV2} from '../vault/kv.js'
 import type {VaultLocation} from '../vault/location.js'
-import {deletedFields, pendingFields, pendingKey, readPendingFields, readSessionFields, type SessionRead, sessionFields} from './layout.js'
+import {deletedFields, pendingFields, pendingKey, readPendingFields, readSessionFields, recordCopy, type SessionRead, sessionFields} from './layout.js'
 
 /** A secret as read: its fields and the version they are, the version the next write is a check-and-set on. */
 interface Held {
@@ -45,8 +45,11 @@ export class VaultRegistry implements Registry {
   readonly path: string
   readonly location: VaultLocation
   private readonly txs = new AsyncLocalStorage<Tx>()
-  /** The session and token each account had at its last read in this run: what the store answers outside an update. */
-  private readonly seen = new Map<string, {name: string; secret: string | null}>()
+  /**
+   * The session and token each account had at its last read in this run: what the store answers
+   * outside an update. The token is undefined where only the record's copy was read (list).
+   */
+  private readonly seen = new Map<string, {name: string; secret: string | null | undefined}>()
   private readonly warned = new Set<string>()
   private opened?: Promise<{kv: KvV2; client: VaultClient}>
 
@@ -61,13 +64,16 @@ export class VaultRegistry implements Registry {
     this.path = `${location.mount}/${location.prefix} in OpenBao/Vault`
   }
 
+  /** From the records' copies that a detailed list returns, where they are of the current version; each other secret is read. */
   async list(): Promise<Session[]> {
-    const names = await this.sessionNames()
-    const reads = await mapLimit(names, READ_PARALLEL, (name) => this.readSession(name))
+    const entries = await this.sessionEntries()
+    const reads = await mapLimit(entries, READ_PARALLEL, async ({name, version, customMetadata: copy}) =>
+      copy && version !== undefined && copy.mxtok_of_version === String(version) ? this.rememberCopy(name, copy) : (await this.readSession(name)).read,
+    )
     const sessions: Session[] = []
-    for (const [i, {read}] of reads.entries()) {
+    for (const [i, read] of reads.entries()) {
       if (read?.kind === 'session') sessions.push(read.session)
-      else if (read?.kind === 'damaged') this.warnOnce(names[i], read.problem)
+      else if (read?.kind === 'damaged') this.warnOnce(entries[i].name, read.problem)
     }
     return sessions.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
@@ -136,7 +142,18 @@ export class VaultRegistry implements Registry {
     const tx = this.txs.getStore()
     if (tx) return tx.tokens.has(account) ? (tx.tokens.get(account) ?? null) : tokenIn(tx, account)
     if (!this.seen.has(account)) await this.list()
+    const seen = this.seen.get(account)
+    if (seen?.secret === undefined && seen !== undefined) await this.readSession(seen.name)
     return this.seen.get(account)?.secret ?? null
+  }
+
+  /** Reads the secrets of these accounts' sessions whose tokens this run has not read yet, many at once. */
+  async readTokens(accounts: string[]): Promise<void> {
+    const names = accounts.flatMap((a) => {
+      const seen = this.seen.get(a)
+      return seen && seen.secret === undefined ? [seen.name] : []
+    })
+    await mapLimit(names, READ_PARALLEL, (name) => this.readSession(name))
   }
 
   /**
@@ -239,6 +256,7 @@ export class VaultRegistry implements Registry {
       if (held && isDeepStrictEqual(fields, held.data) && !claimed) continue
       const version = await kv.write(this.sessionPath(name), fields, held?.version ?? 0)
       this.remember(name, {version, data: fields})
+      await this.copyRecord(kv, name, fields, version)
     }
     for (const account of tx.pending.keys()) {
       if (!pending.has(account)) await kv.remove(this.pendingPath(account))
@@ -257,8 +275,10 @@ export class VaultRegistry implements Registry {
    */
   private async remove(kv: KvV2, name: string, held: Held): Promise<void> {
     const path = this.sessionPath(name)
-    const version = await kv.write(path, deletedFields(new Date().toISOString()), held.version)
-    this.remember(name, {version, data: deletedFields('')})
+    const fields = deletedFields(new Date().toISOString())
+    const version = await kv.write(path, fields, held.version)
+    this.remember(name, {version, data: fields})
+    await this.copyRecord(kv, name, fields, version)
     try {
       await kv.destroy(
         path,
@@ -269,10 +289,22 @@ export class VaultRegistry implements Registry {
     }
   }
 
-  private async sessionNames(): Promise<string[]> {
+  /**
+   * The copy of the record that list reads, written after the secret: a failure (a policy that
+   * does not grant update on the metadata) only makes list read that secret itself.
+   */
+  private async copyRecord(kv: KvV2, name: string, fields: Record<string, unknown>, version: number): Promise<void> {
+    await kv.writeMetadata(this.sessionPath(name), recordCopy(fields, version)).catch(() => {})
+  }
+
+  private async sessionEntries(): Promise<KvEntry[]> {
     const {kv} = await this.open()
     const entries = await kv.list(`${this.location.prefix}/sessions`)
-    return entries.filter((e) => !e.folder && !e.deleted && SESSION_NAME.test(e.name)).map((e) => e.name)
+    return entries.filter((e) => !e.folder && !e.deleted && SESSION_NAME.test(e.name))
+  }
+
+  private async sessionNames(): Promise<string[]> {
+    return (await this.sessionEntries()).map((e) => e.name)
   }
 
   private async readSession(name: string): Promise<{held: Held | undefined; read: SessionRead | undefined}> {
@@ -280,6 +312,15 @@ export class VaultRegistry implements Registry {
     const held = await kv.read(this.sessionPath(name))
     if (!held) return {held: undefined, read: undefined}
     return {held, read: this.remember(name, held)}
+  }
+
+  private rememberCopy(name: string, copy: Record<string, string>): SessionRead {
+    const read = readSessionFields(name, copy)
+    if (read.kind !== 'session') return read
+    const account = secretAccount(read.session.userId, read.session.deviceId)
+    const known = this.seen.get(account)
+    this.seen.set(account, {name, secret: known?.name === name ? known.secret : undefined})
+    return read
   }
 
   private remember(name: string, held: Held): SessionRead {

@@ -9,7 +9,7 @@ const context = (passphrase = 'correct horse'): StoreContext => ({
   configDir: mkdtempSync(join(tmpdir(), 'mxtok-kinds-')),
   timeoutMs: (_, fallbackMs) => fallbackMs,
   passphrase: () => async () => passphrase,
-  teamStore: () => ({kind: 'vault', check: async () => {}, get: async () => null, set: async () => {}, delete: async () => false}),
+  teamStore: () => ({kind: 'vault', check: async () => {}, get: async () => null, set: async () => {}, delete: async () => false, prefetch: async () => {}}),
 })
 
 describe('the table of secret stores', () => {

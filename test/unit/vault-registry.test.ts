@@ -1,7 +1,7 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {Session} from '../../src/registry/session.js'
-import {readSessionFields, secretOf, sessionFields, tokenFields} from '../../src/teamhome/layout.js'
+import {readSessionFields, recordCopy, secretOf, sessionFields, tokenFields} from '../../src/teamhome/layout.js'
 import {TeamStore} from '../../src/teamhome/team-store.js'
 import {VaultRegistry} from '../../src/teamhome/vault-registry.js'
 import {connectVault} from '../../src/vault/client.js'
@@ -77,6 +77,9 @@ describe('an update of the team home', () => {
       .reply(404, {errors: []})
       .post(DATA, {data: sessionFields(SESSION, 'syt_new', undefined, 'ops@host') as Record<string, string>, options: {cas: 0}})
       .reply(200, {data: {version: 1}})
+      // Then the record's copy, without the token, for list.
+      .post('/v1/secret/metadata/mxtok/sessions/bot', {custom_metadata: recordCopy(sessionFields(SESSION, 'syt_new', undefined, 'ops@host'), 1)})
+      .reply(204)
     await home.update(
       async (sessions) => {
         await new TeamStore(home).set('@bot:example.com/MXTOKDEV1', 'syt_new')
@@ -121,5 +124,42 @@ describe('an update of the team home', () => {
       'secret/data/mxtok/sessions/bot kept being changed by other runs (6 tries); what this run had not written yet was not written — run the command again',
     )
     expect(error.message).not.toContain(TOKEN)
+  })
+})
+
+describe('a list of the team home', () => {
+  it("takes each record from its copy while the copy is of the secret's current version, and reads the secrets whose copy is stale or missing", async () => {
+    const fresh = sessionFields({...SESSION, name: 'fresh', deviceId: 'DEVFRESH'}, 'syt_f', undefined, 'ops@host')
+    const edited = sessionFields({...SESSION, name: 'edited', deviceId: 'DEVEDITED'}, 'syt_e', undefined, 'ops@host')
+    const scope = vault()
+      .get('/v1/secret/detailed-metadata/mxtok/sessions/')
+      .query(true)
+      .reply(200, {
+        data: {
+          keys: ['edited', 'fresh', 'plain'],
+          key_info: {
+            fresh: {current_version: 3, custom_metadata: recordCopy(fresh, 3), versions: {'3': {deletion_time: '', destroyed: false}}},
+            // Someone wrote the secret after mxtok: its copy is of version 1, and is not believed.
+            edited: {current_version: 2, custom_metadata: recordCopy({...edited, homeserver: 'https://old.example.com'}, 1), versions: {}},
+            plain: {current_version: 1, versions: {}},
+          },
+        },
+      })
+      .get('/v1/secret/data/mxtok/sessions/edited')
+      .reply(200, at(edited, 2))
+      .get('/v1/secret/data/mxtok/sessions/plain')
+      .reply(200, at(sessionFields({...SESSION, name: 'plain', deviceId: 'DEVPLAIN'}, 'syt_p', undefined, 'ops@host'), 1))
+    const home = registry()
+    const sessions = await home.list()
+    scope.done()
+    expect(sessions.map((s) => [s.name, s.homeserver])).toEqual([
+      ['edited', SESSION.homeserver],
+      ['fresh', SESSION.homeserver],
+      ['plain', SESSION.homeserver],
+    ])
+    // The token of a session listed from its copy is read when it is asked for.
+    const read = vault().get('/v1/secret/data/mxtok/sessions/fresh').reply(200, at(fresh, 3))
+    expect(await new TeamStore(home).get('@bot:example.com/DEVFRESH')).toBe('syt_f')
+    read.done()
   })
 })
