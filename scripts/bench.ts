@@ -14,10 +14,11 @@ import type {Session} from '../src/registry/session.js'
 import {KEYCHAIN_SERVICE} from '../src/store/keychain-store.js'
 import {unixSocketPath} from '../src/store/secret-service/dbus-probe.js'
 import {secretAccount} from '../src/store/secret-store.js'
+import {recordCopy, sessionFields} from '../src/teamhome/layout.js'
 import {type CountingProxy, startCountingProxy, tcpTarget} from '../test/support/counting-proxy.js'
 import {startDendrite} from '../test/support/dendrite.js'
 import {startKeyring} from '../test/support/keyring.js'
-import {baoApi, baoBinary, startOpenbaoDev} from '../test/support/openbao.js'
+import {baoAdmin, baoBinary, type OpenbaoDevServer, startOpenbaoDev} from '../test/support/openbao.js'
 import {keepTokens, type SeedAccount, seedSessions, writeRegistry} from '../test/support/seed.js'
 import {registerUser, startSynapse} from '../test/support/synapse.js'
 
@@ -149,15 +150,15 @@ const scratch = mkdtempSync(join(tmpdir(), 'mxtok-bench-'))
 // and one with federation off, which does not name itself: there create resets the device as on
 // Synapse, so the two give what the one login saves, on the same server software.
 const started = await Promise.allSettled([startKeyring(), startSynapse(), startDendrite(), startDendrite({federation: false}), startOpenbaoDev()])
-const [keyringStart, synapseStart, dendriteStart, unnamedStart, openbaoStart] = started
+const [keyringStart, synapseStart, dendriteStart, unnamedStart, baoStart] = started
 const keyring = keyringStart.status === 'fulfilled' ? keyringStart.value : undefined
 const synapse = synapseStart.status === 'fulfilled' ? synapseStart.value : undefined
 const dendrite = dendriteStart.status === 'fulfilled' ? dendriteStart.value : undefined
 const unnamed = unnamedStart.status === 'fulfilled' ? unnamedStart.value : undefined
-const openbao = openbaoStart.status === 'fulfilled' ? openbaoStart.value : undefined
+const bao: OpenbaoDevServer | undefined = baoStart.status === 'fulfilled' ? baoStart.value : undefined
 const relays: CountingProxy[] = []
 try {
-  if (!keyring || !synapse || !dendrite || !unnamed || !openbao) throw started.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))[0]
+  if (!keyring || !synapse || !dendrite || !unnamed || !bao) throw started.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))[0]
   progress(`Synapse at ${synapse.baseUrl}; Dendrite at ${dendrite.baseUrl}; keyring on ${keyring.env.DBUS_SESSION_BUS_ADDRESS}`)
   const baseEnv: Env = {PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...keyring.env}
   const envFor = (dir: string): Env => ({...baseEnv, HOME: dir, MXTOK_CONFIG_DIR: dir})
@@ -166,18 +167,16 @@ try {
   // the one its registration leaves): `list` of one session does not get 99 others back.
   const register = (names: string[]) =>
     Promise.all(names.map(async (n): Promise<SeedAccount> => ({userId: await registerUser(synapse, n, password), password})))
-  const [oneAccount, fiveAccounts, tenAccounts, [creator], [piled], vaultAccount] = await Promise.all([
+  const [oneAccount, fiveAccounts, tenAccounts, [creator], [piled]] = await Promise.all([
     register(['one']),
     register(Array.from({length: 5}, (_, i) => `few${i}`)),
     register(Array.from({length: 10}, (_, i) => `many${i}`)),
     register(['creator']),
     register(['piled']),
-    register(['vaulted']),
   ])
   const [dendriteCreator, unnamedCreator] = await Promise.all([registerUser(dendrite, 'creator', password), registerUser(unnamed, 'creator', password)])
   progress('seeding 1,001 sessions: a raw POST /login each, the tokens written to the keyring over D-Bus')
   const one = await seedSessions(synapse.baseUrl, oneAccount, 1, {prefix: 'one'})
-  const inVault = await seedSessions(synapse.baseUrl, vaultAccount, 1, {prefix: 'vault'})
   const pile = await seedSessions(synapse.baseUrl, [piled], 1, {prefix: 'piled'})
   const hundred = await seedSessions(synapse.baseUrl, fiveAccounts, 20, {prefix: 'few'})
   const more = await seedSessions(synapse.baseUrl, tenAccounts, 90, {prefix: 'many'})
@@ -195,34 +194,9 @@ try {
     hundred: await writeRegistry(join(scratch, 'hundred'), hundred.sessions),
     thousand: await writeRegistry(join(scratch, 'thousand'), thousand),
     create: join(scratch, 'create'),
-    vault: join(scratch, 'vault'),
     createDendrite: join(scratch, 'create-dendrite'),
     createUnnamed: join(scratch, 'create-unnamed'),
   }
-  // The team home's session: kept in OpenBao by mxtok itself (import), the path found by listing,
-  // so that bao reads the very secret mxtok reads, whatever the layout.
-  const vaultEnv: Env = {BAO_ADDR: openbao.address, BAO_TOKEN: openbao.rootToken, MXTOK_VAULT: 'secret/mxtok'}
-  const imported = run(
-    {
-      argv: [
-        process.execPath,
-        bin,
-        'import',
-        'vaultbot',
-        '--token-stdin',
-        '--user',
-        vaultAccount[0].userId,
-        '--homeserver',
-        synapse.baseUrl,
-        '--store',
-        'vault',
-      ],
-      input: `${[...inVault.tokens.values()][0]}\n`,
-    },
-    {...baseEnv, ...vaultEnv, HOME: dirs.vault, MXTOK_CONFIG_DIR: dirs.vault},
-  )
-  if (imported.status !== 0) throw new Error(`import into the vault store: ${imported.stderr}`)
-  const vaultSecretPath = await onlySecret(openbao.address, openbao.rootToken, 'secret', 'mxtok/')
   // The start-up cases of before: a registry of realistic size on a server never contacted.
   const fake: Session[] = Array.from({length: 20}, (_, i) => ({
     name: `bot-${i}`,
@@ -234,6 +208,34 @@ try {
     auth: 'password',
   }))
   await writeRegistry(dirs.offline, fake)
+
+  // The team home: the same sessions and tokens, one secret each in OpenBao (layout 2), written
+  // over its HTTP API as mxtok would have written them, with the record's copy in custom_metadata;
+  // two homes, of 1 session and of 1,000.
+  progress('seeding the team home in OpenBao: the same 1,001 sessions, a secret each')
+  const tokenOf = new Map([...one.tokens, ...hundred.tokens, ...more.tokens])
+  const seedHome = async (prefix: string, sessions: Session[]) => {
+    let next = 0
+    await Promise.all(
+      Array.from({length: 32}, async () => {
+        while (next < sessions.length) {
+          const s = sessions[next++]
+          const data = sessionFields({...s, store: 'vault'}, tokenOf.get(secretAccount(s.userId, s.deviceId)) ?? null, undefined, 'bench@localhost')
+          await baoAdmin(bao.address, bao.rootToken, 'POST', `secret/data/${prefix}/sessions/${s.name}`, {data, options: {cas: 0}})
+          await baoAdmin(bao.address, bao.rootToken, 'POST', `secret/metadata/${prefix}/sessions/${s.name}`, {custom_metadata: recordCopy(data, 1)})
+        }
+      }),
+    )
+  }
+  await Promise.all([seedHome('one', one.sessions), seedHome('thousand', thousand)])
+  const homeEnv = (prefix: string): Env => ({
+    ...envFor(join(scratch, `home-${prefix}`)),
+    BAO_ADDR: bao.address,
+    BAO_TOKEN: bao.rootToken,
+    MXTOK_VAULT: `secret/${prefix}`,
+  })
+  mkdirSync(join(scratch, 'home-one'))
+  mkdirSync(join(scratch, 'home-thousand'))
 
   // The registry's own load time, in a fresh process each time as in a real command: its first
   // read, parse and sort, without the process start around it.
@@ -343,8 +345,9 @@ try {
   // read), after the start of a Node process that any tool of ours pays first.
   const oneSession = one.sessions[0]
   const secretToolLookup = {argv: ['secret-tool', 'lookup', 'service', KEYCHAIN_SERVICE, 'username', secretAccount(oneSession.userId, oneSession.deviceId)]}
-  // The least a read of the same secret costs: the bao CLI (Go, one static binary) after a Node start.
-  const baoKvGet = {argv: [baoBinary(), 'kv', 'get', '-mount=secret', '-field=access_token', vaultSecretPath]}
+  // The least a read of one secret from OpenBao costs, done by its own command-line client.
+  const baoKvGet = {argv: [baoBinary(), 'kv', 'get', '-field=access_token', `secret/one/sessions/${oneSession.name}`]}
+  const baoEnv = {...baseEnv, HOME: scratch, BAO_ADDR: bao.address, BAO_TOKEN: bao.rootToken}
   const pruneDryRun = {argv: mxtok('prune', '--user', piled.userId, '--keep', '10', '--dry-run')}
   const create = {argv: mxtok('create', 'bot', '--user', creator.userId, '--homeserver', synapse.baseUrl, '--password-stdin'), input: `${password}\n`}
   const createDendrite = {argv: mxtok('create', 'bot', '--user', dendriteCreator, '--homeserver', dendrite.baseUrl, '--password-stdin'), input: `${password}\n`}
@@ -378,8 +381,8 @@ try {
     {name: 'mxtok list --offline (20 sessions)', measure: () => wallMs([{argv: mxtok('list', '--offline')}], envFor(dirs.offline))},
     {name: 'mxtok token NAME (keyring)', measure: () => wallMs([{argv: mxtok('token', oneSession.name)}], envFor(dirs.one))},
     {name: 'node -e 0 + secret-tool lookup', measure: () => wallMs([node0, secretToolLookup], baseEnv)},
-    {name: 'mxtok token NAME (vault)', measure: () => wallMs([{argv: mxtok('token', 'vaultbot')}], {...envFor(dirs.vault), ...vaultEnv})},
-    {name: 'node -e 0 + bao kv get', measure: () => wallMs([node0, baoKvGet], {...baseEnv, ...vaultEnv, HOME: dirs.vault})},
+    {name: 'mxtok token NAME (team home)', measure: () => wallMs([{argv: mxtok('token', oneSession.name)}], homeEnv('one'))},
+    {name: 'node -e 0 + bao kv get', measure: () => wallMs([node0, baoKvGet], baoEnv)},
     {name: 'mxtok verify, 1 session', measure: () => wallMs([{argv: mxtok('verify')}], envFor(dirs.one))},
     {name: 'mxtok verify, 100 sessions', measure: () => wallMs([{argv: mxtok('verify')}], envFor(dirs.hundred))},
     {name: 'curl: 100 whoami in one process', measure: () => wallMs([curlWhoamis], baseEnv)},
@@ -423,6 +426,32 @@ try {
     memoryMb.push(peakRss(direct.stdout))
     return elapsed
   })
+
+  // The team home against the keychain, 1,000 sessions: verify and list, interleaved, and
+  // verify's peak memory in the team home.
+  progress('verify and list of 1,000 sessions: team home against keychain')
+  const homeMemoryMb: number[] = []
+  const thousandCases: {name: string; measure: () => number}[] = [
+    {name: 'mxtok verify, 1,000 sessions (keyring)', measure: () => wallMs([{argv: mxtok('verify')}], envFor(dirs.thousand))},
+    {
+      name: 'mxtok verify, 1,000 sessions (team home)',
+      measure: () => {
+        const started = process.hrtime.bigint()
+        const r = run({argv: verify1000}, homeEnv('thousand'), {anyExit: true})
+        const elapsed = Number(process.hrtime.bigint() - started) / 1e6
+        allValid(r.stdout, 1000)
+        homeMemoryMb.push(Number(readFileSync(report, 'utf8').trim().split('\n').at(-1)) / 1024)
+        return elapsed
+      },
+    },
+    {name: 'mxtok list, 1,000 sessions (keyring)', measure: () => wallMs([{argv: mxtok('list')}], envFor(dirs.thousand))},
+    {name: 'mxtok list, 1,000 sessions (team home)', measure: () => wallMs([{argv: mxtok('list')}], homeEnv('thousand'))},
+  ]
+  const thousandRuns = Math.min(runs, 3)
+  for (const c of thousandCases) samples.set(c.name, [])
+  for (let i = 0; i < thousandRuns; i++) {
+    for (const c of thousandCases) samples.get(c.name)!.push(await again(c.name, c.measure))
+  }
 
   // prune's own peak: the device list of the piled account (past 1 MiB), the selection and the table.
   const pruneMb = await again(PRUNE_CASE, () => {
@@ -479,7 +508,12 @@ try {
     ratio('mxtok token NAME (keyring)', 'node -e 0 + secret-tool lookup', 1.5),
     {...info('  the same, vs node -e 0', ms('mxtok token NAME (keyring)'), 'ms'), vs: 'node -e 0', ratio: ms('mxtok token NAME (keyring)') / ms('node -e 0')},
     baseline('node -e 0 + bao kv get'),
-    ratio('mxtok token NAME (vault)', 'node -e 0 + bao kv get', 1.3),
+    ratio('mxtok token NAME (team home)', 'node -e 0 + bao kv get', 1.3),
+    baseline('mxtok verify, 1,000 sessions (keyring)'),
+    ratio('mxtok verify, 1,000 sessions (team home)', 'mxtok verify, 1,000 sessions (keyring)', 1.5),
+    baseline('mxtok list, 1,000 sessions (keyring)'),
+    ratio('mxtok list, 1,000 sessions (team home)', 'mxtok list, 1,000 sessions (keyring)', 1.5),
+    {name: 'peak RSS, verify of 1,000 (team home)', value: Math.max(...homeMemoryMb), unit: 'MB', goal: '< 150 MB', met: Math.max(...homeMemoryMb) < 150},
     baseline('mxtok verify, 1 session'),
     ratio('mxtok verify, 100 sessions', 'mxtok verify, 1 session', 3),
     {
@@ -583,14 +617,6 @@ try {
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
   console.log(`Written to .bench/results.json; ${Math.round((Date.now() - began) / 1000)} s in all.`)
 } finally {
-  await Promise.allSettled([...relays.map((r) => r.stop()), synapse?.stop(), dendrite?.stop(), unnamed?.stop(), keyring?.stop(), openbao?.stop()])
+  await Promise.allSettled([...relays.map((r) => r.stop()), synapse?.stop(), dendrite?.stop(), unnamed?.stop(), keyring?.stop(), bao?.stop()])
   rmSync(scratch, {recursive: true, force: true})
-}
-
-/** The path, under the mount, of the one secret in `folder` and its sub-folders. */
-async function onlySecret(address: string, token: string, mount: string, folder: string): Promise<string> {
-  const listed = await baoApi(address, token, 'GET', `${mount}/metadata/${folder}?list=true`)
-  const keys = ((listed.body?.data as {keys?: string[]} | undefined)?.keys ?? []).map((k) => `${folder}${k}`)
-  if (keys.length !== 1) throw new Error(`expected one secret under ${mount}/${folder}, found ${JSON.stringify(keys)}`)
-  return keys[0].endsWith('/') ? onlySecret(address, token, mount, keys[0]) : keys[0]
 }

@@ -1,4 +1,6 @@
+import {hostname, userInfo} from 'node:os'
 import type {Deps} from '../core/deps.js'
+import {usageError} from '../errors.js'
 import {MatrixClient} from '../matrix/client.js'
 import {discoverHomeserver} from '../matrix/discovery.js'
 import {type HttpOptions, preloadHttp, type RateLimitWait} from '../matrix/http.js'
@@ -9,6 +11,10 @@ import {configDir} from '../registry/config-dir.js'
 import {SessionRegistry} from '../registry/registry.js'
 import type {SecretStore} from '../store/secret-store.js'
 import {openStore, type StoreContext, type StoreKind} from '../store/store-kinds.js'
+import {TeamStore} from '../teamhome/team-store.js'
+import {VaultRegistry} from '../teamhome/vault-registry.js'
+import {connectVault} from '../vault/client.js'
+import {parseVaultLocation} from '../vault/location.js'
 import {type InFlight, recordRequests} from './live/in-flight.js'
 import {rateLimitLine} from './live/rate-limit-line.js'
 import {passphraseSource} from './passphrase.js'
@@ -21,7 +27,7 @@ import {requestTimeoutMs, seconds} from './timeouts.js'
  */
 export function defaultDeps(
   env: NodeJS.ProcessEnv,
-  options: Pick<RunOptions, 'verbose' | 'allowHttp'>,
+  options: Pick<RunOptions, 'verbose' | 'allowHttp' | 'vault'>,
   warn: (message: string) => void,
   inFlight?: InFlight,
 ): Deps {
@@ -39,15 +45,23 @@ export function defaultDeps(
   }
   const watched = (homeserver: string | URL): HttpOptions => (inFlight ? {...http, onRequest: recordRequests(inFlight, new URL(homeserver).host)} : http)
   const dir = configDir(env)
+  const local = new SessionRegistry(dir, warn)
+  // The one place the team home is chosen: with it, the sessions and their tokens are all there.
+  const team =
+    options.vault === undefined
+      ? undefined
+      : new VaultRegistry(parseVaultLocation(options.vault), () => connectVault(env), warn, `${userInfo().username}@${hostname()}`)
   const stores = new Map<StoreKind, SecretStore>()
   const storeContext: StoreContext = {
     env,
     configDir: dir,
     timeoutMs: (name, fallbackMs) => seconds(env, name, fallbackMs),
     passphrase: (path) => passphraseSource(env, process.stdin, process.stderr, path),
+    teamStore: () => (team ? new TeamStore(team) : noTeamHome),
   }
   return {
-    registry: new SessionRegistry(dir, warn),
+    registry: team ?? local,
+    localRegistry: team && local,
     store: (kind) => stores.get(kind) ?? stores.set(kind, openStore(kind, storeContext)).get(kind)!,
     client: (homeserver) => new MatrixClient(homeserver, watched(homeserver)),
     oauth: (homeserver) => new OAuthClient(homeserver, watched(homeserver)),
@@ -60,3 +74,11 @@ export function defaultDeps(
     warn,
   }
 }
+
+/** The vault store where no team home is named: each use says how to name one. */
+const noTeamHome = (() => {
+  const fail = async (): Promise<never> => {
+    throw usageError('the vault store is the team home in OpenBao/Vault: name it with --vault MOUNT/PREFIX or MXTOK_VAULT (e.g. secret/mxtok)')
+  }
+  return {kind: 'vault' as const, check: fail, get: fail, set: fail, delete: fail, prefetch: async () => {}}
+})()

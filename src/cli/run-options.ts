@@ -10,6 +10,8 @@ export interface RunOptions {
   verbose: boolean
   /** --allow-http or MXTOK_ALLOW_HTTP=1: plain http:// to a host that is not loopback. */
   allowHttp: boolean
+  /** --vault or MXTOK_VAULT: MOUNT/PREFIX of the team home in OpenBao/Vault, which then holds every session. */
+  vault?: string
 }
 
 export const runOptions = (flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): RunOptions => ({
@@ -17,4 +19,6 @@ export const runOptions = (flags: Readonly<Record<string, unknown>>, env: NodeJS
   verbose: flags.verbose === true || Boolean(env.MXTOK_DEBUG),
   // The variable covers every command of the run, including those without the flag.
   allowHttp: flags['allow-http'] === true || env.MXTOK_ALLOW_HTTP === '1',
+  // Commands without the flag (autocomplete) work on the same sessions as those with it.
+  vault: (typeof flags.vault === 'string' ? flags.vault : env.MXTOK_VAULT) || undefined,
 })

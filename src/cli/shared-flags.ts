@@ -10,3 +10,10 @@ export const storeFlag = flag.string({
   env: 'MXTOK_STORE',
   default: DEFAULT_STORE,
 })
+
+export const vaultFlag = flag.string({
+  description:
+    "work on the team home in OpenBao/Vault at this KV version 2 MOUNT/PREFIX (e.g. secret/mxtok): its sessions and tokens instead of this machine's",
+  env: 'MXTOK_VAULT',
+  helpGroup: 'GLOBAL',
+})

@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto'
 import {usageError} from '../errors.js'
 import {base32} from '../matrix/device-id.js'
 import {newAdminLoginKey, type Session} from '../registry/session.js'
-import {DEFAULT_STORE, type StoreKind} from '../store/store-kinds.js'
+import type {StoreKind} from '../store/store-kinds.js'
 import {adminApiRefusal, adminTarget} from './admin-api.js'
 import {authIssuer} from './auth-issuer.js'
 import {createPersonalToken} from './create-personal-token.js'
@@ -10,6 +10,7 @@ import type {Deps} from './deps.js'
 import {parseDuration} from './duration.js'
 import {findSession, missingToken, readToken} from './find-session.js'
 import {journalledLogin, madeNothing} from './journalled-login.js'
+import {newSessionStore} from './new-session-store.js'
 import {validateSessionName} from './session-name.js'
 
 export interface AdminCreateOptions {
@@ -44,7 +45,7 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
   const user = adminTarget(admin, opts.user)
   if (user.full === admin.userId) throw usageError(`"${admin.name}" is ${user.full} itself; create a session of your own account with a password instead`)
 
-  const store = deps.store(opts.store ?? DEFAULT_STORE)
+  const store = newSessionStore(opts.store, deps)
   await store.check()
   const adminToken = await readToken(admin, deps)
   if (adminToken === null) throw missingToken(admin)

@@ -3,10 +3,11 @@ import {isDeviceId} from '../matrix/device-id.js'
 import {parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {parseLocalpart, parseUserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/session.js'
-import {DEFAULT_STORE, type StoreKind} from '../store/store-kinds.js'
+import type {StoreKind} from '../store/store-kinds.js'
 import {createOAuthSession, type DeviceCodePrompt, oauthMetadata} from './create-oauth-session.js'
 import {createPasswordSession} from './create-password-session.js'
 import type {Deps} from './deps.js'
+import {newSessionStore} from './new-session-store.js'
 import {validateSessionName} from './session-name.js'
 
 export interface CreateOptions {
@@ -47,7 +48,7 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   const localpart = given?.localpart ?? parseLocalpart(opts.user)
   if (!given && !homeserverUrl) throw usageError(`--user "${opts.user}" is not a full Matrix ID; write @${opts.user}:your.server or pass --homeserver`)
   const homeserver = homeserverUrl ?? (await deps.discover(given!))
-  const store = deps.store(opts.store ?? DEFAULT_STORE)
+  const store = newSessionStore(opts.store, deps)
   // The store check fails before anything exists on the server when the token could not be kept;
   // asking the server how it logs in meanwhile changes nothing there. Both are awaited, so the
   // check's probe item is gone before any error is reported.

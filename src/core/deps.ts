@@ -2,13 +2,16 @@ import type {MatrixClient} from '../matrix/client.js'
 import type {MasAdminClient} from '../matrix/mas-admin-client.js'
 import type {OAuthClient} from '../matrix/oauth-client.js'
 import type {UserId} from '../matrix/user-id.js'
-import type {SessionRegistry} from '../registry/registry.js'
+import type {Registry} from '../registry/registry.js'
 import type {SecretStore} from '../store/secret-store.js'
 import type {StoreKind} from '../store/store-kinds.js'
 
 /** Everything the use cases touch outside their own memory, passed in so tests can substitute it. */
 export interface Deps {
-  registry: SessionRegistry
+  /** The sessions the commands work on: the config directory's, or the team home's in OpenBao/Vault. */
+  registry: Registry
+  /** With the team home, the config directory's registry, which move brings sessions from and back to. */
+  localRegistry?: Registry
   store(kind: StoreKind): SecretStore
   client(homeserver: string | URL): MatrixClient
   /** Next-generation auth (OAuth 2.0): the homeserver's metadata and the endpoints it names. */

@@ -254,7 +254,7 @@ async function retire(orphan: Orphan, token: string | null, account: string, dep
       await endTokens(orphan.homeserver, renewable ? grant : undefined, secret, deps)
       await deps.store(orphan.store).delete(account)
     }
-    await deps.registry.update((_, pending) => void pending.delete(account))
+    await deps.registry.update((_, pending) => void pending.delete(account), {sessions: []})
     return true
   } catch (error) {
     deps.warn(`could not retire the orphan of device ${orphan.deviceId}: ${(error as Error).message}`)

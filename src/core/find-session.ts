@@ -95,49 +95,52 @@ export class RefreshRefused extends MxtokError {
 async function refreshUnderLock(session: Session, grant: OAuthGrant | undefined, seen: string, deps: Deps): Promise<LiveToken> {
   const account = secretAccount(session.userId, session.deviceId)
   const store = deps.store(session.store)
-  const {live, badLifetime, replaced} = await deps.registry.update(async (sessions): Promise<Renewed> => {
-    const current = sessions.get(session.name)
-    if (!current || current.createdAt !== session.createdAt || current.store !== session.store) {
-      throw new MxtokError('unexpected', `session "${session.name}" changed while its token was being refreshed; run the command again`)
-    }
-    const raw = await store.get(account)
-    if (raw === null) throw missingToken(session)
-    const stored = decodeSecret(raw, `session "${session.name}"`)
-    if (stored.accessToken !== seen || (stored.refreshToken === null && stored.clientSecret === null))
-      return {live: {token: stored.accessToken, expiresAt: stored.expiresAt}}
-    // The server ends the stored access token when it answers the refresh (MAS does). A run killed
-    // before the new pair is written would leave that dead token to be handed out until its expiry:
-    // written as due first, it is refreshed at its next use instead, with the old refresh token,
-    // which the server accepts again while the pair it was exchanged for is unused. (An admin
-    // client's new token leaves the old one alive: it has nothing to mark.)
-    const now = deps.now()
-    if (stored.refreshToken !== null && (stored.expiresAt === null || stored.expiresAt - now.getTime() >= REFRESH_MARGIN_MS))
-      await store.set(account, encodeTokenPair({accessToken: stored.accessToken, refreshToken: stored.refreshToken, expiresInS: 0}, now), session)
-    let tokens: TokenSet
-    try {
-      tokens = await renew(session, grant, stored, deps)
-    } catch (error) {
-      if (isEndedSession(error) || (session.auth === 'client' && error instanceof MatrixError && error.errcode === 'invalid_scope'))
-        throw new RefreshRefused(session, error as MatrixError)
-      if (!grant && error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN') throw new RefreshRefused(session, error)
-      throw error
-    }
-    // If this write fails the new pair is lost, but the old refresh token still works once: the
-    // server accepts a refresh token again while the pair it was exchanged for has not been used.
-    // A pair whose lifetime made no sense is stored all the same, without a known end, and the error
-    // comes after: the server has made it the session's pair, and it is refreshed once refused.
-    const secret =
-      stored.clientSecret !== null
-        ? encodeClientTokens(tokens, stored.clientSecret, deps.now())
-        : encodeTokenPair({...tokens, refreshToken: tokens.refreshToken ?? (stored.refreshToken as string)}, deps.now())
-    await store.set(account, secret, session)
-    const fresh = decodeSecret(secret, `session "${session.name}"`)
-    return {
-      live: {token: fresh.accessToken, expiresAt: fresh.expiresAt},
-      badLifetime: tokens.badLifetime,
-      replaced: stored.clientSecret === null ? undefined : stored,
-    }
-  })
+  const {live, badLifetime, replaced} = await deps.registry.update(
+    async (sessions): Promise<Renewed> => {
+      const current = sessions.get(session.name)
+      if (!current || current.createdAt !== session.createdAt || current.store !== session.store) {
+        throw new MxtokError('unexpected', `session "${session.name}" changed while its token was being refreshed; run the command again`)
+      }
+      const raw = await store.get(account)
+      if (raw === null) throw missingToken(session)
+      const stored = decodeSecret(raw, `session "${session.name}"`)
+      if (stored.accessToken !== seen || (stored.refreshToken === null && stored.clientSecret === null))
+        return {live: {token: stored.accessToken, expiresAt: stored.expiresAt}}
+      // The server ends the stored access token when it answers the refresh (MAS does). A run killed
+      // before the new pair is written would leave that dead token to be handed out until its expiry:
+      // written as due first, it is refreshed at its next use instead, with the old refresh token,
+      // which the server accepts again while the pair it was exchanged for is unused. (An admin
+      // client's new token leaves the old one alive: it has nothing to mark.)
+      const now = deps.now()
+      if (stored.refreshToken !== null && (stored.expiresAt === null || stored.expiresAt - now.getTime() >= REFRESH_MARGIN_MS))
+        await store.set(account, encodeTokenPair({accessToken: stored.accessToken, refreshToken: stored.refreshToken, expiresInS: 0}, now), session)
+      let tokens: TokenSet
+      try {
+        tokens = await renew(session, grant, stored, deps)
+      } catch (error) {
+        if (isEndedSession(error) || (session.auth === 'client' && error instanceof MatrixError && error.errcode === 'invalid_scope'))
+          throw new RefreshRefused(session, error as MatrixError)
+        if (!grant && error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN') throw new RefreshRefused(session, error)
+        throw error
+      }
+      // If this write fails the new pair is lost, but the old refresh token still works once: the
+      // server accepts a refresh token again while the pair it was exchanged for has not been used.
+      // A pair whose lifetime made no sense is stored all the same, without a known end, and the error
+      // comes after: the server has made it the session's pair, and it is refreshed once refused.
+      const secret =
+        stored.clientSecret !== null
+          ? encodeClientTokens(tokens, stored.clientSecret, deps.now())
+          : encodeTokenPair({...tokens, refreshToken: tokens.refreshToken ?? (stored.refreshToken as string)}, deps.now())
+      await store.set(account, secret, session)
+      const fresh = decodeSecret(secret, `session "${session.name}"`)
+      return {
+        live: {token: fresh.accessToken, expiresAt: fresh.expiresAt},
+        badLifetime: tokens.badLifetime,
+        replaced: stored.clientSecret === null ? undefined : stored,
+      }
+    },
+    {sessions: [session.name], exclusive: true},
+  )
   if (replaced && grant) await retireClientToken(session, grant, replaced, deps)
   if (badLifetime) throw badLifetime.withContext(` (the refreshed tokens of session "${session.name}" were kept; run the command again)`)
   return live

@@ -4,9 +4,10 @@ import {MatrixError} from '../matrix/errors.js'
 import {homeserverKey, parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {parseAnsweredUserId, resolveUserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/session.js'
-import {DEFAULT_STORE, type StoreKind} from '../store/store-kinds.js'
+import type {StoreKind} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
 import {assertDeviceFree, recordSession, retireReplacedSession} from './journalled-login.js'
+import {newSessionStore} from './new-session-store.js'
 import {validateSessionName} from './session-name.js'
 
 export interface ImportOptions {
@@ -33,7 +34,7 @@ export async function importSession(opts: ImportOptions, deps: Deps): Promise<Se
   if (homeserverUrl) deps.client(homeserverUrl).assertSendable()
   const expected = opts.user === undefined ? undefined : resolveUserId(opts.user, homeserverUrl?.host)
   const homeserver = homeserverUrl ?? (await deps.discover(expected!))
-  const store = deps.store(opts.store ?? DEFAULT_STORE)
+  const store = newSessionStore(opts.store, deps)
   await store.check()
   const token = await opts.token()
   if (!isAccessToken(token))

@@ -95,10 +95,13 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
   }
   const account = (t: LoginTarget) => secretAccount(t.who, t.deviceId)
   const journal = (add: LoginTarget | undefined, remove?: LoginTarget) =>
-    deps.registry.update((_, pending) => {
-      if (remove) pending.delete(account(remove))
-      if (add) pending.set(account(add), entry(add))
-    })
+    deps.registry.update(
+      (_, pending) => {
+        if (remove) pending.delete(account(remove))
+        if (add) pending.set(account(add), entry(add))
+      },
+      {sessions: []},
+    )
   const claim = async (t: LoginTarget) => assertDeviceFree(await deps.registry.list(), name, plan.homeserver, t, DEVICE_TAKEN)
 
   let target = plan.target
@@ -134,6 +137,7 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
 
   if (!plan.probe) await claim(target)
   await journal(target)
+  const started = deps.now().toISOString()
   let replaced: {old: Session | undefined; oldSecret: string | null}
   let session: Session
   try {
@@ -154,7 +158,15 @@ export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): 
     await forgetDeadToken(lost.old, deps)
     throw withContext(error, lost.advice)
   }
-  await retireReplacedSession(replaced.old, replaced.oldSecret, session, plan.sameDevice, deps)
+  const {old} = replaced
+  if (old && old.createdAt >= started && secretAccount(old.userId, old.deviceId) === account(target) && !plan.sameDevice) {
+    // Another run logged in to this device while this one did, and recorded first: the device may
+    // hold that run's token too, which nobody has now. Journalled again, for doctor to report.
+    await journal(target).catch(() => {})
+    deps.warn(plan.stranded({...entry(target), name}))
+    return session
+  }
+  await retireReplacedSession(old, replaced.oldSecret, session, plan.sameDevice, deps)
   return session
 }
 
@@ -179,6 +191,8 @@ export async function recordSession(
   deps: Deps,
 ): Promise<{old: Session | undefined; oldSecret: string | null}> {
   const account = secretAccount(session.userId, session.deviceId)
+  // A check may look at every session; without one, the update needs only this one.
+  const scope = opts.check ? undefined : {sessions: [session.name]}
   return deps.registry.update(async (sessions, pending) => {
     opts.check?.(sessions)
     const oldSecret = opts.readOld ? await store.get(account) : null
@@ -187,7 +201,7 @@ export async function recordSession(
     sessions.set(session.name, session)
     if (opts.done !== undefined) pending.delete(opts.done)
     return {old, oldSecret}
-  })
+  }, scope)
 }
 
 /**

@@ -172,9 +172,12 @@ async function forgetJournalled(userId: string, ended: PruneCandidate[], how: {n
   const gone = new Set(ended.flatMap((d) => (d.deviceId === null ? [] : [secretAccount(userId, d.deviceId)])))
   try {
     if (!(await deps.registry.pending()).some((p) => gone.has(secretAccount(p.userId, p.deviceId)))) return
-    await deps.registry.update((_, pending) => {
-      for (const account of gone) pending.delete(account)
-    })
+    await deps.registry.update(
+      (_, pending) => {
+        for (const account of gone) pending.delete(account)
+      },
+      {sessions: []},
+    )
   } catch (error) {
     deps.warn(
       `the ${how.noun} were ${how.verb}, but their entries in ${deps.registry.path} could not be cleared (${(error as Error).message}); "mxtok doctor" may still name them`,

@@ -172,13 +172,16 @@ async function logoutWholeDevice(session: Session, secret: StoredSecret, interru
 async function forget(session: Session, deps: Deps, cleared?: PendingPasswordLogin): Promise<void> {
   const account = secretAccount(session.userId, session.deviceId)
   // Under the registry lock, so that the store and the registry change together for other runs.
-  await deps.registry.update(async (sessions, pending) => {
-    // The device went with every token on it, whatever that create left; a newer entry is a create under way.
-    if (cleared && pending.get(account)?.since === cleared.since) pending.delete(account)
-    const current = sessions.get(session.name)
-    // A create that ran meanwhile may have put a new session under this name: keep that one.
-    if (!current || current.createdAt !== session.createdAt || secretAccount(current.userId, current.deviceId) !== account) return
-    await deps.store(session.store).delete(account)
-    sessions.delete(session.name)
-  })
+  await deps.registry.update(
+    async (sessions, pending) => {
+      // The device went with every token on it, whatever that create left; a newer entry is a create under way.
+      if (cleared && pending.get(account)?.since === cleared.since) pending.delete(account)
+      const current = sessions.get(session.name)
+      // A create that ran meanwhile may have put a new session under this name: keep that one.
+      if (!current || current.createdAt !== session.createdAt || secretAccount(current.userId, current.deviceId) !== account) return
+      await deps.store(session.store).delete(account)
+      sessions.delete(session.name)
+    },
+    {sessions: [session.name]},
+  )
 }

@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {MxtokError} from '../errors.js'
 import {writeFileAtomic} from '../fs/atomic-file.js'
 import {withLockFile} from '../fs/lock-file.js'
+import type {StoreKind} from '../store/store-kinds.js'
 import {pendingProblem, sessionProblem} from './entry-check.js'
 import {assertPrivate} from './private-config.js'
 import {pendingEntry, pendingFromEntry, sessionEntry, sessionFromEntry} from './registry-format.js'
@@ -24,8 +25,46 @@ interface Contents {
 
 export const REGISTRY_FILE = 'sessions.json'
 
+/** Which sessions an update reads and may change, where the registry can read less than all (the team home). */
+export interface UpdateScope {
+  /** The names of the sessions the change reads or writes; the others are not in its map. */
+  sessions: readonly string[]
+  /**
+   * The change does something outside that cannot be undone or done twice (a refresh, which
+   * rotates the refresh token): no other run may change these sessions while it runs.
+   */
+  exclusive?: boolean
+}
+
+/**
+ * Where the sessions and the journal of logins under way are kept: the file of a config directory
+ * (SessionRegistry), or a team's folder in OpenBao/Vault (src/teamhome/), which keeps the tokens too.
+ */
+export interface Registry {
+  /** Where it is, for messages. */
+  readonly path: string
+  /** The store of every session kept here, when the registry keeps the tokens itself; new sessions go there. */
+  readonly tokens?: StoreKind
+  list(): Promise<Session[]>
+  get(name: string): Promise<Session | undefined>
+  pending(): Promise<PendingLogin[]>
+  /**
+   * A value that changes whenever a local change of the registry does, cheap enough to ask every
+   * few seconds (exec follows its session with it); a registry that others change from elsewhere
+   * (the team home) gives a constant, and its store's row says the store is read instead.
+   */
+  stamp(): string
+  /**
+   * Applies `change` to the sessions and pending logins (keyed by their secret account) as they are
+   * now and saves the result, no other run's change coming in between. The stores written in the
+   * change are written with it. `change` may be applied again to what another run left, and is to
+   * do nothing twice that it cannot (unless `scope.exclusive`).
+   */
+  update<T>(change: (sessions: Map<string, Session>, pending: Map<string, PendingLogin>) => T | Promise<T>, scope?: UpdateScope): Promise<T>
+}
+
 /** The sessions of one config directory, in one JSON file changed only under a lock and atomically. */
-export class SessionRegistry {
+export class SessionRegistry implements Registry {
   readonly path: string
   private readonly warned = new Set<string>()
 
@@ -67,9 +106,8 @@ export class SessionRegistry {
   }
 
   /**
-   * Applies `change` to the sessions and pending logins (keyed by their secret account) as they
-   * are on disk now, under the lock, and saves the result. Damaged entries are written back as they
-   * were, unless `change` put a session of the same name in their place.
+   * Under the lock, so `change` runs once and alone, on everything. Damaged entries are written
+   * back as they were, unless `change` put a session of the same name in their place.
    */
   async update<T>(change: (sessions: Map<string, Session>, pending: Map<string, PendingLogin>) => T | Promise<T>): Promise<T> {
     // The lock and the atomic write make the directory; a directory already there must be private.

@@ -1,7 +1,6 @@
 import {FileStore} from './file-store.js'
 import {KeychainStore} from './keychain-store.js'
 import type {SecretStore} from './secret-store.js'
-import {VaultStore} from './vault-store.js'
 
 /** What a store is made from: plain values and functions, so this folder needs nothing of the command line. */
 export interface StoreContext {
@@ -12,6 +11,8 @@ export interface StoreContext {
   timeoutMs(name: string, fallbackMs: number): number
   /** Asks for a passphrase (once per run) for the file at `path`. */
   passphrase(path: () => string): () => Promise<string>
+  /** The tokens of the team home (MXTOK_VAULT or --vault), which its registry keeps with the sessions. */
+  teamStore(): SecretStore
 }
 
 /** One kind of secret store: how it is named to a person, what it can do, and how it is made. */
@@ -67,13 +68,13 @@ export const STORES = {
     },
   },
   vault: {
-    label: 'OpenBao/Vault store at MXTOK_VAULT',
-    about: 'OpenBao or HashiCorp Vault, at MXTOK_VAULT=MOUNT/PREFIX',
-    // The folder may hold other programs' secrets too, and it is read one secret at a time.
+    label: 'team home in OpenBao/Vault',
+    about: 'the team home in OpenBao or HashiCorp Vault, which MXTOK_VAULT=MOUNT/PREFIX (or --vault) names and which then holds every session',
+    // Its tokens are its sessions': none is held by no session.
     lists: false,
-    prefetches: false,
+    prefetches: true,
     changedElsewhere: true,
-    open: (ctx) => new VaultStore(ctx.env),
+    open: (ctx) => ctx.teamStore(),
   },
 } as const satisfies Record<string, StoreRow>
 

@@ -19,6 +19,8 @@ export interface KvEntry {
   updatedTime?: string
   /** The current version is soft-deleted (it lists, but reads as missing). */
   deleted?: boolean
+  /** The secret's custom_metadata, from detailed-metadata. */
+  customMetadata?: Record<string, string>
 }
 
 /** Each page of a detailed list: a few hundred KiB of metadata. */
@@ -40,7 +42,7 @@ export class KvV2 {
   }
 
   /** The API path of `kind` (data, metadata, detailed-metadata) for `path`, as policies name it. */
-  apiPath(kind: 'data' | 'metadata' | 'detailed-metadata', path: string): string {
+  apiPath(kind: 'data' | 'metadata' | 'detailed-metadata' | 'destroy', path: string): string {
     return `${this.mount}/${kind}/${encodePath(path)}`
   }
 
@@ -92,6 +94,17 @@ export class KvV2 {
   /** Every version and its metadata gone (DELETE metadata); a missing secret is no error. */
   async remove(path: string): Promise<void> {
     await this.client.call({method: 'DELETE', path: this.apiPath('metadata', path), capability: 'delete'})
+  }
+
+  /** Sets the secret's custom_metadata (string values), which is written apart from its data and so not with its check-and-set. */
+  async writeMetadata(path: string, customMetadata: Record<string, string>): Promise<void> {
+    await this.client.call({method: 'POST', path: this.apiPath('metadata', path), body: {custom_metadata: customMetadata}, capability: 'update'})
+  }
+
+  /** Destroys these versions' data for good (their metadata stays); versions already gone are no error. */
+  async destroy(path: string, versions: number[]): Promise<void> {
+    if (versions.length === 0) return
+    await this.client.call({method: 'POST', path: this.apiPath('destroy', path), body: {versions}, capability: 'update'})
   }
 
   /**
@@ -170,8 +183,12 @@ function entryOf(name: string, info: Record<string, unknown> | undefined): KvEnt
     version,
     updatedTime: typeof info.updated_time === 'string' ? info.updated_time : undefined,
     deleted: Boolean(current && ((typeof current.deletion_time === 'string' && current.deletion_time !== '') || current.destroyed === true)),
+    customMetadata: isStrings(info.custom_metadata) ? info.custom_metadata : undefined,
   }
 }
+
+const isStrings = (v: unknown): v is Record<string, string> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')
 
 function keysOf(body: Record<string, unknown>): string[] {
   const keys = (body.data as {keys?: unknown} | undefined)?.keys

@@ -37,7 +37,7 @@ describe('doctor', () => {
     expect(r.code, r.stdout).toBe(0)
     expect(r.stdout).toMatch(/^ok {3}store keychain: OS keychain \(configured\)$/m)
     expect(r.stdout).toMatch(/^info store file: encrypted file store \(not configured\) — not usable here: .*MXTOK_PASSPHRASE/m)
-    expect(r.stdout).toMatch(/^info store vault: OpenBao\/Vault store at MXTOK_VAULT \(not configured\) — not usable here: .*MXTOK_VAULT=MOUNT\/PREFIX/m)
+    expect(r.stdout).toMatch(/^info store vault: team home in OpenBao\/Vault \(not configured\) — not usable here: .*--vault MOUNT\/PREFIX or MXTOK_VAULT/m)
     expect(r.stdout).not.toContain('FAIL')
   })
 

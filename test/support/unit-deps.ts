@@ -10,6 +10,7 @@ import {SessionRegistry} from '../../src/registry/registry.js'
 import {MemoryStore} from './memory-store.js'
 
 export interface UnitDeps extends Deps {
+  registry: SessionRegistry
   memory: MemoryStore
   warnings: string[]
   sleeps: number[]

@@ -9,6 +9,7 @@ const context = (passphrase = 'correct horse'): StoreContext => ({
   configDir: mkdtempSync(join(tmpdir(), 'mxtok-kinds-')),
   timeoutMs: (_, fallbackMs) => fallbackMs,
   passphrase: () => async () => passphrase,
+  teamStore: () => ({kind: 'vault', check: async () => {}, get: async () => null, set: async () => {}, delete: async () => false, prefetch: async () => {}}),
 })
 
 describe('the table of secret stores', () => {
@@ -29,7 +30,7 @@ describe('the table of secret stores', () => {
     expect(STORE_KINDS).toEqual(['keychain', 'file', 'vault'])
     expect(storeLabel('keychain')).toBe('OS keychain')
     expect(storeLabel('file')).toBe('encrypted file store')
-    expect(storeLabel('vault')).toBe('OpenBao/Vault store at MXTOK_VAULT')
+    expect(storeLabel('vault')).toBe('team home in OpenBao/Vault')
   })
 
   it('makes a store that asks for nothing before it is used', async () => {

@@ -18,8 +18,10 @@ export interface DoctorJson extends DoctorReport {
  */
 export async function doctor({flags}: Pick<Input<typeof command>, 'flags'>, io: Io): Promise<Outcome<DoctorJson>> {
   const deps = io.deps()
-  const engine = io.env.MXTOK_VAULT ? () => checkEngine(io.env) : undefined
-  const report = await runDoctor({configuredStore: flags.store, fix: flags.fix === true, checkEngine: engine}, deps)
+  const vault = flags.vault || io.env.MXTOK_VAULT
+  const engine = vault ? () => checkEngine({...io.env, MXTOK_VAULT: vault}) : undefined
+  // The team home holds every session and its token: it is the store to require.
+  const report = await runDoctor({configuredStore: deps.registry.tokens ?? flags.store, fix: flags.fix === true, checkEngine: engine}, deps)
   const inStore = new Map<StoreKind, number>()
   for (const s of await deps.registry.list()) inStore.set(s.store, (inStore.get(s.store) ?? 0) + 1)
   const stores = report.stores.map((s) => ({...s, configured: s.store === report.configuredStore, sessions: inStore.get(s.store) ?? 0}))

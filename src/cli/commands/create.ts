@@ -1,5 +1,5 @@
 import {declare, flag} from '../declaration.js'
-import {allowHttpFlag, storeFlag} from '../shared-flags.js'
+import {allowHttpFlag, storeFlag, vaultFlag} from '../shared-flags.js'
 
 export const create = declare({
   id: 'create',
@@ -47,5 +47,6 @@ export const create = declare({
     }),
     'allow-http': allowHttpFlag,
     store: storeFlag,
+    vault: vaultFlag,
   },
 })

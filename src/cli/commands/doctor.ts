@@ -1,6 +1,6 @@
 import {DEFAULT_STORE} from '../../store/store-kinds.js'
 import {declare, flag} from '../declaration.js'
-import {storeFlag} from '../shared-flags.js'
+import {storeFlag, vaultFlag} from '../shared-flags.js'
 
 export const doctor = declare({
   id: 'doctor',
@@ -12,5 +12,6 @@ export const doctor = declare({
   flags: {
     store: {...storeFlag, description: 'the store to require'},
     fix: flag.boolean({description: 'log out and remove orphan tokens left by an interrupted run'}),
+    vault: vaultFlag,
   },
 })

@@ -1,4 +1,5 @@
 import {declare, flag} from '../declaration.js'
+import {vaultFlag} from '../shared-flags.js'
 
 /** The signals a program is commonly told to end by; SIGKILL is what comes after the timeout. */
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const
@@ -28,5 +29,6 @@ export const exec = declare({
       options: STOP_SIGNALS,
     }),
     'stop-timeout': flag.integer({description: 'seconds CMD has to end after the stop signal, before SIGKILL: 1 to 300 (default 10)', min: 1, max: 300}),
+    vault: vaultFlag,
   },
 })

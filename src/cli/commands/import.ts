@@ -1,5 +1,5 @@
 import {declare, flag} from '../declaration.js'
-import {allowHttpFlag, storeFlag} from '../shared-flags.js'
+import {allowHttpFlag, storeFlag, vaultFlag} from '../shared-flags.js'
 
 export const importCommand = declare({
   id: 'import',
@@ -20,5 +20,6 @@ export const importCommand = declare({
     user: flag.string({char: 'u', description: 'the Matrix ID the token must belong to (@alice:example.com)'}),
     'allow-http': allowHttpFlag,
     store: storeFlag,
+    vault: vaultFlag,
   },
 })

@@ -1,4 +1,5 @@
 import {declare, flag} from '../declaration.js'
+import {vaultFlag} from '../shared-flags.js'
 
 export const list = declare({
   id: 'list',
@@ -9,6 +10,8 @@ export const list = declare({
   args: {},
   flags: {
     offline: flag.boolean({description: 'do not contact any server'}),
+    vault: vaultFlag,
   },
-  offline: (flags) => flags.offline === true,
+  // The team home is read through the network, with the rest of the commands.
+  offline: (flags) => flags.offline === true && flags.vault === undefined,
 })

@@ -1,5 +1,6 @@
 import {STORE_KINDS} from '../../store/store-kinds.js'
 import {declare, flag} from '../declaration.js'
+import {vaultFlag} from '../shared-flags.js'
 
 export const move = declare({
   id: 'move',
@@ -12,5 +13,6 @@ export const move = declare({
   },
   flags: {
     to: flag.string({description: 'the store to move the token to', options: STORE_KINDS, required: true}),
+    vault: vaultFlag,
   },
 })

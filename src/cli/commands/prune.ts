@@ -1,5 +1,5 @@
 import {declare, flag} from '../declaration.js'
-import {allowHttpFlag} from '../shared-flags.js'
+import {allowHttpFlag, vaultFlag} from '../shared-flags.js'
 
 export const prune = declare({
   id: 'prune',
@@ -31,5 +31,6 @@ export const prune = declare({
     yes: flag.boolean({char: 'y', description: 'delete without asking (needed when standard input is not a terminal)'}),
     'password-stdin': flag.boolean({description: 'read the password from the first line of standard input'}),
     'allow-http': allowHttpFlag,
+    vault: vaultFlag,
   },
 })

@@ -1,5 +1,6 @@
 import {MAX_DEVICE_NAME_LENGTH} from '../../core/rename-device.js'
 import {declare, flag} from '../declaration.js'
+import {vaultFlag} from '../shared-flags.js'
 
 export const rename = declare({
   id: 'rename',
@@ -12,5 +13,6 @@ export const rename = declare({
   },
   flags: {
     'device-name': flag.string({description: `new display name of the device (at most ${MAX_DEVICE_NAME_LENGTH} characters)`, required: true}),
+    vault: vaultFlag,
   },
 })

@@ -1,4 +1,5 @@
 import {declare, flag} from '../declaration.js'
+import {vaultFlag} from '../shared-flags.js'
 
 export const revoke = declare({
   id: 'revoke',
@@ -20,5 +21,6 @@ export const revoke = declare({
       description:
         "a personal token of a Matrix Authentication Service: revoke it through MAS's admin API with this admin session [default: the session that made it]",
     }),
+    vault: vaultFlag,
   },
 })

@@ -1,5 +1,5 @@
 import {declare, flag} from '../declaration.js'
-import {allowHttpFlag} from '../shared-flags.js'
+import {allowHttpFlag, vaultFlag} from '../shared-flags.js'
 
 export const rotate = declare({
   id: 'rotate',
@@ -23,5 +23,6 @@ export const rotate = declare({
     }),
     expires: flag.string({description: 'an admin login or personal token: how long the new token lives, e.g. 12h, 30d, 2w, or "never" [default: 30d]'}),
     'allow-http': allowHttpFlag,
+    vault: vaultFlag,
   },
 })

@@ -1,4 +1,5 @@
 import {declare} from '../declaration.js'
+import {vaultFlag} from '../shared-flags.js'
 
 export const token = declare({
   id: 'token',
@@ -10,5 +11,7 @@ export const token = declare({
   args: {
     name: {description: 'session name', required: true, session: true},
   },
-  flags: {},
+  flags: {
+    vault: vaultFlag,
+  },
 })

@@ -1,4 +1,5 @@
 import {declare, flag} from '../declaration.js'
+import {vaultFlag} from '../shared-flags.js'
 
 export const verify = declare({
   id: 'verify',
@@ -24,5 +25,6 @@ export const verify = declare({
       exclusive: ['json'],
     }),
     'expiring-within': flag.string({description: 'count a valid session whose token expires within this time (e.g. 7d, 12h) as "expiring", with exit 4'}),
+    vault: vaultFlag,
   },
 })

@@ -1,0 +1,196 @@
+import {pendingProblem, sessionProblem} from '../registry/entry-check.js'
+import {pendingEntry, pendingFromEntry, sessionEntry, sessionFromEntry} from '../registry/registry-format.js'
+import type {PendingLogin, Session} from '../registry/session.js'
+
+// The team home's layout, a public contract (docs/teams.md): one secret per session at
+// PREFIX/sessions/NAME holding both the session's record and its token, so that one check-and-set
+// write records a session with its token; one secret per login under way at PREFIX/pending/KEY.
+// Every value is a string, as Agent templates, External Secrets and Ansible address them.
+
+/** The version of the fields below, in every secret as mxtok_layout. Layout 1 was the account-keyed store of tokens alone. */
+export const TEAM_LAYOUT = '2'
+
+/** Fields mxtok writes in a session's secret; any other field someone added is kept as it was. */
+const SESSION_FIELDS = [
+  'access_token',
+  'user_id',
+  'device_id',
+  'homeserver',
+  'mxtok_layout',
+  'mxtok_auth',
+  'mxtok_refresh_token',
+  'mxtok_access_expires_at',
+  'mxtok_expires_at',
+  'mxtok_created_at',
+  'mxtok_created_by',
+  'mxtok_admin_by',
+  'mxtok_admin_key',
+  'mxtok_oauth_issuer',
+  'mxtok_oauth_client_id',
+  'mxtok_oauth_token_endpoint',
+  'mxtok_oauth_revocation_endpoint',
+  'mxtok_claim',
+  'mxtok_deleted_at',
+] as const
+
+type Fields = Record<string, unknown>
+
+/** What a session's secret holds, read. */
+export type SessionRead =
+  | {kind: 'session'; session: Session; secret: string | null}
+  /** What a revoke leaves: the name's last version, on which a new session of that name is written. */
+  | {kind: 'deleted'}
+  | {kind: 'damaged'; problem: string}
+
+export function readSessionFields(name: string, data: Fields): SessionRead {
+  if (typeof data.mxtok_deleted_at === 'string') return {kind: 'deleted'}
+  if (data.mxtok_layout !== TEAM_LAYOUT)
+    return {kind: 'damaged', problem: `its mxtok_layout is ${JSON.stringify(data.mxtok_layout ?? null)}, not "${TEAM_LAYOUT}"`}
+  const text = (field: string) => (typeof data[field] === 'string' && data[field] !== '' ? (data[field] as string) : undefined)
+  const auth = text('mxtok_auth')
+  const entry: Fields = {
+    userId: text('user_id'),
+    homeserver: text('homeserver'),
+    deviceId: auth === 'admin' ? text('mxtok_admin_key') : text('device_id'),
+    createdAt: text('mxtok_created_at'),
+    store: 'vault',
+    ...(auth === 'password' ? {} : {auth}),
+    ...(text('mxtok_expires_at') === undefined ? {} : {expiresAt: text('mxtok_expires_at')}),
+  }
+  if (auth === 'oauth') {
+    entry.oauth = {
+      issuer: text('mxtok_oauth_issuer'),
+      clientId: text('mxtok_oauth_client_id'),
+      tokenEndpoint: text('mxtok_oauth_token_endpoint'),
+      ...(text('mxtok_oauth_revocation_endpoint') === undefined ? {} : {revocationEndpoint: text('mxtok_oauth_revocation_endpoint')}),
+    }
+  }
+  if (auth === 'admin') entry.admin = {by: text('mxtok_admin_by')}
+  const problem = auth === undefined ? 'it has no mxtok_auth' : sessionProblem(name, entry)
+  if (problem !== undefined) return {kind: 'damaged', problem}
+  return {kind: 'session', session: sessionFromEntry(name, entry), secret: secretOf(data)}
+}
+
+/**
+ * A session's secret: its record and its token (null: none kept), over what `kept` held besides
+ * mxtok's own fields. `createdBy` names who made it: kept from `kept` while it is the same session.
+ */
+export function sessionFields(session: Session, secret: string | null, kept: Fields | undefined, createdBy: string): Record<string, unknown> {
+  const others: Fields = {...kept}
+  for (const field of SESSION_FIELDS) delete others[field]
+  const sameSession = kept?.mxtok_created_at === session.createdAt && typeof kept?.mxtok_created_by === 'string'
+  const fields: Fields = {
+    ...others,
+    ...(secret === null ? {} : tokenFields(secret)),
+    user_id: session.userId,
+    device_id: session.auth === 'admin' ? '' : session.deviceId,
+    homeserver: session.homeserver,
+    mxtok_layout: TEAM_LAYOUT,
+    mxtok_auth: session.auth,
+    mxtok_created_at: session.createdAt,
+    mxtok_created_by: sameSession ? kept.mxtok_created_by : createdBy,
+  }
+  if (session.expiresAt !== undefined) fields.mxtok_expires_at = session.expiresAt
+  switch (session.auth) {
+    case 'oauth': {
+      const {issuer, clientId, tokenEndpoint, revocationEndpoint} = session.oauth
+      Object.assign(fields, {mxtok_oauth_issuer: issuer, mxtok_oauth_client_id: clientId, mxtok_oauth_token_endpoint: tokenEndpoint})
+      if (revocationEndpoint !== undefined) fields.mxtok_oauth_revocation_endpoint = revocationEndpoint
+      break
+    }
+    case 'admin':
+      Object.assign(fields, {mxtok_admin_by: session.admin.by, mxtok_admin_key: session.deviceId})
+      break
+    default:
+  }
+  return fields
+}
+
+/** Fields of the token, which the record's copy in custom_metadata leaves out. */
+const TOKEN_FIELDS = new Set(['access_token', 'mxtok_refresh_token', 'mxtok_access_expires_at', 'mxtok_claim'])
+
+/**
+ * The record of a session's secret at `version`, without its token, as custom_metadata that a
+ * detailed list returns for every session in one call: `list` reads it instead of each secret
+ * while mxtok_of_version is still the secret's current version (it is written after the data, not
+ * with it, so another version means it may be stale and the secret itself is read).
+ */
+export function recordCopy(fields: Record<string, unknown>, version: number): Record<string, string> {
+  const copy: Record<string, string> = {mxtok_of_version: String(version)}
+  for (const field of SESSION_FIELDS) {
+    if (!TOKEN_FIELDS.has(field) && typeof fields[field] === 'string') copy[field] = fields[field] as string
+  }
+  return copy
+}
+
+/** What a revoke writes over a session: nothing of it, so that the name's versions go on from there. */
+export const deletedFields = (at: string): Record<string, unknown> => ({mxtok_layout: TEAM_LAYOUT, mxtok_deleted_at: at})
+
+/**
+ * A secret as the token fields: a bare token is access_token; a token pair (src/core/session-secret.ts,
+ * always JSON {access_token, refresh_token, expires_at}) spreads over access_token,
+ * mxtok_refresh_token and mxtok_access_expires_at, so that a bot reads access_token alone whatever the kind.
+ */
+export function tokenFields(secret: string): Record<string, string> {
+  if (secret.startsWith('{')) {
+    const pair = parsePair(secret)
+    if (pair) {
+      const fields: Record<string, string> = {access_token: pair.access_token, mxtok_refresh_token: pair.refresh_token}
+      if (pair.expires_at !== null) fields.mxtok_access_expires_at = pair.expires_at
+      return fields
+    }
+  }
+  // Whatever else it is (a damaged pair too) is kept as it came, for mxtok to judge when it reads it.
+  return {access_token: secret}
+}
+
+/** The secret as the other stores keep it, from the fields; null when there is no access_token. */
+export function secretOf(data: Fields): string | null {
+  if (typeof data.access_token !== 'string' || data.access_token === '') return null
+  if (typeof data.mxtok_refresh_token !== 'string') return data.access_token
+  const expiresAt = typeof data.mxtok_access_expires_at === 'string' && data.mxtok_access_expires_at !== '' ? data.mxtok_access_expires_at : null
+  return JSON.stringify({access_token: data.access_token, refresh_token: data.mxtok_refresh_token, expires_at: expiresAt})
+}
+
+function parsePair(secret: string): {access_token: string; refresh_token: string; expires_at: string | null} | undefined {
+  let value: Fields
+  try {
+    value = JSON.parse(secret)
+  } catch {
+    return undefined
+  }
+  const {access_token, refresh_token, expires_at} = value ?? {}
+  if (typeof access_token !== 'string' || typeof refresh_token !== 'string' || (expires_at !== null && typeof expires_at !== 'string')) return undefined
+  const pair = {access_token, refresh_token, expires_at}
+  // Only what reads back as the very same text: a move compares the copy with the original.
+  return JSON.stringify(pair) === secret ? pair : undefined
+}
+
+/**
+ * A login under way, as the journal keeps it: the fields of sessions.json's pending entry, as JSON
+ * in mxtok_pending (it is mxtok's alone), and who and where in the fields a person reads.
+ */
+export const pendingFields = (p: PendingLogin): Record<string, unknown> => ({
+  mxtok_layout: TEAM_LAYOUT,
+  user_id: p.userId,
+  device_id: p.deviceId,
+  homeserver: p.homeserver,
+  mxtok_pending: JSON.stringify(pendingEntry(p)),
+})
+
+export function readPendingFields(data: Fields): PendingLogin | {problem: string} {
+  let entry: unknown
+  try {
+    entry = typeof data.mxtok_pending === 'string' ? JSON.parse(data.mxtok_pending) : undefined
+  } catch {
+    entry = undefined
+  }
+  const problem = data.mxtok_layout !== TEAM_LAYOUT ? `its mxtok_layout is not "${TEAM_LAYOUT}"` : pendingProblem(entry)
+  return problem === undefined ? pendingFromEntry(entry as Fields) : {problem}
+}
+
+/** A pending login's key: its account (USER_ID/DEVICE_ID) as one path segment. */
+export const pendingKey = (account: string) => Buffer.from(account).toString('base64url')
+
+/** The record of a session, as compared to tell whether an update changed it. */
+export const recordOf = (session: Session) => JSON.stringify(sessionEntry(session))

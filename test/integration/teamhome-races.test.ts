@@ -1,0 +1,153 @@
+// Races in the team home: several mxtok processes of two operators at once on the same session,
+// with no lock but OpenBao's check-and-set. The outcome is checked where it matters: the secret's
+// versions in OpenBao, and the tokens Synapse's own database holds for the session's device.
+import {execFileSync} from 'node:child_process'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {deriveDeviceId} from '../../src/matrix/device-id.js'
+import {type CliResult, type Env, expectOneLineError, runCli, tempDir} from '../support/cli.js'
+import {baoAdmin, baoApi, type OpenbaoDevServer, startOpenbaoDev} from '../support/openbao.js'
+import {service} from '../support/services.js'
+import {registerUser, type SynapseServer, startSynapse, synapseVenvDir} from '../support/synapse.js'
+import {deviceTokens} from '../support/synapse-db.js'
+
+const synapse = await service('synapse')
+const PASSWORD = 'team home race password'
+const LIFETIME_MS = 3000
+
+let bao: OpenbaoDevServer
+let expiring: SynapseServer
+const secrets = new Set([PASSWORD])
+const dirs = {a: '', b: ''}
+
+beforeAll(async () => {
+  ;[bao, expiring] = await Promise.all([startOpenbaoDev(), startSynapse({tokenLifetime: `${LIFETIME_MS / 1000}s`})])
+  secrets.add(bao.rootToken)
+  dirs.a = tempDir('mxtok-race-a-')
+  dirs.b = tempDir('mxtok-race-b-')
+})
+
+afterAll(async () => {
+  await Promise.all([bao?.stop(), expiring?.stop()])
+})
+
+async function mxtok(op: 'a' | 'b', args: string[], extra: Env = {}): Promise<CliResult> {
+  const env = {
+    HOME: dirs[op],
+    MXTOK_CONFIG_DIR: dirs[op],
+    MXTOK_PASSWORD: PASSWORD,
+    BAO_ADDR: bao.address,
+    BAO_TOKEN: bao.rootToken,
+    MXTOK_VAULT: 'secret/race',
+    ...extra,
+  }
+  const r = await runCli(args, {env, timeoutMs: 90_000})
+  for (const s of secrets) {
+    if (args[0] !== 'token') expect(r.stdout).not.toContain(s)
+    expect(r.stderr).not.toContain(s)
+  }
+  return r
+}
+
+const secretOf = async (name: string) => {
+  const r = await baoApi(bao.address, bao.rootToken, 'GET', `secret/data/race/sessions/${name}`)
+  return (r.body?.data as {data: Record<string, string>; metadata: {version: number}} | undefined) ?? undefined
+}
+
+/** The refresh tokens of a device that have not been exchanged yet: the heads of its chains of refreshes. */
+function unexchangedRefreshTokens(dir: string, userId: string, deviceId: string): string[] {
+  const query = `
+import sqlite3, sys, json
+db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
+rows = db.execute('SELECT token FROM refresh_tokens WHERE user_id = ? AND device_id = ? AND next_token_id IS NULL', (sys.argv[2], sys.argv[3])).fetchall()
+print(json.dumps([r[0] for r in rows]))
+`
+  return JSON.parse(execFileSync(join(synapseVenvDir(), 'bin', 'python'), ['-c', query, join(dir, 'homeserver.db'), userId, deviceId], {encoding: 'utf8'}))
+}
+
+/** A failed run ends with one error line; warnings of what it left may come before it. */
+function expectErrorLine(r: CliResult): void {
+  const lines = r.stderr.trim().split('\n')
+  for (const line of lines) expect(line).toMatch(/^mxtok: /)
+  expect(lines.at(-1)).not.toMatch(/^mxtok: warning:/)
+  expect(r.stderr).not.toMatch(/\bat .*\.[cm]?js:\d+/)
+}
+
+describe('several processes of two operators at once on one session', () => {
+  it('refreshing an expired token: one refreshes, the others wait and use its token; no refresh token is lost', async () => {
+    const userId = await registerUser(expiring, `racerefresh${process.pid}`, PASSWORD)
+    const deviceId = deriveDeviceId(userId, 'bot')
+    const c = await mxtok('a', ['create', 'bot', '--user', userId, '--homeserver', expiring.baseUrl])
+    expect(c.code, c.stderr).toBe(0)
+    const first = (await secretOf('bot'))!
+    expect(first.data.mxtok_refresh_token).toBeTruthy()
+    secrets.add(first.data.access_token).add(first.data.mxtok_refresh_token)
+
+    for (let round = 0; round < 2; round++) {
+      await new Promise((r) => setTimeout(r, LIFETIME_MS + 500))
+      const runs = await Promise.all(['a', 'b', 'a', 'b', 'a', 'b'].map((op) => mxtok(op as 'a' | 'b', ['token', 'bot'])))
+      for (const r of runs) expect(r.code, r.stderr).toBe(0)
+      const stored = (await secretOf('bot'))!
+      secrets.add(stored.data.access_token).add(stored.data.mxtok_refresh_token)
+      // A token of 3 s is always within the margin of a refresh, so a run that read it fresh refreshes
+      // it again: each printed token was the session's, one after another, never two at once.
+      for (const r of runs) expect(deviceTokens(expiring.dir, userId, deviceId)).toContain(r.stdout.trim())
+      // Synapse keeps a refreshed token until it expires; one chain of refresh tokens, whose last is stored.
+      expect(deviceTokens(expiring.dir, userId, deviceId)).toContain(stored.data.access_token)
+      // One chain, whose head is the refresh token stored: none was spent twice, none is lost.
+      expect(unexchangedRefreshTokens(expiring.dir, userId, deviceId)).toEqual([stored.data.mxtok_refresh_token])
+      // No claim is left behind, and the one refresh claimed the session before it wrote.
+      expect(stored.data.mxtok_claim).toBeUndefined()
+    }
+    const v = await mxtok('b', ['verify', 'bot'])
+    expect(v.code, v.stderr).toBe(0)
+    expect((await mxtok('a', ['revoke', 'bot'])).code).toBe(0)
+    expect(deviceTokens(expiring.dir, userId, deviceId)).toEqual([])
+  })
+
+  it('creating and revoking: every run ends in a whole session or none, and the device holds the stored token or nothing', async () => {
+    const userId = await registerUser(synapse, `racecreate${process.pid}`, PASSWORD)
+    const deviceId = deriveDeviceId(userId, 'contended')
+    const create = (op: 'a' | 'b') => mxtok(op, ['create', 'contended', '--user', userId, '--homeserver', synapse.baseUrl])
+    for (let round = 0; round < 3; round++) {
+      const runs = await Promise.all([create('a'), create('b'), mxtok('a', ['revoke', 'contended']), create('b'), mxtok('b', ['revoke', 'contended'])])
+      for (const r of runs) if (r.code !== 0) expectErrorLine(r)
+      for (const t of deviceTokens(synapse.dir, userId, deviceId)) secrets.add(t)
+      const stored = await secretOf('contended')
+      const token = stored?.data.access_token
+      // No token nobody has: the device holds the stored one or none, or doctor reports the device.
+      const doctor = await mxtok('a', ['doctor'])
+      const reported = doctor.stdout.includes('"contended" was interrupted')
+      const unheld = deviceTokens(synapse.dir, userId, deviceId).filter((t) => t !== token)
+      expect(reported || unheld.length === 0, `tokens nobody has: ${unheld.length}; doctor: ${doctor.stdout}`).toBe(true)
+      // What doctor says to do leaves the device with the stored token alone.
+      if (reported) {
+        expect((await create('b')).code).toBe(0)
+        const again = (await secretOf('contended'))!.data.access_token
+        secrets.add(again)
+        expect(deviceTokens(synapse.dir, userId, deviceId)).toEqual([again])
+      }
+    }
+    expect((await mxtok('a', ['revoke', 'contended'])).code).toBeLessThanOrEqual(2)
+  })
+
+  it('of two operators creating the same name for different users, one wins and the other is told', async () => {
+    const one = await registerUser(synapse, `raceone${process.pid}`, PASSWORD)
+    const two = await registerUser(synapse, `racetwo${process.pid}`, PASSWORD)
+    const runs = await Promise.all([
+      mxtok('a', ['create', 'shared', '--user', one, '--homeserver', synapse.baseUrl]),
+      mxtok('b', ['create', 'shared', '--user', two, '--homeserver', synapse.baseUrl]),
+    ])
+    for (const r of runs) if (r.code !== 0) expectOneLineError(r)
+    const stored = (await secretOf('shared'))!
+    const owner = stored.data.user_id
+    expect([one, two]).toContain(owner)
+    secrets.add(stored.data.access_token)
+    // The loser's token, replaced, was logged out: neither user's device holds a token nobody has.
+    expect(deviceTokens(synapse.dir, owner, deriveDeviceId(owner, 'shared'))).toEqual([stored.data.access_token])
+    const other = owner === one ? two : one
+    expect(deviceTokens(synapse.dir, other, deriveDeviceId(other, 'shared'))).toEqual([])
+    expect((await mxtok('a', ['revoke', 'shared'])).code).toBe(0)
+    await baoAdmin(bao.address, bao.rootToken, 'DELETE', 'secret/metadata/race/sessions/shared')
+  })
+})

@@ -1,0 +1,231 @@
+// The team home: sessions kept in a real OpenBao dev server by two operators (two config
+// directories, two tokens), against the real Synapse. What mxtok leaves in OpenBao is read back
+// with plain HTTP, as a bot or an admin would; what the homeserver holds, from Synapse's database.
+import {spawn} from 'node:child_process'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {deriveDeviceId} from '../../src/matrix/device-id.js'
+import {BIN, type CliResult, type Env, runCli, tempDir} from '../support/cli.js'
+import {baoAdmin, baoApi, type OpenbaoDevServer, startOpenbaoDev} from '../support/openbao.js'
+import {service} from '../support/services.js'
+import {rawLogin, registerUser} from '../support/synapse.js'
+import {deviceTokens} from '../support/synapse-db.js'
+
+const synapse = await service('synapse')
+const PASSWORD = 'team home test password'
+const PASSPHRASE = 'a passphrase for the file store'
+const HOME = 'secret/team'
+
+let bao: OpenbaoDevServer
+let userId: string
+const secrets = new Set([PASSWORD, PASSPHRASE])
+/** Two operators: each a config directory of their own and a token of their own. */
+const operators: Record<'a' | 'b', {dir: string; token: string}> = {a: {dir: '', token: ''}, b: {dir: '', token: ''}}
+
+beforeAll(async () => {
+  bao = await startOpenbaoDev()
+  secrets.add(bao.rootToken)
+  await baoAdmin(bao.address, bao.rootToken, 'PUT', 'sys/policies/acl/operator', {
+    policy: 'path "secret/*" { capabilities = ["create", "read", "update", "delete", "list"] }',
+  })
+  for (const op of ['a', 'b'] as const) {
+    const made = await baoAdmin(bao.address, bao.rootToken, 'POST', 'auth/token/create', {policies: ['operator'], ttl: '1h'})
+    operators[op] = {dir: tempDir(`mxtok-team-${op}-`), token: (made.auth as {client_token: string}).client_token}
+    secrets.add(operators[op].token)
+  }
+  userId = await registerUser(synapse, `team${process.pid}`, PASSWORD)
+})
+
+afterAll(async () => {
+  await bao?.stop()
+})
+
+const envOf = (op: 'a' | 'b', extra: Env = {}): Env => ({
+  HOME: operators[op].dir,
+  MXTOK_CONFIG_DIR: operators[op].dir,
+  MXTOK_PASSWORD: PASSWORD,
+  MXTOK_PASSPHRASE: PASSPHRASE,
+  MXTOK_STORE: 'file',
+  BAO_ADDR: bao.address,
+  BAO_TOKEN: operators[op].token,
+  MXTOK_VAULT: HOME,
+  ...extra,
+})
+
+async function mxtok(op: 'a' | 'b', args: string[], extra: Env = {}): Promise<CliResult> {
+  const r = await runCli(args, {env: envOf(op, extra)})
+  for (const s of secrets) {
+    if (args[0] !== 'token') expect(r.stdout).not.toContain(s)
+    expect(r.stderr).not.toContain(s)
+  }
+  return r
+}
+
+async function tokenOf(op: 'a' | 'b', name: string): Promise<string> {
+  const t = await mxtok(op, ['token', name])
+  expect(t.code, t.stderr).toBe(0)
+  secrets.add(t.stdout.trim())
+  return t.stdout.trim()
+}
+
+const secretPath = (kind: 'data' | 'metadata', name: string) => `secret/${kind}/team/sessions/${name}`
+const secretData = async (name: string) => {
+  const r = await baoApi(bao.address, bao.rootToken, 'GET', secretPath('data', name))
+  return r.status === 200 ? (r.body?.data as {data: Record<string, string>; metadata: {version: number}}) : undefined
+}
+const versions = async (name: string) => {
+  const r = await baoApi(bao.address, bao.rootToken, 'GET', secretPath('metadata', name))
+  return (r.body?.data as {current_version: number; versions: Record<string, {destroyed: boolean}>} | undefined) ?? undefined
+}
+const device = (name: string) => deriveDeviceId(userId, name)
+const createArgs = (name: string) => ['create', name, '--user', userId, '--homeserver', synapse.baseUrl]
+
+describe('the team home', () => {
+  it("keeps a session's record and token in one secret a bot reads; the other operator lists, verifies and uses it; revoke leaves no token in its history", async () => {
+    const c = await mxtok('a', createArgs('bot'))
+    expect(c.code, c.stderr).toBe(0)
+    expect(c.stdout).toContain('team home in OpenBao/Vault')
+    const token = await tokenOf('a', 'bot')
+
+    const secret = await secretData('bot')
+    expect(secret?.metadata.version).toBe(1)
+    expect(secret?.data).toEqual({
+      access_token: token,
+      user_id: userId,
+      device_id: device('bot'),
+      homeserver: synapse.baseUrl,
+      mxtok_layout: '2',
+      mxtok_auth: 'password',
+      mxtok_created_at: expect.any(String),
+      mxtok_created_by: expect.stringContaining('@'),
+    })
+    // Nothing on operator A's machine: no registry entry, no file store.
+    const localA = await mxtok('a', ['list', '--offline', '--json'], {MXTOK_VAULT: undefined})
+    expect(JSON.parse(localA.stdout).sessions).toEqual([])
+
+    const listed = await mxtok('b', ['list', '--offline', '--json'])
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(JSON.parse(listed.stdout).sessions.map((s: {name: string}) => s.name)).toEqual(['bot'])
+    const verified = await mxtok('b', ['verify', 'bot'])
+    expect(verified.code, verified.stderr).toBe(0)
+    expect(await tokenOf('b', 'bot')).toBe(token)
+    const exec = await mxtok('b', [
+      'exec',
+      'bot',
+      '--',
+      process.execPath,
+      '-e',
+      'process.stdout.write(String(process.env.MATRIX_ACCESS_TOKEN === process.argv[1]))',
+      token,
+    ])
+    expect(exec.code, exec.stderr).toBe(0)
+    expect(exec.stdout).toBe('true')
+    expect(deviceTokens(synapse.dir, userId, device('bot'))).toEqual([token])
+
+    const r = await mxtok('b', ['revoke', 'bot'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(deviceTokens(synapse.dir, userId, device('bot'))).toEqual([])
+    expect((await secretData('bot'))?.data).toEqual({mxtok_layout: '2', mxtok_deleted_at: expect.any(String)})
+    const history = await versions('bot')
+    expect(history?.current_version).toBe(2)
+    expect(history?.versions['1'].destroyed).toBe(true)
+    const gone = await mxtok('a', ['list', '--offline', '--json'])
+    expect(JSON.parse(gone.stdout).sessions).toEqual([])
+    const t = await mxtok('a', ['token', 'bot'])
+    expect(t.code).toBe(2)
+
+    // The name is taken again on from the version revoke left.
+    const again = await mxtok('b', createArgs('bot'))
+    expect(again.code, again.stderr).toBe(0)
+    expect((await secretData('bot'))?.metadata.version).toBe(3)
+    expect(deviceTokens(synapse.dir, userId, device('bot'))).toEqual([await tokenOf('a', 'bot')])
+    expect((await mxtok('a', ['revoke', 'bot'])).code).toBe(0)
+  })
+
+  it('--vault says the same as MXTOK_VAULT for one run, and --store vault without a team home says how to name one', async () => {
+    const c = await mxtok('a', [...createArgs('flagged'), '--vault', HOME], {MXTOK_VAULT: undefined})
+    expect(c.code, c.stderr).toBe(0)
+    expect((await secretData('flagged'))?.data.device_id).toBe(device('flagged'))
+    const none = await mxtok('a', [...createArgs('nowhere'), '--store', 'vault'], {MXTOK_VAULT: undefined})
+    expect(none.code).toBe(2)
+    expect(none.stderr).toMatch(/--vault MOUNT\/PREFIX or MXTOK_VAULT/)
+    expect((await mxtok('b', ['revoke', 'flagged'])).code).toBe(0)
+  })
+
+  it('moves a local session into the team home and back, the token never in neither place', async () => {
+    const local = await mxtok('a', createArgs('mover'), {MXTOK_VAULT: undefined})
+    expect(local.code, local.stderr).toBe(0)
+    const token = await tokenOf('a', 'mover').catch(() => '')
+    expect(token).toBe('')
+    const localToken = (await mxtok('a', ['token', 'mover'], {MXTOK_VAULT: undefined})).stdout.trim()
+    secrets.add(localToken)
+
+    const m = await mxtok('a', ['move', 'mover', '--to', 'vault'])
+    expect(m.code, m.stderr).toBe(0)
+    expect((await secretData('mover'))?.data.access_token).toBe(localToken)
+    expect(JSON.parse((await mxtok('a', ['list', '--offline', '--json'], {MXTOK_VAULT: undefined})).stdout).sessions).toEqual([])
+    expect(await tokenOf('b', 'mover')).toBe(localToken)
+
+    const back = await mxtok('b', ['move', 'mover', '--to', 'file'])
+    expect(back.code, back.stderr).toBe(0)
+    expect((await secretData('mover'))?.data.access_token).toBeUndefined()
+    const there = await mxtok('b', ['token', 'mover'], {MXTOK_VAULT: undefined})
+    expect(there.stdout.trim()).toBe(localToken)
+    expect(deviceTokens(synapse.dir, userId, device('mover'))).toEqual([localToken])
+    expect((await mxtok('b', ['revoke', 'mover'], {MXTOK_VAULT: undefined})).code).toBe(0)
+  })
+
+  it('a create killed with -9 half-way leaves its journal in the team home, which doctor on the other machine reports', async () => {
+    const child = spawn(process.execPath, [BIN, ...createArgs('killed')], {env: {PATH: process.env.PATH, ...envOf('a')} as NodeJS.ProcessEnv, stdio: 'ignore'})
+    // Killed as soon as the journal entry is in OpenBao, before its login can be recorded.
+    for (let i = 0; i < 2000; i++) {
+      const listed = await baoApi(bao.address, bao.rootToken, 'GET', 'secret/metadata/team/pending/?list=true')
+      if (listed.status === 200) break
+      await new Promise((r) => setTimeout(r, 2))
+    }
+    child.kill('SIGKILL')
+    await new Promise((r) => child.on('close', r))
+    for (const t of deviceTokens(synapse.dir, userId, device('killed'))) secrets.add(t)
+    const d = await mxtok('b', ['doctor'])
+    expect(d.stdout).toContain(`create of session "killed" was interrupted`)
+    expect(d.stdout).toMatch(/ok {3}store vault/)
+    // Its advice, run by the other operator, leaves the device with the one stored token.
+    const again = await mxtok('b', createArgs('killed'))
+    expect(again.code, again.stderr).toBe(0)
+    expect(deviceTokens(synapse.dir, userId, device('killed'))).toEqual([await tokenOf('b', 'killed')])
+    expect((await mxtok('a', ['doctor'])).stdout).not.toContain('interrupted')
+    expect((await mxtok('a', ['revoke', 'killed'])).code).toBe(0)
+  })
+
+  it('import, rename, rotate and prune work on the team home, and doctor finds it working', async () => {
+    const login = await rawLogin(synapse.baseUrl, userId, PASSWORD, 'TEAMIMPORTED')
+    secrets.add(login.access_token)
+    const i = await runCli(['import', 'imported', '--token-stdin', '--user', userId, '--homeserver', synapse.baseUrl], {
+      env: envOf('a'),
+      input: `${login.access_token}\n`,
+    })
+    expect(i.code, i.stderr).toBe(0)
+    expect((await secretData('imported'))?.data).toMatchObject({access_token: login.access_token, device_id: 'TEAMIMPORTED', mxtok_auth: 'password'})
+
+    const n = await mxtok('b', ['rename', 'imported', '--device-name', 'team bot'])
+    expect(n.code, n.stderr).toBe(0)
+
+    const r = await mxtok('b', ['rotate', 'imported', '--yes'])
+    expect(r.code, r.stderr).toBe(0)
+    const rotated = await tokenOf('a', 'imported')
+    expect(rotated).not.toBe(login.access_token)
+    const secret = await secretData('imported')
+    expect(secret?.data.access_token).toBe(rotated)
+    const onServer = deviceTokens(synapse.dir, userId, secret!.data.device_id)
+    expect(onServer).toEqual([rotated])
+    expect(deviceTokens(synapse.dir, userId, 'TEAMIMPORTED')).toEqual(secret!.data.device_id === 'TEAMIMPORTED' ? [rotated] : [])
+
+    const p = await mxtok('a', ['prune', '--user', userId, '--orphans', '--dry-run', '--json'])
+    expect(p.code, p.stderr).toBe(0)
+    expect(JSON.stringify(JSON.parse(p.stdout))).not.toContain(secret!.data.device_id)
+
+    const d = await mxtok('a', ['doctor', '--json'])
+    expect(d.code, d.stdout).toBe(0)
+    expect(JSON.parse(d.stdout)).toMatchObject({registry: `${HOME} in OpenBao/Vault`, sessions: 1, configuredStore: 'vault'})
+    expect((await mxtok('a', ['revoke', 'imported'])).code).toBe(0)
+  })
+})

@@ -1,0 +1,165 @@
+import nock from 'nock'
+import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import type {Session} from '../../src/registry/session.js'
+import {readSessionFields, recordCopy, secretOf, sessionFields, tokenFields} from '../../src/teamhome/layout.js'
+import {TeamStore} from '../../src/teamhome/team-store.js'
+import {VaultRegistry} from '../../src/teamhome/vault-registry.js'
+import {connectVault} from '../../src/vault/client.js'
+import {VaultError} from '../../src/vault/errors.js'
+
+const ADDR = 'https://vault.example:8200'
+const TOKEN = 's.VAULTTOKENSECRET'
+const DATA = '/v1/secret/data/mxtok/sessions/bot'
+const PENDING = '/v1/secret/detailed-metadata/mxtok/pending/'
+const SESSION: Session = {
+  name: 'bot',
+  userId: '@bot:example.com',
+  homeserver: 'https://matrix.example.com',
+  deviceId: 'MXTOKDEV1',
+  createdAt: '2026-12-01T00:00:00.000Z',
+  store: 'vault',
+  auth: 'password',
+}
+
+beforeAll(() => nock.disableNetConnect())
+afterEach(() => nock.cleanAll())
+
+const env = {HOME: '/nonexistent', BAO_ADDR: ADDR, BAO_TOKEN: TOKEN}
+const registry = () =>
+  new VaultRegistry(
+    {mount: 'secret', prefix: 'mxtok'},
+    () => connectVault(env),
+    () => {},
+    'ops@host',
+  )
+const vault = () => nock(ADDR, {reqheaders: {'x-vault-token': TOKEN}})
+const at = (data: Record<string, unknown>, version: number) => ({data: {data, metadata: {version}}})
+const CAS_MISMATCH = {errors: ['check-and-set parameter did not match the current version']}
+
+describe('a session in the team home, as fields', () => {
+  it('reads back as the session and its secret, whatever the kind of token', () => {
+    const pair = JSON.stringify({access_token: 'mat_a', refresh_token: 'mar_r', expires_at: '2026-12-07T03:00:00.000Z'})
+    const oauth: Session = {
+      ...SESSION,
+      auth: 'oauth',
+      oauth: {issuer: 'https://auth.example.com/', clientId: 'c1', tokenEndpoint: 'https://auth.example.com/token'},
+    }
+    for (const [session, secret] of [
+      [SESSION, 'syt_bare'],
+      [oauth, pair],
+      [SESSION, null],
+    ] as const) {
+      const fields = sessionFields(session, secret, undefined, 'ops@host')
+      expect(Object.values(fields).every((v) => typeof v === 'string')).toBe(true)
+      expect(readSessionFields('bot', fields)).toEqual({kind: 'session', session, secret})
+    }
+    expect(tokenFields(pair)).toEqual({access_token: 'mat_a', mxtok_refresh_token: 'mar_r', mxtok_access_expires_at: '2026-12-07T03:00:00.000Z'})
+    expect(secretOf({user_id: '@a:hs'})).toBeNull()
+  })
+
+  it('keeps fields others added and who made the session, and names a secret of another layout as damaged', () => {
+    const first = sessionFields(SESSION, 'syt_a', {owner_team: 'ops'}, 'ops@host')
+    expect(first).toMatchObject({owner_team: 'ops', mxtok_created_by: 'ops@host', access_token: 'syt_a', device_id: 'MXTOKDEV1', mxtok_layout: '2'})
+    expect(sessionFields(SESSION, 'syt_b', first, 'other@laptop').mxtok_created_by).toBe('ops@host')
+    expect(readSessionFields('bot', {access_token: 'syt_a', mxtok_layout: '1'})).toMatchObject({kind: 'damaged'})
+    expect(readSessionFields('bot', {mxtok_layout: '2', mxtok_deleted_at: 'x'})).toEqual({kind: 'deleted'})
+  })
+})
+
+describe('an update of the team home', () => {
+  it('records a session with its token in one check-and-set write on the version read', async () => {
+    const home = registry()
+    const scope = vault()
+      .get(DATA)
+      .reply(404, {errors: []})
+      .get(PENDING)
+      .query(true)
+      .reply(404, {errors: []})
+      .post(DATA, {data: sessionFields(SESSION, 'syt_new', undefined, 'ops@host') as Record<string, string>, options: {cas: 0}})
+      .reply(200, {data: {version: 1}})
+      // Then the record's copy, without the token, for list.
+      .post('/v1/secret/metadata/mxtok/sessions/bot', {custom_metadata: recordCopy(sessionFields(SESSION, 'syt_new', undefined, 'ops@host'), 1)})
+      .reply(204)
+    await home.update(
+      async (sessions) => {
+        await new TeamStore(home).set('@bot:example.com/MXTOKDEV1', 'syt_new')
+        sessions.set('bot', SESSION)
+      },
+      {sessions: ['bot']},
+    )
+    scope.done()
+    // What was written is what the store then answers, without asking the server again.
+    expect(await new TeamStore(home).get('@bot:example.com/MXTOKDEV1')).toBe('syt_new')
+  })
+
+  it('applies the change again to what another writer left, then stops after its tries with one line, exit 9', async () => {
+    let version = 1
+    const scope = vault()
+      .persist()
+      .get(DATA)
+      .reply(() => [200, at(sessionFields(SESSION, 'syt_a', undefined, 'ops@host'), version++)])
+      .get(PENDING)
+      .query(true)
+      .reply(404, {errors: []})
+      .post(DATA)
+      .reply(400, CAS_MISMATCH)
+    let applied = 0
+    const error = await registry()
+      .update(
+        (sessions) => {
+          applied++
+          sessions.set('bot', {...SESSION, expiresAt: '2027-01-01T00:00:00.000Z'})
+        },
+        {sessions: ['bot']},
+      )
+      .then(
+        () => expect.unreachable('expected a failure'),
+        (e: unknown) => e as VaultError,
+      )
+    scope.persist(false)
+    expect(applied).toBe(6)
+    expect(error).toBeInstanceOf(VaultError)
+    expect(error.exitCode).toBe(9)
+    expect(error.message).toBe(
+      'secret/data/mxtok/sessions/bot kept being changed by other runs (6 tries); what this run had not written yet was not written — run the command again',
+    )
+    expect(error.message).not.toContain(TOKEN)
+  })
+})
+
+describe('a list of the team home', () => {
+  it("takes each record from its copy while the copy is of the secret's current version, and reads the secrets whose copy is stale or missing", async () => {
+    const fresh = sessionFields({...SESSION, name: 'fresh', deviceId: 'DEVFRESH'}, 'syt_f', undefined, 'ops@host')
+    const edited = sessionFields({...SESSION, name: 'edited', deviceId: 'DEVEDITED'}, 'syt_e', undefined, 'ops@host')
+    const scope = vault()
+      .get('/v1/secret/detailed-metadata/mxtok/sessions/')
+      .query(true)
+      .reply(200, {
+        data: {
+          keys: ['edited', 'fresh', 'plain'],
+          key_info: {
+            fresh: {current_version: 3, custom_metadata: recordCopy(fresh, 3), versions: {'3': {deletion_time: '', destroyed: false}}},
+            // Someone wrote the secret after mxtok: its copy is of version 1, and is not believed.
+            edited: {current_version: 2, custom_metadata: recordCopy({...edited, homeserver: 'https://old.example.com'}, 1), versions: {}},
+            plain: {current_version: 1, versions: {}},
+          },
+        },
+      })
+      .get('/v1/secret/data/mxtok/sessions/edited')
+      .reply(200, at(edited, 2))
+      .get('/v1/secret/data/mxtok/sessions/plain')
+      .reply(200, at(sessionFields({...SESSION, name: 'plain', deviceId: 'DEVPLAIN'}, 'syt_p', undefined, 'ops@host'), 1))
+    const home = registry()
+    const sessions = await home.list()
+    scope.done()
+    expect(sessions.map((s) => [s.name, s.homeserver])).toEqual([
+      ['edited', SESSION.homeserver],
+      ['fresh', SESSION.homeserver],
+      ['plain', SESSION.homeserver],
+    ])
+    // The token of a session listed from its copy is read when it is asked for.
+    const read = vault().get('/v1/secret/data/mxtok/sessions/fresh').reply(200, at(fresh, 3))
+    expect(await new TeamStore(home).get('@bot:example.com/DEVFRESH')).toBe('syt_f')
+    read.done()
+  })
+})
