@@ -1,3 +1,4 @@
+import {assertNever} from '../errors.js'
 import {pendingProblem, sessionProblem} from '../registry/entry-check.js'
 import {pendingEntry, pendingFromEntry, sessionEntry, sessionFromEntry} from '../registry/registry-format.js'
 import type {PendingLogin, Session} from '../registry/session.js'
@@ -29,6 +30,10 @@ const SESSION_FIELDS = [
   'mxtok_oauth_client_id',
   'mxtok_oauth_token_endpoint',
   'mxtok_oauth_revocation_endpoint',
+  'mxtok_oauth_admin',
+  'mxtok_client_secret',
+  'mxtok_personal_id',
+  'mxtok_personal_admin',
   'mxtok_claim',
   'mxtok_deleted_at',
 ] as const
@@ -57,15 +62,17 @@ export function readSessionFields(name: string, data: Fields): SessionRead {
     ...(auth === 'password' ? {} : {auth}),
     ...(text('mxtok_expires_at') === undefined ? {} : {expiresAt: text('mxtok_expires_at')}),
   }
-  if (auth === 'oauth') {
+  if (auth === 'oauth' || auth === 'client') {
     entry.oauth = {
       issuer: text('mxtok_oauth_issuer'),
       clientId: text('mxtok_oauth_client_id'),
       tokenEndpoint: text('mxtok_oauth_token_endpoint'),
       ...(text('mxtok_oauth_revocation_endpoint') === undefined ? {} : {revocationEndpoint: text('mxtok_oauth_revocation_endpoint')}),
+      ...(text('mxtok_oauth_admin') === undefined ? {} : {admin: text('mxtok_oauth_admin') === 'true' ? true : text('mxtok_oauth_admin')}),
     }
   }
   if (auth === 'admin') entry.admin = {by: text('mxtok_admin_by')}
+  if (auth === 'personal') entry.personal = {id: text('mxtok_personal_id'), admin: text('mxtok_personal_admin')}
   const problem = auth === undefined ? 'it has no mxtok_auth' : sessionProblem(name, entry)
   if (problem !== undefined) return {kind: 'damaged', problem}
   return {kind: 'session', session: sessionFromEntry(name, entry), secret: secretOf(data)}
@@ -92,22 +99,30 @@ export function sessionFields(session: Session, secret: string | null, kept: Fie
   }
   if (session.expiresAt !== undefined) fields.mxtok_expires_at = session.expiresAt
   switch (session.auth) {
-    case 'oauth': {
-      const {issuer, clientId, tokenEndpoint, revocationEndpoint} = session.oauth
+    case 'oauth':
+    case 'client': {
+      const {issuer, clientId, tokenEndpoint, revocationEndpoint, admin} = session.oauth
       Object.assign(fields, {mxtok_oauth_issuer: issuer, mxtok_oauth_client_id: clientId, mxtok_oauth_token_endpoint: tokenEndpoint})
       if (revocationEndpoint !== undefined) fields.mxtok_oauth_revocation_endpoint = revocationEndpoint
+      if (admin) fields.mxtok_oauth_admin = 'true'
       break
     }
     case 'admin':
       Object.assign(fields, {mxtok_admin_by: session.admin.by, mxtok_admin_key: session.deviceId})
       break
+    case 'personal':
+      Object.assign(fields, {mxtok_personal_id: session.personal.id, mxtok_personal_admin: session.personal.admin})
+      break
+    case 'password':
+      break
     default:
+      assertNever(session, 'kind of session')
   }
   return fields
 }
 
 /** Fields of the token, which the record's copy in custom_metadata leaves out. */
-const TOKEN_FIELDS = new Set(['access_token', 'mxtok_refresh_token', 'mxtok_access_expires_at', 'mxtok_claim'])
+const TOKEN_FIELDS = new Set(['access_token', 'mxtok_refresh_token', 'mxtok_client_secret', 'mxtok_access_expires_at', 'mxtok_claim'])
 
 /**
  * The record of a session's secret at `version`, without its token, as custom_metadata that a
@@ -135,7 +150,10 @@ export function tokenFields(secret: string): Record<string, string> {
   if (secret.startsWith('{')) {
     const pair = parsePair(secret)
     if (pair) {
-      const fields: Record<string, string> = {access_token: pair.access_token, mxtok_refresh_token: pair.refresh_token}
+      const fields: Record<string, string> =
+        'refresh_token' in pair
+          ? {access_token: pair.access_token, mxtok_refresh_token: pair.refresh_token}
+          : {access_token: pair.access_token, mxtok_client_secret: pair.client_secret}
       if (pair.expires_at !== null) fields.mxtok_access_expires_at = pair.expires_at
       return fields
     }
@@ -147,21 +165,29 @@ export function tokenFields(secret: string): Record<string, string> {
 /** The secret as the other stores keep it, from the fields; null when there is no access_token. */
 export function secretOf(data: Fields): string | null {
   if (typeof data.access_token !== 'string' || data.access_token === '') return null
-  if (typeof data.mxtok_refresh_token !== 'string') return data.access_token
   const expiresAt = typeof data.mxtok_access_expires_at === 'string' && data.mxtok_access_expires_at !== '' ? data.mxtok_access_expires_at : null
+  if (typeof data.mxtok_client_secret === 'string')
+    return JSON.stringify({access_token: data.access_token, client_secret: data.mxtok_client_secret, expires_at: expiresAt})
+  if (typeof data.mxtok_refresh_token !== 'string') return data.access_token
   return JSON.stringify({access_token: data.access_token, refresh_token: data.mxtok_refresh_token, expires_at: expiresAt})
 }
 
-function parsePair(secret: string): {access_token: string; refresh_token: string; expires_at: string | null} | undefined {
+type Pair = {access_token: string; expires_at: string | null} & ({refresh_token: string} | {client_secret: string})
+
+/** A token pair, or an admin client's token with its secret (src/core/session-secret.ts), in the very order mxtok writes it. */
+function parsePair(secret: string): Pair | undefined {
   let value: Fields
   try {
     value = JSON.parse(secret)
   } catch {
     return undefined
   }
-  const {access_token, refresh_token, expires_at} = value ?? {}
-  if (typeof access_token !== 'string' || typeof refresh_token !== 'string' || (expires_at !== null && typeof expires_at !== 'string')) return undefined
-  const pair = {access_token, refresh_token, expires_at}
+  const {access_token, refresh_token, client_secret, expires_at} = value ?? {}
+  if (typeof access_token !== 'string' || (expires_at !== null && typeof expires_at !== 'string')) return undefined
+  let pair: Pair
+  if (typeof refresh_token === 'string') pair = {access_token, refresh_token, expires_at}
+  else if (typeof client_secret === 'string') pair = {access_token, client_secret, expires_at}
+  else return undefined
   // Only what reads back as the very same text: a move compares the copy with the original.
   return JSON.stringify(pair) === secret ? pair : undefined
 }

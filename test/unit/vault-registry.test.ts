@@ -57,6 +57,27 @@ describe('a session in the team home, as fields', () => {
     expect(secretOf({user_id: '@a:hs'})).toBeNull()
   })
 
+  it("reads back MAS's kinds too: an admin user's grant, an admin client's session with its secret, a personal token", () => {
+    const grant = {issuer: 'https://auth.example.com/', clientId: 'c1', tokenEndpoint: 'https://auth.example.com/token', admin: true as const}
+    const masAdmin: Session = {...SESSION, auth: 'oauth', oauth: grant}
+    const client = {...SESSION, auth: 'client', userId: 'client:c1', deviceId: 'CLIENTABCDEFGHIJKL', oauth: grant} as Session
+    const personal: Session = {...SESSION, auth: 'personal', personal: {id: '01FSHN9AG07HNEZXNQM2KNBNF6', admin: 'root'}, expiresAt: '2027-01-01T00:00:00.000Z'}
+    const clientSecret = JSON.stringify({access_token: 'mat_c', client_secret: 'shh', expires_at: '2026-12-07T03:00:00.000Z'})
+    for (const [session, secret] of [
+      [masAdmin, JSON.stringify({access_token: 'mat_a', refresh_token: 'mar_r', expires_at: null})],
+      [client, clientSecret],
+      [personal, 'mpt_token'],
+    ] as const) {
+      const fields = sessionFields(session, secret, undefined, 'ops@host')
+      expect(Object.values(fields).every((v) => typeof v === 'string')).toBe(true)
+      expect(readSessionFields('bot', fields)).toEqual({kind: 'session', session, secret})
+    }
+    // A bot reads access_token alone; the client secret is in a field of its own, never in the record's copy.
+    const fields = sessionFields(client, clientSecret, undefined, 'ops@host')
+    expect(fields).toMatchObject({access_token: 'mat_c', mxtok_client_secret: 'shh'})
+    expect(Object.values(recordCopy(fields, 1))).not.toContain('shh')
+  })
+
   it('keeps fields others added and who made the session, and names a secret of another layout as damaged', () => {
     const first = sessionFields(SESSION, 'syt_a', {owner_team: 'ops'}, 'ops@host')
     expect(first).toMatchObject({owner_team: 'ops', mxtok_created_by: 'ops@host', access_token: 'syt_a', device_id: 'MXTOKDEV1', mxtok_layout: '2'})
