@@ -54,7 +54,9 @@ export async function execSession(opts: ExecOptions, deps: Deps): Promise<number
     env: (s: Session, token: string) => sessionEnv(base, s, token),
     warn: deps.warn,
   }
-  return supervise(opts.spawn ?? spawn, opts.name, opts.command, sessionEnv(base, session, live.token), follow)
+  const running = () => supervise(opts.spawn ?? spawn, opts.name, opts.command, sessionEnv(base, session, live.token), follow)
+  const store = deps.store(session.store)
+  return store.whileRunning ? store.whileRunning(running, deps.warn) : running()
 }
 
 function sessionEnv(base: NodeJS.ProcessEnv, session: Session, token: string): NodeJS.ProcessEnv {

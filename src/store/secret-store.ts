@@ -28,6 +28,11 @@ export interface SecretStore {
   prefetch?(accounts: string[]): Promise<void>
   /** Every account the store holds, where it can be listed (a file can, a keychain shared with other programs is not). */
   accounts?(): Promise<string[]>
+  /**
+   * Runs `work` with what the store needs kept alive meanwhile (the team home: its OpenBao/Vault
+   * token, renewed at about two thirds of its TTL for as long as `exec`'s command runs).
+   */
+  whileRunning?<T>(work: () => Promise<T>, warn: (line: string) => void): Promise<T>
 }
 
 /** The key of a token in a store: a device holds at most one live token, so user and device name it. */

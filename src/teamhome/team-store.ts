@@ -29,4 +29,8 @@ export class TeamStore implements SecretStore {
   prefetch(accounts: string[]): Promise<void> {
     return this.registry.readTokens(accounts)
   }
+
+  whileRunning<T>(work: () => Promise<T>, warn: (line: string) => void): Promise<T> {
+    return this.registry.whileRunning(work, warn)
+  }
 }

@@ -10,6 +10,7 @@ import type {CapabilityNeed, VaultClient} from '../vault/client.js'
 import {CasMismatch, VaultError} from '../vault/errors.js'
 import {type KvEntry, KvV2} from '../vault/kv.js'
 import type {VaultLocation} from '../vault/location.js'
+import {renewWhile} from '../vault/renewer.js'
 import {deletedFields, pendingFields, pendingKey, readPendingFields, readSessionFields, recordCopy, type SessionRead, sessionFields} from './layout.js'
 
 /** A secret as read: its fields and the version they are, the version the next write is a check-and-set on. */
@@ -354,6 +355,12 @@ export class VaultRegistry implements Registry {
 
   private sessionPath = (name: string) => `${this.location.prefix}/sessions/${name}`
   private pendingPath = (account: string) => `${this.location.prefix}/pending/${pendingKey(account)}`
+
+  /** `work` with the team home's token renewed while it runs (an AppRole's short-lived token outlives a long exec). */
+  async whileRunning<T>(work: () => Promise<T>, warn: (line: string) => void): Promise<T> {
+    const {client} = await this.open()
+    return renewWhile(client, work, warn)
+  }
 
   private open() {
     this.opened ??= this.connect().then((client) => ({client, kv: new KvV2(client, this.location.mount)}))

@@ -229,3 +229,21 @@ describe('the team home', () => {
     expect((await mxtok('a', ['revoke', 'imported'])).code).toBe(0)
   })
 })
+
+describe('a long exec on the team home', () => {
+  it('keeps a short-lived OpenBao token alive for as long as the command runs', async () => {
+    const name = 'renewed'
+    const created = await mxtok('a', createArgs(name))
+    expect(created.code, created.stderr).toBe(0)
+    // A token that dies 3 s after its last renewal, as an AppRole's short TTL would, renewable for a minute.
+    const made = await baoAdmin(bao.address, bao.rootToken, 'POST', 'auth/token/create', {policies: ['operator'], ttl: '3s', explicit_max_ttl: '60s'})
+    const shortLived = (made.auth as {client_token: string}).client_token
+    secrets.add(shortLived)
+    const ran = await mxtok('a', ['exec', name, '--', 'sleep', '7'], {BAO_TOKEN: shortLived})
+    expect(ran.code, ran.stderr).toBe(0)
+    // Without the renewals it would have died 4 s before the command ended.
+    const looked = await baoApi(bao.address, shortLived, 'GET', 'auth/token/lookup-self')
+    expect(looked.status).toBe(200)
+    expect((looked.body?.data as {ttl?: number} | undefined)?.ttl).toBeGreaterThan(0)
+  })
+})
