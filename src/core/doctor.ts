@@ -74,8 +74,13 @@ export async function runDoctor(
   opts: {configuredStore: StoreKind; fix?: boolean; checkEngine?: () => Promise<EngineCheck>},
   deps: Deps,
 ): Promise<DoctorReport> {
+  const engine = await opts.checkEngine?.()
+  // The team home is the registry: with its engine unusable there is nothing more to read, and the
+  // engine's row says why.
+  if (engine && !engine.ok && deps.registry.tokens !== undefined) {
+    return {registry: deps.registry.path, sessions: 0, configuredStore: opts.configuredStore, stores: [], homeservers: [], orphans: [], ok: false, engine}
+  }
   const sessions = await deps.registry.list()
-  const engine = opts.checkEngine?.()
   const stores = await Promise.all(
     STORE_KINDS.map(async (store): Promise<StoreCheck> => {
       try {
@@ -111,7 +116,7 @@ export async function runDoctor(
     orphans,
     ok: configured.ok,
   }
-  return engine ? {...report, engine: await engine} : report
+  return engine ? {...report, engine} : report
 }
 
 async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): Promise<Orphan[]> {

@@ -2,13 +2,13 @@
 // directories, two tokens), against the real Synapse. What mxtok leaves in OpenBao is read back
 // with plain HTTP, as a bot or an admin would; what the homeserver holds, from Synapse's database.
 import {spawn} from 'node:child_process'
-import {copyFileSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import {exited, terminate} from '../support/child-process.js'
+import {OPENBAO_DOCS, startBaoAgent} from '../support/bao-agent.js'
 import {BIN, type CliResult, type Env, runCli, tempDir} from '../support/cli.js'
-import {baoAdmin, baoApi, baoBinary, type OpenbaoDevServer, startOpenbaoDev} from '../support/openbao.js'
+import {baoAdmin, baoApi, type OpenbaoDevServer, startOpenbaoDev} from '../support/openbao.js'
 import {service} from '../support/services.js'
 import {rawLogin, registerUser} from '../support/synapse.js'
 import {deviceTokens} from '../support/synapse-db.js'
@@ -252,13 +252,12 @@ describe('a long exec on the team home', () => {
 })
 
 describe('a bot reading its session from the team home without mxtok, and with it', () => {
-  const DOCS = resolve(import.meta.dirname, '../../docs/openbao')
   // docs/openbao's examples are written for MXTOK_VAULT=secret/mxtok and the session "bot".
   const docsHome = {MXTOK_VAULT: 'secret/mxtok'}
 
   /** The bot's AppRole with docs/openbao/bot.hcl, which reads its own session's secret and nothing else. */
   async function botRole(dir: string): Promise<{roleId: string; secretIdFile: string}> {
-    await baoAdmin(bao.address, bao.rootToken, 'PUT', 'sys/policies/acl/mxtok-bot', {policy: readFileSync(join(DOCS, 'bot.hcl'), 'utf8')})
+    await baoAdmin(bao.address, bao.rootToken, 'PUT', 'sys/policies/acl/mxtok-bot', {policy: readFileSync(join(OPENBAO_DOCS, 'bot.hcl'), 'utf8')})
     const mounts = await baoAdmin(bao.address, bao.rootToken, 'GET', 'sys/auth')
     if (!('approle/' in ((mounts.data as Record<string, unknown>) ?? mounts)))
       await baoAdmin(bao.address, bao.rootToken, 'POST', 'sys/auth/approle', {type: 'approle'})
@@ -285,41 +284,20 @@ describe('a bot reading its session from the team home without mxtok, and with i
     let second = ''
     const role = await botRole(dir)
 
-    copyFileSync(join(DOCS, 'bot-config.ctmpl'), join(dir, 'bot-config.ctmpl'))
-    // The one change to the example: the secret re-read every second instead of every minute.
-    writeFileSync(
-      join(dir, 'agent.hcl'),
-      readFileSync(join(DOCS, 'agent.hcl'), 'utf8').replace('static_secret_render_interval = "1m"', 'static_secret_render_interval = "1s"'),
-    )
-    const agent = spawn(baoBinary(), ['agent', '-config=agent.hcl'], {
-      cwd: dir,
-      env: {PATH: process.env.PATH, HOME: dir, BAO_ADDR: bao.address},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let said = ''
-    agent.stdout.on('data', (d) => (said += d))
-    agent.stderr.on('data', (d) => (said += d))
-    const rendered = join(dir, 'config.yaml')
-    const until = async (what: string, test: () => boolean) => {
-      const deadline = Date.now() + 30_000
-      while (!test()) {
-        if (exited(agent) || Date.now() > deadline) throw new Error(`no ${what}; the agent said:\n${said}`)
-        await new Promise((r) => setTimeout(r, 100))
-      }
-    }
+    const agent = startBaoAgent(dir, bao.address)
     try {
-      await until('rendered file', () => existsSync(rendered) && readFileSync(rendered, 'utf8').includes(first))
-      expect(readFileSync(rendered, 'utf8')).toBe(
+      await agent.until('rendered file', (text) => text.includes(first))
+      expect(readFileSync(agent.rendered, 'utf8')).toBe(
         `homeserver: ${JSON.stringify(synapse.baseUrl)}\nuser_id: ${JSON.stringify(userId)}\ndevice_id: ${JSON.stringify(device('bot'))}\naccess_token: ${JSON.stringify(first)}\n`,
       )
       const rotated = await mxtok('a', ['rotate', 'bot', '--yes'], docsHome)
       expect(rotated.code, rotated.stderr).toBe(0)
       second = await tokenNow()
       expect(second).not.toBe(first)
-      await until('re-render after mxtok rotate', () => readFileSync(rendered, 'utf8').includes(second))
-      expect(readFileSync(rendered, 'utf8')).not.toContain(first)
+      await agent.until('re-render after mxtok rotate', (text) => text.includes(second))
+      expect(readFileSync(agent.rendered, 'utf8')).not.toContain(first)
     } finally {
-      await terminate(agent, 5000)
+      await agent.stop()
     }
 
     // The bot itself, by its AppRole alone (no operator token), runs under mxtok exec with its session.

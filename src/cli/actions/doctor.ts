@@ -23,7 +23,8 @@ export async function doctor({flags}: Pick<Input<typeof command>, 'flags'>, io: 
   // The team home holds every session and its token: it is the store to require.
   const report = await runDoctor({configuredStore: deps.registry.tokens ?? flags.store, fix: flags.fix === true, checkEngine: engine}, deps)
   const inStore = new Map<StoreKind, number>()
-  for (const s of await deps.registry.list()) inStore.set(s.store, (inStore.get(s.store) ?? 0) + 1)
+  const unread = report.engine?.ok === false && deps.registry.tokens !== undefined
+  for (const s of unread ? [] : await deps.registry.list()) inStore.set(s.store, (inStore.get(s.store) ?? 0) + 1)
   const stores = report.stores.map((s) => ({...s, configured: s.store === report.configuredStore, sessions: inStore.get(s.store) ?? 0}))
   const plural = (n: number) => `${n} session${n === 1 ? '' : 's'}`
 
