@@ -97,7 +97,7 @@ describe('mxtok with a team home on a three-node OpenBao cluster', () => {
     const now = await cluster.leader()
     for (const s of sessions) {
       const answer = await baoApi(now.address, cluster.rootToken, 'GET', apiPath('data', s))
-      const data = (answer.body?.data as {data: Record<string, string>}).data
+      const data = (answer.body?.data as {data?: Record<string, string>} | undefined)?.data ?? {}
       expect(data).toMatchObject({access_token: tokenOf(s), device_id: s.deviceId, mxtok_layout: '2'})
       expect(data.mxtok_deleted_at).toBeUndefined()
     }
