@@ -3,75 +3,35 @@
 // Every claim is checked where the truth is, MAS's admin API: Synapse keeps answering for a token
 // that MAS has ended for about two minutes. The file starts its own stack and keyring.
 import {spawn} from 'node:child_process'
-import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import type {Page} from '../support/browser.js'
-import {BIN, expectNoSecrets, expectOneLineError, mxtokRunner, runCli, tempDir} from '../support/cli.js'
-import {type KeyringSession, startKeyring} from '../support/keyring.js'
+import {BIN, expectOneLineError} from '../support/cli.js'
 import {type KillRelay, startKillRelay} from '../support/kill-relay.js'
-import {approveAtMas} from '../support/mas-browser.js'
-import {type RealMas, startRealMas} from '../support/real-mas.js'
-import {type AdminResource, issuePersonalToken, masAdmin, masSession, masUserId, registerMasUser} from '../support/real-mas-client.js'
+import {createApprovedAtMas, type MasAccount, masSuite} from '../support/mas-suite.js'
+import {type AdminResource, issuePersonalToken, masAdmin, masSession, masUserId} from '../support/real-mas-client.js'
 import {rawWhoami} from '../support/synapse.js'
 
-let stack: RealMas
-let keyring: KeyringSession
-let configDir: string
-const secrets = new Set<string>()
-const keyringEnv: Record<string, string> = {}
-const {env, mxtok, token} = mxtokRunner(keyringEnv, () => configDir, secrets)
-
-beforeAll(async () => {
-  const [started, ownKeyring] = await Promise.allSettled([startRealMas(), startKeyring()])
-  if (started.status === 'fulfilled') stack = started.value
-  if (ownKeyring.status === 'fulfilled') keyring = ownKeyring.value
-  if (started.status === 'rejected') throw started.reason
-  if (ownKeyring.status === 'rejected') throw ownKeyring.reason
-  Object.assign(keyringEnv, keyring.env)
-})
-afterAll(() => Promise.all([stack?.stop(), keyring?.stop()]))
-
-beforeEach(() => {
-  configDir = tempDir('mxtok-mas-personal-')
-})
-
-let n = 0
-interface Account {
-  user: string
-  localpart: string
-  password: string
-}
-async function account(opts: {admin?: boolean} = {}): Promise<Account> {
-  const localpart = `${opts.admin ? 'root' : 'bot'}${process.pid}x${++n}`
-  const password = `pw-${localpart}-Xq3Lm`
-  secrets.add(password)
-  return {user: await registerMasUser(stack.provided, localpart, password, opts), localpart, password}
-}
+const mas = masSuite({dirPrefix: 'mxtok-mas-personal-', dirPerTest: true})
+const {env, mxtok, token, secrets} = mas
+const account = (opts: {admin?: boolean} = {}) => mas.account(opts.admin ? 'root' : 'bot', opts)
 
 /** An admin user's session with MAS's admin API (create --oauth --admin), approved at MAS in a browser. */
-async function adminSession(name: string, homeserver = stack.provided.baseUrl): Promise<Account> {
+async function adminSession(name: string, homeserver = mas.stack.provided.baseUrl): Promise<MasAccount> {
   const a = await account({admin: true})
-  let approval: Promise<Page> | undefined
-  const created = await runCli(['create', name, '--user', a.user, '--homeserver', homeserver, '--oauth', '--admin'], {
-    env: env(),
-    timeoutMs: 60_000,
-    onStderr: (soFar) => {
-      const shown = / open (http\S+) and enter the code (\S+)/.exec(soFar) ?? / open (http\S+\?code=(\S+))/.exec(soFar)
-      if (shown && !approval) approval = approveAtMas(shown[1], shown[2], {username: a.localpart, password: a.password})
-    },
-  })
-  await approval
-  expectNoSecrets(created, secrets)
-  expect(created.code, created.stderr).toBe(0)
+  await createApprovedAtMas(['create', name, '--user', a.user, '--homeserver', homeserver, '--oauth', '--admin'], a, env(), secrets)
   await token(name)
   return a
 }
 
-const personalSession = (id: string) => masSession(stack.provided, 'personal-sessions', id)
+const personalSession = (id: string) => masSession(mas.stack.provided, 'personal-sessions', id)
 
 /** The user's personal sessions at MAS, every status. */
 async function personalSessionsOf(localpart: string): Promise<AdminResource[]> {
-  const answer = await masAdmin(stack.provided, 'GET', `/personal-sessions?filter[actor_user]=${await masUserId(stack.provided, localpart)}&page[first]=100`)
+  const answer = await masAdmin(
+    mas.stack.provided,
+    'GET',
+    `/personal-sessions?filter[actor_user]=${await masUserId(mas.stack.provided, localpart)}&page[first]=100`,
+  )
   expect(answer.status).toBe(200)
   return answer.body.data as AdminResource[]
 }
@@ -81,7 +41,7 @@ async function personalSessionsOf(localpart: string): Promise<AdminResource[]> {
  * its scope, so a live token without the admin scope is refused for the scope, a dead one for itself.
  */
 async function masVerdict(t: string): Promise<'live' | 'dead'> {
-  const res = await fetch(`${stack.provided.masUrl}/api/admin/v1/users?page[first]=1`, {headers: {authorization: `Bearer ${t}`}})
+  const res = await fetch(`${mas.stack.provided.masUrl}/api/admin/v1/users?page[first]=1`, {headers: {authorization: `Bearer ${t}`}})
   const title = ((await res.json()) as {errors?: {title: string}[]}).errors?.[0]?.title
   expect(res.status).toBe(401)
   return title === 'Missing urn:mas:admin scope' ? 'live' : 'dead'
@@ -108,7 +68,7 @@ describe('create --as on a server behind MAS: a personal token', () => {
     expect(days(atMas.attributes.expires_at)).toBeLessThan(30.1)
     expect(Date.parse(shown.expiresAt)).toBe(Date.parse(String(atMas.attributes.expires_at)))
 
-    const who = await rawWhoami(stack.provided.baseUrl, t)
+    const who = await rawWhoami(mas.stack.provided.baseUrl, t)
     expect(who.status).toBe(200)
     expect(who.body).toMatchObject({user_id: bot.user, device_id: device})
     const listed = await mxtok(['list', '--json'])
@@ -142,7 +102,7 @@ describe('create --as on a server behind MAS: a personal token', () => {
     expect((await personalSession(newId)).attributes.revoked_at).toBeNull()
     const t = await token('bot')
     expect(await masVerdict(t)).toBe('live')
-    expect((await rawWhoami(stack.provided.baseUrl, t)).body).toMatchObject({user_id: bot.user, device_id: device})
+    expect((await rawWhoami(mas.stack.provided.baseUrl, t)).body).toMatchObject({user_id: bot.user, device_id: device})
     const listed = await mxtok(['list', '--json'])
     expect(JSON.parse(listed.stdout).sessions).toContainEqual(expect.objectContaining({name: 'bot', deviceId: device, onServer: true}))
   })
@@ -159,7 +119,7 @@ describe('create --as on a server behind MAS: a personal token', () => {
   it('is refused in one line with a session that has no admin API scope (exit 3), leaving nothing at MAS', async () => {
     const plain = await account()
     const created = await mxtok(
-      ['create', 'plain', '--user', plain.user, '--homeserver', stack.provided.baseUrl, '--password-stdin'],
+      ['create', 'plain', '--user', plain.user, '--homeserver', mas.stack.provided.baseUrl, '--password-stdin'],
       {},
       `${plain.password}\n`,
     )
@@ -198,7 +158,7 @@ describe('rotate of a personal token', () => {
     // The default lifetime again, as create's.
     expect(days(atMas.attributes.expires_at)).toBeGreaterThan(29.9)
     expect(await personalSessionsOf(bot.localpart)).toHaveLength(1)
-    const who = await rawWhoami(stack.provided.baseUrl, fresh)
+    const who = await rawWhoami(mas.stack.provided.baseUrl, fresh)
     expect(who.body).toMatchObject({user_id: bot.user, device_id: device})
     expect((await mxtok(['verify', 'bot'])).code).toBe(0)
   })
@@ -208,9 +168,9 @@ describe('an imported personal token (mpt_)', () => {
   it('is imported as an mct_ is, and revoke --as with an admin session revokes it at MAS', async () => {
     await adminSession('root')
     const bot = await account()
-    const personal = await issuePersonalToken(stack.provided, bot.localpart, {deviceId: 'MXTOKPERSONAL02'})
+    const personal = await issuePersonalToken(mas.stack.provided, bot.localpart, {deviceId: 'MXTOKPERSONAL02'})
     secrets.add(personal.token)
-    const imported = await mxtok(['import', 'ci', '--token-stdin', '--homeserver', stack.provided.baseUrl, '--json'], {}, `${personal.token}\n`)
+    const imported = await mxtok(['import', 'ci', '--token-stdin', '--homeserver', mas.stack.provided.baseUrl, '--json'], {}, `${personal.token}\n`)
     expect(imported.code, imported.stderr).toBe(0)
     expect(JSON.parse(imported.stdout)).toMatchObject({userId: bot.user, deviceId: 'MXTOKPERSONAL02'})
     expect((await mxtok(['verify', 'ci'])).code).toBe(0)
@@ -234,8 +194,8 @@ describe('create --as killed with SIGKILL right after its request to MAS', () =>
   beforeAll(async () => {
     // In front of the homeserver and of MAS's admin API, the relay names itself as the issuer, so
     // that mxtok's request to the admin API passes it, and the kill lands right after MAS answered.
-    relay = await startKillRelay(stack.provided.baseUrl, {
-      upstreamFor: (path) => (path.startsWith('/api/admin/') ? stack.provided.masUrl : stack.provided.baseUrl),
+    relay = await startKillRelay(mas.stack.provided.baseUrl, {
+      upstreamFor: (path) => (path.startsWith('/api/admin/') ? mas.stack.provided.masUrl : mas.stack.provided.baseUrl),
       rewrite: (path, body, relayUrl) => {
         if (!path.startsWith('/_matrix/client/v1/auth_metadata')) return body
         return Buffer.from(JSON.stringify({...JSON.parse(body.toString('utf8')), issuer: `${relayUrl}/`}))

@@ -2,97 +2,54 @@
 // pages lists a user's compatibility, OAuth and personal sessions through MAS's admin API and ends
 // exactly the selected ones. What it claims is checked in MAS's admin API (finished_at, revoked_at),
 // not through Synapse, which keeps answering for an ended token for about two minutes.
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import type {Page} from '../support/browser.js'
-import {expectNoSecrets, expectOneLineError, mxtokRunner, runCli, tempDir} from '../support/cli.js'
-import {type KeyringSession, startKeyring} from '../support/keyring.js'
-import {approveAtMas} from '../support/mas-browser.js'
-import {type RealMas, startRealMas} from '../support/real-mas.js'
-import {type AdminResource, issueCompatibilityToken, issuePersonalToken, masSessions, registerMasUser, type SessionKind} from '../support/real-mas-client.js'
+import {expectOneLineError, tempDir} from '../support/cli.js'
+import {type MasAccount, masSuite} from '../support/mas-suite.js'
+import {type AdminResource, issueCompatibilityToken, issuePersonalToken, masSessions, type SessionKind} from '../support/real-mas-client.js'
 
-let stack: RealMas
-let keyring: KeyringSession
-let configDir: string
-const secrets = new Set<string>()
-const keyringEnv: Record<string, string> = {}
-const {env, mxtok} = mxtokRunner(keyringEnv, () => configDir, secrets)
-
-beforeAll(async () => {
-  const [started, ownKeyring] = await Promise.allSettled([startRealMas(), startKeyring()])
-  if (started.status === 'fulfilled') stack = started.value
-  if (ownKeyring.status === 'fulfilled') keyring = ownKeyring.value
-  if (started.status === 'rejected') throw started.reason
-  if (ownKeyring.status === 'rejected') throw ownKeyring.reason
-  Object.assign(keyringEnv, keyring.env)
-  configDir = tempDir('mxtok-mas-prune-')
-})
-afterAll(() => Promise.all([stack?.stop(), keyring?.stop()]))
-
-interface Account {
-  user: string
-  localpart: string
-  password: string
-}
-
-async function account(prefix: string, admin = false): Promise<Account> {
-  const localpart = `${prefix}${process.pid}`
-  const password = `pw-${localpart}-Xq3Lm`
-  secrets.add(password)
-  return {user: await registerMasUser(stack.provided, localpart, password, {admin}), localpart, password}
-}
+const mas = masSuite({dirPrefix: 'mxtok-mas-prune-'})
+const {mxtok, secrets} = mas
+const account = (prefix: string, admin = false) => mas.account(prefix, {admin})
 
 /** create --oauth, approved at MAS in a browser by the account's owner, in `dir`. */
-async function createApproved(a: Account, name: string, dir: string, more: string[] = []): Promise<void> {
-  let approval: Promise<Page> | undefined
-  const created = await runCli(['create', name, '--user', a.user, '--homeserver', stack.provided.baseUrl, '--oauth', ...more], {
-    env: env({HOME: dir, MXTOK_CONFIG_DIR: dir}),
-    timeoutMs: 60_000,
-    onStderr: (soFar) => {
-      const shown = / open (http\S+) and enter the code (\S+)/.exec(soFar) ?? / open (http\S+\?code=(\S+))/.exec(soFar)
-      if (shown && !approval) approval = approveAtMas(shown[1], shown[2], {username: a.localpart, password: a.password})
-    },
-  })
-  await approval
-  expectNoSecrets(created, secrets)
-  expect(created.code, created.stderr).toBe(0)
-}
+const createApproved = (a: MasAccount, name: string, dir: string, more: string[] = []) => mas.createApproved(a, name, more, {HOME: dir, MXTOK_CONFIG_DIR: dir})
 
 /** Each of the user's sessions at MAS, by kind and ID: live, or when it was finished or revoked. */
 async function atMas(localpart: string): Promise<Map<string, AdminResource>> {
   const all = new Map<string, AdminResource>()
   for (const kind of ['compat-sessions', 'oauth2-sessions'] as SessionKind[]) {
-    for (const s of await masSessions(stack.provided, kind, localpart)) all.set(s.id, s)
+    for (const s of await masSessions(mas.stack.provided, kind, localpart)) all.set(s.id, s)
   }
   return all
 }
 const ended = (s: AdminResource | undefined) => typeof s?.attributes.finished_at === 'string' || typeof s?.attributes.revoked_at === 'string'
 
 describe('prune --as on a server behind MAS', () => {
-  let bot: Account
+  let bot: MasAccount
   const personal: Record<string, {id: string; token: string}> = {}
   const device = {local: '', oauth: ''}
 
   beforeAll(async () => {
     const admin = await account('pruneadmin', true)
     bot = await account('prunebot')
-    await createApproved(admin, 'root', configDir, ['--admin'])
+    await createApproved(admin, 'root', mas.configDir, ['--admin'])
     // The one local session of the user: its compatibility session, and a personal token on its device, must survive.
-    const created = await mxtok(['create', 'bot', '--user', bot.user, '--homeserver', stack.provided.baseUrl, '--password-stdin'], {}, `${bot.password}\n`)
+    const created = await mxtok(['create', 'bot', '--user', bot.user, '--homeserver', mas.stack.provided.baseUrl, '--password-stdin'], {}, `${bot.password}\n`)
     expect(created.code, created.stderr).toBe(0)
     device.local = deriveDeviceId(bot.user, 'bot')
     // Sessions nobody here holds: compatibility tokens on three devices, an OAuth session made in another config directory, personal tokens.
-    for (const d of ['MXTOKORPHAN0001', 'MXTOKORPHAN0002', 'OPERATORLAPTOP']) secrets.add(await issueCompatibilityToken(stack.provided, bot.localpart, d))
+    for (const d of ['MXTOKORPHAN0001', 'MXTOKORPHAN0002', 'OPERATORLAPTOP']) secrets.add(await issueCompatibilityToken(mas.stack.provided, bot.localpart, d))
     await createApproved(bot, 'elsewhere', tempDir('mxtok-mas-prune-other-'))
     device.oauth = deriveDeviceId(bot.user, 'elsewhere')
-    personal.orphan = await issuePersonalToken(stack.provided, bot.localpart, {deviceId: 'MXTOKPERSONAL01'})
-    personal.local = await issuePersonalToken(stack.provided, bot.localpart, {deviceId: device.local})
-    personal.deviceless = await issuePersonalToken(stack.provided, bot.localpart)
+    personal.orphan = await issuePersonalToken(mas.stack.provided, bot.localpart, {deviceId: 'MXTOKPERSONAL01'})
+    personal.local = await issuePersonalToken(mas.stack.provided, bot.localpart, {deviceId: device.local})
+    personal.deviceless = await issuePersonalToken(mas.stack.provided, bot.localpart)
     for (const p of Object.values(personal)) secrets.add(p.token)
   }, 180_000)
 
   /** The user's personal sessions at MAS (every status). */
-  const personalAtMas = async () => new Map((await masSessions(stack.provided, 'personal-sessions', bot.localpart)).map((s) => [s.id, s]))
+  const personalAtMas = async () => new Map((await masSessions(mas.stack.provided, 'personal-sessions', bot.localpart)).map((s) => [s.id, s]))
 
   it('without --as: one line saying MAS does not let clients delete devices, and what to run instead', async () => {
     const r = await mxtok(['prune', '--user', bot.user, '--orphans', '--dry-run'])
@@ -108,7 +65,7 @@ describe('prune --as on a server behind MAS', () => {
     const r = await mxtok(['prune', '--user', bot.user, '--as', 'root', '--keep', '0', '--dry-run', '--json'])
     expect(r.code, r.stderr).toBe(0)
     const result = JSON.parse(r.stdout)
-    expect(result).toMatchObject({userId: bot.user, homeserver: stack.provided.baseUrl, authServer: stack.provided.masUrl, dryRun: true, ended: []})
+    expect(result).toMatchObject({userId: bot.user, homeserver: mas.stack.provided.baseUrl, authServer: mas.stack.provided.masUrl, dryRun: true, ended: []})
     const listed = result.sessions.map((s: {kind: string; deviceId: string | null}) => `${s.kind} ${s.deviceId}`).sort()
     expect(listed).toEqual(
       [

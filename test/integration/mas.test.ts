@@ -3,68 +3,34 @@
 // given nginx's URL. What mxtok claims is checked where the truth is, MAS's admin API: Synapse
 // keeps answering for a token that MAS has ended for about two minutes. The file starts what it
 // needs itself (the stack and a keyring), and nothing of the global set-up.
-import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import type {Page} from '../support/browser.js'
-import {expectNoSecrets, expectOneLineError, mxtokRunner, runCli, tempDir} from '../support/cli.js'
-import {type KeyringSession, startKeyring} from '../support/keyring.js'
-import {approveAtMas} from '../support/mas-browser.js'
+import {expectNoSecrets, expectOneLineError} from '../support/cli.js'
+import {type MasAccount, masSuite} from '../support/mas-suite.js'
 import {botUnderExec, Pinger} from '../support/ping-bot.js'
-import {type RealMas, startRealMas} from '../support/real-mas.js'
-import {
-  compatSessionOnDevice,
-  issueCompatibilityToken,
-  issuePersonalToken,
-  masAdmin,
-  masSession,
-  masSessions,
-  registerMasUser,
-} from '../support/real-mas-client.js'
+import {compatSessionOnDevice, issueCompatibilityToken, issuePersonalToken, masAdmin, masSession, masSessions} from '../support/real-mas-client.js'
 import {rawWhoami} from '../support/synapse.js'
 
-let stack: RealMas
-let keyring: KeyringSession
-let configDir: string
-/** Every token seen: none may show up in any output but `mxtok token`'s. */
-const secrets = new Set<string>()
-/** Filled in once the keyring is up; mxtokRunner reads it at each run. */
-const keyringEnv: Record<string, string> = {}
-const {env, mxtok, token} = mxtokRunner(keyringEnv, () => configDir, secrets)
+const mas = masSuite({dirPrefix: 'mxtok-mas-', dirPerTest: true})
+const {env, mxtok, token, secrets} = mas
 
-beforeAll(async () => {
-  const [started, ownKeyring] = await Promise.allSettled([startRealMas(), startKeyring()])
-  if (started.status === 'fulfilled') stack = started.value
-  if (ownKeyring.status === 'fulfilled') keyring = ownKeyring.value
-  if (started.status === 'rejected') throw started.reason
-  if (ownKeyring.status === 'rejected') throw ownKeyring.reason
-  Object.assign(keyringEnv, keyring.env)
-  const ms = stack.startMs
+beforeAll(() => {
+  const ms = mas.stack.startMs
   const s = (x: number) => `${(x / 1000).toFixed(1)} s`
   process.stderr.write(
-    `real MAS stack ready in ${s(ms.total)} (PostgreSQL ${s(ms.postgres)}, then MAS ${s(ms.mas)}; Synapse ${s(ms.synapse)}; nginx ${s(ms.nginx)}): ${stack.provided.baseUrl}\n`,
+    `real MAS stack ready in ${s(ms.total)} (PostgreSQL ${s(ms.postgres)}, then MAS ${s(ms.mas)}; Synapse ${s(ms.synapse)}; nginx ${s(ms.nginx)}): ${mas.stack.provided.baseUrl}\n`,
   )
-})
-afterAll(() => Promise.all([stack?.stop(), keyring?.stop()]))
-
-beforeEach(() => {
-  configDir = tempDir('mxtok-mas-')
 })
 
 /** MAS's admin API asked with this token: 200 while it works, 401 once MAS has ended it. */
-const adminApiWith = (t: string) => fetch(`${stack.provided.masUrl}/api/admin/v1/site-config`, {headers: {authorization: `Bearer ${t}`}})
+const adminApiWith = (t: string) => fetch(`${mas.stack.provided.masUrl}/api/admin/v1/site-config`, {headers: {authorization: `Bearer ${t}`}})
 
-let n = 0
 /** A fresh MAS account for each test, so that no test sees another's sessions. */
-async function account(): Promise<{user: string; localpart: string; password: string}> {
-  const localpart = `mas${process.pid}x${++n}`
-  const password = `pw-${localpart}-Xq3Lm`
-  secrets.add(password)
-  return {user: await registerMasUser(stack.provided, localpart, password), localpart, password}
-}
+const account = () => mas.account('mas')
 
 /** The compatibility session MAS holds for the device: exactly one, finished or not. */
 async function compatSession(localpart: string, deviceId: string) {
-  const sessions = await compatSessionOnDevice(stack.provided, localpart, deviceId)
+  const sessions = await compatSessionOnDevice(mas.stack.provided, localpart, deviceId)
   const live = sessions.filter((s) => s.attributes.finished_at === null)
   return {live, all: sessions}
 }
@@ -74,7 +40,7 @@ describe('password sessions through the proxy, against the real MAS', () => {
     const a = await account()
     const device = deriveDeviceId(a.user, 'bot')
     const created = await mxtok(
-      ['create', 'bot', '--user', a.user, '--homeserver', stack.provided.baseUrl, '--password-stdin', '--json'],
+      ['create', 'bot', '--user', a.user, '--homeserver', mas.stack.provided.baseUrl, '--password-stdin', '--json'],
       {},
       `${a.password}\n`,
     )
@@ -102,7 +68,7 @@ describe('password sessions through the proxy, against the real MAS', () => {
   it('create by localpart, with the homeserver given: the session is the full ID', async () => {
     const a = await account()
     const created = await mxtok(
-      ['create', 'bot', '--user', a.localpart, '--homeserver', stack.provided.baseUrl, '--password-stdin', '--json'],
+      ['create', 'bot', '--user', a.localpart, '--homeserver', mas.stack.provided.baseUrl, '--password-stdin', '--json'],
       {},
       `${a.password}\n`,
     )
@@ -116,9 +82,9 @@ describe('imported tokens, against the real MAS', () => {
   it('an mct_ token issued with mas-cli is imported under its device, and revoke finishes its session at MAS', async () => {
     const a = await account()
     const device = 'MXTOKIMPORTED01'
-    const mct = await issueCompatibilityToken(stack.provided, a.localpart, device)
+    const mct = await issueCompatibilityToken(mas.stack.provided, a.localpart, device)
     secrets.add(mct)
-    const imported = await mxtok(['import', 'ops', '--token-stdin', '--homeserver', stack.provided.baseUrl, '--json'], {}, `${mct}\n`)
+    const imported = await mxtok(['import', 'ops', '--token-stdin', '--homeserver', mas.stack.provided.baseUrl, '--json'], {}, `${mct}\n`)
     expect(imported.code, imported.stderr).toBe(0)
     expect(JSON.parse(imported.stdout)).toMatchObject({userId: a.user, deviceId: device})
     expect(await token('ops')).toBe(mct)
@@ -132,9 +98,9 @@ describe('imported tokens, against the real MAS', () => {
 
   it('a personal token (mpt_), which /logout cannot end: revoke says so with exit 4, keeps the session, and MAS still holds the token live', async () => {
     const a = await account()
-    const personal = await issuePersonalToken(stack.provided, a.localpart, {deviceId: 'MXTOKPERSONAL01'})
+    const personal = await issuePersonalToken(mas.stack.provided, a.localpart, {deviceId: 'MXTOKPERSONAL01'})
     secrets.add(personal.token)
-    const imported = await mxtok(['import', 'ci', '--token-stdin', '--homeserver', stack.provided.baseUrl], {}, `${personal.token}\n`)
+    const imported = await mxtok(['import', 'ci', '--token-stdin', '--homeserver', mas.stack.provided.baseUrl], {}, `${personal.token}\n`)
     expect(imported.code, imported.stderr).toBe(0)
 
     const r = await mxtok(['revoke', 'ci'])
@@ -143,15 +109,15 @@ describe('imported tokens, against the real MAS', () => {
     expect(r.stderr).toContain('mxtok revoke ci --local-only')
     expect(r.stdout).not.toContain('logged out')
     // MAS's own view: the personal session was not ended, and the token still works.
-    expect((await masSession(stack.provided, 'personal-sessions', personal.id)).attributes.revoked_at).toBeNull()
-    expect((await rawWhoami(stack.provided.baseUrl, personal.token)).status).toBe(200)
+    expect((await masSession(mas.stack.provided, 'personal-sessions', personal.id)).attributes.revoked_at).toBeNull()
+    expect((await rawWhoami(mas.stack.provided.baseUrl, personal.token)).status).toBe(200)
     // mxtok kept it, with its token.
     expect(await token('ci')).toBe(personal.token)
 
     // Ended where it can be, then forgotten here, as the message says.
-    const ended = await masAdmin(stack.provided, 'POST', `/personal-sessions/${personal.id}/revoke`)
+    const ended = await masAdmin(mas.stack.provided, 'POST', `/personal-sessions/${personal.id}/revoke`)
     expect(ended.status, JSON.stringify(ended.body)).toBe(200)
-    expect((await masSession(stack.provided, 'personal-sessions', personal.id)).attributes.revoked_at).toEqual(expect.any(String))
+    expect((await masSession(mas.stack.provided, 'personal-sessions', personal.id)).attributes.revoked_at).toEqual(expect.any(String))
     const forgotten = await mxtok(['revoke', 'ci', '--local-only'])
     expect(forgotten.code, forgotten.stderr).toBe(0)
     expect((await mxtok(['list', '--offline', '--json'])).stdout).not.toContain('"ci"')
@@ -161,39 +127,24 @@ describe('imported tokens, against the real MAS', () => {
 describe("OAuth sessions, approved in MAS's own pages", () => {
   /** The user's OAuth sessions at MAS that hold this device. */
   const oauthSessions = async (localpart: string, device: string) =>
-    (await masSessions(stack.provided, 'oauth2-sessions', localpart)).filter((s) =>
+    (await masSessions(mas.stack.provided, 'oauth2-sessions', localpart)).filter((s) =>
       String(s.attributes.scope).split(' ').includes(`urn:matrix:client:device:${device}`),
     )
 
-  /** create --oauth, with the device grant approved at MAS by the account's owner in a browser. */
-  async function createApproved(a: {user: string; localpart: string; password: string}, name: string, more: string[] = []) {
-    let approval: Promise<Page> | undefined
-    const created = await runCli(['create', name, '--user', a.user, '--homeserver', stack.provided.baseUrl, '--oauth', ...more], {
-      env: env(),
-      timeoutMs: 60_000,
-      // The person at the browser acts once mxtok shows where to go, while it polls.
-      onStderr: (soFar) => {
-        const shown = / open (http\S+) and enter the code (\S+)/.exec(soFar) ?? / open (http\S+\?code=(\S+))/.exec(soFar)
-        if (shown && !approval) approval = approveAtMas(shown[1], shown[2], {username: a.localpart, password: a.password})
-      },
-    })
-    const page = await approval
-    expectNoSecrets(created, secrets)
-    expect(created.code, created.stderr).toBe(0)
-    expect(page?.status).toBe(200)
+  async function createApproved(a: MasAccount, name: string, more: string[] = []) {
+    const created = await mas.createApproved(a, name, more)
+    expect(created.page?.status).toBe(200)
     return created
   }
 
   it('create --oauth --admin by an admin: the token reaches the admin API of MAS, and the session says it does', async () => {
-    const localpart = `masadmin${process.pid}x${++n}`
-    const password = `pw-${localpart}-Xq3Lm`
-    secrets.add(password)
-    const a = {user: await registerMasUser(stack.provided, localpart, password, {admin: true}), localpart, password}
+    const a = await mas.account('masadmin', {admin: true})
+    const {localpart} = a
     const created = await createApproved(a, 'root', ['--admin'])
     expect(created.stdout).toContain('admin API   yes')
     const adminToken = await token('root')
     secrets.add(adminToken)
-    const res = await fetch(`${stack.provided.masUrl}/api/admin/v1/users/by-username/${localpart}`, {headers: {authorization: `Bearer ${adminToken}`}})
+    const res = await fetch(`${mas.stack.provided.masUrl}/api/admin/v1/users/by-username/${localpart}`, {headers: {authorization: `Bearer ${adminToken}`}})
     expect(res.status).toBe(200)
     expect(((await res.json()) as {data: {attributes: {username: string}}}).data.attributes.username).toBe(localpart)
     const [masSide] = await oauthSessions(localpart, deriveDeviceId(a.user, 'root'))
@@ -220,7 +171,7 @@ describe("OAuth sessions, approved in MAS's own pages", () => {
     // Synapse keeps answering for a token MAS has ended for a minute or two).
     const revoked = await mxtok(['revoke', 'root'])
     expect(revoked.code, revoked.stderr).toBe(0)
-    expect((await masSession(stack.provided, 'oauth2-sessions', masSide.id)).attributes.finished_at).toEqual(expect.any(String))
+    expect((await masSession(mas.stack.provided, 'oauth2-sessions', masSide.id)).attributes.finished_at).toEqual(expect.any(String))
     expect((await adminApiWith(fresh)).status).toBe(401)
   })
 
@@ -234,7 +185,7 @@ describe("OAuth sessions, approved in MAS's own pages", () => {
 
     const revoked = await mxtok(['revoke', 'bot'])
     expect(revoked.code, revoked.stderr).toBe(0)
-    expect((await masSession(stack.provided, 'oauth2-sessions', live[0].id)).attributes.finished_at).toEqual(expect.any(String))
+    expect((await masSession(mas.stack.provided, 'oauth2-sessions', live[0].id)).attributes.finished_at).toEqual(expect.any(String))
   })
 })
 
@@ -242,10 +193,10 @@ describe('a bot under mxtok exec, against the real MAS', () => {
   it("answers, and answers again with the new token once its password session is rotated through MAS's compatibility login", async () => {
     const a = await account()
     const friend = await account()
-    const friendToken = await issueCompatibilityToken(stack.provided, friend.localpart)
+    const friendToken = await issueCompatibilityToken(mas.stack.provided, friend.localpart)
     secrets.add(friendToken)
-    const pinger = new Pinger(stack.provided.baseUrl, friendToken)
-    const created = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', stack.provided.baseUrl, '--password-stdin'], {}, `${a.password}\n`)
+    const pinger = new Pinger(mas.stack.provided.baseUrl, friendToken)
+    const created = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', mas.stack.provided.baseUrl, '--password-stdin'], {}, `${a.password}\n`)
     expect(created.code, created.stderr).toBe(0)
     await token('bot')
     const bot = botUnderExec('bot', env())
@@ -280,13 +231,13 @@ describe('a bot under mxtok exec, against the real MAS', () => {
 describe("an operator's admin client (client credentials), against the real MAS", () => {
   const create = (name: string, secret: string, more: string[] = []) =>
     mxtok(
-      ['create', name, '--homeserver', stack.provided.baseUrl, '--client-id', stack.provided.adminClient.id, '--client-secret-stdin', ...more],
+      ['create', name, '--homeserver', mas.stack.provided.baseUrl, '--client-id', mas.stack.provided.adminClient.id, '--client-secret-stdin', ...more],
       {},
       `${secret}\n`,
     )
 
   it('create with the client secret on stdin: the token reaches the admin API, list and verify say what it is, and revoke ends it at MAS', async () => {
-    const {id, secret} = stack.provided.adminClient
+    const {id, secret} = mas.stack.provided.adminClient
     secrets.add(secret)
     const created = await create('ops', secret, ['--json'])
     expect(created.code, created.stderr).toBe(0)
@@ -309,7 +260,7 @@ describe("an operator's admin client (client credentials), against the real MAS"
 
     // A token MAS refuses (ended there) is replaced with the client's credentials at the next use.
     const basic = Buffer.from(`${id}:${secret}`).toString('base64')
-    const ended = await fetch(`${stack.provided.masUrl}/oauth2/revoke`, {
+    const ended = await fetch(`${mas.stack.provided.masUrl}/oauth2/revoke`, {
       method: 'POST',
       headers: {authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded'},
       body: new URLSearchParams({token: t1, token_type_hint: 'access_token'}).toString(),
@@ -340,7 +291,7 @@ describe("an operator's admin client (client credentials), against the real MAS"
       name: 'ops',
       userId: null,
       deviceId: null,
-      homeserver: stack.provided.baseUrl,
+      homeserver: mas.stack.provided.baseUrl,
       revokedOnServer: true,
       clientId: id,
     })

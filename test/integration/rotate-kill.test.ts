@@ -10,13 +10,12 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {REGISTRY_FILE} from '../../src/registry/registry.js'
-import type {Page} from '../support/browser.js'
-import {BIN, expectNoSecrets, mxtokRunner, runCli, tempDir} from '../support/cli.js'
+import {BIN, expectNoSecrets, mxtokRunner, tempDir} from '../support/cli.js'
 import {type KeyringSession, startKeyring} from '../support/keyring.js'
 import {type KillRelay, startKillRelay} from '../support/kill-relay.js'
-import {approveAtMas} from '../support/mas-browser.js'
+import {createApprovedAtMas, masAccount} from '../support/mas-suite.js'
 import {type RealMas, startRealMas} from '../support/real-mas.js'
-import {masSessions, registerMasUser} from '../support/real-mas-client.js'
+import {masSessions} from '../support/real-mas-client.js'
 import {service} from '../support/services.js'
 import {rawWhoami, registerUser} from '../support/synapse.js'
 import {deviceTokens} from '../support/synapse-db.js'
@@ -215,30 +214,17 @@ describe('rotate of an OAuth session on the real MAS', () => {
   /** A fresh MAS account with an OAuth session "bot" approved in MAS's pages, its refreshes sent through masRelay. */
   async function oauthSession(): Promise<{localpart: string; device: string; sessionId: string; old: string}> {
     configDir = tempDir('mxtok-rotate-kill-mas-')
-    const localpart = `rkmas${process.pid}x${++n}`
-    const password = `pw-${localpart}-Xq3Lm`
-    secrets.add(password)
-    const user = await registerMasUser(stack.provided, localpart, password)
-    let approval: Promise<Page> | undefined
-    const created = await runCli(['create', 'bot', '--user', user, '--homeserver', stack.provided.baseUrl, '--oauth'], {
-      env: env(),
-      timeoutMs: 60_000,
-      onStderr: (soFar) => {
-        const shown = / open (http\S+) and enter the code (\S+)/.exec(soFar) ?? / open (http\S+\?code=(\S+))/.exec(soFar)
-        if (shown && !approval) approval = approveAtMas(shown[1], shown[2], {username: localpart, password})
-      },
-    })
-    await approval
-    expect(created.code, created.stderr).toBe(0)
+    const a = await masAccount(stack, `rkmas${process.pid}x${++n}`, secrets)
+    await createApprovedAtMas(['create', 'bot', '--user', a.user, '--homeserver', stack.provided.baseUrl, '--oauth'], a, env(), secrets)
     const file = join(configDir, REGISTRY_FILE)
     const registry = JSON.parse(readFileSync(file, 'utf8'))
     const grant = registry.sessions.bot.oauth
     grant.tokenEndpoint = `${masRelay.url}${new URL(grant.tokenEndpoint).pathname}`
     writeFileSync(file, JSON.stringify(registry, null, 2))
-    const device = deriveDeviceId(user, 'bot')
-    const live = await liveSessions(localpart, device)
+    const device = deriveDeviceId(a.user, 'bot')
+    const live = await liveSessions(a.localpart, device)
     expect(live).toHaveLength(1)
-    return {localpart, device, sessionId: live[0], old: (await storedToken('bot'))!}
+    return {localpart: a.localpart, device, sessionId: live[0], old: (await storedToken('bot'))!}
   }
 
   /** The ids of the user's unfinished OAuth sessions at MAS that hold the device. */
