@@ -270,21 +270,22 @@ try {
   const mxtok = (...args: string[]) => [process.execPath, bin, ...args]
   const node0 = {argv: [process.execPath, '-e', '0']}
   // The seed's way of getting a token: a script's process start, then curl.
+  const curlPostJson = (body: string, url: string) => [
+    'curl',
+    '-sS',
+    '--fail',
+    '-o',
+    '/dev/null',
+    '-X',
+    'POST',
+    '-H',
+    'content-type: application/json',
+    '--data-binary',
+    body,
+    url,
+  ]
   const curlLogin = {
-    argv: [
-      'curl',
-      '-sS',
-      '--fail',
-      '-o',
-      '/dev/null',
-      '-X',
-      'POST',
-      '-H',
-      'content-type: application/json',
-      '--data-binary',
-      '@-',
-      `${synapse.baseUrl}/_matrix/client/v3/login`,
-    ],
+    argv: curlPostJson('@-', `${synapse.baseUrl}/_matrix/client/v3/login`),
     input: JSON.stringify({type: 'm.login.password', identifier: {type: 'm.id.user', user: creator.userId}, password}),
   }
   // The seed's way of checking 100 tokens: curl, one process, a request after another (the
@@ -359,22 +360,7 @@ try {
     JSON.stringify({type: 'm.login.password', identifier: {type: 'm.id.user', user: dendriteCreator}, password, device_id: 'CURLBENCH'}),
     {mode: 0o600},
   )
-  const curlDendriteLogin = {
-    argv: [
-      'curl',
-      '-sS',
-      '--fail',
-      '-o',
-      '/dev/null',
-      '-X',
-      'POST',
-      '-H',
-      'content-type: application/json',
-      '--data-binary',
-      `@${dendriteLoginBody}`,
-      `${dendrite.baseUrl}/_matrix/client/v3/login`,
-    ],
-  }
+  const curlDendriteLogin = {argv: curlPostJson(`@${dendriteLoginBody}`, `${dendrite.baseUrl}/_matrix/client/v3/login`)}
   const cases: {name: string; measure: () => number | Promise<number>}[] = [
     {name: 'node -e 0', measure: () => wallMs([node0], baseEnv)},
     {name: 'mxtok --version', measure: () => wallMs([{argv: mxtok('--version')}], envFor(dirs.offline))},
@@ -402,10 +388,15 @@ try {
 
   progress(`timing ${cases.length} cases, ${runs} runs each, interleaved`)
   for (const c of cases) await again(c.name, c.measure) // warms the file cache and the server
-  const samples = new Map(cases.map((c) => [c.name, [] as number[]]))
-  for (let i = 0; i < runs; i++) {
-    for (const c of cases) samples.get(c.name)!.push(await again(c.name, c.measure))
+  const samples = new Map<string, number[]>()
+  // Each case `n` times, in turn with the others, so that load from elsewhere hits them all alike.
+  const interleaved = async (list: {name: string; measure: () => number | Promise<number>}[], n: number) => {
+    for (const c of list) samples.set(c.name, [])
+    for (let i = 0; i < n; i++) {
+      for (const c of list) samples.get(c.name)!.push(await again(c.name, c.measure))
+    }
   }
+  await interleaved(cases, runs)
   const ms = (name: string) => median(samples.get(name)!)
   pool.destroy()
 
@@ -447,11 +438,7 @@ try {
     {name: 'mxtok list, 1,000 sessions (keyring)', measure: () => wallMs([{argv: mxtok('list')}], envFor(dirs.thousand))},
     {name: 'mxtok list, 1,000 sessions (team home)', measure: () => wallMs([{argv: mxtok('list')}], homeEnv('thousand'))},
   ]
-  const thousandRuns = Math.min(runs, 3)
-  for (const c of thousandCases) samples.set(c.name, [])
-  for (let i = 0; i < thousandRuns; i++) {
-    for (const c of thousandCases) samples.get(c.name)!.push(await again(c.name, c.measure))
-  }
+  await interleaved(thousandCases, Math.min(runs, 3))
 
   // prune's own peak: the device list of the piled account (past 1 MiB), the selection and the table.
   const pruneMb = await again(PRUNE_CASE, () => {
