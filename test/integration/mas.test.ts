@@ -65,6 +65,23 @@ describe('password sessions through the proxy, against the real MAS', () => {
     expect(after.all.every((s) => typeof s.attributes.finished_at === 'string')).toBe(true)
   })
 
+  it("rename sets the device's display name that other clients of the account see, through the proxy", async () => {
+    const a = await account()
+    const device = deriveDeviceId(a.user, 'bot')
+    const created = await mxtok(['create', 'bot', '--user', a.user, '--homeserver', mas.stack.provided.baseUrl, '--password-stdin'], {}, `${a.password}\n`)
+    expect(created.code, created.stderr).toBe(0)
+    const renamed = await mxtok(['rename', 'bot', '--device-name', 'reminder bot (prod)', '--json'])
+    expect(renamed.code, renamed.stderr).toBe(0)
+    expect(JSON.parse(renamed.stdout)).toEqual({name: 'bot', userId: a.user, deviceId: device, displayName: 'reminder bot (prod)'})
+    // The device list as another client of the account reads it: a login of its own, by curl's means.
+    const other = await issueCompatibilityToken(mas.stack.provided, a.localpart, 'OTHERCLIENT')
+    secrets.add(other)
+    const res = await fetch(`${mas.stack.provided.baseUrl}/_matrix/client/v3/devices`, {headers: {authorization: `Bearer ${other}`}})
+    expect(res.status).toBe(200)
+    const {devices} = (await res.json()) as {devices: {device_id: string; display_name?: string}[]}
+    expect(devices).toContainEqual(expect.objectContaining({device_id: device, display_name: 'reminder bot (prod)'}))
+  })
+
   it('create by localpart, with the homeserver given: the session is the full ID', async () => {
     const a = await account()
     const created = await mxtok(
