@@ -566,13 +566,17 @@ try {
     atMost('D-Bus connections, list of 100 / 5 accounts', counted.list100.dbus.opened, 1),
   ]
 
+  // Each column as wide as its widest cell and a gap: a long name never runs into the next column.
+  const width = (cells: string[]) => Math.max(...cells.map((c) => c.length)) + 2
+  const nameWidth = width(['case', ...figures.map((f) => f.name)])
+  const vsWidth = width(['to', ...figures.map((f) => f.vs ?? '')])
   const pad = (s: unknown, n: number) => String(s).padEnd(n)
   const show = (f: Figure) => (f.unit === 'ms' ? `${f.value.toFixed(f.value < 10 ? 1 : 0)} ms` : f.unit === 'MB' ? `${f.value.toFixed(0)} MB` : String(f.value))
-  const lines = [`${pad('case', 44)}${pad('value', 10)}${pad('ratio', 8)}${pad('to', 40)}${pad('goal', 10)}met`]
+  const lines = [`${pad('case', nameWidth)}${pad('value', 10)}${pad('ratio', 8)}${pad('to', vsWidth)}${pad('goal', 10)}met`]
   for (const f of figures) {
     const met = f.met === null ? '' : f.met ? 'yes' : 'NO'
     lines.push(
-      `${pad(f.name, 44)}${pad(show(f), 10)}${pad(f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}x`, 8)}${pad(f.vs ?? '', 40)}${pad(f.goal, 10)}${met}`,
+      `${pad(f.name, nameWidth)}${pad(show(f), 10)}${pad(f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}x`, 8)}${pad(f.vs ?? '', vsWidth)}${pad(f.goal, 10)}${met}`,
     )
   }
   console.log(lines.join('\n'))
