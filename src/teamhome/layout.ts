@@ -43,7 +43,7 @@ type Fields = Record<string, unknown>
 /** What a session's secret holds, read. */
 export type SessionRead =
   | {kind: 'session'; session: Session; secret: string | null}
-  /** What a revoke leaves: the name's last version, on which a new session of that name is written. */
+  /** What a removal writes before it deletes the key, and leaves when it cannot: a new session of that name is written on it. */
   | {kind: 'deleted'}
   | {kind: 'damaged'; problem: string}
 
@@ -138,8 +138,15 @@ export function recordCopy(fields: Record<string, unknown>, version: number): Re
   return copy
 }
 
-/** What a revoke writes over a session: nothing of it, so that the name's versions go on from there. */
-export const deletedFields = (at: string): Record<string, unknown> => ({mxtok_layout: TEAM_LAYOUT, mxtok_deleted_at: at})
+/**
+ * What a removal writes over a session before it deletes the key: nothing of it, and, while the
+ * removal runs, its claim on the name (`UNTIL BY`, as a refresh's), which writers of that name wait for.
+ */
+export const deletedFields = (at: string, claim?: string): Record<string, unknown> => ({
+  mxtok_layout: TEAM_LAYOUT,
+  mxtok_deleted_at: at,
+  ...(claim === undefined ? {} : {mxtok_claim: claim}),
+})
 
 /**
  * A secret as the token fields: a bare token is access_token; a token pair (src/core/session-secret.ts,

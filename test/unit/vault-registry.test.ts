@@ -32,6 +32,13 @@ const registry = () =>
     () => {},
     'ops@host',
   )
+const registryWarning = (warnings: string[]) =>
+  new VaultRegistry(
+    {mount: 'secret', prefix: 'mxtok'},
+    () => connectVault(env),
+    (w) => warnings.push(w),
+    'ops@host',
+  )
 const vault = () => nock(ADDR, {reqheaders: {'x-vault-token': TOKEN}})
 const at = (data: Record<string, unknown>, version: number) => ({data: {data, metadata: {version}}})
 const CAS_MISMATCH = {errors: ['check-and-set parameter did not match the current version']}
@@ -145,6 +152,79 @@ describe('an update of the team home', () => {
       'secret/data/mxtok/sessions/bot kept being changed by other runs (6 tries); what this run had not written yet was not written — run the command again',
     )
     expect(error.message).not.toContain(TOKEN)
+  })
+})
+
+describe('a removal from the team home', () => {
+  const METADATA = '/v1/secret/metadata/mxtok/sessions/bot'
+  const claiming = (body: {data: Record<string, unknown>}) => typeof body.data.mxtok_deleted_at === 'string' && typeof body.data.mxtok_claim === 'string'
+
+  it('deletes the key while its claiming last version is still the current one', async () => {
+    const warnings: string[] = []
+    const scope = vault()
+      .get(DATA)
+      .reply(200, at(sessionFields(SESSION, 'syt_a', undefined, 'ops@host'), 3))
+      .get(PENDING)
+      .query(true)
+      .reply(404, {errors: []})
+      .post(DATA, (body) => claiming(body) && body.options.cas === 3)
+      .reply(200, {data: {version: 4}})
+      .post('/v1/secret/destroy/mxtok/sessions/bot', {versions: [1, 2, 3]})
+      .reply(204)
+      .get(METADATA)
+      .reply(200, {data: {current_version: 4}})
+      .delete(METADATA)
+      .reply(204)
+    await registryWarning(warnings).update((sessions) => void sessions.delete('bot'), {sessions: ['bot']})
+    scope.done()
+    expect(warnings).toEqual([])
+  })
+
+  it('never deletes a key that a session was written on meanwhile, and frees the name of its claim', async () => {
+    const warnings: string[] = []
+    const scope = vault()
+      .get(DATA)
+      .reply(200, at(sessionFields(SESSION, 'syt_a', undefined, 'ops@host'), 3))
+      .get(PENDING)
+      .query(true)
+      .reply(404, {errors: []})
+      .post(DATA, (body) => claiming(body) && body.options.cas === 3)
+      .reply(200, {data: {version: 4}})
+      .post('/v1/secret/destroy/mxtok/sessions/bot')
+      .reply(204)
+      .get(METADATA)
+      .reply(200, {data: {current_version: 5}})
+      // The claim is taken off on the removal's own version only: here it is refused, and nothing else is sent.
+      .post(DATA, (body) => body.data.mxtok_claim === undefined && body.options.cas === 4)
+      .reply(400, CAS_MISMATCH)
+      .get(DATA)
+      .reply(200, at(sessionFields(SESSION, 'syt_b', undefined, 'ops@other'), 5))
+    await registryWarning(warnings).update((sessions) => void sessions.delete('bot'), {sessions: ['bot']})
+    scope.done()
+    expect(warnings).toEqual([])
+  })
+
+  it('waits for a removal under way before writing a session on its name, then writes it anew', async () => {
+    let reads = 0
+    const scope = vault()
+      .get(DATA)
+      .times(3)
+      .reply(() => {
+        reads++
+        if (reads < 3) return [200, at({mxtok_layout: '2', mxtok_deleted_at: 'x', mxtok_claim: `${new Date(Date.now() + 10_000).toISOString()} ops@other`}, 4)]
+        return [404, {errors: []}]
+      })
+      .get(PENDING)
+      .query(true)
+      .times(3)
+      .reply(404, {errors: []})
+      .post(DATA, (body) => body.options.cas === 0)
+      .reply(200, {data: {version: 1}})
+      .post(METADATA)
+      .reply(204)
+    await registry().update((sessions) => void sessions.set('bot', SESSION), {sessions: ['bot']})
+    scope.done()
+    expect(reads).toBe(3)
   })
 })
 
