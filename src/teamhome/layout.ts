@@ -78,14 +78,27 @@ export function readSessionFields(name: string, data: Fields): SessionRead {
   return {kind: 'session', session: sessionFromEntry(name, entry), secret: secretOf(data)}
 }
 
+/** Who made the session, as `kept` (what its secret held) says, while it is the same session. */
+export const keptAuthor = (session: Session, kept: Fields | undefined): string | undefined =>
+  kept?.mxtok_created_at === session.createdAt && typeof kept?.mxtok_created_by === 'string' ? kept.mxtok_created_by : undefined
+
+/**
+ * Who makes a session, as mxtok_created_by says it: the engine's name for the token (with the
+ * AppRole's role, which its display name leaves out), and the operator's machine.
+ */
+export function authorName(token: {displayName: string; meta: Record<string, string>}, machine: string): string {
+  const role = token.meta.role_name
+  const engine = role && !token.displayName.includes(role) ? `${token.displayName}-${role}` : token.displayName
+  return `${engine || 'token'} (${machine})`
+}
+
 /**
  * A session's secret: its record and its token (null: none kept), over what `kept` held besides
- * mxtok's own fields. `createdBy` names who made it: kept from `kept` while it is the same session.
+ * mxtok's own fields. `createdBy` names who made it, unless `kept` is of the same session (keptAuthor).
  */
 export function sessionFields(session: Session, secret: string | null, kept: Fields | undefined, createdBy: string): Record<string, unknown> {
   const others: Fields = {...kept}
   for (const field of SESSION_FIELDS) delete others[field]
-  const sameSession = kept?.mxtok_created_at === session.createdAt && typeof kept?.mxtok_created_by === 'string'
   const fields: Fields = {
     ...others,
     ...(secret === null ? {} : tokenFields(secret)),
@@ -95,7 +108,7 @@ export function sessionFields(session: Session, secret: string | null, kept: Fie
     mxtok_layout: TEAM_LAYOUT,
     mxtok_auth: session.auth,
     mxtok_created_at: session.createdAt,
-    mxtok_created_by: sameSession ? kept.mxtok_created_by : createdBy,
+    mxtok_created_by: keptAuthor(session, kept) ?? createdBy,
   }
   if (session.expiresAt !== undefined) fields.mxtok_expires_at = session.expiresAt
   switch (session.auth) {

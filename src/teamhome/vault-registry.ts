@@ -11,7 +11,18 @@ import {CasMismatch, VaultError} from '../vault/errors.js'
 import {type KvEntry, KvV2} from '../vault/kv.js'
 import type {VaultLocation} from '../vault/location.js'
 import {renewWhile} from '../vault/renewer.js'
-import {deletedFields, pendingFields, pendingKey, readPendingFields, readSessionFields, recordCopy, type SessionRead, sessionFields} from './layout.js'
+import {
+  authorName,
+  deletedFields,
+  keptAuthor,
+  pendingFields,
+  pendingKey,
+  readPendingFields,
+  readSessionFields,
+  recordCopy,
+  type SessionRead,
+  sessionFields,
+} from './layout.js'
 
 /** A secret as read: its fields and the version they are, the version the next write is a check-and-set on. */
 interface Held {
@@ -59,13 +70,14 @@ export class VaultRegistry implements Registry {
   private readonly seen = new Map<string, {name: string; secret: string | null | undefined}>()
   private readonly warned = new Set<string>()
   private opened?: Promise<{kv: KvV2; client: VaultClient}>
+  private author?: Promise<string>
 
-  /** `createdBy` names the operator in the sessions this run creates. */
+  /** `machine` (user@host) names the operator's machine beside the engine's name for the token, in what this run writes. */
   constructor(
     location: VaultLocation,
     private readonly connect: () => Promise<VaultClient>,
     private readonly warn: (message: string) => void,
-    private readonly createdBy: string,
+    private readonly machine: string,
   ) {
     this.location = location
     this.path = `${location.mount}/${location.prefix} in OpenBao/Vault`
@@ -94,7 +106,7 @@ export class VaultRegistry implements Registry {
         const {held, read} = await this.readSession(name)
         if (read?.kind !== 'deleted' || liveClaim(held!.data)) continue
         const until = Date.now() + REMOVAL_MS
-        const version = await kv.write(this.sessionPath(name), this.removalFields(until), held!.version).catch((error) => {
+        const version = await kv.write(this.sessionPath(name), await this.removalFields(until), held!.version).catch((error) => {
           if (error instanceof CasMismatch) return undefined
           throw error
         })
@@ -248,7 +260,7 @@ export class VaultRegistry implements Registry {
         await sleep(100)
         return false
       }
-      const data = {...entry.held.data, mxtok_claim: this.claimUntil(Date.now() + CLAIM_MS)}
+      const data = {...entry.held.data, mxtok_claim: await this.claimUntil(Date.now() + CLAIM_MS)}
       try {
         const version = await kv.write(this.sessionPath(name), data, entry.held.version)
         entry.held = {version, data}
@@ -297,7 +309,8 @@ export class VaultRegistry implements Registry {
       }
       const account = secretAccount(after.userId, after.deviceId)
       const token = tx.tokens.has(account) ? (tx.tokens.get(account) ?? null) : tokenIn(tx, account)
-      const fields = sessionFields(after, token, read?.kind === 'deleted' ? undefined : held?.data, this.createdBy)
+      const kept = read?.kind === 'deleted' ? undefined : held?.data
+      const fields = sessionFields(after, token, kept, keptAuthor(after, kept) ?? (await this.createdBy()))
       if (held && isDeepStrictEqual(fields, held.data) && !claimed) continue
       const version = await kv.write(this.sessionPath(name), fields, held?.version ?? 0)
       this.remember(name, {version, data: fields})
@@ -321,8 +334,9 @@ export class VaultRegistry implements Registry {
   private async remove(kv: KvV2, name: string, held: Held): Promise<void> {
     const path = this.sessionPath(name)
     const until = Date.now() + REMOVAL_MS
-    const version = await kv.write(path, this.removalFields(until), held.version)
-    this.remember(name, {version, data: this.removalFields(until)})
+    const fields = await this.removalFields(until)
+    const version = await kv.write(path, fields, held.version)
+    this.remember(name, {version, data: fields})
     try {
       await kv.destroy(
         path,
@@ -360,8 +374,17 @@ export class VaultRegistry implements Registry {
     return false
   }
 
-  private removalFields = (until: number) => deletedFields(new Date().toISOString(), this.claimUntil(until))
-  private claimUntil = (until: number) => `${new Date(until).toISOString()} ${this.createdBy}`
+  private removalFields = async (until: number) => deletedFields(new Date().toISOString(), await this.claimUntil(until))
+  private claimUntil = async (until: number) => `${new Date(until).toISOString()} ${await this.createdBy()}`
+
+  /**
+   * Who this run is, for what it writes: the token's lookup, once, and only by a run that writes.
+   * A token that may not look itself up (a policy without OpenBao's `default`) is named by the machine alone.
+   */
+  private createdBy(): Promise<string> {
+    this.author ??= this.open().then(({client}) => client.lookupSelf().then((token) => authorName(token, this.machine), () => this.machine))
+    return this.author
+  }
 
   /**
    * The copy of the record that list reads, written after the secret: a failure (a policy that

@@ -292,6 +292,43 @@ describe('a removal the policy does not let finish', () => {
   })
 })
 
+describe('who made a session', () => {
+  it("is the engine's identity of the operator's token, a userpass login's or an AppRole's, with the machine", async () => {
+    const mounts = (await baoAdmin(bao.address, bao.rootToken, 'GET', 'sys/auth')).data as Record<string, unknown>
+    for (const method of ['userpass', 'approle']) {
+      if (!(`${method}/` in mounts)) await baoAdmin(bao.address, bao.rootToken, 'POST', `sys/auth/${method}`, {type: method})
+    }
+    const password = 'carol userpass password'
+    secrets.add(password)
+    await baoAdmin(bao.address, bao.rootToken, 'POST', 'auth/userpass/users/carol', {password, token_policies: ['operator']})
+    const login = await baoApi(bao.address, undefined, 'POST', 'auth/userpass/login/carol', {password})
+    expect(login.status).toBe(200)
+    const carol = (login.body as {auth: {client_token: string}}).auth.client_token
+    secrets.add(carol)
+    const made = await mxtok('a', createArgs('bycarol'), {BAO_TOKEN: carol})
+    expect(made.code, made.stderr).toBe(0)
+    expect((await secretData('bycarol'))?.data.mxtok_created_by).toMatch(/^userpass-carol \(\S+@\S+\)$/)
+
+    await baoAdmin(bao.address, bao.rootToken, 'POST', 'auth/approle/role/deployer', {token_policies: ['operator'], token_ttl: '10m'})
+    const roleId = ((await baoAdmin(bao.address, bao.rootToken, 'GET', 'auth/approle/role/deployer/role-id')).data as {role_id: string}).role_id
+    const secretId = ((await baoAdmin(bao.address, bao.rootToken, 'POST', 'auth/approle/role/deployer/secret-id')).data as {secret_id: string}).secret_id
+    secrets.add(secretId)
+    const secretIdFile = join(operators.b.dir, 'deployer-secret-id')
+    writeFileSync(secretIdFile, secretId, {mode: 0o600})
+    const byRole = await mxtok('b', createArgs('byrole'), {BAO_TOKEN: undefined, MXTOK_VAULT_ROLE_ID: roleId, MXTOK_VAULT_SECRET_ID_FILE: secretIdFile})
+    expect(byRole.code, byRole.stderr).toBe(0)
+    expect((await secretData('byrole'))?.data.mxtok_created_by).toMatch(/^approle-deployer \(\S+@\S+\)$/)
+
+    // A rotate makes the session anew: who made it, and when, are then the other operator's (a token of auth/token/create).
+    const before = (await secretData('bycarol'))?.data
+    expect((await mxtok('a', ['rotate', 'bycarol', '--yes'])).code).toBe(0)
+    const after = (await secretData('bycarol'))?.data
+    expect(after?.mxtok_created_by).toMatch(/^token \(\S+@\S+\)$/)
+    expect(after?.mxtok_created_at).not.toBe(before?.mxtok_created_at)
+    for (const name of ['bycarol', 'byrole']) expect((await mxtok('a', ['revoke', name])).code).toBe(0)
+  })
+})
+
 describe('a long exec on the team home', () => {
   it('keeps a short-lived OpenBao token alive for as long as the command runs', async () => {
     const name = 'renewed'

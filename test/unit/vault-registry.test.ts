@@ -1,7 +1,7 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {Session} from '../../src/registry/session.js'
-import {readSessionFields, recordCopy, secretOf, sessionFields, tokenFields} from '../../src/teamhome/layout.js'
+import {authorName, readSessionFields, recordCopy, secretOf, sessionFields, tokenFields} from '../../src/teamhome/layout.js'
 import {TeamStore} from '../../src/teamhome/team-store.js'
 import {VaultRegistry} from '../../src/teamhome/vault-registry.js'
 import {connectVault} from '../../src/vault/client.js'
@@ -94,6 +94,17 @@ describe('a session in the team home, as fields', () => {
   })
 })
 
+describe('who made a session', () => {
+  it("names the engine's identity of the token as OpenBao 2.7 gives it, and the machine", () => {
+    // lookup-self of a userpass login, an AppRole login, a token made by auth/token/create (the dev server's root too), one with a display name.
+    expect(authorName({displayName: 'userpass-alice', meta: {username: 'alice'}}, 'alice@laptop')).toBe('userpass-alice (alice@laptop)')
+    expect(authorName({displayName: 'approle', meta: {role_name: 'deployer'}}, 'ci@runner')).toBe('approle-deployer (ci@runner)')
+    expect(authorName({displayName: 'token', meta: {}}, 'ops@host')).toBe('token (ops@host)')
+    expect(authorName({displayName: 'token-ops-ci', meta: {}}, 'ops@host')).toBe('token-ops-ci (ops@host)')
+    expect(authorName({displayName: '', meta: {}}, 'ops@host')).toBe('token (ops@host)')
+  })
+})
+
 describe('an update of the team home', () => {
   it('records a session with its token in one check-and-set write on the version read', async () => {
     const home = registry()
@@ -103,10 +114,15 @@ describe('an update of the team home', () => {
       .get(PENDING)
       .query(true)
       .reply(404, {errors: []})
-      .post(DATA, {data: sessionFields(SESSION, 'syt_new', undefined, 'ops@host') as Record<string, string>, options: {cas: 0}})
+      // Who writes a new session: the engine's name for the token, asked once.
+      .get('/v1/auth/token/lookup-self')
+      .reply(200, {data: {display_name: 'userpass-alice', meta: {username: 'alice'}, ttl: 0}})
+      .post(DATA, {data: sessionFields(SESSION, 'syt_new', undefined, 'userpass-alice (ops@host)') as Record<string, string>, options: {cas: 0}})
       .reply(200, {data: {version: 1}})
       // Then the record's copy, without the token, for list.
-      .post('/v1/secret/metadata/mxtok/sessions/bot', {custom_metadata: recordCopy(sessionFields(SESSION, 'syt_new', undefined, 'ops@host'), 1)})
+      .post('/v1/secret/metadata/mxtok/sessions/bot', {
+        custom_metadata: recordCopy(sessionFields(SESSION, 'syt_new', undefined, 'userpass-alice (ops@host)'), 1),
+      })
       .reply(204)
     await home.update(
       async (sessions) => {
@@ -157,7 +173,8 @@ describe('an update of the team home', () => {
 
 describe('a removal from the team home', () => {
   const METADATA = '/v1/secret/metadata/mxtok/sessions/bot'
-  const claiming = (body: {data: Record<string, unknown>}) => typeof body.data.mxtok_deleted_at === 'string' && typeof body.data.mxtok_claim === 'string'
+  const claiming = (body: {data: Record<string, unknown>}) =>
+    typeof body.data.mxtok_deleted_at === 'string' && typeof body.data.mxtok_claim === 'string' && body.data.mxtok_claim.endsWith(' approle-ops (ops@host)')
 
   it('deletes the key while its claiming last version is still the current one', async () => {
     const warnings: string[] = []
@@ -167,6 +184,8 @@ describe('a removal from the team home', () => {
       .get(PENDING)
       .query(true)
       .reply(404, {errors: []})
+      .get('/v1/auth/token/lookup-self')
+      .reply(200, {data: {display_name: 'approle', meta: {role_name: 'ops'}, ttl: 600}})
       .post(DATA, (body) => claiming(body) && body.options.cas === 3)
       .reply(200, {data: {version: 4}})
       .post('/v1/secret/destroy/mxtok/sessions/bot', {versions: [1, 2, 3]})
@@ -188,6 +207,8 @@ describe('a removal from the team home', () => {
       .get(PENDING)
       .query(true)
       .reply(404, {errors: []})
+      .get('/v1/auth/token/lookup-self')
+      .reply(200, {data: {display_name: 'approle', meta: {role_name: 'ops'}, ttl: 600}})
       .post(DATA, (body) => claiming(body) && body.options.cas === 3)
       .reply(200, {data: {version: 4}})
       .post('/v1/secret/destroy/mxtok/sessions/bot')
@@ -218,7 +239,9 @@ describe('a removal from the team home', () => {
       .query(true)
       .times(3)
       .reply(404, {errors: []})
-      .post(DATA, (body) => body.options.cas === 0)
+      .get('/v1/auth/token/lookup-self')
+      .reply(200, {data: {display_name: 'token', meta: null, ttl: 0}})
+      .post(DATA, (body) => body.options.cas === 0 && body.data.mxtok_created_by === 'token (ops@host)')
       .reply(200, {data: {version: 1}})
       .post(METADATA)
       .reply(204)
