@@ -65,6 +65,8 @@ export interface DoctorReport {
   orphans: Orphan[]
   /** The OpenBao/Vault server of MXTOK_VAULT, when it is set. */
   engine?: EngineCheck
+  /** In the team home: the keys of removed sessions left behind (no token in them), and how many --fix deleted. */
+  removedKeys?: {left: number; deleted: number}
   /** True when the configured store works: the exit status of `mxtok doctor`. */
   ok: boolean
 }
@@ -106,6 +108,7 @@ export async function runDoctor(
   )
   const working = new Set(stores.filter((s) => s.ok).map((s) => s.store))
   const orphans = await findOrphans(working, deps, opts.fix ?? false)
+  const removedKeys = await deps.registry.removedKeys?.(opts.fix ?? false)
   const configured = stores.find((s) => s.store === opts.configuredStore)!
   const report: DoctorReport = {
     registry: deps.registry.path,
@@ -114,6 +117,7 @@ export async function runDoctor(
     stores,
     homeservers,
     orphans,
+    ...(removedKeys ? {removedKeys} : {}),
     ok: configured.ok,
   }
   return engine ? {...report, engine} : report

@@ -61,6 +61,8 @@ export interface Registry {
    * do nothing twice that it cannot (unless `scope.exclusive`).
    */
   update<T>(change: (sessions: Map<string, Session>, pending: Map<string, PendingLogin>) => T | Promise<T>, scope?: UpdateScope): Promise<T>
+  /** What removals left where they could not finish (the team home's keys of removed sessions); with `fix`, deleted. */
+  removedKeys?(fix: boolean): Promise<{left: number; deleted: number}>
 }
 
 /** The sessions of one config directory, in one JSON file changed only under a lock and atomically. */

@@ -43,7 +43,7 @@ type Fields = Record<string, unknown>
 /** What a session's secret holds, read. */
 export type SessionRead =
   | {kind: 'session'; session: Session; secret: string | null}
-  /** What a revoke leaves: the name's last version, on which a new session of that name is written. */
+  /** What a removal writes before it deletes the key, and leaves when it cannot: a new session of that name is written on it. */
   | {kind: 'deleted'}
   | {kind: 'damaged'; problem: string}
 
@@ -78,14 +78,27 @@ export function readSessionFields(name: string, data: Fields): SessionRead {
   return {kind: 'session', session: sessionFromEntry(name, entry), secret: secretOf(data)}
 }
 
+/** Who made the session, as `kept` (what its secret held) says, while it is the same session. */
+export const keptAuthor = (session: Session, kept: Fields | undefined): string | undefined =>
+  kept?.mxtok_created_at === session.createdAt && typeof kept?.mxtok_created_by === 'string' ? kept.mxtok_created_by : undefined
+
+/**
+ * Who makes a session, as mxtok_created_by says it: the engine's name for the token (with the
+ * AppRole's role, which its display name leaves out), and the operator's machine.
+ */
+export function authorName(token: {displayName: string; meta: Record<string, string>}, machine: string): string {
+  const role = token.meta.role_name
+  const engine = role && !token.displayName.includes(role) ? `${token.displayName}-${role}` : token.displayName
+  return `${engine || 'token'} (${machine})`
+}
+
 /**
  * A session's secret: its record and its token (null: none kept), over what `kept` held besides
- * mxtok's own fields. `createdBy` names who made it: kept from `kept` while it is the same session.
+ * mxtok's own fields. `createdBy` names who made it, unless `kept` is of the same session (keptAuthor).
  */
 export function sessionFields(session: Session, secret: string | null, kept: Fields | undefined, createdBy: string): Record<string, unknown> {
   const others: Fields = {...kept}
   for (const field of SESSION_FIELDS) delete others[field]
-  const sameSession = kept?.mxtok_created_at === session.createdAt && typeof kept?.mxtok_created_by === 'string'
   const fields: Fields = {
     ...others,
     ...(secret === null ? {} : tokenFields(secret)),
@@ -95,7 +108,7 @@ export function sessionFields(session: Session, secret: string | null, kept: Fie
     mxtok_layout: TEAM_LAYOUT,
     mxtok_auth: session.auth,
     mxtok_created_at: session.createdAt,
-    mxtok_created_by: sameSession ? kept.mxtok_created_by : createdBy,
+    mxtok_created_by: keptAuthor(session, kept) ?? createdBy,
   }
   if (session.expiresAt !== undefined) fields.mxtok_expires_at = session.expiresAt
   switch (session.auth) {
@@ -138,8 +151,15 @@ export function recordCopy(fields: Record<string, unknown>, version: number): Re
   return copy
 }
 
-/** What a revoke writes over a session: nothing of it, so that the name's versions go on from there. */
-export const deletedFields = (at: string): Record<string, unknown> => ({mxtok_layout: TEAM_LAYOUT, mxtok_deleted_at: at})
+/**
+ * What a removal writes over a session before it deletes the key: nothing of it, and, while the
+ * removal runs, its claim on the name (`UNTIL BY`, as a refresh's), which writers of that name wait for.
+ */
+export const deletedFields = (at: string, claim?: string): Record<string, unknown> => ({
+  mxtok_layout: TEAM_LAYOUT,
+  mxtok_deleted_at: at,
+  ...(claim === undefined ? {} : {mxtok_claim: claim}),
+})
 
 /**
  * A secret as the token fields: a bare token is access_token; a token pair (src/core/session-secret.ts,

@@ -11,7 +11,18 @@ import {CasMismatch, VaultError} from '../vault/errors.js'
 import {type KvEntry, KvV2} from '../vault/kv.js'
 import type {VaultLocation} from '../vault/location.js'
 import {renewWhile} from '../vault/renewer.js'
-import {deletedFields, pendingFields, pendingKey, readPendingFields, readSessionFields, recordCopy, type SessionRead, sessionFields} from './layout.js'
+import {
+  authorName,
+  deletedFields,
+  keptAuthor,
+  pendingFields,
+  pendingKey,
+  readPendingFields,
+  readSessionFields,
+  recordCopy,
+  type SessionRead,
+  sessionFields,
+} from './layout.js'
 
 /** A secret as read: its fields and the version they are, the version the next write is a check-and-set on. */
 interface Held {
@@ -34,6 +45,12 @@ const READ_PARALLEL = 32
 const CLAIM_MS = 60_000
 /** How long a refresh waits for another run's claim on the same session. */
 const CLAIM_WAIT_MS = 30_000
+/** A removal claims the name this long, for its few requests: writers of the name wait meanwhile. */
+const REMOVAL_MS = 10_000
+/** A removal deletes the key only this long before its claim lapses: clocks of two machines may differ by that. */
+const CLOCK_MARGIN_MS = 3000
+/** How often a writer looks again at a name being removed. */
+const REMOVAL_POLL_MS = 50
 
 /**
  * A team's sessions in an OpenBao/Vault KV version 2 folder, records and tokens in one secret per
@@ -53,13 +70,14 @@ export class VaultRegistry implements Registry {
   private readonly seen = new Map<string, {name: string; secret: string | null | undefined}>()
   private readonly warned = new Set<string>()
   private opened?: Promise<{kv: KvV2; client: VaultClient}>
+  private author?: Promise<string>
 
-  /** `createdBy` names the operator in the sessions this run creates. */
+  /** `machine` (user@host) names the operator's machine beside the engine's name for the token, in what this run writes. */
   constructor(
     location: VaultLocation,
     private readonly connect: () => Promise<VaultClient>,
     private readonly warn: (message: string) => void,
-    private readonly createdBy: string,
+    private readonly machine: string,
   ) {
     this.location = location
     this.path = `${location.mount}/${location.prefix} in OpenBao/Vault`
@@ -67,16 +85,44 @@ export class VaultRegistry implements Registry {
 
   /** From the records' copies that a detailed list returns, where they are of the current version; each other secret is read. */
   async list(): Promise<Session[]> {
-    const entries = await this.sessionEntries()
-    const reads = await mapLimit(entries, READ_PARALLEL, async ({name, version, customMetadata: copy}) =>
-      copy && version !== undefined && copy.mxtok_of_version === String(version) ? this.rememberCopy(name, copy) : (await this.readSession(name)).read,
-    )
     const sessions: Session[] = []
-    for (const [i, read] of reads.entries()) {
+    for (const {name, read} of await this.readAll()) {
       if (read?.kind === 'session') sessions.push(read.session)
-      else if (read?.kind === 'damaged') this.warnOnce(entries[i].name, read.problem)
+      else if (read?.kind === 'damaged') this.warnOnce(name, read.problem)
     }
     return sessions.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  /**
+   * The keys that removals left (a removal whose delete was refused, or an older mxtok, which
+   * left every removed name); with `fix`, deleted as a removal deletes them.
+   */
+  async removedKeys(fix: boolean): Promise<{left: number; deleted: number}> {
+    const left = (await this.readAll()).filter(({read}) => read?.kind === 'deleted').map(({name}) => name)
+    let deleted = 0
+    if (fix) {
+      const {kv} = await this.open()
+      for (const name of left) {
+        const {held, read} = await this.readSession(name)
+        if (read?.kind !== 'deleted' || liveClaim(held!.data)) continue
+        const until = Date.now() + REMOVAL_MS
+        const version = await kv.write(this.sessionPath(name), await this.removalFields(until), held!.version).catch((error) => {
+          if (error instanceof CasMismatch) return undefined
+          throw error
+        })
+        if (version !== undefined && (await this.deleteKey(kv, name, version, until))) deleted++
+      }
+    }
+    return {left: left.length, deleted}
+  }
+
+  /** Every session's secret, each from the record's copy where it is of the current version, else read. */
+  private async readAll(): Promise<{name: string; read: SessionRead | undefined}[]> {
+    const entries = await this.sessionEntries()
+    return mapLimit(entries, READ_PARALLEL, async ({name, version, customMetadata: copy}) => ({
+      name,
+      read: copy && version !== undefined && copy.mxtok_of_version === String(version) ? this.rememberCopy(name, copy) : (await this.readSession(name)).read,
+    }))
   }
 
   async get(name: string): Promise<Session | undefined> {
@@ -188,6 +234,11 @@ export class VaultRegistry implements Registry {
       const names = scope ? [...scope.sessions].filter((n) => SESSION_NAME.test(n)) : await this.sessionNames()
       const [reads, pending] = await Promise.all([mapLimit(names, READ_PARALLEL, (name) => this.readSession(name)), this.readPending()])
       const tx: Tx = {sessions: new Map(names.map((name, i) => [name, reads[i]])), pending, tokens: new Map()}
+      // A name being removed is written again only once its key is gone (or the removal's claim lapsed).
+      if (reads.some(({held, read}) => read?.kind === 'deleted' && liveClaim(held!.data)) && Date.now() < deadline) {
+        await sleep(REMOVAL_POLL_MS)
+        continue
+      }
       if (!scope?.exclusive || (await this.claim(tx, deadline))) return tx
     }
   }
@@ -201,15 +252,15 @@ export class VaultRegistry implements Registry {
     const {kv} = await this.open()
     for (const [name, entry] of tx.sessions) {
       if (entry.held === undefined || entry.read?.kind !== 'session') continue
-      const other = claimOf(entry.held.data)
-      if (other !== undefined && other.until > Date.now()) {
+      const other = liveClaim(entry.held.data)
+      if (other !== undefined) {
         if (Date.now() > deadline) {
           throw new VaultError('casMismatch', 400, `session "${name}" in ${this.path} is being refreshed by ${other.by}; run the command again`)
         }
         await sleep(100)
         return false
       }
-      const data = {...entry.held.data, mxtok_claim: `${new Date(Date.now() + CLAIM_MS).toISOString()} ${this.createdBy}`}
+      const data = {...entry.held.data, mxtok_claim: await this.claimUntil(Date.now() + CLAIM_MS)}
       try {
         const version = await kv.write(this.sessionPath(name), data, entry.held.version)
         entry.held = {version, data}
@@ -258,7 +309,8 @@ export class VaultRegistry implements Registry {
       }
       const account = secretAccount(after.userId, after.deviceId)
       const token = tx.tokens.has(account) ? (tx.tokens.get(account) ?? null) : tokenIn(tx, account)
-      const fields = sessionFields(after, token, read?.kind === 'deleted' ? undefined : held?.data, this.createdBy)
+      const kept = read?.kind === 'deleted' ? undefined : held?.data
+      const fields = sessionFields(after, token, kept, keptAuthor(after, kept) ?? (await this.createdBy()))
       if (held && isDeepStrictEqual(fields, held.data) && !claimed) continue
       const version = await kv.write(this.sessionPath(name), fields, held?.version ?? 0)
       this.remember(name, {version, data: fields})
@@ -275,16 +327,16 @@ export class VaultRegistry implements Registry {
   }
 
   /**
-   * A session's end: a version that holds nothing of it, written on the version read (so a change
-   * made meanwhile is not lost), then its earlier versions destroyed, so that no copy of its
-   * tokens stays in the history. The name goes on from that version when a session takes it again.
+   * A session's end: a version that holds nothing of it and claims the name, written on the version
+   * read (so a change made meanwhile is not lost); its earlier versions destroyed, so that no copy of
+   * its tokens stays in the history even if what follows fails; then the key deleted.
    */
   private async remove(kv: KvV2, name: string, held: Held): Promise<void> {
     const path = this.sessionPath(name)
-    const fields = deletedFields(new Date().toISOString())
+    const until = Date.now() + REMOVAL_MS
+    const fields = await this.removalFields(until)
     const version = await kv.write(path, fields, held.version)
     this.remember(name, {version, data: fields})
-    await this.copyRecord(kv, name, fields, version)
     try {
       await kv.destroy(
         path,
@@ -293,6 +345,45 @@ export class VaultRegistry implements Registry {
     } catch (error) {
       this.warn(`session "${name}" is gone from ${this.path}, but its earlier versions could not be destroyed (${(error as Error).message})`)
     }
+    await this.deleteKey(kv, name, version, until)
+  }
+
+  /**
+   * Deletes the key of a removed session whose claiming last version is `version`, only while that
+   * is still the current version and well before the claim lapses: a writer of the name waits for
+   * the claim (snapshot), so no session written on the name is deleted, unless two machines' clocks
+   * differ by more than CLOCK_MARGIN_MS. A writer that read the last version before the delete
+   * finds its check-and-set refused (no such secret), reads again and writes with cas 0. A delete
+   * that fails (a policy without delete on the metadata) leaves the name to a last version without
+   * the claim, which list skips, the next create of the name writes on, and doctor --fix deletes.
+   */
+  private async deleteKey(kv: KvV2, name: string, version: number, until: number): Promise<boolean> {
+    const path = this.sessionPath(name)
+    try {
+      if ((await kv.currentVersion(path)) === version && Date.now() < until - CLOCK_MARGIN_MS) {
+        await kv.remove(path)
+        return true
+      }
+    } catch (error) {
+      this.warn(`session "${name}" is gone from ${this.path}, but its key could not be deleted (${(error as Error).message}); "mxtok doctor --fix" deletes it`)
+    }
+    // Freed at once rather than when the claim lapses; a failure here only makes writers wait for that.
+    const free = deletedFields(new Date().toISOString())
+    const freed = await kv.write(path, free, version).catch(() => undefined)
+    if (freed !== undefined) await this.copyRecord(kv, name, free, freed)
+    return false
+  }
+
+  private removalFields = async (until: number) => deletedFields(new Date().toISOString(), await this.claimUntil(until))
+  private claimUntil = async (until: number) => `${new Date(until).toISOString()} ${await this.createdBy()}`
+
+  /**
+   * Who this run is, for what it writes: the token's lookup, once, and only by a run that writes.
+   * A token that may not look itself up (a policy without OpenBao's `default`) is named by the machine alone.
+   */
+  private createdBy(): Promise<string> {
+    this.author ??= this.open().then(({client}) => client.lookupSelf().then((token) => authorName(token, this.machine), () => this.machine))
+    return this.author
   }
 
   /**
@@ -386,11 +477,12 @@ function tokenIn(tx: Tx, account: string): string | null {
   return null
 }
 
-function claimOf(data: Record<string, unknown>): {until: number; by: string} | undefined {
+/** The claim of another run on a secret (a refresh's, a removal's) while it has not lapsed. */
+function liveClaim(data: Record<string, unknown>): {until: number; by: string} | undefined {
   if (typeof data.mxtok_claim !== 'string') return undefined
   const [until, ...by] = data.mxtok_claim.split(' ')
   const at = Date.parse(until)
-  return Number.isNaN(at) ? undefined : {until: at, by: by.join(' ') || 'another run'}
+  return Number.isNaN(at) || at <= Date.now() ? undefined : {until: at, by: by.join(' ') || 'another run'}
 }
 
 function overtaken(error: CasMismatch, tries: number): VaultError {

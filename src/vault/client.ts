@@ -17,6 +17,10 @@ export interface TokenInfo {
   ttl: number
   renewable: boolean
   policies: string[]
+  /** The engine's name for the token: `userpass-alice`, `approle`, `token`, `token-NAME`. */
+  displayName: string
+  /** What the auth method recorded of the login, such as `username` (userpass) and `role_name` (AppRole). */
+  meta: Record<string, string>
 }
 
 export interface Health {
@@ -79,6 +83,8 @@ export class VaultClient {
       ttl: typeof data.ttl === 'number' ? data.ttl : 0,
       renewable: data.renewable === true,
       policies: Array.isArray(data.policies) ? data.policies.filter((p): p is string => typeof p === 'string') : [],
+      displayName: typeof data.display_name === 'string' ? data.display_name : '',
+      meta: Object.fromEntries(Object.entries((data.meta ?? {}) as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string')),
     }
   }
 

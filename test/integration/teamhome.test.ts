@@ -10,7 +10,7 @@ import {OPENBAO_DOCS, startBaoAgent} from '../support/bao-agent.js'
 import {BIN, type CliResult, type Env, runCli, tempDir} from '../support/cli.js'
 import {baoAdmin, baoApi, type OpenbaoDevServer, startOpenbaoDev} from '../support/openbao.js'
 import {service} from '../support/services.js'
-import {rawLogin, registerUser} from '../support/synapse.js'
+import {rawLogin, rawWhoami, registerUser} from '../support/synapse.js'
 import {deviceTokens} from '../support/synapse-db.js'
 
 const synapse = await service('synapse')
@@ -79,6 +79,12 @@ const versions = async (name: string) => {
   const r = await baoApi(bao.address, bao.rootToken, 'GET', secretPath('metadata', name))
   return (r.body?.data as {current_version: number; versions: Record<string, {destroyed: boolean}>} | undefined) ?? undefined
 }
+/** The names in the sessions folder, as `bao kv list` shows them. */
+const namesListed = async () => {
+  const r = await baoApi(bao.address, bao.rootToken, 'GET', 'secret/metadata/team/sessions/?list=true')
+  expect([200, 404]).toContain(r.status)
+  return r.status === 404 ? [] : (r.body?.data as {keys: string[]} | undefined)?.keys
+}
 const device = (name: string) => deriveDeviceId(userId, name)
 const createArgs = (name: string) => ['create', name, '--user', userId, '--homeserver', synapse.baseUrl]
 
@@ -126,20 +132,20 @@ describe('the team home', () => {
 
     const r = await mxtok('b', ['revoke', 'bot'])
     expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toBe('')
     expect(deviceTokens(synapse.dir, userId, device('bot'))).toEqual([])
-    expect((await secretData('bot'))?.data).toEqual({mxtok_layout: '2', mxtok_deleted_at: expect.any(String)})
-    const history = await versions('bot')
-    expect(history?.current_version).toBe(2)
-    expect(history?.versions['1'].destroyed).toBe(true)
+    // Nothing of it stays in OpenBao: no key, so no version and no name in the folder's list.
+    expect((await baoApi(bao.address, bao.rootToken, 'GET', secretPath('metadata', 'bot'))).status).toBe(404)
+    expect(await namesListed()).not.toContain('bot')
     const gone = await mxtok('a', ['list', '--offline', '--json'])
     expect(JSON.parse(gone.stdout).sessions).toEqual([])
     const t = await mxtok('a', ['token', 'bot'])
     expect(t.code).toBe(2)
 
-    // The name is taken again on from the version revoke left.
+    // The name is free: a create of it starts a new secret.
     const again = await mxtok('b', createArgs('bot'))
     expect(again.code, again.stderr).toBe(0)
-    expect((await secretData('bot'))?.metadata.version).toBe(3)
+    expect((await secretData('bot'))?.metadata.version).toBe(1)
     expect(deviceTokens(synapse.dir, userId, device('bot'))).toEqual([await tokenOf('a', 'bot')])
     expect((await mxtok('a', ['revoke', 'bot'])).code).toBe(0)
   })
@@ -170,7 +176,8 @@ describe('the team home', () => {
 
     const back = await mxtok('b', ['move', 'mover', '--to', 'file'])
     expect(back.code, back.stderr).toBe(0)
-    expect((await secretData('mover'))?.data.access_token).toBeUndefined()
+    expect(await versions('mover')).toBeUndefined()
+    expect(await namesListed()).not.toContain('mover')
     const there = await mxtok('b', ['token', 'mover'], {MXTOK_VAULT: undefined})
     expect(there.stdout.trim()).toBe(localToken)
     expect(deviceTokens(synapse.dir, userId, device('mover'))).toEqual([localToken])
@@ -230,6 +237,95 @@ describe('the team home', () => {
     expect(d.code, d.stdout).toBe(0)
     expect(JSON.parse(d.stdout)).toMatchObject({registry: `${HOME} in OpenBao/Vault`, sessions: 1, configuredStore: 'vault'})
     expect((await mxtok('a', ['revoke', 'imported'])).code).toBe(0)
+  })
+})
+
+describe('a removal the policy does not let finish', () => {
+  it('revoke still ends the session and warns, leaving a key with no token, which doctor counts and doctor --fix deletes', async () => {
+    // An operator who may not delete a session's key (the journal's entries, yes).
+    await baoAdmin(bao.address, bao.rootToken, 'PUT', 'sys/policies/acl/keeper', {
+      policy: [
+        'path "secret/data/team/*" { capabilities = ["create", "read", "update", "delete"] }',
+        'path "secret/metadata/team/*" { capabilities = ["read", "list", "update"] }',
+        'path "secret/metadata/team/pending/*" { capabilities = ["read", "list", "update", "delete"] }',
+        'path "secret/destroy/team/*" { capabilities = ["update"] }',
+        'path "secret/detailed-metadata/team/*" { capabilities = ["list"] }',
+      ].join('\n'),
+    })
+    const made = await baoAdmin(bao.address, bao.rootToken, 'POST', 'auth/token/create', {policies: ['keeper'], ttl: '1h'})
+    const keeper = {BAO_TOKEN: (made.auth as {client_token: string}).client_token}
+    secrets.add(keeper.BAO_TOKEN)
+
+    const c = await mxtok('a', createArgs('kept'))
+    expect(c.code, c.stderr).toBe(0)
+    const token = await tokenOf('a', 'kept')
+    const r = await mxtok('a', ['revoke', 'kept'], keeper)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/^mxtok: warning: .*"kept".* (denied|permission).*doctor --fix.*\n$/)
+    expect((await rawWhoami(synapse.baseUrl, token)).status).toBe(401)
+    // What stays: the name, in a last version that holds no token; the session's version destroyed.
+    expect((await secretData('kept'))?.data).toEqual({mxtok_layout: '2', mxtok_deleted_at: expect.any(String)})
+    const history = await versions('kept')
+    expect(history?.versions['1'].destroyed).toBe(true)
+    expect(JSON.parse((await mxtok('b', ['list', '--offline', '--json'])).stdout).sessions.map((s: {name: string}) => s.name)).not.toContain('kept')
+
+    // The name is free at once.
+    const again = await mxtok('a', createArgs('kept'), keeper)
+    expect(again.code, again.stderr).toBe(0)
+    expect(await namesListed()).toContain('kept')
+    expect((await mxtok('a', ['revoke', 'kept'])).code).toBe(0)
+    expect(await namesListed()).not.toContain('kept')
+
+    // One more left by hand, as an older mxtok left every revoked name: doctor counts both, --fix deletes them.
+    await baoApi(bao.address, bao.rootToken, 'POST', 'secret/data/team/sessions/older', {
+      data: {mxtok_layout: '2', mxtok_deleted_at: '2026-01-01T00:00:00.000Z'},
+    })
+    const stones = await mxtok('a', createArgs('kept2'), keeper)
+    expect(stones.code, stones.stderr).toBe(0)
+    expect((await mxtok('a', ['revoke', 'kept2'], keeper)).code).toBe(0)
+    const d = await mxtok('b', ['doctor'])
+    expect(d.stdout).toMatch(/^WARN 2 removed sessions left their keys in secret\/team in OpenBao\/Vault, with no token: "mxtok doctor --fix" deletes them$/m)
+    const fixed = await mxtok('b', ['doctor', '--fix', '--json'])
+    expect(JSON.parse(fixed.stdout).removedKeys).toEqual({left: 2, deleted: 2})
+    for (const name of ['older', 'kept2']) expect((await baoApi(bao.address, bao.rootToken, 'GET', secretPath('metadata', name))).status).toBe(404)
+    expect((await mxtok('b', ['doctor'])).stdout).not.toMatch(/removed sessions/)
+  })
+})
+
+describe('who made a session', () => {
+  it("is the engine's identity of the operator's token, a userpass login's or an AppRole's, with the machine", async () => {
+    const mounts = (await baoAdmin(bao.address, bao.rootToken, 'GET', 'sys/auth')).data as Record<string, unknown>
+    for (const method of ['userpass', 'approle']) {
+      if (!(`${method}/` in mounts)) await baoAdmin(bao.address, bao.rootToken, 'POST', `sys/auth/${method}`, {type: method})
+    }
+    const password = 'carol userpass password'
+    secrets.add(password)
+    await baoAdmin(bao.address, bao.rootToken, 'POST', 'auth/userpass/users/carol', {password, token_policies: ['operator']})
+    const login = await baoApi(bao.address, undefined, 'POST', 'auth/userpass/login/carol', {password})
+    expect(login.status).toBe(200)
+    const carol = (login.body as {auth: {client_token: string}}).auth.client_token
+    secrets.add(carol)
+    const made = await mxtok('a', createArgs('bycarol'), {BAO_TOKEN: carol})
+    expect(made.code, made.stderr).toBe(0)
+    expect((await secretData('bycarol'))?.data.mxtok_created_by).toMatch(/^userpass-carol \(\S+@\S+\)$/)
+
+    await baoAdmin(bao.address, bao.rootToken, 'POST', 'auth/approle/role/deployer', {token_policies: ['operator'], token_ttl: '10m'})
+    const roleId = ((await baoAdmin(bao.address, bao.rootToken, 'GET', 'auth/approle/role/deployer/role-id')).data as {role_id: string}).role_id
+    const secretId = ((await baoAdmin(bao.address, bao.rootToken, 'POST', 'auth/approle/role/deployer/secret-id')).data as {secret_id: string}).secret_id
+    secrets.add(secretId)
+    const secretIdFile = join(operators.b.dir, 'deployer-secret-id')
+    writeFileSync(secretIdFile, secretId, {mode: 0o600})
+    const byRole = await mxtok('b', createArgs('byrole'), {BAO_TOKEN: undefined, MXTOK_VAULT_ROLE_ID: roleId, MXTOK_VAULT_SECRET_ID_FILE: secretIdFile})
+    expect(byRole.code, byRole.stderr).toBe(0)
+    expect((await secretData('byrole'))?.data.mxtok_created_by).toMatch(/^approle-deployer \(\S+@\S+\)$/)
+
+    // A rotate makes the session anew: who made it, and when, are then the other operator's (a token of auth/token/create).
+    const before = (await secretData('bycarol'))?.data
+    expect((await mxtok('a', ['rotate', 'bycarol', '--yes'])).code).toBe(0)
+    const after = (await secretData('bycarol'))?.data
+    expect(after?.mxtok_created_by).toMatch(/^token \(\S+@\S+\)$/)
+    expect(after?.mxtok_created_at).not.toBe(before?.mxtok_created_at)
+    for (const name of ['bycarol', 'byrole']) expect((await mxtok('a', ['revoke', name])).code).toBe(0)
   })
 })
 

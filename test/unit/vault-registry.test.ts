@@ -1,7 +1,7 @@
 import nock from 'nock'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {Session} from '../../src/registry/session.js'
-import {readSessionFields, recordCopy, secretOf, sessionFields, tokenFields} from '../../src/teamhome/layout.js'
+import {authorName, readSessionFields, recordCopy, secretOf, sessionFields, tokenFields} from '../../src/teamhome/layout.js'
 import {TeamStore} from '../../src/teamhome/team-store.js'
 import {VaultRegistry} from '../../src/teamhome/vault-registry.js'
 import {connectVault} from '../../src/vault/client.js'
@@ -30,6 +30,13 @@ const registry = () =>
     {mount: 'secret', prefix: 'mxtok'},
     () => connectVault(env),
     () => {},
+    'ops@host',
+  )
+const registryWarning = (warnings: string[]) =>
+  new VaultRegistry(
+    {mount: 'secret', prefix: 'mxtok'},
+    () => connectVault(env),
+    (w) => warnings.push(w),
     'ops@host',
   )
 const vault = () => nock(ADDR, {reqheaders: {'x-vault-token': TOKEN}})
@@ -87,6 +94,17 @@ describe('a session in the team home, as fields', () => {
   })
 })
 
+describe('who made a session', () => {
+  it("names the engine's identity of the token as OpenBao 2.7 gives it, and the machine", () => {
+    // lookup-self of a userpass login, an AppRole login, a token made by auth/token/create (the dev server's root too), one with a display name.
+    expect(authorName({displayName: 'userpass-alice', meta: {username: 'alice'}}, 'alice@laptop')).toBe('userpass-alice (alice@laptop)')
+    expect(authorName({displayName: 'approle', meta: {role_name: 'deployer'}}, 'ci@runner')).toBe('approle-deployer (ci@runner)')
+    expect(authorName({displayName: 'token', meta: {}}, 'ops@host')).toBe('token (ops@host)')
+    expect(authorName({displayName: 'token-ops-ci', meta: {}}, 'ops@host')).toBe('token-ops-ci (ops@host)')
+    expect(authorName({displayName: '', meta: {}}, 'ops@host')).toBe('token (ops@host)')
+  })
+})
+
 describe('an update of the team home', () => {
   it('records a session with its token in one check-and-set write on the version read', async () => {
     const home = registry()
@@ -96,10 +114,15 @@ describe('an update of the team home', () => {
       .get(PENDING)
       .query(true)
       .reply(404, {errors: []})
-      .post(DATA, {data: sessionFields(SESSION, 'syt_new', undefined, 'ops@host') as Record<string, string>, options: {cas: 0}})
+      // Who writes a new session: the engine's name for the token, asked once.
+      .get('/v1/auth/token/lookup-self')
+      .reply(200, {data: {display_name: 'userpass-alice', meta: {username: 'alice'}, ttl: 0}})
+      .post(DATA, {data: sessionFields(SESSION, 'syt_new', undefined, 'userpass-alice (ops@host)') as Record<string, string>, options: {cas: 0}})
       .reply(200, {data: {version: 1}})
       // Then the record's copy, without the token, for list.
-      .post('/v1/secret/metadata/mxtok/sessions/bot', {custom_metadata: recordCopy(sessionFields(SESSION, 'syt_new', undefined, 'ops@host'), 1)})
+      .post('/v1/secret/metadata/mxtok/sessions/bot', {
+        custom_metadata: recordCopy(sessionFields(SESSION, 'syt_new', undefined, 'userpass-alice (ops@host)'), 1),
+      })
       .reply(204)
     await home.update(
       async (sessions) => {
@@ -145,6 +168,86 @@ describe('an update of the team home', () => {
       'secret/data/mxtok/sessions/bot kept being changed by other runs (6 tries); what this run had not written yet was not written — run the command again',
     )
     expect(error.message).not.toContain(TOKEN)
+  })
+})
+
+describe('a removal from the team home', () => {
+  const METADATA = '/v1/secret/metadata/mxtok/sessions/bot'
+  const claiming = (body: {data: Record<string, unknown>}) =>
+    typeof body.data.mxtok_deleted_at === 'string' && typeof body.data.mxtok_claim === 'string' && body.data.mxtok_claim.endsWith(' approle-ops (ops@host)')
+
+  it('deletes the key while its claiming last version is still the current one', async () => {
+    const warnings: string[] = []
+    const scope = vault()
+      .get(DATA)
+      .reply(200, at(sessionFields(SESSION, 'syt_a', undefined, 'ops@host'), 3))
+      .get(PENDING)
+      .query(true)
+      .reply(404, {errors: []})
+      .get('/v1/auth/token/lookup-self')
+      .reply(200, {data: {display_name: 'approle', meta: {role_name: 'ops'}, ttl: 600}})
+      .post(DATA, (body) => claiming(body) && body.options.cas === 3)
+      .reply(200, {data: {version: 4}})
+      .post('/v1/secret/destroy/mxtok/sessions/bot', {versions: [1, 2, 3]})
+      .reply(204)
+      .get(METADATA)
+      .reply(200, {data: {current_version: 4}})
+      .delete(METADATA)
+      .reply(204)
+    await registryWarning(warnings).update((sessions) => void sessions.delete('bot'), {sessions: ['bot']})
+    scope.done()
+    expect(warnings).toEqual([])
+  })
+
+  it('never deletes a key that a session was written on meanwhile, and frees the name of its claim', async () => {
+    const warnings: string[] = []
+    const scope = vault()
+      .get(DATA)
+      .reply(200, at(sessionFields(SESSION, 'syt_a', undefined, 'ops@host'), 3))
+      .get(PENDING)
+      .query(true)
+      .reply(404, {errors: []})
+      .get('/v1/auth/token/lookup-self')
+      .reply(200, {data: {display_name: 'approle', meta: {role_name: 'ops'}, ttl: 600}})
+      .post(DATA, (body) => claiming(body) && body.options.cas === 3)
+      .reply(200, {data: {version: 4}})
+      .post('/v1/secret/destroy/mxtok/sessions/bot')
+      .reply(204)
+      .get(METADATA)
+      .reply(200, {data: {current_version: 5}})
+      // The claim is taken off on the removal's own version only: here it is refused, and nothing else is sent.
+      .post(DATA, (body) => body.data.mxtok_claim === undefined && body.options.cas === 4)
+      .reply(400, CAS_MISMATCH)
+      .get(DATA)
+      .reply(200, at(sessionFields(SESSION, 'syt_b', undefined, 'ops@other'), 5))
+    await registryWarning(warnings).update((sessions) => void sessions.delete('bot'), {sessions: ['bot']})
+    scope.done()
+    expect(warnings).toEqual([])
+  })
+
+  it('waits for a removal under way before writing a session on its name, then writes it anew', async () => {
+    let reads = 0
+    const scope = vault()
+      .get(DATA)
+      .times(3)
+      .reply(() => {
+        reads++
+        if (reads < 3) return [200, at({mxtok_layout: '2', mxtok_deleted_at: 'x', mxtok_claim: `${new Date(Date.now() + 10_000).toISOString()} ops@other`}, 4)]
+        return [404, {errors: []}]
+      })
+      .get(PENDING)
+      .query(true)
+      .times(3)
+      .reply(404, {errors: []})
+      .get('/v1/auth/token/lookup-self')
+      .reply(200, {data: {display_name: 'token', meta: null, ttl: 0}})
+      .post(DATA, (body) => body.options.cas === 0 && body.data.mxtok_created_by === 'token (ops@host)')
+      .reply(200, {data: {version: 1}})
+      .post(METADATA)
+      .reply(204)
+    await registry().update((sessions) => void sessions.set('bot', SESSION), {sessions: ['bot']})
+    scope.done()
+    expect(reads).toBe(3)
   })
 })
 

@@ -26,7 +26,7 @@ export async function doctor({flags}: Pick<Input<typeof command>, 'flags'>, io: 
   const unread = report.engine?.ok === false && deps.registry.tokens !== undefined
   for (const s of unread ? [] : await deps.registry.list()) inStore.set(s.store, (inStore.get(s.store) ?? 0) + 1)
   const stores = report.stores.map((s) => ({...s, configured: s.store === report.configuredStore, sessions: inStore.get(s.store) ?? 0}))
-  const plural = (n: number) => `${n} session${n === 1 ? '' : 's'}`
+  const plural = (n: number, what = 'session') => `${n} ${what}${n === 1 ? '' : 's'}`
 
   io.log(`registry     ${report.registry} (${plural(report.sessions)})`)
   if (report.engine) io.log(`${report.engine.ok ? 'ok  ' : 'FAIL'} ${describeEngine(report.engine)}`)
@@ -54,6 +54,14 @@ export async function doctor({flags}: Pick<Input<typeof command>, 'flags'>, io: 
                   ? `create of session "${o.name}" was interrupted: device ${o.deviceId} of ${o.userId} may hold a token nobody has${o.sessionExists ? ', and the stored token may be dead' : ''}; run "${o.advice}" again, which leaves only the new token on the device (then "mxtok revoke ${o.name}" if the session is not wanted)`
                   : `interrupted login of ${o.userId} device ${o.deviceId}: the device may hold a token nobody has; "mxtok prune --user ${o.userId} --orphans" deletes it`
     io.log(`${o.fixed ? 'fixed' : 'WARN'} ${what}${o.kind === 'token' && !o.fixed ? '; "mxtok doctor --fix" logs it out and removes it' : ''}`)
+  }
+  const keys = report.removedKeys
+  if (keys && keys.deleted > 0) io.log(`fixed deleted the keys of ${plural(keys.deleted, 'removed session')} from ${report.registry}`)
+  if (keys && keys.left > keys.deleted) {
+    const n = keys.left - keys.deleted
+    io.log(
+      `WARN ${plural(n, 'removed session')} left ${n === 1 ? 'its key' : 'their keys'} in ${report.registry}, with no token: "mxtok doctor --fix" deletes ${n === 1 ? 'it' : 'them'}`,
+    )
   }
   const storesWork = stores.every((s) => s.ok || !(s.configured || s.sessions > 0))
   // The engine first: a vault store that fails because its server does, fails for that reason.
