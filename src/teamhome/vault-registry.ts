@@ -382,7 +382,12 @@ export class VaultRegistry implements Registry {
    * A token that may not look itself up (a policy without OpenBao's `default`) is named by the machine alone.
    */
   private createdBy(): Promise<string> {
-    this.author ??= this.open().then(({client}) => client.lookupSelf().then((token) => authorName(token, this.machine), () => this.machine))
+    this.author ??= this.open().then(({client}) =>
+      client.lookupSelf().then(
+        (token) => authorName(token, this.machine),
+        () => this.machine,
+      ),
+    )
     return this.author
   }
 

@@ -13,7 +13,13 @@ function fakeToken(opts: {ttl: number; period: number; maxTtl?: number; renewabl
   const failures: Error[] = []
   const token: RenewableToken = {
     tokenOrigin: 'AppRole approle',
-    lookupSelf: async (): Promise<TokenInfo> => ({ttl: opts.ttl, renewable: opts.renewable ?? true, policies: ['default'], displayName: 'approle', meta: {role_name: 'bot'}}),
+    lookupSelf: async (): Promise<TokenInfo> => ({
+      ttl: opts.ttl,
+      renewable: opts.renewable ?? true,
+      policies: ['default'],
+      displayName: 'approle',
+      meta: {role_name: 'bot'},
+    }),
     renewSelf: async () => {
       const failure = failures.shift()
       if (failure) throw failure
