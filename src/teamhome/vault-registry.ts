@@ -350,9 +350,10 @@ export class VaultRegistry implements Registry {
 
   /**
    * Deletes the key of a removed session whose claiming last version is `version`, only while that
-   * is still the current version and well before the claim lapses: a writer of the name waits for
-   * the claim (snapshot), so no session written on the name is deleted, unless two machines' clocks
-   * differ by more than CLOCK_MARGIN_MS. A writer that read the last version before the delete
+   * is still the current version and well before the claim lapses (the read and the delete, their
+   * retries included, are bounded by that: a failover that holds them up leaves the key): a writer
+   * of the name waits for the claim (snapshot), so no session written on the name is deleted, unless
+   * two machines' clocks differ by more than CLOCK_MARGIN_MS. A writer that read the last version before the delete
    * finds its check-and-set refused (no such secret), reads again and writes with cas 0. A delete
    * that fails (a policy without delete on the metadata) leaves the name to a last version without
    * the claim, which list skips, the next create of the name writes on, and doctor --fix deletes.
@@ -360,8 +361,9 @@ export class VaultRegistry implements Registry {
   private async deleteKey(kv: KvV2, name: string, version: number, until: number): Promise<boolean> {
     const path = this.sessionPath(name)
     try {
-      if ((await kv.currentVersion(path)) === version && Date.now() < until - CLOCK_MARGIN_MS) {
-        await kv.remove(path)
+      const left = () => until - CLOCK_MARGIN_MS - Date.now()
+      if (left() > 0 && (await kv.currentVersion(path, left())) === version && left() > 0) {
+        await kv.remove(path, left())
         return true
       }
     } catch (error) {

@@ -91,18 +91,18 @@ export class KvV2 {
     }
   }
 
-  /** The secret's current version, from its metadata; undefined when there is no such secret. */
-  async currentVersion(path: string): Promise<number | undefined> {
-    const {status, body} = await this.client.call({method: 'GET', path: this.apiPath('metadata', path), capability: 'read', answers: [404]})
+  /** The secret's current version, from its metadata; undefined when there is no such secret. `withinMs` bounds the call. */
+  async currentVersion(path: string, withinMs?: number): Promise<number | undefined> {
+    const {status, body} = await this.client.call({method: 'GET', path: this.apiPath('metadata', path), capability: 'read', answers: [404], withinMs})
     if (status === 404) return undefined
     const version = (body.data as {current_version?: unknown} | undefined)?.current_version
     if (typeof version !== 'number') throw this.badAnswer('GET', path, 'no current_version in its metadata')
     return version
   }
 
-  /** Every version and its metadata gone (DELETE metadata); a missing secret is no error. */
-  async remove(path: string): Promise<void> {
-    await this.client.call({method: 'DELETE', path: this.apiPath('metadata', path), capability: 'delete'})
+  /** Every version and its metadata gone (DELETE metadata); a missing secret is no error. `withinMs` bounds the call. */
+  async remove(path: string, withinMs?: number): Promise<void> {
+    await this.client.call({method: 'DELETE', path: this.apiPath('metadata', path), capability: 'delete', withinMs})
   }
 
   /** Sets the secret's custom_metadata (string values), which is written apart from its data and so not with its check-and-set. */

@@ -39,6 +39,8 @@ export interface VaultCall {
    * active node instead of answering from its older state (X-Vault-Inconsistent: forward-active-node).
    */
   index?: string
+  /** A bound of its own for the call, its attempts and retries together, for a call that is safe only soon. */
+  withinMs?: number
 }
 
 export interface VaultAnswer {
@@ -85,12 +87,12 @@ class Passing extends Error {
  * bound. Throws VaultError, or MxtokError('usage') for plain http the user did not allow.
  */
 export async function callVault(endpoint: VaultEndpoint, call: VaultCall): Promise<VaultAnswer> {
-  const retryForMs = endpoint.retryForMs ?? DEFAULT_RETRY_FOR_MS
+  const retryForMs = Math.min(endpoint.retryForMs ?? DEFAULT_RETRY_FOR_MS, call.withinMs ?? Number.POSITIVE_INFINITY)
   const started = Date.now()
   let mayHaveLanded = false
   for (let attempt = 0; ; attempt++) {
     try {
-      const timeoutMs = endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS
+      const timeoutMs = Math.min(endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS, call.withinMs ?? Number.POSITIVE_INFINITY)
       const left = retryForMs - (Date.now() - started)
       const answer = await attemptCall(endpoint, call, attempt === 0 ? timeoutMs : Math.min(timeoutMs, Math.max(1000, left)))
       return {...answer, mayHaveLanded}

@@ -78,6 +78,19 @@ describe('a call to OpenBao/Vault', () => {
     expect(scope.pendingMocks().length).toBeLessThan(18)
   })
 
+  it("a call with a bound of its own stops within it, the endpoint's being longer", async () => {
+    let attempts = 0
+    nock(ADDR)
+      .get('/v1/x')
+      .times(20)
+      .reply(() => [503, {errors: [`Vault is sealed (${++attempts})`]}])
+    const error = await failure(callVault(endpoint({retryForMs: 30_000}), {method: 'GET', path: 'x', token: TOKEN, withinMs: 300}))
+    expect(error.reason).toBe('sealed')
+    // Waits of about 0.1 and 0.2 s: two or three attempts in 300 ms, where the endpoint's 30 s would take all 20.
+    expect(attempts).toBeGreaterThanOrEqual(2)
+    expect(attempts).toBeLessThanOrEqual(3)
+  })
+
   it('a standby without a leader (its 500) and a refused connection pass: the next attempt succeeds', async () => {
     nock(ADDR)
       .post('/v1/x')

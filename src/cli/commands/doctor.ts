@@ -11,7 +11,7 @@ export const doctor = declare({
   args: {},
   flags: {
     store: {...storeFlag, description: 'the store to require'},
-    fix: flag.boolean({description: 'log out and remove orphan tokens left by an interrupted run'}),
+    fix: flag.boolean({description: 'log out and remove orphan tokens left by an interrupted run, and delete the keys removed sessions left in the team home'}),
     vault: vaultFlag,
   },
 })
