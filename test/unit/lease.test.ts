@@ -3,8 +3,9 @@ import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {describeError} from '../../src/cli/describe-error.js'
 import {createSession} from '../../src/core/create-session.js'
 import {heldByAnother, LEASE_MARGIN_MS, leaseUntil, type RunSelf} from '../../src/core/lease.js'
+import {ownedDevices} from '../../src/core/prune-selection.js'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
-import type {PendingLogin} from '../../src/registry/session.js'
+import type {PendingLogin, PendingPasswordLogin} from '../../src/registry/session.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {unitDeps} from '../support/unit-deps.js'
 
@@ -14,7 +15,7 @@ const DEVICE = deriveDeviceId(USER, 'bot')
 const NOW = new Date('2026-01-02T03:04:05.000Z')
 const SELF: RunSelf = {by: 'tester@unit-host', pid: 4242, requestMs: 2000}
 
-const entry = (lease: Partial<Pick<PendingLogin, 'by' | 'pid' | 'until'>>): PendingLogin => ({
+const entry = (lease: Partial<Pick<PendingLogin, 'by' | 'pid' | 'until' | 'since'>>): PendingPasswordLogin => ({
   name: 'bot',
   userId: USER,
   deviceId: DEVICE,
@@ -114,5 +115,18 @@ describe('a create of a device that another run holds', () => {
       })
     await expect(create(deps)).rejects.toMatchObject({kind: 'loginRefused'})
     expect(await deps.registry.pending()).toEqual([other])
+  })
+})
+
+describe('prune, beside a login another run holds', () => {
+  it('spares its device while the lease holds, past the grace given to any journalled login', async () => {
+    const deps = unitDeps()
+    const old = {since: '2026-01-02T02:00:00.000Z', by: 'ann@other-host', pid: 17}
+    const other = deriveDeviceId(USER, 'other')
+    await deps.registry.update((_, pending) => {
+      pending.set(secretAccount(USER, DEVICE), entry({...old, until: LATER}))
+      pending.set(secretAccount(USER, other), {...entry({...old, until: '2026-01-02T03:00:00.000Z'}), deviceId: other})
+    })
+    expect([...(await ownedDevices([], USER, deps))]).toEqual([DEVICE])
   })
 })
