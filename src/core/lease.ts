@@ -1,6 +1,8 @@
 import {MxtokError} from '../errors.js'
 import {processAlive} from '../fs/process-alive.js'
 import type {PendingLogin} from '../registry/session.js'
+import {secretAccount} from '../store/secret-store.js'
+import type {Deps} from './deps.js'
 
 /**
  * This run, as its journal entries name it, and how long it may hold a device: `by` is user@host,
@@ -58,4 +60,14 @@ export function lockedByAnother(entry: PendingLogin): MxtokError {
     'config',
     `${what} is being logged in to by another run (${holder(entry)}, since ${entry.since}, until ${entry.until}); wait for it, or run this again after ${entry.until} or once "mxtok doctor" shows it interrupted`,
   )
+}
+
+/**
+ * Refuses now a login to a device that another run holds, before anything is asked of the server
+ * or the user: the same refusal journalledLogin makes when it journals, where it is decided.
+ */
+export async function refuseIfHeld(who: string, deviceId: string, deps: Pick<Deps, 'registry' | 'self' | 'now'>): Promise<void> {
+  const account = secretAccount(who, deviceId)
+  const held = (await deps.registry.pending()).find((p) => secretAccount(p.userId, p.deviceId) === account)
+  if (held && heldByAnother(held, deps.self, deps.now())) throw lockedByAnother(held)
 }

@@ -63,12 +63,19 @@ describe('a create of a device that another run holds', () => {
   const create = (deps: ReturnType<typeof unitDeps>) => createSession({name: 'bot', user: USER, homeserver: HS, password: async () => 'secret-pw'}, deps)
   const journal = (deps: ReturnType<typeof unitDeps>, p: PendingLogin) => deps.registry.update((_, pending) => void pending.set(secretAccount(USER, DEVICE), p))
 
-  it('stops before any login with one line and exit 7, naming the run and its lease, and leaves its entry', async () => {
+  it('stops before any request or password prompt, with one line and exit 7 naming the run and its lease, and leaves its entry', async () => {
     const deps = unitDeps()
     const other = entry({by: 'ann@other-host', pid: 17, until: LATER})
     await journal(deps, other)
-    offersPassword()
-    const error = await create(deps).catch((e: unknown) => e)
+    const flows = offersPassword()
+    let asked = false
+    const password = async () => {
+      asked = true
+      return 'secret-pw'
+    }
+    const error = await createSession({name: 'bot', user: USER, homeserver: HS, password}, deps).catch((e: unknown) => e)
+    expect(flows.isDone()).toBe(false)
+    expect(asked).toBe(false)
     expect(error).toMatchObject({exitCode: 7})
     expect(describeError(error)).toEqual({
       kind: 'config',
@@ -101,6 +108,24 @@ describe('a create of a device that another run holds', () => {
       expect(seen).toEqual([[{...left, ...own}], [{...left, ...own}]])
       expect(await deps.registry.pending()).toEqual([])
     }
+  })
+
+  it('is refused when it journals, if another run journalled the device after it looked (the registry update decides)', async () => {
+    const deps = unitDeps()
+    const other = entry({by: 'ann@other-host', pid: 17, until: LATER})
+    // The other run journals between this one's first look and its own journal entry: while the flows are asked.
+    nock(HS)
+      .get('/_matrix/client/v3/login')
+      .reply(async () => {
+        await journal(deps, other)
+        return [200, {flows: [{type: 'm.login.password'}]}]
+      })
+    await expect(create(deps)).rejects.toMatchObject({
+      kind: 'config',
+      message: expect.stringContaining('is being logged in to by another run (ann@other-host pid 17'),
+    })
+    expect(nock.pendingMocks()).toEqual([])
+    expect(await deps.registry.pending()).toEqual([other])
   })
 
   it('removes, on failing, only its own entry: not one another run took over meanwhile', async () => {
