@@ -5,7 +5,10 @@ import {execFileSync} from 'node:child_process'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
+import {secretAccount} from '../../src/store/secret-store.js'
+import {pendingKey} from '../../src/teamhome/layout.js'
 import {type CliResult, type Env, expectOneLineError, runCli, tempDir} from '../support/cli.js'
+import {startGateRelay} from '../support/gate-relay.js'
 import {baoAdmin, baoApi, type OpenbaoDevServer, startOpenbaoDev} from '../support/openbao.js'
 import {service} from '../support/services.js'
 import {registerUser, type SynapseServer, startSynapse, synapseVenvDir} from '../support/synapse.js'
@@ -134,6 +137,49 @@ describe('several processes of two operators at once on one session', () => {
     expect((await mxtok('a', ['revoke', 'contended'])).code).toBeLessThanOrEqual(2)
   })
 
+  it('four creates of the same session at once: one logs in, the others stop before any login with exit 7 and one line', async () => {
+    const userId = await registerUser(synapse, `racelease${process.pid}`, PASSWORD)
+    const deviceId = deriveDeviceId(userId, 'leased')
+    // Each run journals the device before its first login; that login waits here until the other runs
+    // have ended, so that all four overlap however fast or slow the machine is.
+    const gate = await startGateRelay(synapse.baseUrl, (method, path) => method === 'POST' && path.endsWith('/login'))
+    try {
+      const ended: CliResult[] = []
+      const runs = (['a', 'b', 'a', 'b'] as const).map((op) =>
+        mxtok(op, ['create', 'leased', '--user', userId, '--homeserver', gate.url]).then((r) => {
+          ended.push(r)
+          return r
+        }),
+      )
+      await until(() => ended.length === 3, 60_000)
+      expect(gate.waiting).toBe(1)
+      gate.open()
+      const results = await Promise.all(runs)
+      expect(results.map((r) => r.code).sort()).toEqual([0, 7, 7, 7])
+      const line = new RegExp(
+        `^mxtok: session "leased" \\(device ${deviceId} of ${escapeRegExp(userId)}\\) is being logged in to by another run \\(\\S+@\\S+ pid \\d+, since \\S+, until (\\S+)\\); wait for it, or run this again after \\1 or once "mxtok doctor" shows it interrupted\n$`,
+      )
+      for (const r of results.filter((r) => r.code === 7)) {
+        expectOneLineError(r)
+        expect(r.stderr).toMatch(line)
+      }
+      // One login was made (login, logout, login): the device holds one token, the one stored.
+      expect(gate.seen.filter((s) => s.startsWith('POST') && s.endsWith('/login'))).toHaveLength(2)
+      const stored = (await secretOf('leased'))!
+      secrets.add(stored.data.access_token)
+      expect(deviceTokens(synapse.dir, userId, deviceId)).toEqual([stored.data.access_token])
+      // Nothing is left journalled: the refused runs wrote nothing, the winner removed its entry.
+      const journalled = (await baoApi(bao.address, bao.rootToken, 'LIST', 'secret/metadata/race/pending')).body?.data as {keys?: string[]} | undefined
+      expect(journalled?.keys ?? []).not.toContain(pendingKey(secretAccount(userId, deviceId)))
+      // The session's homeserver is the relay's address.
+      expect((await mxtok('b', ['revoke', 'leased'])).code).toBe(0)
+      expect(deviceTokens(synapse.dir, userId, deviceId)).toEqual([])
+    } finally {
+      gate.open()
+      await gate.stop()
+    }
+  })
+
   it('of two operators creating the same name for different users, one wins and the other is told', async () => {
     const one = await registerUser(synapse, `raceone${process.pid}`, PASSWORD)
     const two = await registerUser(synapse, `racetwo${process.pid}`, PASSWORD)
@@ -154,3 +200,13 @@ describe('several processes of two operators at once on one session', () => {
     await baoAdmin(bao.address, bao.rootToken, 'DELETE', 'secret/metadata/race/sessions/shared')
   })
 })
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+async function until(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
