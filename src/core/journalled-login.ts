@@ -195,7 +195,8 @@ async function forgetDeadToken(old: Session, deps: Deps): Promise<void> {
 
 /**
  * Stores the secret and records the session under the registry lock, so that concurrent runs
- * write the store and the registry in turn; drops the pending entry `done` in the same update.
+ * write the store and the registry in turn; drops the pending entry `done` in the same update, if
+ * it is still this run's.
  * `check` runs first under the lock. Returns the session of that name it replaced, with its secret
  * as the store held it when `readOld` asks for it.
  */
@@ -214,7 +215,8 @@ export async function recordSession(
     await store.set(account, secret, session)
     const old = sessions.get(session.name)
     sessions.set(session.name, session)
-    if (opts.done !== undefined) pending.delete(opts.done)
+    // Not an entry another run wrote over this one's once its lease ran out: that run is still under way.
+    if (opts.done !== undefined && isOwn(pending.get(opts.done), deps.self)) pending.delete(opts.done)
     return {old, oldSecret}
   }, scope)
 }

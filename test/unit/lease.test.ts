@@ -128,6 +128,26 @@ describe('a create of a device that another run holds', () => {
     expect(await deps.registry.pending()).toEqual([other])
   })
 
+  it('records its session, and leaves the entry of a run that took the device over once its lease ran out', async () => {
+    const deps = unitDeps()
+    offersPassword()
+    const other = entry({by: 'ann@other-host', pid: 17, until: LATER})
+    const scope = nock(HS)
+      .post('/_matrix/client/v3/login')
+      .reply(200, {user_id: USER, access_token: 'first', device_id: DEVICE})
+      .post('/_matrix/client/v3/logout')
+      .reply(200, {})
+      .post('/_matrix/client/v3/login')
+      .reply(async () => {
+        await journal(deps, other)
+        return [200, {user_id: USER, access_token: 'second', device_id: DEVICE}]
+      })
+    await create(deps)
+    scope.done()
+    expect((await deps.registry.list()).map((s) => s.name)).toEqual(['bot'])
+    expect(await deps.registry.pending()).toEqual([other])
+  })
+
   it('removes, on failing, only its own entry: not one another run took over meanwhile', async () => {
     const deps = unitDeps()
     offersPassword()
