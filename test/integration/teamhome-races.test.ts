@@ -153,6 +153,19 @@ describe('several processes of two operators at once on one session', () => {
       )
       await until(() => ended.length === 3, 60_000)
       expect(gate.waiting).toBe(1)
+      // Meanwhile either operator's doctor shows the login in progress, not interrupted, and --fix leaves it.
+      for (const op of ['a', 'b'] as const) {
+        const d = await mxtok(op, ['doctor', '--fix'])
+        expect(d.stdout).toMatch(
+          new RegExp(
+            `^info create of session "leased" of ${escapeRegExp(userId)} device ${deviceId} in progress \\(\\S+ pid \\d+, since \\S+, until \\S+\\)$`,
+            'm',
+          ),
+        )
+        expect(d.stdout).not.toContain('"leased" was interrupted')
+      }
+      const listed = (await baoApi(bao.address, bao.rootToken, 'LIST', 'secret/metadata/race/pending')).body?.data as {keys?: string[]} | undefined
+      expect(listed?.keys).toContain(pendingKey(secretAccount(userId, deviceId)))
       gate.open()
       const results = await Promise.all(runs)
       expect(results.map((r) => r.code).sort()).toEqual([0, 7, 7, 7])
