@@ -86,19 +86,20 @@ export interface LoginPlan<Live> {
 
 /**
  * Logs in without ever leaving a device with a token nobody has, unreported: the device is written
- * to the registry's `pending` before any request that may create a token on it, as this run's lease
- * on it: a run that finds another's lease on the device there, not run out, stops before any request
- * (the registry's update is the arbiter: the local file's lock, the team home's check-and-set); the token is stored
- * and the session recorded under the registry lock, in the same update that drops the entry; on
- * failure the token held is ended and the entry dropped, or, if a token may be out there unheld,
- * the entry stays for `mxtok doctor` and the user is told. Once recorded, the session replaced by
- * this one is retired.
+ * to the registry's `pending` before any request that may create a token on it, as this run's
+ * lease on it, and a run that finds another's lease there, not run out, stops before any request
+ * (the registry's update decides: the local file's lock, the team home's check-and-set); the token
+ * is stored and the session recorded under the registry lock, in the same update that drops the
+ * entry; on failure the token held is ended and the entry dropped, or, if a token may be out there
+ * unheld, the entry stays for `mxtok doctor` and the user is told. Once recorded, the session
+ * replaced by this one is retired.
  */
 export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): Promise<Session> {
   const {name, store} = plan
-  // The name is for doctor's "create it again", which finishes a password login; a device grant's
-  // entry carries the grant instead, which is what doctor needs to revoke what it left.
   const {self} = deps
+  // The name is for doctor's "create it again", which finishes a password login; a device grant's
+  // entry carries the grant instead, which is what doctor needs to revoke what it left. The lease
+  // lasts what the login may take from now.
   const entry = (t: LoginTarget): PendingLogin => {
     const now = deps.now()
     const lease = {by: self.by, pid: self.pid, until: leaseUntil(now, self, plan.takes.requests, plan.takes.waitMs)}
