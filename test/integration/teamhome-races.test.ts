@@ -2,11 +2,20 @@
 // with no lock but OpenBao's check-and-set. The outcome is checked where it matters: the secret's
 // versions in OpenBao, and the tokens Synapse's own database holds for the session's device.
 import {execFileSync} from 'node:child_process'
+import {hostname, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {Deps} from '../../src/core/deps.js'
+import {journalledLogin} from '../../src/core/journalled-login.js'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
+import type {UpdateScope} from '../../src/registry/registry.js'
+import type {PendingLogin, Session} from '../../src/registry/session.js'
 import {secretAccount} from '../../src/store/secret-store.js'
 import {pendingKey} from '../../src/teamhome/layout.js'
+import {TeamStore} from '../../src/teamhome/team-store.js'
+import {VaultRegistry} from '../../src/teamhome/vault-registry.js'
+import {connectVault} from '../../src/vault/client.js'
+import {parseVaultLocation} from '../../src/vault/location.js'
 import {type CliResult, type Env, expectOneLineError, runCli, tempDir} from '../support/cli.js'
 import {startGateRelay} from '../support/gate-relay.js'
 import {baoAdmin, baoApi, type OpenbaoDevServer, startOpenbaoDev} from '../support/openbao.js'
@@ -191,6 +200,80 @@ describe('several processes of two operators at once on one session', () => {
       gate.open()
       await gate.stop()
     }
+  })
+
+  it("two runs journalling the same device at the same moment: the check-and-set decides, and the other reads the winner's entry and stops", async () => {
+    const userId = `@racecas${process.pid}:localhost`
+    const deviceId = deriveDeviceId(userId, 'cas')
+    const by = `${userInfo().username}@${hostname()}`
+    // Both runs' journal changes are applied to what they read before either writes: both write the
+    // entry on version 0, and only one write can succeed.
+    let arrived = 0
+    let release = () => {}
+    const bothRead = new Promise<void>((resolve) => (release = resolve))
+    const runs: Promise<Session>[] = []
+    const run = (i: number, pid: number) => {
+      const home = new VaultRegistry(
+        parseVaultLocation('secret/race'),
+        () => connectVault({BAO_ADDR: bao.address, BAO_TOKEN: bao.rootToken}),
+        () => {},
+        by,
+      )
+      let first = true
+      const registry = Object.assign(Object.create(home) as VaultRegistry, {
+        update: <T>(change: (s: Map<string, Session>, p: Map<string, PendingLogin>) => T | Promise<T>, scope?: UpdateScope) =>
+          home.update(async (s, p) => {
+            const result = await change(s, p)
+            if (first) {
+              first = false
+              if (++arrived === 2) release()
+              await bothRead
+            }
+            return result
+          }, scope),
+      })
+      const deps = {registry, self: {by, pid, requestMs: 30_000}, now: () => new Date(), warn: () => {}} as unknown as Deps
+      const session: Session = {
+        name: 'cas',
+        userId,
+        homeserver: synapse.baseUrl,
+        deviceId,
+        createdAt: new Date().toISOString(),
+        store: 'vault',
+        auth: 'password',
+      }
+      return journalledLogin<string>(
+        {
+          name: 'cas',
+          homeserver: synapse.baseUrl,
+          store: new TeamStore(home),
+          target: {who: userId, deviceId},
+          kind: {auth: 'password'},
+          takes: {requests: 3},
+          // The login of a run that journalled waits for the other run to end (5 s at most), so that
+          // no entry is removed before the other run's write lands.
+          obtain: async () => {
+            await Promise.race([runs[1 - i].catch(() => {}), new Promise((r) => setTimeout(r, 5000))])
+            return {session, secret: `syt_cas_${pid}`}
+          },
+          end: async () => {},
+          endFailed: (m) => m,
+          stranded: () => 'stranded',
+        },
+        deps,
+      )
+    }
+    // Two live processes of this host: this one and its parent.
+    runs.push(run(0, process.pid), run(1, process.ppid))
+    const outcomes = await Promise.allSettled(runs)
+    const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected')
+    expect(lost).toHaveLength(1)
+    expect(lost[0].reason).toMatchObject({
+      kind: 'config',
+      message: expect.stringMatching(/^session "cas" \(device \S+ of \S+\) is being logged in to by another run \(\S+ pid \d+, /),
+    })
+    expect((await secretOf('cas'))!.data.access_token).toMatch(/^syt_cas_\d+$/)
+    expect((await mxtok('a', ['revoke', 'cas', '--local-only'])).code).toBe(0)
   })
 
   it('of two operators creating the same name for different users, one wins and the other is told', async () => {
