@@ -32,7 +32,7 @@ const EXIT: Record<keyof typeof ExitCode, string> = {
   keychain: 'the secret store cannot be used: keychain missing, locked or not answering',
   store: 'file store passphrase wrong or missing, file damaged',
   config:
-    'the registry (sessions.json) or its directory cannot be used: damaged, of an unknown format, writable by other users, or locked by another mxtok for over 15 s',
+    'the registry (sessions.json) or its directory cannot be used: damaged, of an unknown format, writable by other users, or locked by another mxtok for over 15 s; or the device of the session is being logged in to by another run (create or rotate of the same session), which the line names: nothing was sent',
   disk: 'the config directory cannot be written: no space left, a read-only file system, no permission',
   vault:
     'the OpenBao/Vault server (MXTOK_VAULT) cannot be used: sealed, without a leader or unreachable after retrying, refusing the token, or a policy without a capability mxtok needs (the message names the path and the capability)',

@@ -14,7 +14,8 @@ export const ExitCode = {
   // Any other secret store cannot be used (the encrypted file: passphrase wrong or missing, file damaged). The same code as the keychain's: scripts ask whether the store works, not which one.
   store: 6,
   // The registry or its directory: damaged, of an unknown format, writable by other users, or
-  // locked by another run past the timeout.
+  // locked by another run past the timeout; or a device another run is logging in to (its journal
+  // entry's lease, src/core/lease.ts), refused before any request.
   config: 7,
   // The config directory cannot be written (full, read-only, not ours): not a bug, and nothing the server or store did.
   disk: 8,

@@ -3,7 +3,7 @@ import type {Deps} from '../core/deps.js'
 import {usageError} from '../errors.js'
 import {MatrixClient} from '../matrix/client.js'
 import {discoverHomeserver} from '../matrix/discovery.js'
-import {type HttpOptions, preloadHttp, type RateLimitWait} from '../matrix/http.js'
+import {type HttpOptions, preloadHttp, RATE_LIMIT_BUDGET_MS, type RateLimitWait} from '../matrix/http.js'
 import {MasAdminClient} from '../matrix/mas-admin-client.js'
 import {OAuthClient} from '../matrix/oauth-client.js'
 import {writeLines} from '../output/terminal.js'
@@ -44,13 +44,11 @@ export function defaultDeps(
     },
   }
   const watched = (homeserver: string | URL): HttpOptions => (inFlight ? {...http, onRequest: recordRequests(inFlight, new URL(homeserver).host)} : http)
+  const by = `${userInfo().username}@${hostname()}`
   const dir = configDir(env)
   const local = new SessionRegistry(dir, warn)
   // The one place the team home is chosen: with it, the sessions and their tokens are all there.
-  const team =
-    options.vault === undefined
-      ? undefined
-      : new VaultRegistry(parseVaultLocation(options.vault), () => connectVault(env), warn, `${userInfo().username}@${hostname()}`)
+  const team = options.vault === undefined ? undefined : new VaultRegistry(parseVaultLocation(options.vault), () => connectVault(env), warn, by)
   const stores = new Map<StoreKind, SecretStore>()
   const storeContext: StoreContext = {
     env,
@@ -71,6 +69,7 @@ export function defaultDeps(
       for (const h of homeservers) preloadHttp(new URL(h))
     },
     now: () => new Date(),
+    self: {by, pid: process.pid, requestMs: requestTimeoutMs(env) + RATE_LIMIT_BUDGET_MS},
     warn,
   }
 }

@@ -24,6 +24,8 @@ const offlineDeps = (): Deps => ({
   masAdmin: unavailable,
   discover: unavailable,
   now: () => new Date(),
+  // Offline lines journal no login.
+  self: {by: 'offline@localhost', pid: process.pid, requestMs: 0},
   warn: () => {},
 })
 

@@ -67,6 +67,7 @@ export async function createAdminSession(opts: AdminCreateOptions, deps: Deps): 
       homeserver: admin.homeserver,
       store,
       target: {who: user.full, deviceId},
+      takes: {requests: 1},
       kind: {auth: 'admin', deviceId, admin: {by: admin.userId, session: admin.name, ...(expiresAt ? {expiresAt: expiresAt.toISOString()} : {})}},
       async obtain(run) {
         let token: string

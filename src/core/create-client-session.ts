@@ -62,6 +62,8 @@ export async function createClientSession(opts: ClientCreateOptions, deps: Deps)
       homeserver: hsKey,
       store,
       target: {who: userId, deviceId},
+      // The token, then a look at the admin API with it.
+      takes: {requests: 2},
       kind: {auth: 'client', oauth: grant},
       async obtain(run) {
         let tokens: TokenSet

@@ -130,6 +130,8 @@ export async function createOAuthSession(opts: OAuthCreateOptions, deps: Deps): 
       homeserver: hsKey,
       store,
       target: {who: user.full, deviceId},
+      // Polled until the code expires (MAX_CODE_LIFE_S at most); then the poll under way, whoami, and one to spare.
+      takes: {requests: 3, waitMs: code.expiresInS * 1000},
       kind: {auth: 'oauth', oauth: grant},
       async obtain(run) {
         const prompt = {

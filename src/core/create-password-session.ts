@@ -97,6 +97,8 @@ export async function createPasswordSession(opts: PasswordCreateOptions, deps: D
       store,
       target,
       probe,
+      // Login, logout, login; a move to the session's device from a probe's journals it anew.
+      takes: {requests: 3},
       kind: {auth: 'password'},
       async obtain(run) {
         let first = await login(run, target, probe)

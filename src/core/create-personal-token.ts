@@ -49,6 +49,7 @@ export async function createPersonalToken(plan: PersonalTokenPlan, deps: Deps): 
       homeserver: admin.homeserver,
       store,
       target: {who: user.full, deviceId},
+      takes: {requests: 1},
       kind: {auth: 'personal', personal: {admin: admin.name, issuer, humanName}},
       async obtain(run) {
         let issued: IssuedPersonalToken

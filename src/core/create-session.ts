@@ -1,5 +1,5 @@
 import {usageError} from '../errors.js'
-import {isDeviceId} from '../matrix/device-id.js'
+import {deriveDeviceId, isDeviceId} from '../matrix/device-id.js'
 import {parseHomeserverUrl} from '../matrix/homeserver-url.js'
 import {parseLocalpart, parseUserId} from '../matrix/user-id.js'
 import type {Session} from '../registry/session.js'
@@ -7,6 +7,7 @@ import type {StoreKind} from '../store/store-kinds.js'
 import {createOAuthSession, type DeviceCodePrompt, oauthMetadata} from './create-oauth-session.js'
 import {createPasswordSession} from './create-password-session.js'
 import type {Deps} from './deps.js'
+import {refuseIfHeld} from './lease.js'
 import {newSessionStore} from './new-session-store.js'
 import {validateSessionName} from './session-name.js'
 
@@ -47,6 +48,9 @@ export async function createSession(opts: CreateOptions, deps: Deps): Promise<Se
   const given = opts.user.startsWith('@') ? parseUserId(opts.user) : undefined
   const localpart = given?.localpart ?? parseLocalpart(opts.user)
   if (!given && !homeserverUrl) throw usageError(`--user "${opts.user}" is not a full Matrix ID; write @${opts.user}:your.server or pass --homeserver`)
+  // The device is known from a full user ID: if another run holds it, this one stops before the
+  // server or the user is asked anything.
+  if (given) await refuseIfHeld(given.full, opts.deviceId ?? deriveDeviceId(given.full, name), deps)
   const homeserver = homeserverUrl ?? (await deps.discover(given!))
   const store = newSessionStore(opts.store, deps)
   // The store check fails before anything exists on the server when the token could not be kept;

@@ -5,6 +5,7 @@ import type {UserId} from '../matrix/user-id.js'
 import type {Registry} from '../registry/registry.js'
 import type {SecretStore} from '../store/secret-store.js'
 import type {StoreKind} from '../store/store-kinds.js'
+import type {RunSelf} from './lease.js'
 
 /** Everything the use cases touch outside their own memory, passed in so tests can substitute it. */
 export interface Deps {
@@ -22,6 +23,8 @@ export interface Deps {
   /** Starts loading what talking to these homeservers takes, for a command that reads the store first. */
   warmUp?(homeservers: string[]): void
   now(): Date
+  /** This run, as the journal entries it writes name it, and how long its requests may take: their lease. */
+  self: RunSelf
   /** A line for the user on stderr; never carries a secret. */
   warn(message: string): void
 }

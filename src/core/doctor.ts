@@ -7,6 +7,7 @@ import {STORE_KINDS, type StoreKind} from '../store/store-kinds.js'
 import type {EngineCheck} from '../vault/engine-check.js'
 import {adminCreateCommand, createAgainCommand} from './create-advice.js'
 import type {Deps} from './deps.js'
+import {heldByAnother, holder} from './lease.js'
 import {masAdminAccess, revokePersonal} from './personal-token.js'
 import {endTokens} from './revoke-session.js'
 import {decodeSecret} from './session-secret.js'
@@ -52,6 +53,11 @@ export interface Orphan {
   admin?: {by: string; expiresAt?: string}
   /** An admin client's create, interrupted: its token, if one was made, is no user's and ends by itself within minutes. */
   client?: string
+  /**
+   * A login another run is making now (its lease has not run out): no leftover, and --fix leaves
+   * it alone. `by`: user@host and process; `until`: when its lease ends, and it is a leftover if it is still there.
+   */
+  inProgress?: {by: string; since: string; until: string}
   /** With --fix: the token was logged out and removed, or the stale entry cleared. */
   fixed: boolean
 }
@@ -129,6 +135,12 @@ async function findOrphans(working: Set<StoreKind>, deps: Deps, fix: boolean): P
   const found: Orphan[] = []
   for (const p of await deps.registry.pending()) {
     const account = secretAccount(p.userId, p.deviceId)
+    if (heldByAnother(p, deps.self, deps.now())) {
+      const name = 'name' in p && p.name !== undefined ? {name: p.name} : {}
+      const inProgress = {by: holder(p), since: p.since, until: p.until!}
+      found.push({kind: 'login', ...name, userId: p.userId, deviceId: p.deviceId, store: p.store, homeserver: p.homeserver, inProgress, fixed: false})
+      continue
+    }
     // A password re-create killed half-way: the session's device may hold a token nobody has, and
     // the stored one may be dead. Only a login with the password can put that right.
     if (p.auth === 'password') {

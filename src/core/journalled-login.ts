@@ -5,6 +5,7 @@ import type {PendingAdminLogin, PendingClientLogin, PendingLogin, PendingOAuthLo
 import {type SecretStore, secretAccount} from '../store/secret-store.js'
 import {storeLabel} from '../store/store-kinds.js'
 import type {Deps} from './deps.js'
+import {heldByAnother, isOwn, leaseUntil, lockedByAnother} from './lease.js'
 import {retireReplaced} from './revoke-session.js'
 
 /**
@@ -67,6 +68,12 @@ export interface LoginPlan<Live> {
    * doctor` can say when its deviceless token ends.
    */
   kind: LoginKind
+  /**
+   * What `obtain` may take, for the lease its journal entry holds the device by: the requests it
+   * may send (each taking at most the run's request bound), and how long it may wait besides (a
+   * device grant's life).
+   */
+  takes: {requests: number; waitMs?: number}
   obtain(run: LoginRun<Live>): Promise<Obtained>
   end(live: Live): Promise<void>
   /** Finishes the warning when `end` failed, given its error's message. */
@@ -79,25 +86,34 @@ export interface LoginPlan<Live> {
 
 /**
  * Logs in without ever leaving a device with a token nobody has, unreported: the device is written
- * to the registry's `pending` before any request that may create a token on it; the token is stored
- * and the session recorded under the registry lock, in the same update that drops the entry; on
- * failure the token held is ended and the entry dropped, or, if a token may be out there unheld,
- * the entry stays for `mxtok doctor` and the user is told. Once recorded, the session replaced by
- * this one is retired.
+ * to the registry's `pending` before any request that may create a token on it, as this run's
+ * lease on it, and a run that finds another's lease there, not run out, stops before any request
+ * (the registry's update decides: the local file's lock, the team home's check-and-set); the token
+ * is stored and the session recorded under the registry lock, in the same update that drops the
+ * entry; on failure the token held is ended and the entry dropped, or, if a token may be out there
+ * unheld, the entry stays for `mxtok doctor` and the user is told. Once recorded, the session
+ * replaced by this one is retired.
  */
 export async function journalledLogin<Live>(plan: LoginPlan<Live>, deps: Deps): Promise<Session> {
   const {name, store} = plan
+  const {self} = deps
   // The name is for doctor's "create it again", which finishes a password login; a device grant's
-  // entry carries the grant instead, which is what doctor needs to revoke what it left.
+  // entry carries the grant instead, which is what doctor needs to revoke what it left. The lease
+  // lasts what the login may take from now.
   const entry = (t: LoginTarget): PendingLogin => {
-    const base = {userId: t.who, deviceId: t.deviceId, homeserver: plan.homeserver, store: store.kind, since: deps.now().toISOString()}
+    const now = deps.now()
+    const lease = {by: self.by, pid: self.pid, until: leaseUntil(now, self, plan.takes.requests, plan.takes.waitMs)}
+    const base = {userId: t.who, deviceId: t.deviceId, homeserver: plan.homeserver, store: store.kind, since: now.toISOString(), ...lease}
     return plan.kind.auth === 'oauth' ? {...base, ...plan.kind} : {name, ...base, ...plan.kind}
   }
   const account = (t: LoginTarget) => secretAccount(t.who, t.deviceId)
+  // Only this run's own entry is removed: once its lease ran out, another run may have taken the device over.
   const journal = (add: LoginTarget | undefined, remove?: LoginTarget) =>
     deps.registry.update(
       (_, pending) => {
-        if (remove) pending.delete(account(remove))
+        const held = add && pending.get(account(add))
+        if (held && heldByAnother(held, self, deps.now())) throw lockedByAnother(held)
+        if (remove && isOwn(pending.get(account(remove)), self)) pending.delete(account(remove))
         if (add) pending.set(account(add), entry(add))
       },
       {sessions: []},
@@ -180,7 +196,8 @@ async function forgetDeadToken(old: Session, deps: Deps): Promise<void> {
 
 /**
  * Stores the secret and records the session under the registry lock, so that concurrent runs
- * write the store and the registry in turn; drops the pending entry `done` in the same update.
+ * write the store and the registry in turn; drops the pending entry `done` in the same update, if
+ * it is still this run's.
  * `check` runs first under the lock. Returns the session of that name it replaced, with its secret
  * as the store held it when `readOld` asks for it.
  */
@@ -199,7 +216,8 @@ export async function recordSession(
     await store.set(account, secret, session)
     const old = sessions.get(session.name)
     sessions.set(session.name, session)
-    if (opts.done !== undefined) pending.delete(opts.done)
+    // Not an entry another run wrote over this one's once its lease ran out: that run is still under way.
+    if (opts.done !== undefined && isOwn(pending.get(opts.done), deps.self)) pending.delete(opts.done)
     return {old, oldSecret}
   }, scope)
 }

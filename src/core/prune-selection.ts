@@ -6,6 +6,7 @@ import type {MasSessionKind} from '../matrix/mas-admin-client.js'
 import type {Session} from '../registry/session.js'
 import {secretAccount} from '../store/secret-store.js'
 import type {Deps} from './deps.js'
+import {heldByAnother} from './lease.js'
 import {isNeverSeen} from './never-seen.js'
 
 /**
@@ -103,9 +104,11 @@ export function checkSelectors(opts: PruneSelectors): void {
 /** The devices of the user that prune never deletes: those of local sessions, and those a create running right now has journalled. */
 export async function ownedDevices(sessions: Session[], userId: string, deps: Deps): Promise<Set<string>> {
   const owned = new Set(sessions.filter((s) => s.userId === userId).map((s) => s.deviceId))
-  // A create running right now has journalled its device: spare it until it is clearly abandoned.
+  // A create running right now has journalled its device: spare it while its lease holds, and
+  // anyway until it is clearly abandoned.
+  const now = deps.now()
   for (const p of await deps.registry.pending()) {
-    if (p.userId === userId && deps.now().getTime() - Date.parse(p.since) < PENDING_GRACE_MS) owned.add(p.deviceId)
+    if (p.userId === userId && (now.getTime() - Date.parse(p.since) < PENDING_GRACE_MS || heldByAnother(p, deps.self, now))) owned.add(p.deviceId)
   }
   return owned
 }

@@ -31,6 +31,7 @@ export async function regeneratePersonalToken(session: PersonalSession, opts: {a
       homeserver: session.homeserver,
       store: deps.store(session.store),
       target: {who: session.userId, deviceId: session.deviceId},
+      takes: {requests: 1},
       kind: {auth: 'personal', personal: {admin: admin.name, issuer, id: session.personal.id}},
       async obtain(run) {
         let issued: IssuedPersonalToken

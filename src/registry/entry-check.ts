@@ -44,6 +44,7 @@ export function pendingProblem(entry: unknown): string | undefined {
     (entry.auth === 'client' ? clientProblem(entry) : common(byLocalpart ? {...entry, userId: `@${entry.userId}:localhost`} : entry)) ??
     (entry.name !== undefined && (typeof entry.name !== 'string' || !SESSION_NAME.test(entry.name)) ? '"name" is not a session name' : undefined) ??
     (typeof entry.since !== 'string' ? '"since" is not a date' : undefined) ??
+    leaseProblem(entry) ??
     twoKinds(entry) ??
     (entry.oauth !== undefined ? grantProblem(entry.oauth) : undefined) ??
     (entry.admin !== undefined ? adminProblem(entry.admin) : undefined) ??
@@ -74,6 +75,15 @@ function adminProblem(admin: unknown): string | undefined {
   if (typeof admin.session !== 'string' || !SESSION_NAME.test(admin.session)) return '"admin.session" is not a session name'
   if (admin.expiresAt !== undefined && (typeof admin.expiresAt !== 'string' || Number.isNaN(Date.parse(admin.expiresAt))))
     return '"admin.expiresAt" is not a date'
+  return undefined
+}
+
+/** A lease is whole or absent (an older mxtok's entry): who holds it (user@host), its process, and until when. */
+function leaseProblem(entry: Fields): string | undefined {
+  if (entry.by === undefined && entry.pid === undefined && entry.until === undefined) return undefined
+  if (typeof entry.by !== 'string' || !entry.by.includes('@')) return '"by" is not user@host'
+  if (typeof entry.pid !== 'number' || !Number.isSafeInteger(entry.pid) || entry.pid <= 0) return '"pid" is not a process ID'
+  if (typeof entry.until !== 'string' || Number.isNaN(Date.parse(entry.until))) return '"until" is not a date'
   return undefined
 }
 

@@ -8,7 +8,8 @@ import type {AdminLoginKey, ClientAccount, ClientTokenKey, OAuthGrant, PendingLo
 // personal session at MAS in "personal", one with "client" (an admin client's) its grant in "oauth"
 // and mxtok's own keys in "userId" and "deviceId" (see ClientAccount); a pending login is an admin
 // client's with "auth" "client", else an OAuth one with "oauth", an admin one with "admin", a
-// personal token's with "personal". Fields are written in the order mxtok has
+// personal token's with "personal"; a pending login has its lease in "by", "pid"
+// and "until" (those of an older mxtok have none). Fields are written in the order mxtok has
 // always written them, so a file read and written back is unchanged. Entries reach here only once
 // entry-check.ts has found them usable.
 
@@ -63,6 +64,7 @@ export function pendingFromEntry(entry: Entry): PendingLogin {
     homeserver: entry.homeserver as string,
     store: entry.store as StoreKind,
     since: entry.since as string,
+    ...leaseOf(entry),
   }
   const name = entry.name === undefined ? {} : {name: entry.name as string}
   if (entry.auth === 'client') return {...name, ...base, ...clientKeys(base), auth: 'client', oauth: adminGrantOf(entry.oauth as OAuthGrant)}
@@ -84,24 +86,29 @@ export function pendingFromEntry(entry: Entry): PendingLogin {
 /** The entry sessions.json keeps for a pending login, under its secret account. */
 export function pendingEntry(p: PendingLogin): Entry {
   const {userId, deviceId, homeserver, store, since} = p
+  const lease = leaseOf(p)
   switch (p.auth) {
     case 'password':
-      return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since}
+      return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since, ...lease}
     case 'oauth':
-      return {userId, deviceId, homeserver, store, since, oauth: grantOf(p.oauth)}
+      return {userId, deviceId, homeserver, store, since, ...lease, oauth: grantOf(p.oauth)}
     case 'admin': {
       const {by, session, expiresAt} = p.admin
       const admin = {by, session, ...(expiresAt === undefined ? {} : {expiresAt})}
-      return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since, admin}
+      return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since, ...lease, admin}
     }
     case 'client':
-      return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since, auth: 'client', oauth: grantOf(p.oauth)}
+      return {...(p.name === undefined ? {} : {name: p.name}), userId, deviceId, homeserver, store, since, ...lease, auth: 'client', oauth: grantOf(p.oauth)}
     case 'personal':
-      return {name: p.name, userId, deviceId, homeserver, store, since, personal: personalOf(p.personal)}
+      return {name: p.name, userId, deviceId, homeserver, store, since, ...lease, personal: personalOf(p.personal)}
     default:
       return assertNever(p, 'kind of pending login')
   }
 }
+
+/** Who holds a pending login and until when, in their order; nothing for an entry of an older mxtok, which had no lease. */
+const leaseOf = (entry: {by?: unknown; pid?: unknown; until?: unknown}): {by?: string; pid?: number; until?: string} =>
+  entry.until === undefined ? {} : {by: entry.by as string, pid: entry.pid as number, until: entry.until as string}
 
 /** A grant with its fields alone, in their order: the same on disk and in memory. */
 const grantOf = ({issuer, clientId, tokenEndpoint, revocationEndpoint, admin}: OAuthGrant): OAuthGrant => ({

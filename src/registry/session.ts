@@ -95,6 +95,13 @@ interface PendingBase {
   homeserver: string
   store: StoreKind
   since: string
+  /**
+   * The run that holds the device, and until when (its lease): user@host, process ID, ISO time.
+   * Another run leaves the device alone until then; entries of older mxtok have none.
+   */
+  by?: string
+  pid?: number
+  until?: string
 }
 
 /** A password login. */

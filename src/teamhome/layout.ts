@@ -214,13 +214,16 @@ function parsePair(secret: string): Pair | undefined {
 
 /**
  * A login under way, as the journal keeps it: the fields of sessions.json's pending entry, as JSON
- * in mxtok_pending (it is mxtok's alone), and who and where in the fields a person reads.
+ * in mxtok_pending (it is mxtok's alone), and in the fields a person reads who and where, and which
+ * run holds it until when (mxtok_by, mxtok_until: none in an older mxtok's entry). mxtok reads
+ * mxtok_pending alone.
  */
 export const pendingFields = (p: PendingLogin): Record<string, unknown> => ({
   mxtok_layout: TEAM_LAYOUT,
   user_id: p.userId,
   device_id: p.deviceId,
   homeserver: p.homeserver,
+  ...(p.until === undefined ? {} : {mxtok_by: `${p.by} pid ${p.pid}`, mxtok_until: p.until}),
   mxtok_pending: JSON.stringify(pendingEntry(p)),
 })
 

@@ -1,10 +1,14 @@
 import {execFileSync, spawn} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
+import {hostname, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
-import {BIN, runCli, tempDir} from '../support/cli.js'
+import {deriveDeviceId} from '../../src/matrix/device-id.js'
+import {BIN, type CliResult, expectOneLineError, runCli, tempDir} from '../support/cli.js'
+import {startGateRelay} from '../support/gate-relay.js'
 import {service} from '../support/services.js'
 import {registerUser} from '../support/synapse.js'
+import {deviceTokens} from '../support/synapse-db.js'
 
 const synapse = await service('synapse')
 const keyringEnv = await service('keyringEnv')
@@ -56,6 +60,56 @@ describe('several mxtok processes at once', () => {
     expect(registry(dir).sessions).toEqual({})
   })
 })
+
+describe('several creates of the same session at once, in one config directory', () => {
+  it('one logs in; the others stop before any login, with exit 7 and one line; the device holds the one token stored', async () => {
+    const dir = tempDir('mxtok-lease-')
+    const deviceId = deriveDeviceId(userId, 'leased')
+    // Each run journals the device before its first login; that login waits here until the other
+    // runs have ended, so that all four overlap however fast or slow the machine is.
+    const gate = await startGateRelay(synapse.baseUrl, (method, path) => method === 'POST' && path.endsWith('/login'))
+    try {
+      const ended: CliResult[] = []
+      const runs = [0, 1, 2, 3].map(() =>
+        mxtok(dir, ['create', 'leased', '--user', userId, '--homeserver', gate.url]).then((r) => {
+          ended.push(r)
+          return r
+        }),
+      )
+      await until(() => ended.length === 3, 50_000)
+      expect(gate.waiting).toBe(1)
+      gate.open()
+      const results = await Promise.all(runs)
+      expect(results.map((r) => r.code).sort()).toEqual([0, 7, 7, 7])
+      for (const r of results.filter((r) => r.code === 7)) {
+        expectOneLineError(r)
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `^mxtok: session "leased" \\(device ${deviceId} of .*\\) is being logged in to by another run \\(${userInfo().username}@${hostname()} pid \\d+, `,
+          ),
+        )
+      }
+      expect(gate.seen.filter((s) => s.startsWith('POST') && s.endsWith('/login'))).toHaveLength(2)
+      const token = await mxtok(dir, ['token', 'leased'])
+      expect(token.code, token.stderr).toBe(0)
+      expect(deviceTokens(synapse.dir, userId, deviceId)).toEqual([token.stdout.trim()])
+      expect(registry(dir).pending).toBeUndefined()
+      expect((await mxtok(dir, ['revoke', 'leased'])).code).toBe(0)
+      expect(deviceTokens(synapse.dir, userId, deviceId)).toEqual([])
+    } finally {
+      gate.open()
+      await gate.stop()
+    }
+  })
+})
+
+async function until(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
 
 describe('kill -9 at any moment', () => {
   it('leaves a whole registry, and every token either in a session or reported by doctor', async () => {

@@ -2,6 +2,9 @@
 // real Synapse, and the outcome counted where it matters: the access tokens Synapse's own database
 // holds for the session's device.
 import {spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {hostname, userInfo} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
 import {BIN, expectNoSecrets, expectOneLineError, mxtokRunner, tempDir} from '../support/cli.js'
@@ -171,6 +174,27 @@ describe('create killed with SIGKILL right after each of its requests', () => {
       })
     })
   }
+})
+
+describe('a create killed while its device is journalled, on this host', () => {
+  it('leaves a lease that has not run out, which the next create takes over at once since its process is gone', async () => {
+    configDir = tempDir('mxtok-kill9-')
+    const name = 'leased'
+    const started = Date.now()
+    await createKilledAfter(name, ASKS.length + 1)
+    const [entry] = Object.values(JSON.parse(readFileSync(join(configDir, 'sessions.json'), 'utf8')).pending) as {by: string; pid: number; until: string}[]
+    expect(entry.by).toBe(`${userInfo().username}@${hostname()}`)
+    // Held for minutes yet (three requests at MXTOK_TIMEOUT after the rate-limit budget, and more): only the gone process frees it.
+    expect(Date.parse(entry.until) - started).toBeGreaterThan(10 * 60_000)
+    expect(() => process.kill(entry.pid, 0)).toThrow(expect.objectContaining({code: 'ESRCH'}))
+    const doctor = await mxtok(['doctor'])
+    expect(doctor.stdout).toMatch(new RegExp(`WARN create of session "${name}" was interrupted`))
+    expect(doctor.stdout).not.toContain('in progress')
+    const r = await mxtok(createArgs(name), {}, `${PASSWORD}\n`)
+    expect(r.code, r.stderr).toBe(0)
+    expect(tokensOf(name)).toEqual([await storedToken(name)])
+    expect(JSON.parse(readFileSync(join(configDir, 'sessions.json'), 'utf8')).pending).toBeUndefined()
+  })
 })
 
 /**

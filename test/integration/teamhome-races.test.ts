@@ -2,10 +2,22 @@
 // with no lock but OpenBao's check-and-set. The outcome is checked where it matters: the secret's
 // versions in OpenBao, and the tokens Synapse's own database holds for the session's device.
 import {execFileSync} from 'node:child_process'
+import {hostname, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {Deps} from '../../src/core/deps.js'
+import {journalledLogin} from '../../src/core/journalled-login.js'
 import {deriveDeviceId} from '../../src/matrix/device-id.js'
+import type {UpdateScope} from '../../src/registry/registry.js'
+import type {PendingLogin, Session} from '../../src/registry/session.js'
+import {secretAccount} from '../../src/store/secret-store.js'
+import {pendingKey} from '../../src/teamhome/layout.js'
+import {TeamStore} from '../../src/teamhome/team-store.js'
+import {VaultRegistry} from '../../src/teamhome/vault-registry.js'
+import {connectVault} from '../../src/vault/client.js'
+import {parseVaultLocation} from '../../src/vault/location.js'
 import {type CliResult, type Env, expectOneLineError, runCli, tempDir} from '../support/cli.js'
+import {startGateRelay} from '../support/gate-relay.js'
 import {baoAdmin, baoApi, type OpenbaoDevServer, startOpenbaoDev} from '../support/openbao.js'
 import {service} from '../support/services.js'
 import {registerUser, type SynapseServer, startSynapse, synapseVenvDir} from '../support/synapse.js'
@@ -134,6 +146,136 @@ describe('several processes of two operators at once on one session', () => {
     expect((await mxtok('a', ['revoke', 'contended'])).code).toBeLessThanOrEqual(2)
   })
 
+  it('four creates of the same session at once: one logs in, the others stop before any login with exit 7 and one line', async () => {
+    const userId = await registerUser(synapse, `racelease${process.pid}`, PASSWORD)
+    const deviceId = deriveDeviceId(userId, 'leased')
+    // Each run journals the device before its first login; that login waits here until the other runs
+    // have ended, so that all four overlap however fast or slow the machine is.
+    const gate = await startGateRelay(synapse.baseUrl, (method, path) => method === 'POST' && path.endsWith('/login'))
+    try {
+      const ended: CliResult[] = []
+      const runs = (['a', 'b', 'a', 'b'] as const).map((op) =>
+        mxtok(op, ['create', 'leased', '--user', userId, '--homeserver', gate.url]).then((r) => {
+          ended.push(r)
+          return r
+        }),
+      )
+      await until(() => ended.length === 3, 60_000)
+      expect(gate.waiting).toBe(1)
+      // Meanwhile either operator's doctor shows the login in progress, not interrupted, and --fix leaves it.
+      for (const op of ['a', 'b'] as const) {
+        const d = await mxtok(op, ['doctor', '--fix'])
+        expect(d.stdout).toMatch(
+          new RegExp(
+            `^info create of session "leased" of ${escapeRegExp(userId)} device ${deviceId} in progress \\(\\S+ pid \\d+, since \\S+, until \\S+\\)$`,
+            'm',
+          ),
+        )
+        expect(d.stdout).not.toContain('"leased" was interrupted')
+      }
+      const listed = (await baoApi(bao.address, bao.rootToken, 'LIST', 'secret/metadata/race/pending')).body?.data as {keys?: string[]} | undefined
+      expect(listed?.keys).toContain(pendingKey(secretAccount(userId, deviceId)))
+      gate.open()
+      const results = await Promise.all(runs)
+      expect(results.map((r) => r.code).sort()).toEqual([0, 7, 7, 7])
+      const line = new RegExp(
+        `^mxtok: session "leased" \\(device ${deviceId} of ${escapeRegExp(userId)}\\) is being logged in to by another run \\(\\S+@\\S+ pid \\d+, since \\S+, until (\\S+)\\); wait for it, or run this again after \\1 or once "mxtok doctor" shows it interrupted\n$`,
+      )
+      for (const r of results.filter((r) => r.code === 7)) {
+        expectOneLineError(r)
+        expect(r.stderr).toMatch(line)
+      }
+      // One login was made (login, logout, login): the device holds one token, the one stored.
+      expect(gate.seen.filter((s) => s.startsWith('POST') && s.endsWith('/login'))).toHaveLength(2)
+      const stored = (await secretOf('leased'))!
+      secrets.add(stored.data.access_token)
+      expect(deviceTokens(synapse.dir, userId, deviceId)).toEqual([stored.data.access_token])
+      // Nothing is left journalled: the refused runs wrote nothing, the winner removed its entry.
+      const journalled = (await baoApi(bao.address, bao.rootToken, 'LIST', 'secret/metadata/race/pending')).body?.data as {keys?: string[]} | undefined
+      expect(journalled?.keys ?? []).not.toContain(pendingKey(secretAccount(userId, deviceId)))
+      // The session's homeserver is the relay's address.
+      expect((await mxtok('b', ['revoke', 'leased'])).code).toBe(0)
+      expect(deviceTokens(synapse.dir, userId, deviceId)).toEqual([])
+    } finally {
+      gate.open()
+      await gate.stop()
+    }
+  })
+
+  it("two runs journalling the same device at the same moment: the check-and-set decides, and the other reads the winner's entry and stops", async () => {
+    const userId = `@racecas${process.pid}:localhost`
+    const deviceId = deriveDeviceId(userId, 'cas')
+    const by = `${userInfo().username}@${hostname()}`
+    // Both runs' journal changes are applied to what they read before either writes: both write the
+    // entry on version 0, and only one write can succeed.
+    let arrived = 0
+    let release = () => {}
+    const bothRead = new Promise<void>((resolve) => (release = resolve))
+    const runs: Promise<Session>[] = []
+    const run = (i: number, pid: number) => {
+      const home = new VaultRegistry(
+        parseVaultLocation('secret/race'),
+        () => connectVault({BAO_ADDR: bao.address, BAO_TOKEN: bao.rootToken}),
+        () => {},
+        by,
+      )
+      let first = true
+      const registry = Object.assign(Object.create(home) as VaultRegistry, {
+        update: <T>(change: (s: Map<string, Session>, p: Map<string, PendingLogin>) => T | Promise<T>, scope?: UpdateScope) =>
+          home.update(async (s, p) => {
+            const result = await change(s, p)
+            if (first) {
+              first = false
+              if (++arrived === 2) release()
+              await bothRead
+            }
+            return result
+          }, scope),
+      })
+      const deps = {registry, self: {by, pid, requestMs: 30_000}, now: () => new Date(), warn: () => {}} as unknown as Deps
+      const session: Session = {
+        name: 'cas',
+        userId,
+        homeserver: synapse.baseUrl,
+        deviceId,
+        createdAt: new Date().toISOString(),
+        store: 'vault',
+        auth: 'password',
+      }
+      return journalledLogin<string>(
+        {
+          name: 'cas',
+          homeserver: synapse.baseUrl,
+          store: new TeamStore(home),
+          target: {who: userId, deviceId},
+          kind: {auth: 'password'},
+          takes: {requests: 3},
+          // The login of a run that journalled waits for the other run to end (5 s at most), so that
+          // no entry is removed before the other run's write lands.
+          obtain: async () => {
+            await Promise.race([runs[1 - i].catch(() => {}), new Promise((r) => setTimeout(r, 5000))])
+            return {session, secret: `syt_cas_${pid}`}
+          },
+          end: async () => {},
+          endFailed: (m) => m,
+          stranded: () => 'stranded',
+        },
+        deps,
+      )
+    }
+    // Two live processes of this host: this one and its parent.
+    runs.push(run(0, process.pid), run(1, process.ppid))
+    const outcomes = await Promise.allSettled(runs)
+    const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected')
+    expect(lost).toHaveLength(1)
+    expect(lost[0].reason).toMatchObject({
+      kind: 'config',
+      message: expect.stringMatching(/^session "cas" \(device \S+ of \S+\) is being logged in to by another run \(\S+ pid \d+, /),
+    })
+    expect((await secretOf('cas'))!.data.access_token).toMatch(/^syt_cas_\d+$/)
+    expect((await mxtok('a', ['revoke', 'cas', '--local-only'])).code).toBe(0)
+  })
+
   it('of two operators creating the same name for different users, one wins and the other is told', async () => {
     const one = await registerUser(synapse, `raceone${process.pid}`, PASSWORD)
     const two = await registerUser(synapse, `racetwo${process.pid}`, PASSWORD)
@@ -154,3 +296,13 @@ describe('several processes of two operators at once on one session', () => {
     await baoAdmin(bao.address, bao.rootToken, 'DELETE', 'secret/metadata/race/sessions/shared')
   })
 })
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+async function until(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}

@@ -33,6 +33,7 @@ export function unitDeps(): UnitDeps {
     masAdmin: (issuer, token) => new MasAdminClient(issuer, token, http),
     discover: (user) => discoverHomeserver(user, http),
     now: () => new Date('2026-01-02T03:04:05.000Z'),
+    self: {by: 'tester@unit-host', pid: process.pid, requestMs: 2000},
     warn: (m) => void warnings.push(m),
   }
 }

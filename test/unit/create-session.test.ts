@@ -242,7 +242,19 @@ describe('createSession', () => {
     nock(HS).post('/_matrix/client/v3/login').delay(5000).reply(200, loginReply('lost'))
     await expect(create(deps)).rejects.toMatchObject({errcode: 'mxtok.timeout'})
     expect(await deps.registry.pending()).toEqual([
-      {name: 'bot', userId: USER, deviceId: DEVICE, homeserver: HS, store: 'keychain', since: '2026-01-02T03:04:05.000Z', auth: 'password'},
+      {
+        name: 'bot',
+        userId: USER,
+        deviceId: DEVICE,
+        homeserver: HS,
+        store: 'keychain',
+        since: '2026-01-02T03:04:05.000Z',
+        // Its lease: four requests of 2 s and a minute.
+        by: 'tester@unit-host',
+        pid: process.pid,
+        until: '2026-01-02T03:05:13.000Z',
+        auth: 'password',
+      },
     ])
     expect(deps.warnings).toEqual([
       `device ${DEVICE} of ${USER} may hold a token nobody has; run "mxtok create bot --user ${USER} --homeserver ${HS}" again to reset it ("mxtok doctor" lists it meanwhile)`,

@@ -180,6 +180,9 @@ describe('create --as behind MAS', () => {
       homeserver: HS,
       store: 'keychain',
       since: NOW,
+      by: 'tester@unit-host',
+      pid: process.pid,
+      until: '2026-01-02T03:05:09.000Z',
       auth: 'personal',
       personal: {admin: 'root', issuer: METADATA.issuer, humanName: `mxtok: bot (${NOW})`},
     })

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {REGISTRY_FILE, SessionRegistry} from '../../src/registry/registry.js'
 import type {AdminLoginKey, PendingLogin, Session} from '../../src/registry/session.js'
+import {pendingFields, readPendingFields} from '../../src/teamhome/layout.js'
 
 // sessions.json as mxtok 0.1 writes it, with every kind of session and of pending login, each
 // field where its create put it: a later mxtok reads it, and writes it back, unchanged.
@@ -513,3 +514,50 @@ describe('personal tokens of MAS', () => {
     ])
   })
 })
+
+describe("a journal entry's lease", () => {
+  const lease = {by: 'ann@box', pid: 4242, until: '2026-01-03T00:10:00.000Z'}
+  const leased = PENDING.map((p) => ({...p, ...lease}))
+
+  it('is kept, for every kind of login, through a write and a read of sessions.json and of the team home', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mxtok-format-'))
+    const warnings: string[] = []
+    const reg = new SessionRegistry(dir, (m) => warnings.push(m))
+    await reg.update((_, pending) => {
+      for (const p of leased) pending.set(`${p.userId}/${p.deviceId}`, p)
+    })
+    const file = JSON.parse(readFileSync(reg.path, 'utf8'))
+    for (const entry of Object.values(file.pending)) expect(entry).toMatchObject(lease)
+    expect(sortByDevice(await new SessionRegistry(dir).pending())).toEqual(sortByDevice(leased))
+    for (const p of leased) {
+      const fields = pendingFields(p)
+      expect(fields).toMatchObject({mxtok_by: 'ann@box pid 4242', mxtok_until: lease.until})
+      expect(readPendingFields(fields)).toEqual(p)
+    }
+    expect(warnings).toEqual([])
+  })
+
+  it("is absent from an older mxtok's entry, which reads as before in both", () => {
+    for (const p of PENDING) {
+      const fields = pendingFields(p)
+      expect(Object.keys(fields)).not.toContain('mxtok_until')
+      expect(readPendingFields(fields)).toEqual(p)
+    }
+  })
+
+  it('is whole or the entry is damaged: a holder, a process ID and a date', async () => {
+    const [first] = leased
+    for (const [change, problem] of [
+      [{pid: '4242'}, '"pid" is not a process ID'],
+      [{pid: undefined}, '"pid" is not a process ID'],
+      [{by: 'ann'}, '"by" is not user@host'],
+      [{until: 'soon'}, '"until" is not a date'],
+    ] as const) {
+      const fields = pendingFields(first)
+      const entry = {...JSON.parse(fields.mxtok_pending as string), ...change}
+      expect(readPendingFields({...fields, mxtok_pending: JSON.stringify(entry)})).toEqual({problem})
+    }
+  })
+})
+
+const sortByDevice = (ps: PendingLogin[]) => [...ps].sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1))

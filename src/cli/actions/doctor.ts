@@ -39,6 +39,13 @@ export async function doctor({flags}: Pick<Input<typeof command>, 'flags'>, io: 
   for (const h of report.homeservers)
     io.log(`${h.ok ? 'ok  ' : 'FAIL'} homeserver ${h.homeserver} (${plural(h.sessions)})${h.problem ? ` — ${h.problem}` : ''}`)
   for (const o of report.orphans) {
+    if (o.inProgress) {
+      const {by, since, until} = o.inProgress
+      io.log(
+        `info ${o.name ? `create of session "${o.name}"` : 'login'} of ${o.userId} device ${o.deviceId} in progress (${by}, since ${since}, until ${until})`,
+      )
+      continue
+    }
     const what =
       o.kind === 'token'
         ? `orphan token of ${o.userId} device ${o.deviceId} in the ${storeLabel(o.store)}, held by no session`
