@@ -175,10 +175,9 @@ describe('a removal from the team home', () => {
   const METADATA = '/v1/secret/metadata/mxtok/sessions/bot'
   const claiming = (body: {data: Record<string, unknown>}) =>
     typeof body.data.mxtok_deleted_at === 'string' && typeof body.data.mxtok_claim === 'string' && body.data.mxtok_claim.endsWith(' approle-ops (ops@host)')
-
-  it('deletes the key while its claiming last version is still the current one', async () => {
-    const warnings: string[] = []
-    const scope = vault()
+  /** A removal of session "bot" at version 3, up to its last version, 4, which claims the name for the AppRole's run. */
+  const removalUpToClaim = () =>
+    vault()
       .get(DATA)
       .reply(200, at(sessionFields(SESSION, 'syt_a', undefined, 'ops@host'), 3))
       .get(PENDING)
@@ -188,6 +187,10 @@ describe('a removal from the team home', () => {
       .reply(200, {data: {display_name: 'approle', meta: {role_name: 'ops'}, ttl: 600}})
       .post(DATA, (body) => claiming(body) && body.options.cas === 3)
       .reply(200, {data: {version: 4}})
+
+  it('deletes the key while its claiming last version is still the current one', async () => {
+    const warnings: string[] = []
+    const scope = removalUpToClaim()
       .post('/v1/secret/destroy/mxtok/sessions/bot', {versions: [1, 2, 3]})
       .reply(204)
       .get(METADATA)
@@ -201,16 +204,7 @@ describe('a removal from the team home', () => {
 
   it('never deletes a key that a session was written on meanwhile, and frees the name of its claim', async () => {
     const warnings: string[] = []
-    const scope = vault()
-      .get(DATA)
-      .reply(200, at(sessionFields(SESSION, 'syt_a', undefined, 'ops@host'), 3))
-      .get(PENDING)
-      .query(true)
-      .reply(404, {errors: []})
-      .get('/v1/auth/token/lookup-self')
-      .reply(200, {data: {display_name: 'approle', meta: {role_name: 'ops'}, ttl: 600}})
-      .post(DATA, (body) => claiming(body) && body.options.cas === 3)
-      .reply(200, {data: {version: 4}})
+    const scope = removalUpToClaim()
       .post('/v1/secret/destroy/mxtok/sessions/bot')
       .reply(204)
       .get(METADATA)
